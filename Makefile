@@ -1,0 +1,30 @@
+GO ?= go
+PKGS := ./...
+
+.PHONY: build test bench demo fmt vet fuzz clean
+
+build:
+	$(GO) build -o bin/whatsend ./cmd/whatsend
+
+# test: what CI runs (.ci/run). vet, a gofmt check, then every test.
+test: vet
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) test -count=1 -timeout 9m $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+# bench: benchmarks only (no tests); slower, not run by CI.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS)
+
+# demo: the README's first command, against the built-in simulator.
+demo:
+	$(GO) run ./cmd/whatsend run testdata/campaign.csv --template order_update --lang en_US --params name,order_id --simulate
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin whatsend.db whatsend.db-wal whatsend.db-shm reports

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/term"
+)
+
+// app carries what every command shares: the I/O streams, the environment,
+// and the global options. Nothing below cmd/ names os.Stdout.
+type app struct {
+	in     io.Reader
+	out    io.Writer
+	errOut io.Writer
+	getenv func(string) string
+
+	dbPath    string
+	logFormat string
+	logger    *slog.Logger
+}
+
+func newApp(in io.Reader, out, errOut io.Writer, getenv func(string) string) *app {
+	return &app{in: in, out: out, errOut: errOut, getenv: getenv}
+}
+
+// setup builds the logger once the global flags are parsed.
+func (a *app) setup() error {
+	if a.dbPath == "" {
+		a.dbPath = a.getenv("WHATSEND_DB")
+	}
+	if a.dbPath == "" {
+		a.dbPath = "whatsend.db"
+	}
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	switch a.logFormat {
+	case "", "text":
+		a.logger = slog.New(slog.NewTextHandler(a.errOut, opts))
+	case "json":
+		a.logger = slog.New(slog.NewJSONHandler(a.errOut, opts))
+	default:
+		return usagef("--log-format: want text or json, got %q", a.logFormat)
+	}
+	return nil
+}
+
+// reportDir is where run and resume write their reports: beside the store.
+func (a *app) reportDir() string {
+	return filepath.Join(filepath.Dir(a.dbPath), "reports")
+}
+
+// errIsTerminal reports whether stderr is a terminal (progress bar or log lines).
+func (a *app) errIsTerminal() bool {
+	f, ok := a.errOut.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// finish prints a final error, if any, and returns the exit code.
+func (a *app) finish(err error) int {
+	code := exitCode(err)
+	if err != nil {
+		switch code {
+		case exitOK:
+		case exitMoreWork:
+			// The summary already said what is left.
+		case exitInterrupted + 2, exitInterrupted + 15:
+			fmt.Fprintf(a.errOut, "whatsend: %v; progress saved\n", err)
+		default:
+			fmt.Fprintf(a.errOut, "whatsend: %v\n", err)
+		}
+	}
+	return code
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "whatsend",
+		Short: "Send WhatsApp Business template campaigns safely",
+		Long: `whatsend sends a WhatsApp Business (Cloud API) template campaign to the
+recipients of a CSV file without getting the business number throttled,
+downgraded or blocked: it paces itself under Meta's limits, checkpoints every
+recipient in SQLite so a crash loses nothing and sends nothing twice, and
+pauses itself before the number's quality is hurt.
+
+Exit status:
+  0    campaign finished (nothing pending, in flight, retrying or deferred)
+  1    unexpected error
+  2    usage error or input refused
+  3    paused by the guard: needs attention
+  4    campaign busy: another process holds its lease
+  10   stopped with work left (allowance used up, --max-duration reached)
+  130  interrupted by SIGINT, progress saved
+  143  interrupted by SIGTERM, progress saved`,
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return a.setup()
+		},
+	}
+	root.SetIn(a.in)
+	root.SetOut(a.out)
+	root.SetErr(a.errOut)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &usageError{err}
+	})
+	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "path of the SQLite store (env WHATSEND_DB, default ./whatsend.db)")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
+
+	root.AddCommand(
+		newRunCmd(a),
+		newResumeCmd(a),
+		newStatusCmd(a),
+		newReportCmd(a),
+		newValidateCmd(a),
+		newSimCmd(a),
+		newWebhookCmd(a),
+		newOptoutCmd(a),
+	)
+	return root
+}
+
+// notBuilt is the RunE of a command whose behaviour is not built yet: it says
+// so and exits 2 rather than pretending.
+func notBuilt(name string) func(*cobra.Command, []string) error {
+	return func(*cobra.Command, []string) error {
+		return usagef("%s is not built yet in this version of whatsend", name)
+	}
+}

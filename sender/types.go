@@ -1,0 +1,142 @@
+package sender
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// DefaultVersion is the Graph API version used when none is configured: the
+// first with whatsapp_business_manager_messaging_limit (cloud-api.md §0).
+const DefaultVersion = "v24.0"
+
+// DefaultBaseURL is Meta's Graph API.
+const DefaultBaseURL = "https://graph.facebook.com"
+
+// Secret is a value that must never be printed: the access token, the app
+// secret. It redacts itself in fmt, %v of structs and slog.
+type Secret string
+
+func (Secret) String() string               { return "[redacted]" }
+func (Secret) GoString() string             { return "[redacted]" }
+func (Secret) LogValue() slog.Value         { return slog.StringValue("[redacted]") }
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Reveal returns the secret's value, for the Authorization header only.
+func (s Secret) Reveal() string { return string(s) }
+
+// ParamFormat is how a template names its body placeholders.
+type ParamFormat string
+
+// Parameter formats (cloud-api.md §3).
+const (
+	Positional ParamFormat = "POSITIONAL"
+	Named      ParamFormat = "NAMED"
+)
+
+// Message is one template message to send.
+type Message struct {
+	To       string // E.164, with the leading +
+	Template string
+	Language string // exact locale code, e.g. en_US
+	Format   ParamFormat
+	// Params are the body parameter values in order. For a Named template,
+	// Names[i] is the placeholder name of Params[i].
+	Params []string
+	Names  []string
+	// Callback is biz_opaque_callback_data (at most 512 characters).
+	Callback string
+}
+
+// Accepted is Meta's answer to a successful send (HTTP 200).
+type Accepted struct {
+	WAMID         string
+	MessageStatus string // "", accepted, held_for_quality_assessment, paused, ...
+	WAID          string // contacts[0].wa_id
+}
+
+// Limit is a messaging limit: unique users per rolling 24 h.
+type Limit struct {
+	Tier      string // the literal read, e.g. TIER_2K, or "2000"
+	Users     int    // 0 when unknown
+	Unlimited bool
+}
+
+// Known reports whether the limit has a usable value.
+func (l Limit) Known() bool { return l.Unlimited || l.Users > 0 }
+
+// Health is what the phone-number node says about the sending number.
+type Health struct {
+	ID              string
+	Quality         string // GREEN, YELLOW, RED, UNKNOWN
+	Status          string // CONNECTED, FLAGGED, RESTRICTED, ...
+	ThroughputLevel string // STANDARD, HIGH, NOT_APPLICABLE
+	OnBizApp        bool
+	Limit           Limit
+	LimitField      string // which field the limit came from, "" when none
+}
+
+// Template is one message template in one language.
+type Template struct {
+	ID         string
+	Name       string
+	Language   string
+	Status     string // APPROVED, PAUSED, DISABLED, ...
+	Category   string // MARKETING, UTILITY, AUTHENTICATION
+	Format     ParamFormat
+	Quality    string   // GREEN, YELLOW, RED, UNKNOWN
+	ParamCount int      // distinct body placeholders
+	ParamNames []string // for Named templates, in order of first appearance
+}
+
+// APIError is an error answer from the Graph API (cloud-api.md §1.2).
+type APIError struct {
+	HTTPStatus int
+	Code       int
+	Subcode    int
+	Type       string
+	Message    string
+	Details    string // error_data.details
+	UserTitle  string
+	UserMsg    string
+	FBTraceID  string
+}
+
+func (e *APIError) Error() string {
+	s := fmt.Sprintf("whatsapp api: code %d (http %d)", e.Code, e.HTTPStatus)
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Details != "" {
+		s += ": " + e.Details
+	}
+	return s
+}
+
+// TransportError is a failure to get an API answer: the network, a timeout,
+// a truncated or non-Graph body.
+type TransportError struct {
+	Op string // "send", "health", "template"
+	// MayHaveReached is true when the request could have been processed by
+	// Meta: it was written and then the connection broke, timed out, or
+	// answered with a body that is not a Graph answer. False when it surely
+	// did not leave (dial, DNS, TLS failure).
+	MayHaveReached bool
+	Timeout        bool
+	HTTPStatus     int // when an HTTP status was read without a Graph body
+	Err            error
+}
+
+func (e *TransportError) Error() string {
+	s := e.Op + ": "
+	if e.MayHaveReached {
+		s += "outcome unknown: "
+	} else {
+		s += "not sent: "
+	}
+	if e.HTTPStatus != 0 {
+		s += fmt.Sprintf("http %d: ", e.HTTPStatus)
+	}
+	return s + e.Err.Error()
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }

@@ -1,0 +1,388 @@
+// Package store is the persistence contract of whatsend: the row types, the
+// Store interface every backend implements, and the sentinel errors callers
+// branch on. SQLite lives in store/sqlite; store/storetest is the conformance
+// suite every implementation must pass (a PostgreSQL one can be added for
+// several workers sharing campaigns).
+//
+// Every rule that must hold across processes lives here, not in memory: the
+// recipient states, the rolling 24 h unique-recipient window per
+// messaging-limit scope, the warm-up start, leases, opt-outs.
+//
+// All times are stored in UTC; callers may pass any location.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNotFound is returned when a campaign, recipient or lease does not exist.
+var ErrNotFound = errors.New("not found")
+
+// State is a recipient's durable state.
+type State string
+
+// Recipient states. A recipient moves pending → in_flight → sent | retry |
+// deferred | failed | uncertain; skipped is final and set at import or right
+// before sending.
+const (
+	StatePending   State = "pending"
+	StateInFlight  State = "in_flight"
+	StateSent      State = "sent"
+	StateRetry     State = "retry"
+	StateDeferred  State = "deferred"
+	StateFailed    State = "failed"
+	StateSkipped   State = "skipped"
+	StateUncertain State = "uncertain"
+)
+
+// CampaignState is a campaign's lifecycle state.
+type CampaignState string
+
+// Campaign states. A campaign is importing until its last import batch is
+// committed; a half import (killed midway) stays importing and is deleted and
+// imported again by the next run on the same CSV.
+const (
+	CampaignImporting CampaignState = "importing"
+	CampaignReady     CampaignState = "ready"    // imported, not finished
+	CampaignPaused    CampaignState = "paused"   // stopped by the guard
+	CampaignFinished  CampaignState = "finished" // nothing pending, in flight, retrying or deferred
+)
+
+// DeliveryStatus is what Meta's status webhooks said about a sent message.
+// Statuses never move backwards: sent < delivered < read; failed never
+// overwrites delivered or read.
+type DeliveryStatus string
+
+// Delivery statuses in their order.
+const (
+	DeliveryNone      DeliveryStatus = ""
+	DeliverySent      DeliveryStatus = "sent"
+	DeliveryDelivered DeliveryStatus = "delivered"
+	DeliveryRead      DeliveryStatus = "read"
+	DeliveryFailed    DeliveryStatus = "failed"
+)
+
+// Campaign is one CSV sent with one template in one language.
+type Campaign struct {
+	ID            int64
+	Name          string // unique; defaults to a name derived from the CSV file
+	CSVPath       string
+	CSVHash       string // hex SHA-256 of the CSV bytes
+	Template      string
+	Language      string
+	Params        []string // CSV columns mapped to body parameters, in order
+	PhoneNumberID string   // the sending number
+	Scope         string   // messaging-limit scope: business portfolio id, or the phone number id
+	Settings      []byte   // JSON owned by package campaign; stored so resume needs no flags
+	State         CampaignState
+	PauseReason   string // set while paused
+	PauseDetail   []byte // JSON figures behind the pause
+	Rows          int    // CSV data rows seen at import, skipped included
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// CampaignKey identifies a campaign for "run again continues it".
+type CampaignKey struct {
+	CSVHash  string
+	Template string
+	Language string
+	Name     string // only when the user gave --name; empty otherwise
+}
+
+// Recipient is one valid CSV row of a campaign.
+type Recipient struct {
+	ID            int64
+	CampaignID    int64
+	Line          int      // CSV line number where the row starts
+	Phone         string   // E.164
+	Params        []string // frozen at import, in --params order
+	State         State
+	Attempts      int
+	NextAttemptAt time.Time // zero: due now (retry and deferred set it)
+	LastCode      int       // last Meta error code, 0 when none
+	LastError     string    // last error detail, never containing a secret
+	SkipReason    string    // when skipped after import (opted out, US marketing, ...)
+	WAMID         string
+	SentAt        time.Time
+	Delivery      DeliveryStatus
+	DeliveredAt   time.Time
+	ReadAt        time.Time
+	UpdatedAt     time.Time
+}
+
+// SkippedRow is a CSV row refused at import, kept for the report.
+type SkippedRow struct {
+	Line   int
+	Reason string // short machine-friendly reason, e.g. "invalid_number"
+	Detail string // human explanation
+	Raw    string // the offending value (bounded length)
+}
+
+// Attempt is one send attempt: written in_flight before the request leaves
+// the process, completed with its outcome after.
+type Attempt struct {
+	ID            string // unique attempt id, also in biz_opaque_callback_data
+	CampaignID    int64
+	RecipientID   int64
+	Number        int // 1-based attempt number for this recipient
+	PhoneNumberID string
+	To            string // E.164
+	Scope         string
+	Batch         int
+	StartedAt     time.Time
+}
+
+// Outcome is the result of one attempt.
+type Outcome struct {
+	AttemptID     string
+	RecipientID   int64
+	State         State // new recipient state: sent, retry, deferred, failed, uncertain, pending
+	Code          int   // Meta error code, 0 on success
+	Error         string
+	WAMID         string
+	MessageStatus string    // accepted, held_for_quality_assessment, ...
+	NextAttemptAt time.Time // for retry and deferred
+	FinishedAt    time.Time
+}
+
+// AttemptRecord is an attempt with its outcome, for the guard and the report.
+type AttemptRecord struct {
+	Attempt
+	State      State // outcome state; in_flight while unfinished
+	Code       int
+	FinishedAt time.Time
+}
+
+// Pause is one entry of a campaign's pause history.
+type Pause struct {
+	CampaignID int64
+	At         time.Time
+	Reason     string
+	Detail     []byte // JSON figures
+	ResumedAt  time.Time
+}
+
+// Lease is a claim by one process on a campaign or a sending phone number.
+type Lease struct {
+	Key       string // "campaign:<id>" or "phone:<phone-number-id>"
+	Owner     string // unique per process
+	PID       int
+	Host      string
+	Heartbeat time.Time
+}
+
+// LeaseHeldError is returned by AcquireLease when another live process holds
+// the lease.
+type LeaseHeldError struct {
+	Holder Lease
+}
+
+func (e *LeaseHeldError) Error() string {
+	return fmt.Sprintf("%s is held by pid %d on %s (heartbeat %s)",
+		e.Holder.Key, e.Holder.PID, e.Holder.Host, e.Holder.Heartbeat.UTC().Format(time.RFC3339))
+}
+
+// LeasePolicy decides when a held lease may be taken over.
+type LeasePolicy struct {
+	Host       string        // this process's host name
+	StaleAfter time.Duration // a holder on another host whose heartbeat is older is gone
+	// Alive reports whether a pid on this host is still running; a lease
+	// whose same-host holder is not alive is taken over at once.
+	Alive func(pid int) bool
+}
+
+// PhoneRecord is the last health seen for a sending phone number.
+type PhoneRecord struct {
+	PhoneNumberID   string
+	Quality         string
+	Status          string
+	ThroughputLevel string
+	OnBizApp        bool
+	Limit           int // unique users per 24 h; -1 unlimited; 0 unknown
+	LimitSource     string
+	CheckedAt       time.Time
+}
+
+// StatusUpdate is one delivery status from a webhook.
+type StatusUpdate struct {
+	WAMID     string
+	Callback  string // biz_opaque_callback_data, matched when the wamid is unknown
+	Status    DeliveryStatus
+	At        time.Time
+	Code      int // on failed
+	Error     string
+	Recipient string // recipient_id (WhatsApp id)
+}
+
+// Inbound is a message a user sent to the business.
+type Inbound struct {
+	WAMID string
+	From  string // E.164
+	At    time.Time
+	Type  string
+	Text  string
+}
+
+// Store is the persistence contract. Implementations must be safe for use by
+// several goroutines and several processes on one database.
+type Store interface {
+	// Close releases the database.
+	Close() error
+
+	// Campaigns.
+
+	// CreateCampaign inserts a campaign in state importing and returns its id.
+	CreateCampaign(ctx context.Context, c Campaign) (int64, error)
+	// ImportBatch adds recipients and skipped rows to an importing campaign in
+	// one transaction. A recipient whose phone is already in the campaign
+	// (earlier in this batch or in an earlier one) is not inserted; it is
+	// returned as a Duplicate so the caller can record it as skipped.
+	ImportBatch(ctx context.Context, campaignID int64, rs []Recipient, skipped []SkippedRow) ([]Duplicate, error)
+	// FinishImport marks an importing campaign ready and records its row count.
+	FinishImport(ctx context.Context, campaignID int64, rows int) error
+	// DeleteCampaign removes a campaign and everything that belongs to it.
+	DeleteCampaign(ctx context.Context, campaignID int64) error
+	// FindCampaign returns the campaign with that key, or ErrNotFound.
+	FindCampaign(ctx context.Context, key CampaignKey) (Campaign, error)
+	// Campaign returns a campaign by id, or ErrNotFound.
+	Campaign(ctx context.Context, id int64) (Campaign, error)
+	// CampaignByName returns a campaign by name, or ErrNotFound.
+	CampaignByName(ctx context.Context, name string) (Campaign, error)
+	// Campaigns lists every campaign, oldest first.
+	Campaigns(ctx context.Context) ([]Campaign, error)
+	// UpdateSettings replaces a campaign's stored settings JSON.
+	UpdateSettings(ctx context.Context, campaignID int64, settings []byte) error
+	// SetCampaignState moves a campaign to a state. Moving to paused appends a
+	// Pause with reason and detail; leaving paused stamps its ResumedAt.
+	SetCampaignState(ctx context.Context, campaignID int64, state CampaignState, reason string, detail []byte, now time.Time) error
+	// Pauses returns a campaign's pause history, oldest first.
+	Pauses(ctx context.Context, campaignID int64) ([]Pause, error)
+
+	// Recipients.
+
+	// Skipped returns the rows skipped at import, in line order.
+	Skipped(ctx context.Context, campaignID int64) ([]SkippedRow, error)
+	// Due returns up to limit recipients ready to send at now: pending, or
+	// retry/deferred whose NextAttemptAt has come, ordered by NextAttemptAt
+	// then line, with id > afterID (for paging within one pass).
+	Due(ctx context.Context, campaignID int64, now time.Time, afterID int64, limit int) ([]Recipient, error)
+	// NextDue returns the earliest NextAttemptAt among retry and deferred
+	// recipients, or false when there is none.
+	NextDue(ctx context.Context, campaignID int64) (time.Time, bool, error)
+	// Recipient returns one recipient, or ErrNotFound.
+	Recipient(ctx context.Context, id int64) (Recipient, error)
+	// Recipients calls fn for every recipient of a campaign in line order,
+	// streaming (never holds them all in memory). fn returning an error stops.
+	Recipients(ctx context.Context, campaignID int64, fn func(Recipient) error) error
+	// Counts returns how many recipients are in each state.
+	Counts(ctx context.Context, campaignID int64) (map[State]int, error)
+	// SkipRecipients marks recipients skipped with a reason (opted out, US
+	// marketing block, too many unanswered) before they are sent.
+	SkipRecipients(ctx context.Context, ids []int64, reason string, now time.Time) error
+	// MarkUncertain moves every in_flight recipient of a campaign to uncertain
+	// (after a crash: the request may or may not have reached Meta) and
+	// returns how many. Their attempts are finished as uncertain too.
+	MarkUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error)
+	// RequeueUncertain moves uncertain recipients back to pending (resume
+	// --resend-uncertain) and returns how many.
+	RequeueUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error)
+
+	// Sending. BeginAttempts is the checkpoint: in one durable transaction
+	// (synchronous=FULL) it moves each recipient to in_flight, bumps its
+	// attempt count, inserts the attempt and records the recipient in the
+	// scope's unique-recipient window. Only after it returns may the requests
+	// leave the process.
+	BeginAttempts(ctx context.Context, as []Attempt) error
+	// FinishAttempts records outcomes in one transaction. A recipient already
+	// sent is never moved back from sent.
+	FinishAttempts(ctx context.Context, os []Outcome) error
+	// Attempts returns a campaign's attempts in start order, streaming.
+	Attempts(ctx context.Context, campaignID int64, fn func(AttemptRecord) error) error
+	// RecentAttempts returns the last n finished attempts of a campaign,
+	// newest first (the guard's 131056 window).
+	RecentAttempts(ctx context.Context, campaignID int64, n int) ([]AttemptRecord, error)
+	// LastSends returns, for a sending phone number, the latest attempt start
+	// per recipient number since the given time (the pair interval across
+	// campaigns).
+	LastSends(ctx context.Context, phoneNumberID string, since time.Time) (map[string]time.Time, error)
+
+	// Messaging-limit scope: rolling 24 h window and warm-up.
+
+	// WindowCount returns how many unique recipients were sent a template in
+	// the scope since the given time, not counting those with an open
+	// customer-service window at their send time.
+	WindowCount(ctx context.Context, scope string, since time.Time) (int, error)
+	// WindowContains reports which of the given numbers are already counted
+	// in the scope since the given time.
+	WindowContains(ctx context.Context, scope string, since time.Time, phones []string) (map[string]bool, error)
+	// WindowTimes returns the first-send time of each unique recipient
+	// counted in the scope since the given time, oldest first (next-capacity
+	// computation).
+	WindowTimes(ctx context.Context, scope string, since time.Time) ([]time.Time, error)
+	// WarmupStart returns the scope's warm-up start, or false when the scope
+	// never sent.
+	WarmupStart(ctx context.Context, scope string) (time.Time, bool, error)
+	// SetWarmupStart records the scope's warm-up start. With onlyIfAbsent it
+	// keeps an existing value.
+	SetWarmupStart(ctx context.Context, scope string, t time.Time, onlyIfAbsent bool) error
+
+	// Phone numbers.
+
+	// SavePhone records the last health seen for a phone number.
+	SavePhone(ctx context.Context, p PhoneRecord) error
+	// Phone returns the last health seen, or ErrNotFound.
+	Phone(ctx context.Context, phoneNumberID string) (PhoneRecord, error)
+
+	// Leases.
+
+	// AcquireLease takes the lease for key, or renews it when this owner
+	// holds it. It returns *LeaseHeldError when another holder is alive under
+	// the policy.
+	AcquireLease(ctx context.Context, l Lease, p LeasePolicy) error
+	// RenewLease updates the heartbeat; ErrNotFound when the owner lost it.
+	RenewLease(ctx context.Context, key, owner string, now time.Time) error
+	// ReleaseLease drops the lease if this owner holds it.
+	ReleaseLease(ctx context.Context, key, owner string) error
+
+	// Opt-outs, replies and webhooks.
+
+	// AddOptOut adds a number (E.164) to the opt-out list.
+	AddOptOut(ctx context.Context, phone, source string, at time.Time) error
+	// RemoveOptOut removes a number; it is not an error when absent.
+	RemoveOptOut(ctx context.Context, phone string) error
+	// OptOuts lists the opt-out list, ordered by number.
+	OptOuts(ctx context.Context) ([]OptOut, error)
+	// OptedOut reports which of the given numbers are opted out.
+	OptedOut(ctx context.Context, phones []string) (map[string]bool, error)
+	// SaveWebhook stores a raw notification body durably, keyed by its hash;
+	// it reports false when the same body was stored before.
+	SaveWebhook(ctx context.Context, hash string, body []byte, at time.Time) (bool, error)
+	// ApplyStatus applies a delivery status to the matching recipient,
+	// never moving it backwards, and settles an uncertain recipient. It
+	// reports whether a recipient matched.
+	ApplyStatus(ctx context.Context, u StatusUpdate) (bool, error)
+	// RecordInbound records a user's message: marks the number as having
+	// replied and opens its 24 h customer-service window.
+	RecordInbound(ctx context.Context, m Inbound) error
+	// Replied reports which of the given numbers ever replied.
+	Replied(ctx context.Context, phones []string) (map[string]bool, error)
+}
+
+// Duplicate is a recipient refused by ImportBatch because its number is
+// already in the campaign.
+type Duplicate struct {
+	Line      int
+	Phone     string
+	FirstLine int // the line that holds the number
+}
+
+// OptOut is one entry of the opt-out list.
+type OptOut struct {
+	Phone  string
+	Source string // "manual", "import", "keyword", "meta"
+	At     time.Time
+}
