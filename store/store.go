@@ -216,6 +216,11 @@ type StatusUpdate struct {
 	Code      int // on failed
 	Error     string
 	Recipient string // recipient_id (WhatsApp id)
+	// FailState is where a failed status moves the recipient: StateFailed,
+	// or StateDeferred with NextAttemptAt (131049). The caller decides it
+	// from the error catalog; the store only applies it.
+	FailState     State
+	NextAttemptAt time.Time
 }
 
 // Inbound is a message a user sent to the business.
@@ -370,6 +375,28 @@ type Store interface {
 	RecordInbound(ctx context.Context, m Inbound) error
 	// Replied reports which of the given numbers ever replied.
 	Replied(ctx context.Context, phones []string) (map[string]bool, error)
+	// Unanswered returns, per number, how many template messages were sent
+	// to it (any campaign) since its last reply, or ever when it never
+	// replied. Numbers with none are absent.
+	Unanswered(ctx context.Context, phones []string) (map[string]int, error)
+
+	// Summary aggregates a campaign for status and reports without reading
+	// every recipient.
+	Summary(ctx context.Context, campaignID int64) (Summary, error)
+}
+
+// Summary is a campaign's aggregate figures.
+type Summary struct {
+	ByState         map[State]int          // recipients by state (import skips not included)
+	ByDelivery      map[DeliveryStatus]int // sent recipients by delivery status
+	FailedByCode    map[int]int            // failed recipients by last error code
+	SkippedByReason map[string]int         // import skips and send-time skips together
+	ImportSkipped   int                    // rows skipped at import
+	Replied         int                    // recipients whose number replied
+	Attempts        int                    // send attempts made
+	RateLimited     int                    // attempts answered 131056
+	FirstSend       time.Time
+	LastSend        time.Time
 }
 
 // Duplicate is a recipient refused by ImportBatch because its number is
