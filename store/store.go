@@ -102,6 +102,7 @@ type Recipient struct {
 	Params        []string // frozen at import, in --params order
 	State         State
 	Attempts      int
+	Deferrals     int       // times the recipient was deferred (131049); FinishAttempts counts them
 	NextAttemptAt time.Time // zero: due now (retry and deferred set it)
 	LastCode      int       // last Meta error code, 0 when none
 	LastError     string    // last error detail, never containing a secret
