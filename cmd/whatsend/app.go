@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -21,6 +22,7 @@ type app struct {
 	dbPath    string
 	logFormat string
 	logger    *slog.Logger
+	now       func() time.Time // the CLI's clock (WHATSEND_NOW aware)
 }
 
 func newApp(in io.Reader, out, errOut io.Writer, getenv func(string) string) *app {
@@ -35,6 +37,11 @@ func (a *app) setup() error {
 	if a.dbPath == "" {
 		a.dbPath = "whatsend.db"
 	}
+	now, err := newClock(a.getenv)
+	if err != nil {
+		return err
+	}
+	a.now = now
 	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
 	switch a.logFormat {
 	case "", "text":

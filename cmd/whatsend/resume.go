@@ -1,11 +1,132 @@
+//go:build wip
+
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/whatsend/whatsend/campaign"
+	"github.com/whatsend/whatsend/store"
+)
+
+type resumeOptions struct {
+	all  bool
+	api  apiOptions
+	exec execOptions
+}
 
 func newResumeCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "resume",
-		Short: "resume (not built yet)",
-		RunE:  notBuilt("resume"),
+	o := &resumeOptions{}
+	cmd := &cobra.Command{
+		Use:   "resume [CAMPAIGN]",
+		Short: "Continue a campaign after a pause, a crash or the next day",
+		Long: `Resume continues a campaign with the settings stored when it was started:
+CAMPAIGN is its id or name; without it, the most recent campaign.
+
+Recipients left in flight by a crash or kill -9 are marked uncertain: Meta may
+or may not have their message, so they are not re-sent unless
+--resend-uncertain is given (a duplicate message harms the user and the
+number). A paused campaign is resumed after its cause is checked again;
+--force resumes it anyway.
+
+--all is the cron entry: it drives every campaign that is not finished, one
+after another in creation order, sending what today's allowance permits, and
+exits with the most urgent of their codes (1 > 3 > 4 > 10 > 0).
+
+Exit status: 0 finished; 3 paused; 4 busy (another process holds the campaign
+or the number); 10 stopped with work left; 130/143 interrupted, progress
+saved; 2 usage error; 1 unexpected error.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			arg := ""
+			if len(args) == 1 {
+				arg = args[0]
+			}
+			return runResume(cmd, a, o, arg)
+		},
 	}
+	cmd.Flags().BoolVar(&o.all, "all", false, "resume every campaign that is not finished (for cron)")
+	cmd.Flags().StringVar(&o.api.tokenFile, "token-file", "", "read the access token from this file")
+	addExecFlags(cmd, &o.exec)
+	return cmd
+}
+
+func runResume(cmd *cobra.Command, a *app, o *resumeOptions, arg string) error {
+	ctx := cmd.Context()
+	if o.all && arg != "" {
+		return usagef("resume: give a CAMPAIGN or --all, not both")
+	}
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if !o.all {
+		c, err := findCampaign(ctx, st, arg)
+		if err != nil {
+			return err
+		}
+		return a.resumeOne(cmd, st, c, o)
+	}
+	cs, err := st.Campaigns(ctx)
+	if err != nil {
+		return err
+	}
+	var worst error
+	n := 0
+	for _, c := range cs {
+		if c.State == store.CampaignFinished || c.State == store.CampaignImporting {
+			continue
+		}
+		n++
+		err := a.resumeOne(cmd, st, c, o)
+		if ctx.Err() != nil {
+			return err // a signal overrides all
+		}
+		if err != nil && !errors.Is(err, campaign.ErrPaused) && !errors.Is(err, campaign.ErrMoreWork) && !errors.Is(err, campaign.ErrBusy) {
+			fmt.Fprintf(a.errOut, "whatsend: campaign %s: %v\n", c.Name, err)
+		}
+		worst = mostUrgent(worst, err)
+	}
+	if n == 0 {
+		fmt.Fprintln(a.out, "no campaign to resume")
+	}
+	return worst
+}
+
+// mostUrgent keeps the error whose exit code matters most for cron:
+// 1 > 3 > 4 > 10 > 0.
+func mostUrgent(a, b error) error {
+	rank := func(err error) int {
+		switch exitCode(err) {
+		case exitOK:
+			return 0
+		case exitMoreWork:
+			return 1
+		case exitBusy:
+			return 2
+		case exitPaused:
+			return 3
+		}
+		return 4
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
+func (a *app) resumeOne(cmd *cobra.Command, st store.Store, c store.Campaign, o *resumeOptions) error {
+	s, err := campaign.DecodeSettings(c.Settings)
+	if err != nil {
+		return err
+	}
+	client, err := a.newClient(s, o.api)
+	if err != nil {
+		return err
+	}
+	return a.drive(cmd, st, client, c, o.exec)
 }

@@ -1,11 +1,248 @@
+//go:build wip
+
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/whatsend/whatsend/campaign"
+	"github.com/whatsend/whatsend/campaign/csvimport"
+	"github.com/whatsend/whatsend/store"
+)
+
+// runOptions are the flags of whatsend run.
+type runOptions struct {
+	s        campaign.Settings
+	name     string
+	api      apiOptions
+	exec     execOptions
+	interval time.Duration
+	pair     time.Duration
+}
+
+// execOptions are the per-invocation flags shared by run and resume.
+type execOptions struct {
+	maxDuration     time.Duration
+	wait            bool
+	force           bool
+	resendUncertain bool
+}
 
 func newRunCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "run",
-		Short: "run (not built yet)",
-		RunE:  notBuilt("run"),
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run FILE --template NAME --lang CODE [--params a,b]",
+		Short: "Import a CSV and send a template campaign to it",
+		Long: `Run imports the recipients of a CSV file and sends them a template message
+through the WhatsApp Cloud API, paced under Meta's limits.
+
+The first run on a CSV imports it (bad rows are skipped with a reason and
+their line) and creates a campaign identified by the file's content, the
+template and the language (and --name, when given). Running the same command
+again continues that campaign instead of importing it twice. Every setting is
+stored with the campaign, so 'whatsend resume' needs no flags.
+
+The access token comes from WHATSEND_TOKEN (or WHATSAPP_TOKEN, or
+--token-file), never from a flag: other users can read command lines in ps.
+The phone number id comes from --phone-number-id or WHATSEND_PHONE_NUMBER_ID;
+the WhatsApp Business Account id (template checks) from --waba-id or
+WHATSEND_WABA_ID; the business portfolio id (the messaging limit's scope) from
+--business-id or WHATSEND_BUSINESS_ID.
+
+--simulate sends to the built-in Cloud API simulator instead: no account,
+token or network needed, and resume of such a campaign never reaches Meta.
+
+Exit status: 0 finished; 2 usage error or CSV refused; 3 paused by the guard;
+4 another process holds the campaign or the number; 10 stopped with work left
+(allowance used up, deferrals, --max-duration); 130/143 interrupted, progress
+saved; 1 unexpected error.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRun(cmd, a, o, args[0])
+		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.s.Template, "template", "", "template name (required)")
+	f.StringVar(&o.s.Language, "lang", "", "template language code, exactly as approved, e.g. en_US (required)")
+	f.StringSliceVar(&o.s.Params, "params", nil, "CSV columns mapped to the template's body parameters, in order")
+	f.StringVar(&o.name, "name", "", "campaign name (default: derived from the file, template and content)")
+	f.StringVar(&o.s.PhoneColumn, "phone-column", "", "the CSV column holding the phone number (default: detected by name)")
+	f.StringVar(&o.s.DefaultRegion, "default-region", "", "region for numbers without a country code, e.g. BR")
+	f.StringVar(&o.s.PhoneNumberID, "phone-number-id", "", "the sending phone number's id (env WHATSEND_PHONE_NUMBER_ID)")
+	f.StringVar(&o.s.WABAID, "waba-id", "", "the WhatsApp Business Account id, for template checks (env WHATSEND_WABA_ID)")
+	f.StringVar(&o.s.BusinessID, "business-id", "", "the business portfolio id: the messaging limit's scope (env WHATSEND_BUSINESS_ID)")
+	f.StringVar(&o.s.APIURL, "api-url", "", "Graph API base URL (default https://graph.facebook.com)")
+	f.StringVar(&o.s.APIVersion, "api-version", "", "Graph API version (default v24.0)")
+	f.StringVar(&o.api.tokenFile, "token-file", "", "read the access token from this file")
+	f.BoolVar(&o.s.Simulate, "simulate", false, "send to the built-in Cloud API simulator (no account needed)")
+	f.Float64Var(&o.s.Rate, "rate", 0, "messages per second, at most 1000 (default 80, or the number's throughput when lower)")
+	f.IntVar(&o.s.BatchSize, "batch-size", 0, "recipients per batch (default 100)")
+	f.DurationVar(&o.interval, "batch-interval", 0, "pause between batches (default 0)")
+	f.DurationVar(&o.pair, "pair-interval", 0, "least time between two messages to one recipient (default 6s)")
+	f.IntVar(&o.s.MaxAttempts, "max-attempts", 0, "attempts per recipient on 131056 and transient errors (default 5)")
+	f.IntVar(&o.s.DeferDays, "defer-days", 0, "days a recipient at Meta's marketing limit (131049) is retried (default 3)")
+	f.StringVar(&o.s.Tier, "tier", "", "messaging limit: unique users per 24 h, or unlimited (default: read from the API)")
+	f.IntVar(&o.s.DailyLimit, "daily-limit", 0, "cap on unique recipients per rolling 24 h")
+	f.StringVar(&o.s.WarmupStart, "warmup-start", "", "warm-up start date YYYY-MM-DD (default: the scope's first send)")
+	f.IntVar(&o.s.WarmupDays, "warmup-days", 0, "warm-up length in days (default 14)")
+	addExecFlags(cmd, &o.exec)
+	_ = cmd.MarkFlagRequired("template")
+	_ = cmd.MarkFlagRequired("lang")
+	return cmd
+}
+
+func addExecFlags(cmd *cobra.Command, e *execOptions) {
+	f := cmd.Flags()
+	f.DurationVar(&e.maxDuration, "max-duration", 0, "stop with work left after this long (exit 10)")
+	f.BoolVar(&e.wait, "wait", false, "when the allowance is used up, wait for capacity instead of stopping")
+	f.BoolVar(&e.force, "force", false, "resume a paused campaign even while its cause persists")
+	f.BoolVar(&e.resendUncertain, "resend-uncertain", false, "re-send recipients whose outcome is unknown (may duplicate messages)")
+}
+
+func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
+	ctx := cmd.Context()
+	s := o.s
+	s.BatchInterval = campaign.Duration(o.interval)
+	s.PairInterval = campaign.Duration(o.pair)
+	s.PhoneNumberID = cmp(s.PhoneNumberID, a.getenv("WHATSEND_PHONE_NUMBER_ID"))
+	s.WABAID = cmp(s.WABAID, a.getenv("WHATSEND_WABA_ID"))
+	s.BusinessID = cmp(s.BusinessID, a.getenv("WHATSEND_BUSINESS_ID"))
+	if s.Simulate {
+		simulatorDefaults(&s)
+		s.SimTier = s.Tier
+	}
+	if err := s.Validate(); err != nil {
+		return &usageError{err}
+	}
+	// Build the client first: a missing token is a usage error before any
+	// import.
+	client, err := a.newClient(s, o.api)
+	if err != nil {
+		return err
+	}
+	if s.BusinessID == "" {
+		fmt.Fprintf(a.errOut, "whatsend: no --business-id: the messaging limit is kept per phone number %s; pass the business portfolio id when several numbers share it\n", s.PhoneNumberID)
+	}
+
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	imp, err := campaign.Import(ctx, st, campaign.ImportConfig{
+		File: file,
+		CSV:  csvimport.Config{PhoneColumn: s.PhoneColumn, Params: s.Params, DefaultRegion: s.DefaultRegion},
+		Campaign: store.Campaign{
+			Name: o.name, Template: s.Template, Language: s.Language, Params: s.Params,
+			PhoneNumberID: s.PhoneNumberID, Scope: s.Scope(), Settings: s.Encode(),
+		},
+		ExplicitName: o.name != "",
+	})
+	if err != nil {
+		return err
+	}
+	c := imp.Campaign
+	if imp.Existing {
+		fmt.Fprintf(a.errOut, "whatsend: %s was imported before as campaign %s (id %d); continuing it\n", file, c.Name, c.ID)
+	} else {
+		r := imp.Result
+		fmt.Fprintf(a.errOut, "whatsend: imported %s as campaign %s (id %d): %d rows, %d valid, %d skipped\n",
+			file, c.Name, c.ID, r.Rows, r.Valid-imp.Duplicates-imp.OptedOut, r.Skipped+imp.Duplicates+imp.OptedOut)
+	}
+	return a.drive(cmd, st, client, c, o.exec)
+}
+
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// drive runs one campaign, prints its summary and writes its reports.
+func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, c store.Campaign, e execOptions) error {
+	ctx := cmd.Context()
+	prog := a.newProgress(c.Name)
+	res, err := campaign.Run(ctx, campaign.Deps{
+		Store: st, Sender: client, Logger: a.logger, Now: a.now, Progress: prog, Owner: owner(),
+	}, c.ID, campaign.RunOptions{
+		MaxDuration: e.maxDuration, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
+	})
+	prog.Finish()
+	if _, busy := errors.AsType[*store.LeaseHeldError](err); busy || errors.Is(err, campaign.ErrBusy) {
+		return err
+	}
+	a.printSummary(res, err)
+	a.writeReports(cmd, st, res.Campaign)
+	return err
+}
+
+// printSummary writes the end-of-run summary on stdout.
+func (a *app) printSummary(r campaign.Result, err error) {
+	w := a.out
+	sum := r.Summary
+	state := "finished"
+	switch {
+	case errors.Is(err, campaign.ErrPaused):
+		state = "paused"
+	case errors.Is(err, campaign.ErrMoreWork):
+		state = "stopped with work left"
+	case err != nil:
+		state = "stopped: " + err.Error()
+	}
+	fmt.Fprintf(w, "campaign %s (id %d): %s\n", r.Campaign.Name, r.Campaign.ID, state)
+	if r.Stop != "" && r.Stop != "finished" {
+		fmt.Fprintf(w, "  why: %s\n", r.Stop)
+	}
+	by := sum.ByState
+	fmt.Fprintf(w, "  this run: sent %d, failed %d, deferred %d, uncertain %d, in %s\n",
+		r.Sent, r.Failed, r.Deferred, r.Uncertain, r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "  campaign: %d sent, %d failed, %d skipped, %d deferred, %d uncertain, %d remaining\n",
+		by[store.StateSent], by[store.StateFailed], by[store.StateSkipped]+sum.ImportSkipped,
+		by[store.StateDeferred], by[store.StateUncertain],
+		by[store.StatePending]+by[store.StateRetry]+by[store.StateInFlight]+by[store.StateDeferred])
+	if len(sum.FailedByCode) > 0 {
+		fmt.Fprintf(w, "  failed by code: %s\n", failedByCode(sum.FailedByCode))
+	}
+	if len(sum.SkippedByReason) > 0 {
+		fmt.Fprintf(w, "  skipped by reason: %s\n", countsByKey(sum.SkippedByReason))
+	}
+	share := 0.0
+	if sum.Attempts > 0 {
+		share = float64(sum.RateLimited) / float64(sum.Attempts) * 100
+	}
+	fmt.Fprintf(w, "  131056 share: %.1f%% (%d of %d attempts)\n", share, sum.RateLimited, sum.Attempts)
+	if r.Rate > 0 {
+		fmt.Fprintf(w, "  rate: %g msg/s (%s); achieved %.1f msg/s\n", r.Rate, r.RateReason, r.Achieved())
+	}
+	if !r.NextAt.IsZero() {
+		fmt.Fprintf(w, "  more can be sent from %s: run 'whatsend resume' then (or from cron: whatsend resume --all)\n", r.NextAt.UTC().Format(time.RFC3339))
+	} else if errors.Is(err, campaign.ErrMoreWork) {
+		fmt.Fprintln(w, "  continue with: whatsend resume")
+	}
+	if errors.Is(err, campaign.ErrPaused) {
+		fmt.Fprintln(w, "  after fixing the cause: whatsend resume (or --force)")
+	}
+}
+
+func failedByCode(m map[int]int) string {
+	parts := make([]string, 0, len(m))
+	for _, code := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%d ×%d (%s)", code, m[code], codeMeaning(code)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func countsByKey(m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s ×%d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }

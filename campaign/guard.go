@@ -1,0 +1,251 @@
+//go:build wip
+
+package campaign
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/whatsend/whatsend/sender"
+	"github.com/whatsend/whatsend/store"
+)
+
+// Guard defaults (DESIGN.md "The guard").
+const (
+	DefaultGuardWindow    = 200  // most recent send attempts judged
+	DefaultGuardMinSample = 50   // attempts before the ratio is judged
+	DefaultSlowShare      = 0.02 // 131056 share above which the rate is halved
+	DefaultPauseShare     = 0.05 // 131056 share above which the campaign pauses
+	healthMinInterval     = 15 * time.Second
+	healthMaxInterval     = time.Minute
+	minRateFactor         = 1.0 / 16
+)
+
+// guard watches the signals that say the number is being hurt: the share of
+// 131056 answers, the quality rating and status, and 130429 answers. It is
+// used under the runner's mutex.
+type guard struct {
+	now        func() time.Time
+	window     []bool // ring: was attempt i answered 131056
+	next, n    int
+	hits       int
+	minSample  int
+	slowShare  float64
+	pauseShare float64
+
+	ratioFactor   float64 // halved above slowShare, restored step by step
+	sinceChange   int
+	qualityFactor float64 // 0.5 while quality is YELLOW
+	slowFactor    float64 // halved on 130429, restored on successes
+	okStreak      int
+	lastSlow      time.Time
+
+	quality    string
+	status     string
+	lastHealth time.Time
+}
+
+func newGuard(s Settings, now func() time.Time) *guard {
+	size := cmpOr(s.GuardWindow, DefaultGuardWindow)
+	return &guard{
+		now:           now,
+		window:        make([]bool, size),
+		minSample:     min(cmpOr(s.GuardMinSample, DefaultGuardMinSample), size),
+		slowShare:     cmpOr(s.SlowShare, DefaultSlowShare),
+		pauseShare:    cmpOr(s.PauseShare, DefaultPauseShare),
+		ratioFactor:   1,
+		qualityFactor: 1,
+		slowFactor:    1,
+	}
+}
+
+// observe records one send attempt's answer code (0 for success) and
+// returns a pause when the 131056 share went over the pause threshold.
+func (g *guard) observe(code int) *pauseCause {
+	hit := code == rateLimitedCode
+	if g.n == len(g.window) {
+		if g.window[g.next] {
+			g.hits--
+		}
+	} else {
+		g.n++
+	}
+	g.window[g.next] = hit
+	if hit {
+		g.hits++
+	}
+	g.next = (g.next + 1) % len(g.window)
+	g.sinceChange++
+	if code == 0 {
+		g.okStreak++
+		if g.slowFactor < 1 && g.okStreak >= 100 {
+			g.slowFactor = min(1, g.slowFactor*1.25)
+			g.okStreak = 0
+		}
+	}
+	if g.n < g.minSample {
+		return nil
+	}
+	share := g.share()
+	switch {
+	case share > g.pauseShare:
+		return &pauseCause{
+			Kind:   "ratio",
+			Reason: fmt.Sprintf("%.1f%% of the last %d send attempts were answered 131056 (pair rate limit); the limit is %.0f%%", share*100, g.n, g.pauseShare*100),
+			Detail: map[string]any{"share": share, "window": g.n, "hits": g.hits, "threshold": g.pauseShare},
+		}
+	case share > g.slowShare:
+		if g.ratioFactor == 1 || g.sinceChange >= g.minSample {
+			g.ratioFactor = max(g.ratioFactor/2, minRateFactor)
+			g.sinceChange = 0
+		}
+	case g.ratioFactor < 1 && g.sinceChange >= g.minSample:
+		g.ratioFactor = min(1, g.ratioFactor*2)
+		g.sinceChange = 0
+	}
+	return nil
+}
+
+// share is the 131056 share of the attempts in the window.
+func (g *guard) share() float64 {
+	if g.n == 0 {
+		return 0
+	}
+	return float64(g.hits) / float64(g.n)
+}
+
+// rateFactor is the multiplier applied to the chosen send rate.
+func (g *guard) rateFactor() float64 {
+	return max(g.ratioFactor*g.qualityFactor*g.slowFactor, minRateFactor)
+}
+
+// slowDown reacts to a throughput answer (130429): halve the rate, at most
+// once a second.
+func (g *guard) slowDown(code int) {
+	g.okStreak = 0
+	if code != 130429 {
+		return
+	}
+	if now := g.now(); now.Sub(g.lastSlow) >= time.Second {
+		g.slowFactor = max(g.slowFactor/2, minRateFactor)
+		g.lastSlow = now
+	}
+}
+
+// observeHealth records a health read; YELLOW halves the rate.
+func (g *guard) observeHealth(h sender.Health) {
+	g.quality, g.status, g.lastHealth = h.Quality, h.Status, g.now()
+	if h.Quality == "YELLOW" {
+		g.qualityFactor = 0.5
+	} else {
+		g.qualityFactor = 1
+	}
+}
+
+// healthPause returns a pause when the number's quality is RED (LOW) or its
+// status does not allow sending (cloud-api.md §4.6).
+func (g *guard) healthPause(h sender.Health) *pauseCause {
+	if h.Quality == "RED" {
+		return &pauseCause{Kind: "quality", Reason: "the phone number's quality rating is LOW (RED)",
+			Detail: map[string]any{"quality": h.Quality, "status": h.Status}}
+	}
+	switch h.Status {
+	case "", "CONNECTED", "UNKNOWN":
+		return nil
+	}
+	return &pauseCause{Kind: "status", Reason: fmt.Sprintf("the phone number's status is %s: it cannot send now", h.Status),
+		Detail: map[string]any{"quality": h.Quality, "status": h.Status}}
+}
+
+// pauseCause is why the guard paused a campaign.
+type pauseCause struct {
+	Kind   string         // ratio, quality, status, template, fatal
+	Reason string         // one line for the user
+	Detail map[string]any // figures, stored as JSON
+}
+
+func pauseFromError(err error, e sender.Entry) *pauseCause {
+	d := map[string]any{"code": e.Code, "class": string(e.Class), "meaning": e.Meaning, "advice": e.Advice}
+	if ae, ok := errorsAsAPI(err); ok {
+		d["details"], d["fbtrace_id"], d["http_status"] = ae.Details, ae.FBTraceID, ae.HTTPStatus
+	}
+	return &pauseCause{
+		Kind:   "fatal",
+		Reason: fmt.Sprintf("Meta answered %d (%s), which would fail every message. Advice: %s", e.Code, e.Meaning, e.Advice),
+		Detail: d,
+	}
+}
+
+// pauseNow persists a pause and returns the error that ends the run.
+func (r *runner) pauseNow(ctx context.Context, p *pauseCause) error {
+	detail := map[string]any{"kind": p.Kind}
+	for k, v := range p.Detail {
+		detail[k] = v
+	}
+	b, _ := json.Marshal(detail)
+	if err := r.d.Store.SetCampaignState(context.WithoutCancel(ctx), r.c.ID, store.CampaignPaused, p.Reason, b, r.d.Now()); err != nil {
+		return err
+	}
+	r.d.Logger.Error("campaign paused", "campaign", r.c.Name, "reason", p.Reason)
+	r.stopMsg = "paused: " + p.Reason
+	return fmt.Errorf("%w: %s", ErrPaused, p.Reason)
+}
+
+// recheckPause is called when resuming a paused campaign: the cause is
+// re-checked by the health read that follows; here the pause is lifted.
+func (r *runner) recheckPause(ctx context.Context) error {
+	r.d.Logger.Info("resuming a paused campaign", "campaign", r.c.Name, "paused_for", r.c.PauseReason)
+	return r.d.Store.SetCampaignState(ctx, r.c.ID, store.CampaignReady, "", nil, r.d.Now())
+}
+
+// betweenBatches reads the number's health at most every 15 s.
+func (r *runner) betweenBatches(ctx context.Context) error {
+	r.mu.Lock()
+	due := r.d.Now().Sub(r.g.lastHealth) >= healthMinInterval
+	r.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return r.readHealth(ctx)
+}
+
+// readHealth reads the number's health and applies it to the guard and the
+// allowance.
+func (r *runner) readHealth(ctx context.Context) error {
+	h, err := r.d.Sender.PhoneHealth(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		e := sender.Classify(err)
+		if e.Class == sender.ClassFatal {
+			return r.pauseNow(ctx, pauseFromError(err, e))
+		}
+		r.d.Logger.Warn("could not read the phone number's health", "err", err)
+		r.mu.Lock()
+		r.g.lastHealth = r.d.Now()
+		r.mu.Unlock()
+		return nil
+	}
+	r.savePhone(ctx, h)
+	r.mu.Lock()
+	prev := r.g.quality
+	r.g.observeHealth(h)
+	p := r.g.healthPause(h)
+	r.mu.Unlock()
+	if h.Quality == "YELLOW" && prev != "YELLOW" {
+		r.d.Logger.Warn("quality rating MEDIUM (YELLOW): send rate halved", "campaign", r.c.Name)
+	}
+	r.allowance.observeLimit(h.Limit)
+	if p != nil {
+		return r.pauseNow(ctx, p)
+	}
+	return nil
+}
+
+func errorsAsAPI(err error) (*sender.APIError, bool) {
+	return errors.AsType[*sender.APIError](err)
+}

@@ -1,0 +1,114 @@
+//go:build wip
+
+package campaign
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/whatsend/whatsend/sender"
+	"github.com/whatsend/whatsend/store"
+)
+
+// rateLimitedCode is Meta's pair rate answer (cloud-api.md §4.2).
+const rateLimitedCode = 131056
+
+// outcome turns a request's answer into the recipient's next state, and
+// feeds the guard and the sender-wide back-off. Called by the recorder only.
+func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
+	o := store.Outcome{AttemptID: x.d.attempt.ID, RecipientID: x.d.r.ID, FinishedAt: now}
+	n := x.d.attempt.Number
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.attempts++
+	if x.err == nil {
+		o.State, o.WAMID, o.MessageStatus = store.StateSent, x.acc.WAMID, x.acc.MessageStatus
+		r.stats.sent++
+		r.stats.settled++
+		r.slowStreak = 0
+		r.g.observe(0)
+		return o
+	}
+	e := sender.Classify(x.err)
+	o.Code = e.Code
+	o.Error = errorDetail(x.err)
+	r.g.observe(e.Code)
+	switch e.Class {
+	case sender.ClassRetryRecipient:
+		if n >= r.s.MaxAttempts {
+			o.State = store.StateFailed
+			o.Error = fmt.Sprintf("gave up after %d attempts: %s", n, o.Error)
+			break
+		}
+		o.State, o.NextAttemptAt = store.StateRetry, now.Add(pairRetryDelay(time.Duration(r.s.PairInterval), n, r.d.Rand))
+		r.stats.retried++
+	case sender.ClassSlowSender:
+		r.slowStreak++
+		wait := slowDelay(r.slowStreak, r.d.Rand)
+		if e.Code == 131057 {
+			wait = max(wait, maintenanceWait)
+		}
+		r.slowUntil = maxTime(r.slowUntil, now.Add(wait))
+		r.g.slowDown(e.Code)
+		if n >= r.s.MaxAttempts {
+			o.State = store.StateFailed
+			o.Error = fmt.Sprintf("gave up after %d attempts: %s", n, o.Error)
+			break
+		}
+		o.State, o.NextAttemptAt = store.StateRetry, now.Add(wait)
+		r.stats.retried++
+		r.d.Logger.Warn("slowing the sender down", "code", e.Code, "wait", wait.Round(time.Millisecond))
+	case sender.ClassDefer:
+		if x.d.r.Deferrals >= r.s.DeferDays {
+			o.State = store.StateFailed
+			o.Error = fmt.Sprintf("still deferred after %d days: %s", r.s.DeferDays, o.Error)
+			break
+		}
+		o.State, o.NextAttemptAt = store.StateDeferred, now.Add(DefaultDeferInterval)
+		r.stats.deferred++
+	case sender.ClassUncertain:
+		o.State = store.StateUncertain
+		r.stats.uncertain++
+		r.d.Logger.Warn("outcome unknown: Meta may have the message; it will not be re-sent", "recipient_id", x.d.r.ID, "line", x.d.r.Line, "err", o.Error)
+	case sender.ClassFatal:
+		// Every message would fail: the recipient was not messaged and
+		// stays pending; the campaign pauses.
+		o.State = store.StatePending
+		if r.pause == nil {
+			r.pause = pauseFromError(x.err, e)
+		}
+		return o
+	case sender.ClassRecipientFailed, sender.ClassNA:
+		o.State = store.StateFailed
+	default:
+		// Not an API answer and not a transport failure (e.g. the request
+		// was never made): nothing reached Meta.
+		o.State = store.StatePending
+		return o
+	}
+	switch o.State {
+	case store.StateFailed:
+		r.stats.failed++
+		r.stats.settled++
+	case store.StateDeferred, store.StateUncertain:
+		r.stats.settled++
+	}
+	return o
+}
+
+// errorDetail is the error text kept with a recipient: Meta's details, never
+// a secret (the client keeps the token out of every error).
+func errorDetail(err error) string {
+	s := err.Error()
+	if len(s) > 500 {
+		s = s[:500]
+	}
+	return s
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

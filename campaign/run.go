@@ -1,0 +1,825 @@
+//go:build wip
+
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/whatsend/whatsend/sender"
+	"github.com/whatsend/whatsend/store"
+)
+
+// Sender is what the engine needs from the Cloud API client.
+// *sender.Client satisfies it.
+type Sender interface {
+	SendTemplate(ctx context.Context, m sender.Message) (sender.Accepted, error)
+	PhoneHealth(ctx context.Context) (sender.Health, error)
+}
+
+// Progress receives the run's progress; cmd/whatsend draws a bar on a
+// terminal or logs a line every few seconds.
+type Progress interface {
+	Update(p ProgressInfo)
+}
+
+// ProgressInfo is a snapshot of a run.
+type ProgressInfo struct {
+	Done        int     // recipients settled this run (sent, failed, deferred, uncertain)
+	Total       int     // recipients to settle at the start of this run
+	Sent        int     // sent this run
+	Rate        float64 // current send rate, msg/s
+	RateLimited float64 // share of 131056 answers in the guard's window
+	Quality     string
+	Waiting     string // why the run is waiting, when it is
+}
+
+// Deps are the parts a run is built from.
+type Deps struct {
+	Store    store.Store
+	Sender   Sender
+	Logger   *slog.Logger
+	Now      func() time.Time  // default time.Now
+	Progress Progress          // optional
+	Owner    Owner             // lease identity
+	Rand     func(int64) int64 // jitter source, default math/rand/v2
+}
+
+func (d *Deps) defaults() {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Rand == nil {
+		d.Rand = defaultRand
+	}
+}
+
+// RunOptions are the per-invocation options of run and resume.
+type RunOptions struct {
+	MaxDuration     time.Duration // stop with work left after this long (0: no limit)
+	ResendUncertain bool          // re-send recipients whose outcome is unknown
+	Force           bool          // resume a paused campaign even while its cause persists
+	Wait            bool          // sleep until capacity frees instead of stopping
+	// RetryWait is the longest the run waits in-process for a retry to come
+	// due; later retries (deferrals) end the run with work left.
+	RetryWait time.Duration
+}
+
+// Result is what one invocation of run or resume did.
+type Result struct {
+	Campaign   store.Campaign
+	Summary    store.Summary
+	Sent       int // accepted by Meta this invocation
+	Failed     int
+	Deferred   int
+	Uncertain  int // became uncertain this invocation (ambiguous answers, or a crash before)
+	Attempts   int
+	Elapsed    time.Duration
+	Rate       float64 // the send rate used
+	RateReason string
+	Stop       string    // why the run ended, for the summary
+	NextAt     time.Time // when there is more to do, if known
+}
+
+// Achieved is the send rate reached this invocation.
+func (r Result) Achieved() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Sent) / r.Elapsed.Seconds()
+}
+
+// defaultRetryWait: retries due within this are waited for in-process.
+const defaultRetryWait = 15 * time.Minute
+
+// maxConcurrency bounds the requests in flight at once.
+const maxConcurrency = 512
+
+// Run sends a campaign until it is finished, paused, out of allowance or
+// interrupted. It returns nil when the campaign is finished, an error
+// matching ErrMoreWork when work is left, ErrPaused when the guard paused it,
+// ErrBusy when another process holds its lease, and the context's cause when
+// interrupted.
+func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, error) {
+	d.defaults()
+	o.RetryWait = cmpOr(o.RetryWait, defaultRetryWait)
+	c, err := d.Store.Campaign(ctx, campaignID)
+	if err != nil {
+		return Result{}, fmt.Errorf("campaign %d: %w", campaignID, err)
+	}
+	res := Result{Campaign: c}
+	s, err := DecodeSettings(c.Settings)
+	if err != nil {
+		return res, err
+	}
+	s = s.withDefaults()
+	if c.State == store.CampaignImporting {
+		return res, fmt.Errorf("campaign %s: import did not finish; run the same CSV again to import it", c.Name)
+	}
+
+	ls := &leases{st: d.Store, owner: d.Owner, now: d.Now}
+	if err := ls.acquire(ctx, campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID)); err != nil {
+		return res, err
+	}
+	defer ls.release()
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var hb sync.WaitGroup
+	hb.Go(func() { ls.keepAlive(runCtx, cancel) })
+	defer hb.Wait()
+	defer cancel(nil)
+
+	r := &runner{d: d, c: c, s: s, o: o, start: d.Now()}
+	err = r.run(runCtx)
+	res = r.result(ctx, res)
+	if err == nil || errors.Is(err, ErrMoreWork) || errors.Is(err, ErrPaused) {
+		if c, err2 := d.Store.Campaign(context.WithoutCancel(ctx), campaignID); err2 == nil {
+			res.Campaign = c
+		}
+	}
+	if cause := context.Cause(runCtx); err != nil && cause != nil && ctx.Err() == nil && errors.Is(cause, ErrBusy) {
+		err = cause // the lease was lost
+	}
+	return res, err
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// runner is one invocation's state. The dispatcher (run) is the only
+// goroutine that reads the store for work and decides what leaves next; the
+// checkpointer commits in_flight records in groups and starts the requests;
+// the recorder commits outcomes in groups.
+type runner struct {
+	d     Deps
+	c     store.Campaign
+	s     Settings
+	o     RunOptions
+	start time.Time
+
+	lim       *rate.Limiter
+	baseRate  float64
+	pair      *pairSpacer
+	wait      waitQueue
+	waiting   map[int64]bool // recipients in wait, skipped when Due returns them again
+	batch     int
+	inBatch   int
+	allowance *allowance
+
+	inflight atomic.Int64 // dispatched and not yet recorded
+	wake     chan struct{}
+	stopMsg  string    // why the dispatcher stopped, for the summary
+	nextAt   time.Time // when more can be done
+	// uncommitted counts dispatched recipients whose in_flight record is not
+	// yet committed.
+	uncommitted atomic.Int64
+	rateReason  string
+
+	mu         sync.Mutex // guards the fields below, written by the recorder
+	slowUntil  time.Time
+	slowStreak int
+	pause      *pauseCause
+	fatalErr   error
+	stats      runStats
+	g          *guard
+}
+
+type runStats struct {
+	sent, failed, deferred, uncertain, retried, attempts, settled int
+	total                                                         int
+}
+
+// dueRecipient is a recipient picked for sending with its attempt number.
+type dueRecipient struct {
+	store.Recipient
+}
+
+// dispatched is a recipient whose request is about to leave.
+type dispatched struct {
+	r       store.Recipient
+	attempt store.Attempt
+}
+
+// sendResult is a request's answer.
+type sendResult struct {
+	d   dispatched
+	acc sender.Accepted
+	err error
+}
+
+func (r *runner) run(ctx context.Context) error {
+	st, log := r.d.Store, r.d.Logger
+	now := r.d.Now()
+
+	if r.c.State == store.CampaignPaused {
+		if err := r.recheckPause(ctx); err != nil {
+			return err
+		}
+	}
+	if n, err := st.MarkUncertain(ctx, r.c.ID, now); err != nil {
+		return err
+	} else if n > 0 {
+		r.stats.uncertain += n
+		log.Warn("recipients left in flight by an earlier run are uncertain: Meta may or may not have them; they are not re-sent (resume --resend-uncertain re-sends them)",
+			"campaign", r.c.Name, "uncertain", n)
+	}
+	if r.o.ResendUncertain {
+		n, err := st.RequeueUncertain(ctx, r.c.ID, now)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("re-sending uncertain recipients", "campaign", r.c.Name, "count", n)
+		}
+	}
+	if r.c.State == store.CampaignFinished {
+		counts, err := st.Counts(ctx, r.c.ID)
+		if err != nil {
+			return err
+		}
+		if remaining(counts) == 0 {
+			return nil
+		}
+		if err := st.SetCampaignState(ctx, r.c.ID, store.CampaignReady, "", nil, now); err != nil {
+			return err
+		}
+	}
+
+	r.g = newGuard(r.s, r.d.Now)
+	h, healthOK, err := r.chooseRate(ctx)
+	if err != nil {
+		return err
+	}
+	al, err := newAllowance(ctx, st, r.s, r.c, r.d.Logger, h, healthOK)
+	if err != nil {
+		return err
+	}
+	al.flush = r.flushCheckpoints
+	r.allowance = al
+	if al.unlimited() {
+		log.Info("messaging limit", "scope", r.c.Scope, "limit", "unlimited", "source", al.limit.Source)
+	} else {
+		log.Info("messaging limit", "scope", r.c.Scope, "limit", al.limit.Users, "source", al.limit.Source)
+	}
+	seen, err := st.LastSends(ctx, r.c.PhoneNumberID, now.Add(-time.Duration(r.s.PairInterval)))
+	if err != nil {
+		return err
+	}
+	r.pair = newPairSpacer(time.Duration(r.s.PairInterval), seen)
+	r.waiting = map[int64]bool{}
+	r.wake = make(chan struct{}, 1)
+	if last, err := st.RecentAttempts(ctx, r.c.ID, 1); err == nil && len(last) > 0 {
+		r.batch = last[0].Batch
+	}
+	r.batch++
+	counts, err := st.Counts(ctx, r.c.ID)
+	if err != nil {
+		return err
+	}
+	r.stats.total = remaining(counts)
+
+	return r.loop(ctx)
+}
+
+// remaining counts recipients not yet settled.
+func remaining(c map[store.State]int) int {
+	return c[store.StatePending] + c[store.StateInFlight] + c[store.StateRetry] + c[store.StateDeferred]
+}
+
+// chooseRate reads the number's health and picks the send rate: the lowest
+// of --rate and the number's throughput from the API, and says why. It
+// returns the health read and whether it succeeded.
+func (r *runner) chooseRate(ctx context.Context) (sender.Health, bool, error) {
+	rt, why := r.s.Rate, "--rate"
+	h, err := r.d.Sender.PhoneHealth(ctx)
+	ok := err == nil
+	if err != nil {
+		if ctx.Err() != nil {
+			return h, false, context.Cause(ctx)
+		}
+		if e := sender.Classify(err); e.Class == sender.ClassFatal {
+			return h, false, r.pauseNow(ctx, pauseFromError(err, e))
+		}
+		r.d.Logger.Warn("could not read the phone number's health; using --rate", "err", err)
+	} else {
+		r.g.observeHealth(h)
+		r.savePhone(ctx, h)
+		capRate, capWhy := throughputCap(h)
+		if capRate > 0 && capRate < rt {
+			rt, why = capRate, capWhy
+		}
+		if p := r.g.healthPause(h); p != nil && !r.o.Force {
+			return h, ok, r.pauseNow(ctx, p)
+		}
+	}
+	r.baseRate, r.rateReason = rt, why
+	r.lim = rate.NewLimiter(rate.Limit(rt), 1)
+	r.d.Logger.Info("send rate", "campaign", r.c.Name, "rate", rt, "reason", why)
+	return h, ok, nil
+}
+
+// throughputCap is the number's throughput from its health (cloud-api.md §4.1).
+func throughputCap(h sender.Health) (float64, string) {
+	switch {
+	case h.OnBizApp:
+		return CoexistenceRate, "the number is shared with the WhatsApp Business app (20 msg/s)"
+	case h.ThroughputLevel == "HIGH":
+		return MaxRate, "throughput level HIGH (1,000 msg/s)"
+	case h.ThroughputLevel == "STANDARD":
+		return DefaultRate, "throughput level STANDARD (80 msg/s)"
+	}
+	return 0, ""
+}
+
+func (r *runner) savePhone(ctx context.Context, h sender.Health) {
+	lim := h.Limit.Users
+	if h.Limit.Unlimited {
+		lim = -1
+	}
+	_ = r.d.Store.SavePhone(ctx, store.PhoneRecord{
+		PhoneNumberID: r.c.PhoneNumberID, Quality: h.Quality, Status: h.Status,
+		ThroughputLevel: h.ThroughputLevel, OnBizApp: h.OnBizApp, Limit: lim,
+		LimitSource: h.LimitField, CheckedAt: r.d.Now(),
+	})
+}
+
+// loop is the dispatcher.
+func (r *runner) loop(ctx context.Context) error {
+	toCommit := make(chan dispatched, 256)
+	results := make(chan sendResult, 1024)
+	var sends sync.WaitGroup
+	slots := make(chan struct{}, maxConcurrency)
+
+	cpDone := make(chan error, 1)
+	go func() { cpDone <- r.checkpointer(ctx, toCommit, slots, results, &sends) }()
+	recDone := make(chan struct{})
+	go func() { r.recorder(ctx, results); close(recDone) }()
+
+	stopErr := r.dispatch(ctx, toCommit)
+	close(toCommit)
+	cpErr := <-cpDone
+	sends.Wait()
+	close(results)
+	<-recDone
+
+	r.mu.Lock()
+	fatalErr := r.fatalErr
+	r.mu.Unlock()
+	return errors.Join(stopErr, cpErr, fatalErr)
+}
+
+// dispatch picks recipients and paces them out until a stop condition.
+func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
+	var buf []store.Recipient
+	deadline := time.Time{}
+	if r.o.MaxDuration > 0 {
+		deadline = r.start.Add(r.o.MaxDuration)
+	}
+	for {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		if err := r.checkState(ctx); err != nil {
+			return err
+		}
+		now := r.d.Now()
+		if !deadline.IsZero() && !now.Before(deadline) {
+			r.stopMsg = fmt.Sprintf("--max-duration %s reached", r.o.MaxDuration)
+			return ErrMoreWork
+		}
+		if r.healthOverdue(now) {
+			if err := r.readHealth(ctx); err != nil {
+				return err
+			}
+		}
+		if until := r.slowedUntil(); now.Before(until) {
+			if err := sleepCtx(ctx, until.Sub(now)); err != nil {
+				return context.Cause(ctx)
+			}
+			continue
+		}
+
+		next, ok := r.wait.popReady(now)
+		if ok {
+			delete(r.waiting, next.ID)
+		} else {
+			if len(buf) == 0 {
+				page, err := r.fetch(ctx, now)
+				if err != nil {
+					return err
+				}
+				buf = page
+			}
+			if len(buf) == 0 {
+				done, err := r.idle(ctx, deadline)
+				if done || err != nil {
+					return err
+				}
+				continue
+			}
+			next = dueRecipient{buf[0]}
+			buf = buf[1:]
+		}
+
+		if at := r.pair.allowedAt(next.Phone); at.After(now) {
+			r.wait.add(waiting{at: at, r: next})
+			r.waiting[next.ID] = true
+			continue
+		}
+		if ok, err := r.allowance.take(ctx, next.Phone, now); err != nil {
+			return err
+		} else if !ok {
+			if r.o.Wait {
+				buf = nil
+				if err := r.waitCapacity(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			r.stopMsg = r.allowance.stopMessage()
+			r.nextAt = r.allowance.nextFree
+			return ErrMoreWork
+		}
+
+		if err := r.pace(ctx); err != nil {
+			r.allowance.giveBack(next.Phone)
+			return err
+		}
+		at := r.d.Now()
+		r.pair.record(next.Phone, at)
+		n := next.Attempts + 1
+		r.inflight.Add(1)
+		r.uncommitted.Add(1)
+		out <- dispatched{r: next.Recipient, attempt: store.Attempt{
+			ID:            fmt.Sprintf("%d-%d-%d", r.c.ID, next.ID, n),
+			CampaignID:    r.c.ID,
+			RecipientID:   next.ID,
+			Number:        n,
+			PhoneNumberID: r.c.PhoneNumberID,
+			To:            next.Phone,
+			Scope:         r.c.Scope,
+			Batch:         r.batch,
+			StartedAt:     at,
+		}}
+		r.inBatch++
+		if r.inBatch >= r.s.BatchSize {
+			if err := r.endBatch(ctx); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// pace waits for the rate limiter's next slot.
+func (r *runner) pace(ctx context.Context) error {
+	r.lim.SetLimit(rate.Limit(r.currentRate()))
+	res := r.lim.Reserve()
+	if d := res.Delay(); d > 0 {
+		if err := sleepCtx(ctx, d); err != nil {
+			res.Cancel()
+			return context.Cause(ctx)
+		}
+	}
+	return nil
+}
+
+func (r *runner) currentRate() float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return max(r.baseRate*r.g.rateFactor(), 0.1)
+}
+
+// endBatch closes a batch: the pause between batches and the guard's
+// health read.
+func (r *runner) endBatch(ctx context.Context) error {
+	r.batch++
+	r.inBatch = 0
+	if r.s.BatchInterval > 0 {
+		if err := sleepCtx(ctx, time.Duration(r.s.BatchInterval)); err != nil {
+			return context.Cause(ctx)
+		}
+	}
+	return r.betweenBatches(ctx)
+}
+
+// fetch reads the next page of due recipients, dropping those already
+// waiting and skipping the opted-out.
+func (r *runner) fetch(ctx context.Context, now time.Time) ([]store.Recipient, error) {
+	st := r.d.Store
+	page, err := st.Due(ctx, r.c.ID, now, 0, r.s.BatchSize+len(r.waiting))
+	if err != nil {
+		return nil, err
+	}
+	out := page[:0]
+	for _, rc := range page {
+		if !r.waiting[rc.ID] {
+			out = append(out, rc)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return r.skipBlocked(ctx, out, now)
+}
+
+// skipBlocked marks opted-out recipients skipped right before sending.
+func (r *runner) skipBlocked(ctx context.Context, page []store.Recipient, now time.Time) ([]store.Recipient, error) {
+	phones := make([]string, len(page))
+	for i, rc := range page {
+		phones[i] = rc.Phone
+	}
+	opted, err := r.d.Store.OptedOut(ctx, phones)
+	if err != nil {
+		return nil, err
+	}
+	if len(opted) == 0 {
+		return page, nil
+	}
+	var ids []int64
+	out := page[:0]
+	for _, rc := range page {
+		if opted[rc.Phone] {
+			ids = append(ids, rc.ID)
+			continue
+		}
+		out = append(out, rc)
+	}
+	if err := r.d.Store.SkipRecipients(ctx, ids, "opted_out", now); err != nil {
+		return nil, err
+	}
+	r.d.Logger.Info("skipped opted-out recipients", "campaign", r.c.Name, "count", len(ids))
+	return out, nil
+}
+
+// idle handles "nothing to send right now". It reports done when the run
+// should end (err says why: nil when finished).
+func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
+	now := r.d.Now()
+	if r.inflight.Load() > 0 {
+		// Outcomes may bring retries: wait for the recorder.
+		timer := time.NewTimer(time.Second)
+		defer timer.Stop()
+		select {
+		case <-ctx.Done():
+			return true, context.Cause(ctx)
+		case <-r.wake:
+		case <-timer.C:
+		}
+		return false, nil
+	}
+	if at, ok := r.wait.next(); ok {
+		return false, r.sleepUntil(ctx, at, deadline)
+	}
+	counts, err := r.d.Store.Counts(ctx, r.c.ID)
+	if err != nil {
+		return true, err
+	}
+	if remaining(counts) == 0 {
+		r.stopMsg = "finished"
+		return true, r.d.Store.SetCampaignState(ctx, r.c.ID, store.CampaignFinished, "", nil, now)
+	}
+	next, ok, err := r.d.Store.NextDue(ctx, r.c.ID)
+	if err != nil {
+		return true, err
+	}
+	if !ok || next.Sub(now) > r.o.RetryWait || (!deadline.IsZero() && next.After(deadline)) {
+		r.nextAt = next
+		r.stopMsg = fmt.Sprintf("%d deferred or waiting to retry", counts[store.StateDeferred]+counts[store.StateRetry])
+		return true, ErrMoreWork
+	}
+	return false, r.sleepUntil(ctx, next, deadline)
+}
+
+func (r *runner) sleepUntil(ctx context.Context, at, deadline time.Time) error {
+	if !deadline.IsZero() && at.After(deadline) {
+		at = deadline
+	}
+	if err := sleepCtx(ctx, at.Sub(r.d.Now())); err != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}
+
+// checkpointer commits dispatched recipients as in_flight in groups — the
+// checkpoint a crash relies on — and only then starts their requests.
+func (r *runner) checkpointer(ctx context.Context, in <-chan dispatched, slots chan struct{}, results chan<- sendResult, sends *sync.WaitGroup) error {
+	sendCtx := context.WithoutCancel(ctx) // requests already out finish on a signal
+	group := make([]dispatched, 0, 64)
+	for first := range in {
+		group = append(group[:0], first)
+	drain:
+		for len(group) < cap(group) {
+			select {
+			case d, ok := <-in:
+				if !ok {
+					break drain
+				}
+				group = append(group, d)
+			default:
+				break drain
+			}
+		}
+		// Slots are taken before the commit so that a committed recipient
+		// never waits in_flight for a free request.
+		for range group {
+			slots <- struct{}{}
+		}
+		as := make([]store.Attempt, len(group))
+		for i, d := range group {
+			as[i] = d.attempt
+		}
+		err := r.d.Store.BeginAttempts(context.WithoutCancel(ctx), as)
+		r.uncommitted.Add(-int64(len(group)))
+		if err != nil {
+			for range group {
+				<-slots
+			}
+			r.inflight.Add(-int64(len(group)))
+			for range in { // drain: nothing else may leave
+				r.inflight.Add(-1)
+				r.uncommitted.Add(-1)
+			}
+			r.mu.Lock()
+			r.pause = &pauseCause{Kind: "store", Reason: "the store could not record the checkpoint"}
+			r.mu.Unlock()
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		for _, d := range group {
+			sends.Go(func() {
+				defer func() { <-slots }()
+				acc, err := r.d.Sender.SendTemplate(sendCtx, r.message(d))
+				results <- sendResult{d: d, acc: acc, err: err}
+			})
+		}
+	}
+	return nil
+}
+
+func (r *runner) message(d dispatched) sender.Message {
+	return sender.Message{
+		To:       d.r.Phone,
+		Template: r.s.Template,
+		Language: r.s.Language,
+		Format:   r.s.Format(),
+		Params:   d.r.Params,
+		Names:    r.s.ParamNames,
+		Callback: fmt.Sprintf("c=%d;r=%d;a=%s", r.c.ID, d.r.ID, d.attempt.ID),
+	}
+}
+
+// recorder commits outcomes in groups and feeds the guard.
+func (r *runner) recorder(ctx context.Context, in <-chan sendResult) {
+	wctx := context.WithoutCancel(ctx)
+	group := make([]sendResult, 0, 256)
+	var lastProgress time.Time
+	for first := range in {
+		group = append(group[:0], first)
+	drain:
+		for len(group) < cap(group) {
+			select {
+			case x, ok := <-in:
+				if !ok {
+					break drain
+				}
+				group = append(group, x)
+			default:
+				break drain
+			}
+		}
+		now := r.d.Now()
+		os := make([]store.Outcome, len(group))
+		for i, x := range group {
+			os[i] = r.outcome(x, now)
+		}
+		tctx, cancel := context.WithTimeout(wctx, 30*time.Second)
+		err := r.d.Store.FinishAttempts(tctx, os)
+		cancel()
+		r.inflight.Add(-int64(len(group)))
+		if err != nil {
+			r.mu.Lock()
+			r.fatalErr = errors.Join(r.fatalErr, fmt.Errorf("record outcomes: %w", err))
+			r.mu.Unlock()
+		}
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+		if r.d.Progress != nil && (now.Sub(lastProgress) >= 200*time.Millisecond || len(in) == 0) {
+			lastProgress = now
+			r.d.Progress.Update(r.progress())
+		}
+	}
+}
+
+func (r *runner) progress() ProgressInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return ProgressInfo{
+		Done: r.stats.settled, Total: r.stats.total, Sent: r.stats.sent,
+		Rate: r.baseRate * r.g.rateFactor(), RateLimited: r.g.share(), Quality: r.g.quality,
+	}
+}
+
+func (r *runner) slowedUntil() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.slowUntil
+}
+
+// checkState returns ErrPaused once the recorder or the guard paused the
+// campaign.
+func (r *runner) checkState(ctx context.Context) error {
+	r.mu.Lock()
+	p := r.pause
+	r.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	return r.pauseNow(ctx, p)
+}
+
+// healthOverdue reports whether the number's health was last read a minute
+// ago or more (the guard reads it at least every minute).
+func (r *runner) healthOverdue(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return now.Sub(r.g.lastHealth) >= healthMaxInterval
+}
+
+// flushCheckpoints waits until every dispatched recipient's in_flight record
+// is committed, so counts read from the store include them.
+func (r *runner) flushCheckpoints(ctx context.Context) error {
+	for i := 0; r.uncommitted.Load() > 0; i++ {
+		if err := sleepCtx(ctx, time.Millisecond); err != nil {
+			return context.Cause(ctx)
+		}
+	}
+	return nil
+}
+
+// waitCapacity sleeps until the allowance frees capacity (--wait).
+func (r *runner) waitCapacity(ctx context.Context) error {
+	at := r.allowance.nextFree
+	if at.IsZero() {
+		at = r.d.Now().Add(time.Minute)
+	}
+	r.d.Logger.Info("allowance used up; waiting for capacity", "campaign", r.c.Name, "until", at.UTC().Format(time.RFC3339))
+	if r.d.Progress != nil {
+		p := r.progress()
+		p.Waiting = "allowance used up until " + at.UTC().Format(time.RFC3339)
+		r.d.Progress.Update(p)
+	}
+	r.allowance.fresh = false
+	if err := sleepCtx(ctx, at.Sub(r.d.Now())); err != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// result fills the invocation's figures.
+func (r *runner) result(ctx context.Context, res Result) Result {
+	if sum, err := r.d.Store.Summary(context.WithoutCancel(ctx), r.c.ID); err == nil {
+		res.Summary = sum
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res.Sent, res.Failed, res.Deferred = r.stats.sent, r.stats.failed, r.stats.deferred
+	res.Uncertain, res.Attempts = r.stats.uncertain, r.stats.attempts
+	res.Elapsed = r.d.Now().Sub(r.start)
+	res.Rate, res.RateReason = r.baseRate, r.rateReason
+	res.Stop, res.NextAt = r.stopMsg, r.nextAt
+	if math.IsNaN(res.Rate) {
+		res.Rate = 0
+	}
+	return res
+}
