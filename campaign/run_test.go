@@ -1,0 +1,363 @@
+//go:build wip
+
+package campaign_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/whatsend/whatsend/campaign"
+	"github.com/whatsend/whatsend/campaign/csvimport"
+	"github.com/whatsend/whatsend/sender"
+	"github.com/whatsend/whatsend/sender/simulator"
+	"github.com/whatsend/whatsend/store"
+	"github.com/whatsend/whatsend/store/sqlite"
+)
+
+const testPhoneID = "100000000000001"
+
+// env is one engine test's world: a store, the simulator and a client.
+type env struct {
+	t      *testing.T
+	st     store.Store
+	sim    *simulator.Sim
+	client *sender.Client
+	dir    string
+}
+
+// newEnv builds the world inside a synctest bubble: the simulator is reached
+// through its in-process transport, so no goroutine blocks on a socket and
+// fake time flows.
+func newEnv(t *testing.T, cfg simulator.Config) *env {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "whatsend.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if cfg.Latency == 0 {
+		cfg.Latency = -1
+	}
+	sim := simulator.New(cfg)
+	client, err := sender.New(sender.Config{
+		BaseURL: "http://simulator.invalid", Token: "sim-token", PhoneNumberID: testPhoneID,
+		Transport: sim.Transport(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, st: st, sim: sim, client: client, dir: dir}
+}
+
+// phones returns n distinct valid Brazilian mobile numbers.
+func phones(n, offset int) []string {
+	out := make([]string, n)
+	for i := range n {
+		out[i] = fmt.Sprintf("+55119%08d", 10000000+offset+i)
+	}
+	return out
+}
+
+// campaign imports a CSV of the numbers and returns the campaign.
+func (e *env) campaign(name string, nums []string, s campaign.Settings) store.Campaign {
+	e.t.Helper()
+	var b strings.Builder
+	b.WriteString("name,phone,order_id\n")
+	for i, p := range nums {
+		fmt.Fprintf(&b, "Customer %d,%s,A-%05d\n", i, p, i)
+	}
+	path := filepath.Join(e.dir, name+".csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	s.Template = cmpStr(s.Template, "order_update")
+	s.Language = cmpStr(s.Language, "en_US")
+	s.Params = []string{"name", "order_id"}
+	s.PhoneNumberID = testPhoneID
+	if s.Tier == "" {
+		s.Tier = "unlimited"
+	}
+	res, err := campaign.Import(e.t.Context(), e.st, campaign.ImportConfig{
+		File: path,
+		CSV:  csvimport.Config{Params: s.Params},
+		Campaign: store.Campaign{Name: name, Template: s.Template, Language: s.Language, Params: s.Params,
+			PhoneNumberID: testPhoneID, Scope: s.Scope(), Settings: s.Encode()},
+		ExplicitName: true,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res.Campaign
+}
+
+func cmpStr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (e *env) deps(s campaign.Sender) campaign.Deps {
+	if s == nil {
+		s = e.client
+	}
+	return campaign.Deps{
+		Store: e.st, Sender: s,
+		Owner: campaign.Owner{ID: "test-owner", PID: os.Getpid(), Host: "test", Alive: func(int) bool { return true }},
+	}
+}
+
+func (e *env) run(c store.Campaign, s campaign.Sender, o campaign.RunOptions) (campaign.Result, error) {
+	return campaign.Run(e.t.Context(), e.deps(s), c.ID, o)
+}
+
+func (e *env) counts(c store.Campaign) map[store.State]int {
+	e.t.Helper()
+	m, err := e.st.Counts(e.t.Context(), c.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+// maxInWindow returns the most messages accepted in any window of length w.
+func maxInWindow(times []time.Time, w time.Duration) int {
+	best, j := 0, 0
+	for i := range times {
+		for times[i].Sub(times[j]) >= w {
+			j++
+		}
+		best = max(best, i-j+1)
+	}
+	return best
+}
+
+func TestRunPacesRateAndPairInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1, PairBurst: 1})
+		nums := phones(120, 0)
+		s := campaign.Settings{Rate: 40, BatchSize: 25}
+		a := e.campaign("a", nums, s)
+		b := e.campaign("b", nums, campaign.Settings{Rate: 40, Template: "order_update", Language: "en_US"})
+		start := time.Now()
+		if _, err := e.run(a, nil, campaign.RunOptions{}); err != nil {
+			t.Fatalf("campaign a: %v", err)
+		}
+		if _, err := e.run(b, nil, campaign.RunOptions{}); err != nil {
+			t.Fatalf("campaign b: %v", err)
+		}
+		msgs := e.sim.Messages()
+		if len(msgs) != 240 {
+			t.Fatalf("simulator accepted %d messages, want 240", len(msgs))
+		}
+		var times []time.Time
+		last := map[string]time.Time{}
+		for _, m := range msgs {
+			times = append(times, m.Time)
+			if prev, ok := last[m.To]; ok && m.Time.Sub(prev) < 6*time.Second {
+				t.Errorf("%s got two messages %v apart, want at least the 6 s pair interval", m.To, m.Time.Sub(prev))
+			}
+			last[m.To] = m.Time
+		}
+		if got := maxInWindow(times, time.Second); got > 40 {
+			t.Errorf("%d messages in one 1 s window, want at most the rate 40", got)
+		}
+		if st := e.sim.Stats(); st.ByCode["131056"] != 0 || st.ByCode["130429"] != 0 {
+			t.Errorf("simulator answered %v, want no 131056 and no 130429", st.ByCode)
+		}
+		// 120 at 40/s is 3 s; b waits for the pair interval after a.
+		if el := time.Since(start); el < 6*time.Second || el > 20*time.Second {
+			t.Errorf("both campaigns took %v of fake time, want 6 to 20 s", el)
+		}
+	})
+}
+
+// scripted wraps the client and answers some sends with a chosen error.
+type scripted struct {
+	inner campaign.Sender
+	mu    sync.Mutex
+	calls map[string]int
+	fail  func(to string, call int) error
+}
+
+func (s *scripted) SendTemplate(ctx context.Context, m sender.Message) (sender.Accepted, error) {
+	s.mu.Lock()
+	if s.calls == nil {
+		s.calls = map[string]int{}
+	}
+	s.calls[m.To]++
+	n := s.calls[m.To]
+	s.mu.Unlock()
+	if err := s.fail(m.To, n); err != nil {
+		return sender.Accepted{}, err
+	}
+	return s.inner.SendTemplate(ctx, m)
+}
+
+func (s *scripted) PhoneHealth(ctx context.Context) (sender.Health, error) {
+	return s.inner.PhoneHealth(ctx)
+}
+
+func apiErr(code int) error {
+	return &sender.APIError{HTTPStatus: 400, Code: code, Message: fmt.Sprintf("(#%d) test", code)}
+}
+
+func TestRun131056BacksOffWhileOthersContinue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		nums := phones(60, 0)
+		slow := nums[0]
+		sc := &scripted{inner: e.client, fail: func(to string, n int) error {
+			if to == slow && n <= 2 {
+				return apiErr(131056)
+			}
+			return nil
+		}}
+		c := e.campaign("c", nums, campaign.Settings{Rate: 20, PauseShare: 0.5})
+		if _, err := e.run(c, sc, campaign.RunOptions{}); err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		var slowTimes []time.Time
+		othersBetween := 0
+		err := e.st.Attempts(t.Context(), c.ID, func(a store.AttemptRecord) error {
+			if a.To == slow {
+				slowTimes = append(slowTimes, a.StartedAt)
+			} else if len(slowTimes) == 1 {
+				othersBetween++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(slowTimes) != 3 {
+			t.Fatalf("the 131056 recipient had %d attempts, want 3", len(slowTimes))
+		}
+		for i := 1; i < len(slowTimes); i++ {
+			if d := slowTimes[i].Sub(slowTimes[i-1]); d < 6*time.Second {
+				t.Errorf("retry %d came %v after the previous attempt, want at least the 6 s pair interval", i, d)
+			}
+		}
+		if othersBetween < 20 {
+			t.Errorf("only %d other recipients were sent while the first waited, want the others to continue", othersBetween)
+		}
+		if got := e.counts(c)[store.StateSent]; got != 60 {
+			t.Errorf("sent = %d, want all 60", got)
+		}
+	})
+}
+
+func TestRun131049DeferralSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		nums := phones(5, 0)
+		capped := nums[2]
+		sc := &scripted{inner: e.client, fail: func(to string, n int) error {
+			if to == capped {
+				return apiErr(131049)
+			}
+			return nil
+		}}
+		c := e.campaign("d", nums, campaign.Settings{DeferDays: 2})
+		start := time.Now()
+		_, err := e.run(c, sc, campaign.RunOptions{})
+		if !errors.Is(err, campaign.ErrMoreWork) {
+			t.Fatalf("first run: %v, want work left (a deferred recipient)", err)
+		}
+		var rc store.Recipient
+		_ = e.st.Recipients(t.Context(), c.ID, func(r store.Recipient) error {
+			if r.Phone == capped {
+				rc = r
+			}
+			return nil
+		})
+		if rc.State != store.StateDeferred {
+			t.Fatalf("capped recipient state %s, want deferred", rc.State)
+		}
+		if d := rc.NextAttemptAt.Sub(start); d < 24*time.Hour || d > 24*time.Hour+time.Minute {
+			t.Errorf("first retry %v after the send, want 24 h", d)
+		}
+		// A run before the day has passed sends nothing.
+		time.Sleep(12 * time.Hour)
+		if _, err := e.run(c, sc, campaign.RunOptions{}); !errors.Is(err, campaign.ErrMoreWork) {
+			t.Fatalf("run after 12 h: %v, want work left", err)
+		}
+		if sc.calls[capped] != 1 {
+			t.Errorf("capped recipient tried %d times after 12 h, want 1", sc.calls[capped])
+		}
+		for day := 1; day <= 2; day++ {
+			time.Sleep(24 * time.Hour)
+			_, err = e.run(c, sc, campaign.RunOptions{})
+		}
+		if err != nil {
+			t.Fatalf("last run: %v, want finished (the recipient failed after --defer-days)", err)
+		}
+		if sc.calls[capped] != 3 {
+			t.Errorf("capped recipient tried %d times, want 3 (first send and 2 daily retries)", sc.calls[capped])
+		}
+		cn := e.counts(c)
+		if cn[store.StateFailed] != 1 || cn[store.StateSent] != 4 {
+			t.Errorf("counts %v, want 4 sent and 1 failed", cn)
+		}
+	})
+}
+
+func TestRunFatalErrorPausesAndKeepsTheRestPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		nums := phones(50, 0)
+		sc := &scripted{inner: e.client, fail: func(to string, n int) error {
+			if to == nums[10] {
+				return apiErr(132015) // template paused
+			}
+			return nil
+		}}
+		c := e.campaign("f", nums, campaign.Settings{Rate: 10})
+		_, err := e.run(c, sc, campaign.RunOptions{})
+		if !errors.Is(err, campaign.ErrPaused) {
+			t.Fatalf("run: %v, want paused", err)
+		}
+		got, _ := e.st.Campaign(t.Context(), c.ID)
+		if got.State != store.CampaignPaused || !strings.Contains(got.PauseReason, "132015") {
+			t.Errorf("campaign state %s reason %q, want paused naming 132015", got.State, got.PauseReason)
+		}
+		cn := e.counts(c)
+		if cn[store.StateSent] > 12 || cn[store.StatePending] < 38 {
+			t.Errorf("counts %v: want at most the requests already in flight sent, the rest pending", cn)
+		}
+	})
+}
+
+func TestRunAllowanceStopsAtWarmupDayZero(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		c := e.campaign("w", phones(60, 0), campaign.Settings{Tier: "250"})
+		start := time.Now()
+		res, err := e.run(c, nil, campaign.RunOptions{})
+		if !errors.Is(err, campaign.ErrMoreWork) {
+			t.Fatalf("run: %v, want work left", err)
+		}
+		if res.Sent != 25 {
+			t.Errorf("sent %d on day 0 of tier 250, want 25", res.Sent)
+		}
+		if want := start.Add(24 * time.Hour); res.NextAt.Before(want.Add(-time.Second)) || res.NextAt.After(want.Add(time.Minute)) {
+			t.Errorf("next capacity at %v, want about %v", res.NextAt, want)
+		}
+		// Day 1 allows 41 unique recipients per 24 h and the first 25 have
+		// left the window: the 35 left are sent and the campaign finishes.
+		time.Sleep(24 * time.Hour)
+		res, err = e.run(c, nil, campaign.RunOptions{})
+		if err != nil || res.Sent != 35 {
+			t.Errorf("day 1: sent %d, err %v; want 35 and finished", res.Sent, err)
+		}
+	})
+}
