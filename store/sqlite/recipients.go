@@ -1,0 +1,303 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/whatsend/whatsend/store"
+)
+
+const recipientCols = `id, campaign_id, line, phone, params, state, attempts, deferrals, next_attempt_at,
+	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at`
+
+func scanRecipient(sc interface{ Scan(...any) error }) (store.Recipient, error) {
+	var r store.Recipient
+	var params string
+	var next, sent, delivered, read, updated int64
+	err := sc.Scan(&r.ID, &r.CampaignID, &r.Line, &r.Phone, &params, &r.State, &r.Attempts, &r.Deferrals, &next,
+		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated)
+	if err != nil {
+		return r, notFound(err)
+	}
+	_ = json.Unmarshal([]byte(params), &r.Params)
+	r.NextAttemptAt, r.SentAt, r.DeliveredAt, r.ReadAt, r.UpdatedAt = tm(next), tm(sent), tm(delivered), tm(read), tm(updated)
+	return r, nil
+}
+
+func (s *Store) queryRecipients(ctx context.Context, q string, args ...any) ([]store.Recipient, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Recipient
+	for rows.Next() {
+		r, err := scanRecipient(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Due implements store.Store.
+func (s *Store) Due(ctx context.Context, campaignID int64, now time.Time, afterID int64, limit int) ([]store.Recipient, error) {
+	return s.queryRecipients(ctx, `SELECT `+recipientCols+` FROM recipients
+		WHERE campaign_id = ? AND id > ? AND (state = 'pending' OR (state IN ('retry', 'deferred') AND next_attempt_at <= ?))
+		ORDER BY next_attempt_at, line LIMIT ?`, campaignID, afterID, ts(now), limit)
+}
+
+// NextDue implements store.Store.
+func (s *Store) NextDue(ctx context.Context, campaignID int64) (time.Time, bool, error) {
+	var n sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM recipients WHERE campaign_id = ? AND state IN ('retry', 'deferred')`, campaignID).Scan(&n)
+	if err != nil || !n.Valid {
+		return time.Time{}, false, err
+	}
+	return tm(n.Int64), true, nil
+}
+
+// Recipient implements store.Store.
+func (s *Store) Recipient(ctx context.Context, id int64) (store.Recipient, error) {
+	return scanRecipient(s.r.QueryRowContext(ctx, `SELECT `+recipientCols+` FROM recipients WHERE id = ?`, id))
+}
+
+// Recipients implements store.Store, streaming in line order.
+func (s *Store) Recipients(ctx context.Context, campaignID int64, fn func(store.Recipient) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+recipientCols+` FROM recipients WHERE campaign_id = ? ORDER BY line`, campaignID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecipient(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Counts implements store.Store.
+func (s *Store) Counts(ctx context.Context, campaignID int64) (map[store.State]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM recipients WHERE campaign_id = ? GROUP BY state`, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[store.State]int{}
+	for rows.Next() {
+		var st store.State
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// SkipRecipients implements store.Store.
+func (s *Store) SkipRecipients(ctx context.Context, ids []int64, reason string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, part := range chunks(ids, 500) {
+			args := append([]any{reason, ts(now)}, anys(part)...)
+			if _, err := tx.ExecContext(ctx, `UPDATE recipients SET state = 'skipped', skip_reason = ?, updated_at = ?
+				WHERE state IN ('pending', 'retry', 'deferred') AND id IN (`+placeholders(len(part))+`)`, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// MarkUncertain implements store.Store.
+func (s *Store) MarkUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE attempts SET state = 'uncertain', finished_at = ?
+			WHERE campaign_id = ? AND state = 'in_flight'`, ts(now), campaignID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE recipients SET state = 'uncertain', updated_at = ?
+			WHERE campaign_id = ? AND state = 'in_flight'`, ts(now), campaignID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// RequeueUncertain implements store.Store.
+func (s *Store) RequeueUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE recipients SET state = 'pending', next_attempt_at = 0, updated_at = ?
+			WHERE campaign_id = ? AND state = 'uncertain'`, ts(now), campaignID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// BeginAttempts implements store.Store: the checkpoint, committed with
+// synchronous=FULL before any request leaves.
+func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
+	if len(as) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at)
+			VALUES (?,?,?,?,?,?,?,?,?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		upd, err := tx.PrepareContext(ctx, `UPDATE recipients SET state = 'in_flight', attempts = ?, updated_at = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		win, err := tx.PrepareContext(ctx, `INSERT INTO window_log (scope, phone, sent_at, in_csw)
+			VALUES (?, ?, ?, EXISTS (SELECT 1 FROM contacts WHERE phone = ? AND last_reply_at > ?))`)
+		if err != nil {
+			return err
+		}
+		defer win.Close()
+		for _, a := range as {
+			at := ts(a.StartedAt)
+			if _, err := ins.ExecContext(ctx, a.ID, a.CampaignID, a.RecipientID, a.Number, a.PhoneNumberID, a.To, a.Scope, a.Batch, at); err != nil {
+				return err
+			}
+			if _, err := upd.ExecContext(ctx, a.Number, at, a.RecipientID); err != nil {
+				return err
+			}
+			if _, err := win.ExecContext(ctx, a.Scope, a.To, at, a.To, ts(a.StartedAt.Add(-24*time.Hour))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// FinishAttempts implements store.Store.
+func (s *Store) FinishAttempts(ctx context.Context, os []store.Outcome) error {
+	if len(os) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		att, err := tx.PrepareContext(ctx, `UPDATE attempts SET state = ?, code = ?, message_status = ?, finished_at = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer att.Close()
+		// A recipient already sent (a webhook settled it first) stays sent.
+		rec, err := tx.PrepareContext(ctx, `UPDATE recipients SET
+			state = CASE WHEN state = 'sent' THEN 'sent' ELSE ?1 END,
+			last_code = ?2, last_error = ?3,
+			wamid = CASE WHEN ?4 <> '' THEN ?4 ELSE wamid END,
+			sent_at = CASE WHEN ?1 = 'sent' AND sent_at = 0 THEN ?5 ELSE sent_at END,
+			delivery = CASE WHEN ?1 = 'sent' AND delivery = '' THEN 'sent' ELSE delivery END,
+			next_attempt_at = ?6,
+			deferrals = deferrals + CASE WHEN ?1 = 'deferred' THEN 1 ELSE 0 END,
+			updated_at = ?5
+			WHERE id = ?7`)
+		if err != nil {
+			return err
+		}
+		defer rec.Close()
+		for _, o := range os {
+			at := ts(o.FinishedAt)
+			if _, err := att.ExecContext(ctx, o.State, o.Code, o.MessageStatus, at, o.AttemptID); err != nil {
+				return err
+			}
+			if _, err := rec.ExecContext(ctx, o.State, o.Code, o.Error, o.WAMID, at, ts(o.NextAttemptAt), o.RecipientID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+const attemptCols = `id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at, finished_at, state, code`
+
+func scanAttempt(sc interface{ Scan(...any) error }) (store.AttemptRecord, error) {
+	var a store.AttemptRecord
+	var started, finished int64
+	err := sc.Scan(&a.ID, &a.CampaignID, &a.RecipientID, &a.Number, &a.PhoneNumberID, &a.To, &a.Scope, &a.Batch,
+		&started, &finished, &a.State, &a.Code)
+	a.StartedAt, a.FinishedAt = tm(started), tm(finished)
+	return a, err
+}
+
+// Attempts implements store.Store, streaming in start order.
+func (s *Store) Attempts(ctx context.Context, campaignID int64, fn func(store.AttemptRecord) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+attemptCols+` FROM attempts WHERE campaign_id = ? ORDER BY started_at, rowid`, campaignID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a, err := scanAttempt(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(a); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// RecentAttempts implements store.Store: the last n attempts by start
+// time, newest first (finished or not).
+func (s *Store) RecentAttempts(ctx context.Context, campaignID int64, n int) ([]store.AttemptRecord, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+attemptCols+` FROM attempts WHERE campaign_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?`, campaignID, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.AttemptRecord
+	for rows.Next() {
+		a, err := scanAttempt(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// LastSends implements store.Store.
+func (s *Store) LastSends(ctx context.Context, phoneNumberID string, since time.Time) (map[string]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT to_phone, MAX(started_at) FROM attempts
+		WHERE phone_number_id = ? AND started_at >= ? GROUP BY to_phone`, phoneNumberID, ts(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var p string
+		var at int64
+		if err := rows.Scan(&p, &at); err != nil {
+			return nil, err
+		}
+		out[p] = tm(at)
+	}
+	return out, rows.Err()
+}

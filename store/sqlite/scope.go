@@ -1,0 +1,423 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/whatsend/whatsend/store"
+)
+
+// WindowCount implements store.Store: unique recipients with a counted send
+// since the given time.
+func (s *Store) WindowCount(ctx context.Context, scope string, since time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(DISTINCT phone) FROM window_log WHERE scope = ? AND sent_at >= ? AND in_csw = 0`,
+		scope, ts(since)).Scan(&n)
+	return n, err
+}
+
+// WindowContains implements store.Store.
+func (s *Store) WindowContains(ctx context.Context, scope string, since time.Time, phones []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, part := range chunks(phones, 500) {
+		args := append([]any{scope, ts(since)}, anys(part)...)
+		rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT phone FROM window_log WHERE scope = ? AND sent_at >= ? AND in_csw = 0
+			AND phone IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[p] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// WindowTimes implements store.Store. Each unique recipient's time is its
+// latest counted send: it leaves the window 24 h after that.
+func (s *Store) WindowTimes(ctx context.Context, scope string, since time.Time) ([]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT MAX(sent_at) AS t FROM window_log WHERE scope = ? AND sent_at >= ? AND in_csw = 0
+		GROUP BY phone ORDER BY t`, scope, ts(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var t int64
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, tm(t))
+	}
+	return out, rows.Err()
+}
+
+// WarmupStart implements store.Store.
+func (s *Store) WarmupStart(ctx context.Context, scope string) (time.Time, bool, error) {
+	var t int64
+	err := s.r.QueryRowContext(ctx, `SELECT start FROM warmup WHERE scope = ?`, scope).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	return tm(t), err == nil, err
+}
+
+// SetWarmupStart implements store.Store.
+func (s *Store) SetWarmupStart(ctx context.Context, scope string, t time.Time, onlyIfAbsent bool) error {
+	q := `INSERT INTO warmup (scope, start) VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET start = excluded.start`
+	if onlyIfAbsent {
+		q = `INSERT INTO warmup (scope, start) VALUES (?, ?) ON CONFLICT (scope) DO NOTHING`
+	}
+	return s.exec(ctx, q, scope, ts(t))
+}
+
+// SavePhone implements store.Store.
+func (s *Store) SavePhone(ctx context.Context, p store.PhoneRecord) error {
+	return s.exec(ctx, `INSERT INTO phones (phone_number_id, quality, status, throughput, on_biz_app, limit_users, limit_source, checked_at)
+		VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (phone_number_id) DO UPDATE SET quality = excluded.quality, status = excluded.status,
+		throughput = excluded.throughput, on_biz_app = excluded.on_biz_app, limit_users = excluded.limit_users,
+		limit_source = excluded.limit_source, checked_at = excluded.checked_at`,
+		p.PhoneNumberID, p.Quality, p.Status, p.ThroughputLevel, p.OnBizApp, p.Limit, p.LimitSource, ts(p.CheckedAt))
+}
+
+// Phone implements store.Store.
+func (s *Store) Phone(ctx context.Context, phoneNumberID string) (store.PhoneRecord, error) {
+	p := store.PhoneRecord{PhoneNumberID: phoneNumberID}
+	var at int64
+	err := s.r.QueryRowContext(ctx, `SELECT quality, status, throughput, on_biz_app, limit_users, limit_source, checked_at
+		FROM phones WHERE phone_number_id = ?`, phoneNumberID).Scan(&p.Quality, &p.Status, &p.ThroughputLevel, &p.OnBizApp, &p.Limit, &p.LimitSource, &at)
+	p.CheckedAt = tm(at)
+	return p, notFound(err)
+}
+
+// AcquireLease implements store.Store.
+func (s *Store) AcquireLease(ctx context.Context, l store.Lease, p store.LeasePolicy) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var cur store.Lease
+		var hb int64
+		err := tx.QueryRowContext(ctx, `SELECT owner, pid, host, heartbeat FROM leases WHERE key = ?`, l.Key).Scan(&cur.Owner, &cur.PID, &cur.Host, &hb)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			cur.Key, cur.Heartbeat = l.Key, tm(hb)
+			if cur.Owner != l.Owner && !leaseGone(cur, l.Heartbeat, p) {
+				return &store.LeaseHeldError{Holder: cur}
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO leases (key, owner, pid, host, heartbeat) VALUES (?,?,?,?,?)
+			ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, host = excluded.host, heartbeat = excluded.heartbeat`,
+			l.Key, l.Owner, l.PID, l.Host, ts(l.Heartbeat))
+		return err
+	})
+}
+
+// leaseGone is the takeover rule: a holder on this host whose pid is not
+// alive is gone at once; one on another host once its heartbeat is stale.
+func leaseGone(cur store.Lease, now time.Time, p store.LeasePolicy) bool {
+	if cur.Host == p.Host && p.Alive != nil {
+		return !p.Alive(cur.PID)
+	}
+	return now.Sub(cur.Heartbeat) > p.StaleAfter
+}
+
+// RenewLease implements store.Store.
+func (s *Store) RenewLease(ctx context.Context, key, owner string, now time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE leases SET heartbeat = ? WHERE key = ? AND owner = ?`, ts(now), key, owner)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// ReleaseLease implements store.Store.
+func (s *Store) ReleaseLease(ctx context.Context, key, owner string) error {
+	return s.exec(ctx, `DELETE FROM leases WHERE key = ? AND owner = ?`, key, owner)
+}
+
+// AddOptOut implements store.Store.
+func (s *Store) AddOptOut(ctx context.Context, phone, source string, at time.Time) error {
+	return s.exec(ctx, `INSERT INTO optouts (phone, source, at) VALUES (?,?,?) ON CONFLICT (phone) DO NOTHING`, phone, source, ts(at))
+}
+
+// RemoveOptOut implements store.Store.
+func (s *Store) RemoveOptOut(ctx context.Context, phone string) error {
+	return s.exec(ctx, `DELETE FROM optouts WHERE phone = ?`, phone)
+}
+
+// OptOuts implements store.Store.
+func (s *Store) OptOuts(ctx context.Context) ([]store.OptOut, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT phone, source, at FROM optouts ORDER BY phone`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.OptOut
+	for rows.Next() {
+		var o store.OptOut
+		var at int64
+		if err := rows.Scan(&o.Phone, &o.Source, &at); err != nil {
+			return nil, err
+		}
+		o.At = tm(at)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// phoneSet runs a query selecting one phone column for each chunk of phones.
+func (s *Store) phoneSet(ctx context.Context, q string, phones []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, part := range chunks(phones, 500) {
+		rows, err := s.r.QueryContext(ctx, strings.Replace(q, "(?)", "("+placeholders(len(part))+")", 1), anys(part)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[p] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// OptedOut implements store.Store.
+func (s *Store) OptedOut(ctx context.Context, phones []string) (map[string]bool, error) {
+	return s.phoneSet(ctx, `SELECT phone FROM optouts WHERE phone IN (?)`, phones)
+}
+
+// Replied implements store.Store.
+func (s *Store) Replied(ctx context.Context, phones []string) (map[string]bool, error) {
+	return s.phoneSet(ctx, `SELECT phone FROM contacts WHERE phone IN (?)`, phones)
+}
+
+// Unanswered implements store.Store.
+func (s *Store) Unanswered(ctx context.Context, phones []string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, part := range chunks(phones, 500) {
+		rows, err := s.r.QueryContext(ctx, `SELECT a.to_phone, COUNT(*) FROM attempts a LEFT JOIN contacts c ON c.phone = a.to_phone
+			WHERE a.state = 'sent' AND a.to_phone IN (`+placeholders(len(part))+`)
+			AND a.started_at > COALESCE(c.last_reply_at, 0) GROUP BY a.to_phone`, anys(part)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var p string
+			var n int
+			if err := rows.Scan(&p, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[p] = n
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SaveWebhook implements store.Store.
+func (s *Store) SaveWebhook(ctx context.Context, hash string, body []byte, at time.Time) (bool, error) {
+	var fresh bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO webhooks (hash, body, received_at) VALUES (?,?,?) ON CONFLICT (hash) DO NOTHING`, hash, body, ts(at))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		fresh = n == 1
+		return nil
+	})
+	return fresh, err
+}
+
+// RecordInbound implements store.Store.
+func (s *Store) RecordInbound(ctx context.Context, m store.Inbound) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO inbound (wamid, from_phone, at, type, text) VALUES (?,?,?,?,?) ON CONFLICT (wamid) DO NOTHING`,
+			m.WAMID, m.From, ts(m.At), m.Type, m.Text); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO contacts (phone, last_reply_at) VALUES (?, ?)
+			ON CONFLICT (phone) DO UPDATE SET last_reply_at = MAX(last_reply_at, excluded.last_reply_at)`, m.From, ts(m.At))
+		return err
+	})
+}
+
+// deliveryRank orders delivery statuses in SQL; failed ranks last so that
+// nothing moves a failed message, and failed itself is checked separately.
+const deliveryRank = `CASE %s WHEN '' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 4 END`
+
+// ApplyStatus implements store.Store. Statuses never move backwards: the
+// rule is in the UPDATE's WHERE clause, so a late or duplicate notification
+// cannot downgrade a recipient whatever the order of arrival.
+func (s *Store) ApplyStatus(ctx context.Context, u store.StatusUpdate) (bool, error) {
+	var matched bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		id, err := matchRecipient(ctx, tx, u)
+		if err != nil || id == 0 {
+			return err
+		}
+		matched = true
+		at := ts(u.At)
+		oldRank := strings.Replace(deliveryRank, "%s", "delivery", 1)
+		if u.Status == store.DeliveryFailed {
+			fail := u.FailState
+			if fail == "" {
+				fail = store.StateFailed
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE recipients SET delivery = 'failed', state = ?, last_code = ?, last_error = ?,
+				next_attempt_at = ?, deferrals = deferrals + CASE WHEN ? = 'deferred' THEN 1 ELSE 0 END,
+				wamid = CASE WHEN wamid = '' THEN ? ELSE wamid END, updated_at = ?
+				WHERE id = ? AND delivery IN ('', 'sent')`,
+				fail, u.Code, u.Error, ts(u.NextAttemptAt), fail, u.WAMID, at, id)
+			return err
+		}
+		newRank := map[store.DeliveryStatus]int{store.DeliverySent: 1, store.DeliveryDelivered: 2, store.DeliveryRead: 3}[u.Status]
+		if newRank == 0 {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE recipients SET delivery = ?1,
+			state = CASE WHEN state IN ('in_flight', 'uncertain') THEN 'sent' ELSE state END,
+			sent_at = CASE WHEN sent_at = 0 THEN ?2 ELSE sent_at END,
+			delivered_at = CASE WHEN ?3 >= 2 AND delivered_at = 0 THEN ?2 ELSE delivered_at END,
+			read_at = CASE WHEN ?3 = 3 AND read_at = 0 THEN ?2 ELSE read_at END,
+			wamid = CASE WHEN wamid = '' THEN ?4 ELSE wamid END, updated_at = ?2
+			WHERE id = ?5 AND `+oldRank+` < ?3`, string(u.Status), at, newRank, u.WAMID, id)
+		return err
+	})
+	return matched, err
+}
+
+// matchRecipient finds a status's recipient by wamid, else by the attempt
+// named in biz_opaque_callback_data ("c=<campaign>;r=<recipient>;a=<attempt>").
+func matchRecipient(ctx context.Context, tx *sql.Tx, u store.StatusUpdate) (int64, error) {
+	var id int64
+	if u.WAMID != "" {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM recipients WHERE wamid = ?`, u.WAMID).Scan(&id)
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return id, err
+		}
+	}
+	c, r, ok := parseCallback(u.Callback)
+	if !ok {
+		return 0, nil
+	}
+	err := tx.QueryRowContext(ctx, `SELECT id FROM recipients WHERE id = ? AND campaign_id = ?`, r, c).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+func parseCallback(s string) (campaign, recipient int64, ok bool) {
+	var haveC, haveR bool
+	for _, kv := range strings.Split(s, ";") {
+		k, v, _ := strings.Cut(kv, "=")
+		n, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case k == "c" && err == nil:
+			campaign, haveC = n, true
+		case k == "r" && err == nil:
+			recipient, haveR = n, true
+		}
+	}
+	return campaign, recipient, haveC && haveR
+}
+
+// Summary implements store.Store with aggregate queries.
+func (s *Store) Summary(ctx context.Context, campaignID int64) (store.Summary, error) {
+	sum := store.Summary{
+		ByDelivery: map[store.DeliveryStatus]int{}, FailedByCode: map[int]int{}, SkippedByReason: map[string]int{},
+	}
+	var err error
+	if sum.ByState, err = s.Counts(ctx, campaignID); err != nil {
+		return sum, err
+	}
+	type q struct {
+		sql string
+		fn  func(*sql.Rows) error
+	}
+	queries := []q{
+		{`SELECT delivery, COUNT(*) FROM recipients WHERE campaign_id = ? AND delivery <> '' GROUP BY delivery`, func(r *sql.Rows) error {
+			var k store.DeliveryStatus
+			var n int
+			err := r.Scan(&k, &n)
+			sum.ByDelivery[k] = n
+			return err
+		}},
+		{`SELECT last_code, COUNT(*) FROM recipients WHERE campaign_id = ? AND state = 'failed' GROUP BY last_code`, func(r *sql.Rows) error {
+			var k, n int
+			err := r.Scan(&k, &n)
+			sum.FailedByCode[k] = n
+			return err
+		}},
+		{`SELECT reason, COUNT(*) FROM skipped WHERE campaign_id = ? GROUP BY reason`, func(r *sql.Rows) error {
+			var k string
+			var n int
+			err := r.Scan(&k, &n)
+			sum.SkippedByReason[k] += n
+			sum.ImportSkipped += n
+			return err
+		}},
+		{`SELECT skip_reason, COUNT(*) FROM recipients WHERE campaign_id = ? AND state = 'skipped' GROUP BY skip_reason`, func(r *sql.Rows) error {
+			var k string
+			var n int
+			err := r.Scan(&k, &n)
+			sum.SkippedByReason[k] += n
+			return err
+		}},
+		{`SELECT COUNT(*) FROM recipients r JOIN contacts c ON c.phone = r.phone WHERE r.campaign_id = ?`, func(r *sql.Rows) error {
+			return r.Scan(&sum.Replied)
+		}},
+		{`SELECT COUNT(*), COALESCE(SUM(code = 131056), 0), COALESCE(MIN(started_at), 0), COALESCE(MAX(started_at), 0) FROM attempts WHERE campaign_id = ?`, func(r *sql.Rows) error {
+			var first, last int64
+			err := r.Scan(&sum.Attempts, &sum.RateLimited, &first, &last)
+			sum.FirstSend, sum.LastSend = tm(first), tm(last)
+			return err
+		}},
+	}
+	for _, qq := range queries {
+		rows, err := s.r.QueryContext(ctx, qq.sql, campaignID)
+		if err != nil {
+			return sum, err
+		}
+		for rows.Next() {
+			if err := qq.fn(rows); err != nil {
+				rows.Close()
+				return sum, err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}

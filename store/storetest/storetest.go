@@ -1,0 +1,493 @@
+// Package storetest is the conformance suite every store.Store
+// implementation must pass: Run(t, open) exercises each rule of the
+// contract on a fresh store per subtest.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/whatsend/whatsend/store"
+)
+
+// t0 is a fixed instant: results never depend on the wall clock.
+var t0 = time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+
+// Run runs the suite; open returns a fresh, empty store.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Store)
+	}{
+		{"CampaignLifecycle", testCampaignLifecycle},
+		{"ImportDuplicates", testImportDuplicates},
+		{"DueOrder", testDueOrder},
+		{"CheckpointAndOutcomes", testCheckpointAndOutcomes},
+		{"UncertainAfterCrash", testUncertain},
+		{"Window", testWindow},
+		{"Warmup", testWarmup},
+		{"Leases", testLeases},
+		{"OptOuts", testOptOuts},
+		{"WebhookDedupe", testWebhookDedupe},
+		{"StatusNeverBackwards", testStatusNeverBackwards},
+		{"StatusSettlesUncertain", testStatusSettlesUncertain},
+		{"RepliesAndUnanswered", testReplies},
+		{"Summary", testSummary},
+		{"ConcurrentWriters", testConcurrent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newCampaign creates a ready campaign with n recipients +1000..+1000+n-1.
+func newCampaign(t *testing.T, st store.Store, name string, n int) store.Campaign {
+	t.Helper()
+	ctx := t.Context()
+	id, err := st.CreateCampaign(ctx, store.Campaign{Name: name, CSVHash: "h-" + name, Template: "order_update", Language: "en_US",
+		Params: []string{"name"}, PhoneNumberID: "pn1", Scope: "scope1", Settings: []byte(`{"rate":80}`)})
+	must(t, err)
+	var rs []store.Recipient
+	for i := range n {
+		rs = append(rs, store.Recipient{Line: i + 2, Phone: fmt.Sprintf("+%d", 1000+i), Params: []string{fmt.Sprintf("n%d", i)}})
+	}
+	_, err = st.ImportBatch(ctx, id, rs, nil)
+	must(t, err)
+	must(t, st.FinishImport(ctx, id, n))
+	c, err := st.Campaign(ctx, id)
+	must(t, err)
+	return c
+}
+
+func testCampaignLifecycle(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "a", CSVHash: "h", Template: "t", Language: "en", Params: []string{"x", "y"}})
+	must(t, err)
+	c, err := st.Campaign(ctx, id)
+	must(t, err)
+	if c.State != store.CampaignImporting || len(c.Params) != 2 {
+		t.Errorf("new campaign = %+v, want importing with 2 params", c)
+	}
+	if _, err := st.FindCampaign(ctx, store.CampaignKey{CSVHash: "h", Template: "t", Language: "en"}); err != nil {
+		t.Errorf("FindCampaign: %v", err)
+	}
+	if _, err := st.FindCampaign(ctx, store.CampaignKey{CSVHash: "h", Template: "other", Language: "en"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("FindCampaign with another template: %v, want ErrNotFound", err)
+	}
+	must(t, st.FinishImport(ctx, id, 7))
+	must(t, st.SetCampaignState(ctx, id, store.CampaignPaused, "quality RED", []byte(`{"q":"RED"}`), t0))
+	c, _ = st.CampaignByName(ctx, "a")
+	if c.State != store.CampaignPaused || c.PauseReason != "quality RED" || c.Rows != 7 {
+		t.Errorf("paused campaign = %+v", c)
+	}
+	must(t, st.SetCampaignState(ctx, id, store.CampaignReady, "", nil, t0.Add(time.Hour)))
+	ps, err := st.Pauses(ctx, id)
+	must(t, err)
+	if len(ps) != 1 || ps[0].Reason != "quality RED" || !ps[0].ResumedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("pauses = %+v, want one, resumed an hour later", ps)
+	}
+	must(t, st.DeleteCampaign(ctx, id))
+	if _, err := st.Campaign(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted campaign: %v, want ErrNotFound", err)
+	}
+}
+
+func testImportDuplicates(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "a", CSVHash: "h", Template: "t", Language: "en"})
+	must(t, err)
+	dups, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+1"}, {Line: 3, Phone: "+2"}, {Line: 4, Phone: "+1"}},
+		[]store.SkippedRow{{Line: 5, Reason: "invalid_number", Raw: "abc"}})
+	must(t, err)
+	if len(dups) != 1 || dups[0] != (store.Duplicate{Line: 4, Phone: "+1", FirstLine: 2}) {
+		t.Errorf("duplicates in one batch = %+v", dups)
+	}
+	dups, err = st.ImportBatch(ctx, id, []store.Recipient{{Line: 6, Phone: "+2"}}, nil)
+	must(t, err)
+	if len(dups) != 1 || dups[0].FirstLine != 3 {
+		t.Errorf("duplicates across batches = %+v", dups)
+	}
+	sk, err := st.Skipped(ctx, id)
+	must(t, err)
+	if len(sk) != 1 || sk[0].Line != 5 || sk[0].Raw != "abc" {
+		t.Errorf("skipped = %+v", sk)
+	}
+}
+
+func attempt(c store.Campaign, r store.Recipient, n int, at time.Time) store.Attempt {
+	return store.Attempt{ID: fmt.Sprintf("%d-%d-%d", c.ID, r.ID, n), CampaignID: c.ID, RecipientID: r.ID, Number: n,
+		PhoneNumberID: c.PhoneNumberID, To: r.Phone, Scope: c.Scope, Batch: 1, StartedAt: at}
+}
+
+func testDueOrder(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 5)
+	due, err := st.Due(ctx, c.ID, t0, 0, 10)
+	must(t, err)
+	if len(due) != 5 || due[0].Line != 2 || due[4].Line != 6 {
+		t.Fatalf("due = %d recipients starting at line %d", len(due), due[0].Line)
+	}
+	// Line 2 retries in an hour, line 3 is deferred a day: neither is due now.
+	must(t, st.BeginAttempts(ctx, []store.Attempt{attempt(c, due[0], 1, t0), attempt(c, due[1], 1, t0)}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{
+		{AttemptID: fmt.Sprintf("%d-%d-1", c.ID, due[0].ID), RecipientID: due[0].ID, State: store.StateRetry, Code: 131056, NextAttemptAt: t0.Add(time.Hour), FinishedAt: t0},
+		{AttemptID: fmt.Sprintf("%d-%d-1", c.ID, due[1].ID), RecipientID: due[1].ID, State: store.StateDeferred, Code: 131049, NextAttemptAt: t0.Add(24 * time.Hour), FinishedAt: t0},
+	}))
+	now, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	if len(now) != 3 || now[0].Line != 4 {
+		t.Errorf("due now = %d starting at line %d, want 3 from line 4", len(now), now[0].Line)
+	}
+	later, _ := st.Due(ctx, c.ID, t0.Add(2*time.Hour), 0, 10)
+	if len(later) != 4 {
+		t.Errorf("due in 2 h = %d, want 4 (the retry came due)", len(later))
+	}
+	next, ok, err := st.NextDue(ctx, c.ID)
+	must(t, err)
+	if !ok || !next.Equal(t0.Add(time.Hour)) {
+		t.Errorf("NextDue = %v %v, want %v", next, ok, t0.Add(time.Hour))
+	}
+	r, _ := st.Recipient(ctx, due[1].ID)
+	if r.Deferrals != 1 || r.LastCode != 131049 {
+		t.Errorf("deferred recipient = %+v, want 1 deferral with code 131049", r)
+	}
+}
+
+func testCheckpointAndOutcomes(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 2)
+	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	a := attempt(c, due[0], 1, t0)
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
+	r, _ := st.Recipient(ctx, due[0].ID)
+	if r.State != store.StateInFlight || r.Attempts != 1 {
+		t.Fatalf("after checkpoint: %s with %d attempts, want in_flight 1", r.State, r.Attempts)
+	}
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateSent, WAMID: "wamid.1", FinishedAt: t0.Add(time.Second)}}))
+	r, _ = st.Recipient(ctx, due[0].ID)
+	if r.State != store.StateSent || r.WAMID != "wamid.1" || !r.SentAt.Equal(t0.Add(time.Second)) {
+		t.Errorf("after outcome: %+v", r)
+	}
+	// A later outcome never moves a sent recipient back.
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateRetry, Code: 131056, FinishedAt: t0.Add(2 * time.Second)}}))
+	if r, _ = st.Recipient(ctx, due[0].ID); r.State != store.StateSent {
+		t.Errorf("sent recipient moved to %s", r.State)
+	}
+	last, err := st.LastSends(ctx, "pn1", t0.Add(-time.Minute))
+	must(t, err)
+	if !last[r.Phone].Equal(t0) || len(last) != 1 {
+		t.Errorf("LastSends = %v", last)
+	}
+	recent, err := st.RecentAttempts(ctx, c.ID, 5)
+	must(t, err)
+	if len(recent) != 1 || recent[0].Batch != 1 {
+		t.Errorf("RecentAttempts = %+v", recent)
+	}
+}
+
+func testUncertain(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 3)
+	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	must(t, st.BeginAttempts(ctx, []store.Attempt{attempt(c, due[0], 1, t0), attempt(c, due[1], 1, t0)}))
+	n, err := st.MarkUncertain(ctx, c.ID, t0.Add(time.Minute))
+	must(t, err)
+	cn, _ := st.Counts(ctx, c.ID)
+	if n != 2 || cn[store.StateUncertain] != 2 || cn[store.StateInFlight] != 0 || cn[store.StatePending] != 1 {
+		t.Errorf("MarkUncertain = %d, counts %v", n, cn)
+	}
+	n, err = st.RequeueUncertain(ctx, c.ID, t0.Add(2*time.Minute))
+	must(t, err)
+	if cn, _ = st.Counts(ctx, c.ID); n != 2 || cn[store.StatePending] != 3 {
+		t.Errorf("RequeueUncertain = %d, counts %v", n, cn)
+	}
+	must(t, st.SkipRecipients(ctx, []int64{due[2].ID}, "opted_out", t0))
+	if r, _ := st.Recipient(ctx, due[2].ID); r.State != store.StateSkipped || r.SkipReason != "opted_out" {
+		t.Errorf("skipped recipient = %+v", r)
+	}
+}
+
+func testWindow(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	a := newCampaign(t, st, "a", 3)
+	b := newCampaign(t, st, "b", 3) // same numbers, same scope
+	ra, _ := st.Due(ctx, a.ID, t0, 0, 10)
+	rb, _ := st.Due(ctx, b.ID, t0, 0, 10)
+	// +1002 wrote to the business an hour ago: inside a customer-service window.
+	must(t, st.RecordInbound(ctx, store.Inbound{WAMID: "in1", From: "+1002", At: t0.Add(-time.Hour), Type: "text", Text: "hi"}))
+	must(t, st.BeginAttempts(ctx, []store.Attempt{attempt(a, ra[0], 1, t0), attempt(a, ra[1], 1, t0.Add(time.Hour)), attempt(a, ra[2], 1, t0)}))
+	must(t, st.BeginAttempts(ctx, []store.Attempt{attempt(b, rb[0], 1, t0.Add(2*time.Hour))})) // same number as ra[0]
+	since := t0.Add(2*time.Hour - 24*time.Hour)
+	n, err := st.WindowCount(ctx, "scope1", since)
+	must(t, err)
+	if n != 2 {
+		t.Errorf("WindowCount = %d, want 2 (+1000 counted once across campaigns, +1002 in a service window)", n)
+	}
+	in, _ := st.WindowContains(ctx, "scope1", since, []string{"+1000", "+1001", "+1002", "+9"})
+	if !in["+1000"] || !in["+1001"] || in["+1002"] || in["+9"] {
+		t.Errorf("WindowContains = %v", in)
+	}
+	times, _ := st.WindowTimes(ctx, "scope1", since)
+	if len(times) != 2 || !times[0].Equal(t0.Add(time.Hour)) || !times[1].Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("WindowTimes = %v, want latest send per recipient, oldest first", times)
+	}
+	if n, _ := st.WindowCount(ctx, "scope1", t0.Add(90*time.Minute)); n != 1 {
+		t.Errorf("WindowCount since 90 min = %d, want 1", n)
+	}
+	if n, _ := st.WindowCount(ctx, "other", since); n != 0 {
+		t.Errorf("another scope counts %d, want 0", n)
+	}
+}
+
+func testWarmup(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	if _, ok, err := st.WarmupStart(ctx, "s"); ok || err != nil {
+		t.Fatalf("new scope has a warm-up start (%v)", err)
+	}
+	must(t, st.SetWarmupStart(ctx, "s", t0, true))
+	must(t, st.SetWarmupStart(ctx, "s", t0.Add(time.Hour), true))
+	if got, _, _ := st.WarmupStart(ctx, "s"); !got.Equal(t0) {
+		t.Errorf("only-if-absent overwrote: %v", got)
+	}
+	must(t, st.SetWarmupStart(ctx, "s", t0.Add(-48*time.Hour), false))
+	if got, _, _ := st.WarmupStart(ctx, "s"); !got.Equal(t0.Add(-48 * time.Hour)) {
+		t.Errorf("explicit start not kept: %v", got)
+	}
+}
+
+func testLeases(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	alive := map[int]bool{10: true, 20: true}
+	pol := store.LeasePolicy{Host: "h1", StaleAfter: 30 * time.Second, Alive: func(pid int) bool { return alive[pid] }}
+	l1 := store.Lease{Key: "phone:1", Owner: "o1", PID: 10, Host: "h1", Heartbeat: t0}
+	must(t, st.AcquireLease(ctx, l1, pol))
+	must(t, st.AcquireLease(ctx, l1, pol)) // same owner renews
+	err := st.AcquireLease(ctx, store.Lease{Key: "phone:1", Owner: "o2", PID: 20, Host: "h1", Heartbeat: t0}, pol)
+	held, ok := errors.AsType[*store.LeaseHeldError](err)
+	if !ok || held.Holder.PID != 10 || held.Holder.Host != "h1" {
+		t.Fatalf("second holder: %v, want LeaseHeldError naming pid 10", err)
+	}
+	alive[10] = false // kill -9 of the holder
+	must(t, st.AcquireLease(ctx, store.Lease{Key: "phone:1", Owner: "o2", PID: 20, Host: "h1", Heartbeat: t0}, pol))
+	if err := st.RenewLease(ctx, "phone:1", "o1", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("renewal by the old owner: %v, want ErrNotFound", err)
+	}
+	// Another host: taken over only once the heartbeat is stale.
+	remote := store.Lease{Key: "campaign:1", Owner: "r1", PID: 99, Host: "h2", Heartbeat: t0}
+	must(t, st.AcquireLease(ctx, remote, pol))
+	if err := st.AcquireLease(ctx, store.Lease{Key: "campaign:1", Owner: "o3", PID: 20, Host: "h1", Heartbeat: t0.Add(10 * time.Second)}, pol); err == nil {
+		t.Error("fresh remote lease was taken over")
+	}
+	must(t, st.AcquireLease(ctx, store.Lease{Key: "campaign:1", Owner: "o3", PID: 20, Host: "h1", Heartbeat: t0.Add(31 * time.Second)}, pol))
+	must(t, st.ReleaseLease(ctx, "campaign:1", "o3"))
+	must(t, st.AcquireLease(ctx, store.Lease{Key: "campaign:1", Owner: "o4", PID: 20, Host: "h1", Heartbeat: t0}, pol))
+}
+
+func testOptOuts(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	must(t, st.AddOptOut(ctx, "+2", "keyword", t0))
+	must(t, st.AddOptOut(ctx, "+1", "manual", t0))
+	must(t, st.AddOptOut(ctx, "+1", "manual", t0))
+	list, _ := st.OptOuts(ctx)
+	if len(list) != 2 || list[0].Phone != "+1" {
+		t.Errorf("OptOuts = %+v", list)
+	}
+	got, _ := st.OptedOut(ctx, []string{"+1", "+3"})
+	if !got["+1"] || got["+3"] {
+		t.Errorf("OptedOut = %v", got)
+	}
+	must(t, st.RemoveOptOut(ctx, "+1"))
+	must(t, st.RemoveOptOut(ctx, "+404"))
+	if got, _ = st.OptedOut(ctx, []string{"+1"}); got["+1"] {
+		t.Error("removed number still opted out")
+	}
+}
+
+func testWebhookDedupe(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	fresh, err := st.SaveWebhook(ctx, "abc", []byte(`{}`), t0)
+	must(t, err)
+	again, err := st.SaveWebhook(ctx, "abc", []byte(`{}`), t0)
+	must(t, err)
+	if !fresh || again {
+		t.Errorf("SaveWebhook fresh=%v again=%v, want true then false", fresh, again)
+	}
+}
+
+func sentRecipient(t *testing.T, st store.Store, c store.Campaign, i int, wamid string) store.Recipient {
+	t.Helper()
+	ctx := t.Context()
+	due, _ := st.Due(ctx, c.ID, t0, 0, 100)
+	r := due[0]
+	for _, d := range due {
+		if d.Phone == fmt.Sprintf("+%d", 1000+i) {
+			r = d
+		}
+	}
+	a := attempt(c, r, 1, t0)
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateSent, WAMID: wamid, FinishedAt: t0}}))
+	return r
+}
+
+func testStatusNeverBackwards(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	order := []store.DeliveryStatus{store.DeliverySent, store.DeliveryDelivered, store.DeliveryRead, store.DeliveryFailed}
+	rank := map[store.DeliveryStatus]int{store.DeliverySent: 1, store.DeliveryDelivered: 2, store.DeliveryRead: 3}
+	c := newCampaign(t, st, "a", len(order)*len(order))
+	i := 0
+	for _, first := range order {
+		for _, second := range order {
+			wamid := fmt.Sprintf("wamid.%d", i)
+			r := sentRecipient(t, st, c, i, wamid)
+			i++
+			for _, s := range []store.DeliveryStatus{first, second} {
+				ok, err := st.ApplyStatus(ctx, store.StatusUpdate{WAMID: wamid, Status: s, At: t0.Add(time.Minute), Code: 131026, FailState: store.StateFailed})
+				must(t, err)
+				if !ok {
+					t.Fatalf("status for %s matched no recipient", wamid)
+				}
+			}
+			got, _ := st.Recipient(ctx, r.ID)
+			want := first
+			switch {
+			case first == store.DeliveryFailed:
+				want = store.DeliveryFailed
+			case second == store.DeliveryFailed:
+				if first == store.DeliverySent {
+					want = store.DeliveryFailed
+				}
+			case rank[second] > rank[first]:
+				want = second
+			}
+			if got.Delivery != want {
+				t.Errorf("%s then %s: delivery %q, want %q", first, second, got.Delivery, want)
+			}
+		}
+	}
+	if ok, _ := st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "wamid.unknown", Status: store.DeliveryRead, At: t0}); ok {
+		t.Error("unknown wamid matched a recipient")
+	}
+}
+
+func testStatusSettlesUncertain(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 2)
+	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	as := []store.Attempt{attempt(c, due[0], 1, t0), attempt(c, due[1], 1, t0)}
+	must(t, st.BeginAttempts(ctx, as))
+	_, err := st.MarkUncertain(ctx, c.ID, t0)
+	must(t, err)
+	cb := func(r store.Recipient, a store.Attempt) string {
+		return fmt.Sprintf("c=%d;r=%d;a=%s", c.ID, r.ID, a.ID)
+	}
+	ok, err := st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "wamid.x", Callback: cb(due[0], as[0]), Status: store.DeliveryDelivered, At: t0.Add(time.Minute)})
+	must(t, err)
+	r, _ := st.Recipient(ctx, due[0].ID)
+	if !ok || r.State != store.StateSent || r.WAMID != "wamid.x" || r.Delivery != store.DeliveryDelivered {
+		t.Errorf("settled by delivered: %+v", r)
+	}
+	next := t0.Add(24 * time.Hour)
+	_, err = st.ApplyStatus(ctx, store.StatusUpdate{Callback: cb(due[1], as[1]), Status: store.DeliveryFailed, Code: 131049, At: t0, FailState: store.StateDeferred, NextAttemptAt: next})
+	must(t, err)
+	r, _ = st.Recipient(ctx, due[1].ID)
+	if r.State != store.StateDeferred || !r.NextAttemptAt.Equal(next) || r.LastCode != 131049 {
+		t.Errorf("settled by failed 131049: %+v", r)
+	}
+}
+
+func testReplies(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 2)
+	sentRecipient(t, st, c, 0, "w0")
+	must(t, st.RecordInbound(ctx, store.Inbound{WAMID: "in", From: "+1001", At: t0.Add(-time.Hour)}))
+	must(t, st.RecordInbound(ctx, store.Inbound{WAMID: "in", From: "+1001", At: t0.Add(-time.Hour)}))
+	rep, _ := st.Replied(ctx, []string{"+1000", "+1001"})
+	if rep["+1000"] || !rep["+1001"] {
+		t.Errorf("Replied = %v", rep)
+	}
+	un, _ := st.Unanswered(ctx, []string{"+1000", "+1001"})
+	if un["+1000"] != 1 || un["+1001"] != 0 {
+		t.Errorf("Unanswered = %v, want +1000: 1", un)
+	}
+}
+
+func testSummary(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 4)
+	_, err := st.ImportBatch(ctx, c.ID, nil, []store.SkippedRow{{Line: 9, Reason: "invalid_number"}, {Line: 10, Reason: "invalid_number"}})
+	must(t, err)
+	r := sentRecipient(t, st, c, 0, "w0")
+	_, _ = st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "w0", Status: store.DeliveryRead, At: t0})
+	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	a := attempt(c, due[0], 1, t0.Add(time.Second))
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: due[0].ID, State: store.StateFailed, Code: 131026, FinishedAt: t0}}))
+	must(t, st.SkipRecipients(ctx, []int64{due[1].ID}, "opted_out", t0))
+	sum, err := st.Summary(ctx, c.ID)
+	must(t, err)
+	if sum.ByState[store.StateSent] != 1 || sum.ByState[store.StateFailed] != 1 || sum.ByState[store.StatePending] != 1 {
+		t.Errorf("ByState = %v", sum.ByState)
+	}
+	if sum.ByDelivery[store.DeliveryRead] != 1 || sum.FailedByCode[131026] != 1 || sum.ImportSkipped != 2 {
+		t.Errorf("summary = %+v", sum)
+	}
+	if sum.SkippedByReason["invalid_number"] != 2 || sum.SkippedByReason["opted_out"] != 1 {
+		t.Errorf("SkippedByReason = %v", sum.SkippedByReason)
+	}
+	if sum.Attempts != 2 || !sum.FirstSend.Equal(t0) || !sum.LastSend.Equal(t0.Add(time.Second)) {
+		t.Errorf("attempts %d first %v last %v", sum.Attempts, sum.FirstSend, sum.LastSend)
+	}
+	_ = r
+}
+
+func testConcurrent(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 200)
+	due, _ := st.Due(ctx, c.ID, t0, 0, 200)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w; i < len(due); i += 4 {
+				a := attempt(c, due[i], 1, t0)
+				if err := st.BeginAttempts(ctx, []store.Attempt{a}); err != nil {
+					errs <- err
+					return
+				}
+				if err := st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: due[i].ID, State: store.StateSent, FinishedAt: t0}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for range 2 {
+		wg.Go(func() {
+			for range 50 {
+				if _, err := st.Summary(context.WithoutCancel(ctx), c.ID); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent use: %v", err)
+	}
+	if cn, _ := st.Counts(ctx, c.ID); cn[store.StateSent] != 200 {
+		t.Errorf("sent = %d, want 200", cn[store.StateSent])
+	}
+}
