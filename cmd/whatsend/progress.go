@@ -1,10 +1,9 @@
-//go:build wip
-
 package main
 
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -26,12 +25,13 @@ type progress struct {
 	last   time.Time
 	now    func() time.Time
 	info   campaign.ProgressInfo
+	w      io.Writer
 }
 
 const logEvery = 5 * time.Second
 
 func (a *app) newProgress(name string) *progress {
-	p := &progress{logger: a.logger, name: name, now: a.now}
+	p := &progress{logger: a.logger, name: name, now: a.now, w: a.errOut}
 	if a.errIsTerminal() {
 		p.bar = progressbar.NewOptions(-1,
 			progressbar.OptionSetWriter(a.errOut),
@@ -78,7 +78,7 @@ func (p *progress) Finish() {
 	defer p.mu.Unlock()
 	if p.bar != nil {
 		_ = p.bar.Finish()
-		fmt.Fprintln(p.bar.GetWriter())
+		fmt.Fprintln(p.w)
 	}
 }
 

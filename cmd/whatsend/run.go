@@ -1,5 +1,3 @@
-//go:build wip
-
 package main
 
 import (
@@ -109,9 +107,9 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	s := o.s
 	s.BatchInterval = campaign.Duration(o.interval)
 	s.PairInterval = campaign.Duration(o.pair)
-	s.PhoneNumberID = cmp(s.PhoneNumberID, a.getenv("WHATSEND_PHONE_NUMBER_ID"))
-	s.WABAID = cmp(s.WABAID, a.getenv("WHATSEND_WABA_ID"))
-	s.BusinessID = cmp(s.BusinessID, a.getenv("WHATSEND_BUSINESS_ID"))
+	s.PhoneNumberID = firstNonEmpty(s.PhoneNumberID, a.getenv("WHATSEND_PHONE_NUMBER_ID"))
+	s.WABAID = firstNonEmpty(s.WABAID, a.getenv("WHATSEND_WABA_ID"))
+	s.BusinessID = firstNonEmpty(s.BusinessID, a.getenv("WHATSEND_BUSINESS_ID"))
 	if s.Simulate {
 		simulatorDefaults(&s)
 		s.SimTier = s.Tier
@@ -158,7 +156,7 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	return a.drive(cmd, st, client, c, o.exec)
 }
 
-func cmp(a, b string) string {
+func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
 	}

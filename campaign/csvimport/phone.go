@@ -1,0 +1,75 @@
+package csvimport
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Skip reasons, stable codes that reports and scripts rely on.
+const (
+	ReasonInvalidNumber = "invalid_number" // not a valid phone number
+	ReasonMangledNumber = "mangled_number" // a spreadsheet turned it into a float like 5.51199E+12
+	ReasonMissingNumber = "missing_number" // the phone cell is empty
+	ReasonDuplicate     = "duplicate"      // same number as an earlier row, after normalisation
+	ReasonMissingParam  = "missing_param"  // a --params column is empty
+	ReasonBadRow        = "bad_row"        // too few fields, a field too long, unreadable text
+	ReasonOptedOut      = "opted_out"      // on the opt-out list
+)
+
+var mangledRE = regexp.MustCompile(`^[+]?[0-9]+([.,][0-9]+)?[eE][+]?[0-9]+$`)
+
+// Normalize turns a phone cell into E.164. It returns the number, or an
+// empty number with a skip reason and a human detail.
+func Normalize(raw, region string) (e164, reason, detail string) {
+	s := strings.TrimSpace(raw)
+	s = strings.TrimPrefix(s, "'") // a spreadsheet's "text" marker
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", ReasonMissingNumber, "the phone number is empty"
+	}
+	if mangledRE.MatchString(s) {
+		return "", ReasonMangledNumber, "a spreadsheet turned the number into " + s + ": format the column as text and export again"
+	}
+	digits := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune("+-() ./\u00a0", r):
+		default:
+			return "", ReasonInvalidNumber, "not a phone number: " + s
+		}
+	}
+	if strings.HasPrefix(s, "00") {
+		s = "+" + strings.TrimLeft(s[2:], " ")
+	}
+	parseRegion := strings.ToUpper(region)
+	if !strings.HasPrefix(s, "+") && parseRegion == "" {
+		// A spreadsheet drops the +: 11–15 digits without a leading 0
+		// are taken as international.
+		if digits == len(s) && digits >= 11 && digits <= 15 && !strings.HasPrefix(s, "0") {
+			s = "+" + s
+		} else {
+			return "", ReasonInvalidNumber, s + " has no country code: pass --default-region (e.g. BR)"
+		}
+	}
+	num, err := phonenumbers.Parse(s, parseRegion)
+	if err != nil {
+		return "", ReasonInvalidNumber, "not a phone number: " + s
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return "", ReasonInvalidNumber, s + " is not a valid number for its country"
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), "", ""
+}
+
+// Region returns the libphonenumber region of an E.164 number ("US", "CA"...).
+func Region(e164 string) string {
+	num, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return ""
+	}
+	return phonenumbers.GetRegionCodeForNumber(num)
+}

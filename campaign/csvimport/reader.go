@@ -1,0 +1,380 @@
+// Package csvimport reads recipients from what spreadsheets really export:
+// UTF-8 with or without a BOM, UTF-16 with a BOM (Excel's "Unicode text"),
+// Windows-1252, CRLF, comma, semicolon or tab delimiters, quoted fields
+// with newlines, stray quotes, blank lines and ragged rows. It streams: the
+// file is never held in memory.
+//
+// Row rules: a row with fewer fields than the columns it needs is skipped
+// (bad_row); extra fields are ignored. A field longer than MaxFieldBytes
+// skips its row. Every skip carries the CSV line where its record starts.
+package csvimport
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// ErrRefused matches every RefusalError.
+var ErrRefused = errors.New("CSV refused")
+
+// RefusalError refuses a whole file, naming the file, line and column.
+type RefusalError struct {
+	File   string
+	Line   int
+	Column int
+	Err    error
+}
+
+func (e *RefusalError) Error() string {
+	switch {
+	case e.Line > 0 && e.Column > 0:
+		return fmt.Sprintf("%s: line %d, column %d: %v", e.File, e.Line, e.Column, e.Err)
+	case e.Line > 0:
+		return fmt.Sprintf("%s: line %d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *RefusalError) Unwrap() error { return e.Err }
+
+// Is makes a RefusalError match ErrRefused.
+func (e *RefusalError) Is(target error) bool { return target == ErrRefused }
+
+// Config configures a read.
+type Config struct {
+	PhoneColumn   string   // the phone column's name; default: detected
+	Params        []string // columns mapped to body parameters, in order
+	DefaultRegion string   // for numbers without a country code
+	MaxFieldBytes int      // default 64 KiB
+	Dedupe        bool     // detect duplicates in memory (validate only)
+}
+
+// Row is a valid recipient.
+type Row struct {
+	Line   int
+	Phone  string // E.164
+	Params []string
+}
+
+// Skip is a row that will not be sent, with its reason.
+type Skip struct {
+	Line   int
+	Reason string
+	Detail string
+	Raw    string
+}
+
+// Result sums up a read.
+type Result struct {
+	Rows        int // data rows seen (blank lines not counted)
+	Valid       int
+	Skipped     int
+	Header      []string
+	PhoneColumn string
+	Delimiter   rune
+	Encoding    string
+}
+
+// phoneNames are the phone column names recognised, normalised.
+var phoneNames = []string{"phone", "phonenumber", "mobile", "msisdn", "waid", "to"}
+
+// normName folds a column name: case, spaces, '_' and '-' do not matter.
+func normName(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return strings.NewReplacer(" ", "", "_", "", "-", "").Replace(s)
+}
+
+const (
+	maxLine     = 1 << 20 // longer physical lines are cut (their row is skipped)
+	maxRaw      = 200
+	sniffBytes  = 64 << 10
+	defaultMaxF = 64 << 10
+)
+
+// Read streams the CSV in r, calling onRow for each valid row and onSkip
+// for each skipped one, in line order. It returns a *RefusalError when the
+// whole file must be refused.
+func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip func(Skip) error) (Result, error) {
+	if cfg.MaxFieldBytes <= 0 {
+		cfg.MaxFieldBytes = defaultMaxF
+	}
+	refuse := func(line, col int, format string, args ...any) (Result, error) {
+		return Result{}, &RefusalError{File: file, Line: line, Column: col, Err: fmt.Errorf(format, args...)}
+	}
+	text, enc, err := decode(r)
+	if err != nil {
+		return refuse(0, 0, "%v", err)
+	}
+	br := bufio.NewReaderSize(&lineBound{r: text, max: maxLine}, 64<<10)
+	head, err := br.Peek(sniffBytes)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return refuse(0, 0, "read: %v", err)
+	}
+	if len(bytes.TrimSpace(head)) == 0 {
+		return refuse(0, 0, "the file is empty: a header row is required")
+	}
+	res := Result{Encoding: enc, Delimiter: sniffDelimiter(head)}
+	cr := csv.NewReader(br)
+	cr.Comma = res.Delimiter
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	cr.ReuseRecord = true
+
+	header, err := cr.Read()
+	if err != nil {
+		return refuse(1, 0, "cannot read the header row: %v", err)
+	}
+	res.Header = append([]string(nil), header...)
+	for i := range res.Header {
+		res.Header[i] = strings.TrimSpace(res.Header[i])
+	}
+	phoneIdx := -1
+	if cfg.PhoneColumn != "" {
+		phoneIdx = indexOf(res.Header, cfg.PhoneColumn)
+		if phoneIdx < 0 {
+			return refuse(1, 0, "no column %q (columns: %s)", cfg.PhoneColumn, strings.Join(res.Header, ", "))
+		}
+	} else {
+		for _, n := range phoneNames {
+			if phoneIdx = indexOf(res.Header, n); phoneIdx >= 0 {
+				break
+			}
+		}
+		if phoneIdx < 0 {
+			return refuse(1, 0, "no phone column (looked for phone, phone_number, mobile, msisdn, wa_id, to; use --phone-column)")
+		}
+	}
+	res.PhoneColumn = res.Header[phoneIdx]
+	paramIdx := make([]int, len(cfg.Params))
+	need := phoneIdx
+	for i, p := range cfg.Params {
+		if paramIdx[i] = indexOf(res.Header, p); paramIdx[i] < 0 {
+			return refuse(1, 0, "no column %q for --params (columns: %s)", p, strings.Join(res.Header, ", "))
+		}
+		need = max(need, paramIdx[i])
+	}
+
+	var seen map[string]int
+	if cfg.Dedupe {
+		seen = map[string]int{}
+	}
+	skip := func(line int, reason, detail, raw string) error {
+		res.Skipped++
+		if len(raw) > maxRaw {
+			raw = raw[:maxRaw]
+		}
+		return onSkip(Skip{Line: line, Reason: reason, Detail: detail, Raw: raw})
+	}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return res, &RefusalError{File: file, Line: line, Err: err}
+			}
+			res.Rows++
+			if err := skip(pe.StartLine, ReasonBadRow, "unreadable row: "+pe.Err.Error(), ""); err != nil {
+				return res, err
+			}
+			continue
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // a blank line, or one with only spaces
+		}
+		res.Rows++
+		if len(rec) <= need {
+			if err := skip(line, ReasonBadRow, fmt.Sprintf("the row has %d fields, the header has %d", len(rec), len(res.Header)), strings.Join(rec, string(res.Delimiter))); err != nil {
+				return res, err
+			}
+			continue
+		}
+		if reason, detail := checkRecord(rec, cfg.MaxFieldBytes); reason != "" {
+			if err := skip(line, reason, detail, ""); err != nil {
+				return res, err
+			}
+			continue
+		}
+		phone, reason, detail := Normalize(rec[phoneIdx], cfg.DefaultRegion)
+		if reason != "" {
+			if err := skip(line, reason, res.PhoneColumn+": "+detail, rec[phoneIdx]); err != nil {
+				return res, err
+			}
+			continue
+		}
+		params := make([]string, len(paramIdx))
+		missing := ""
+		for i, idx := range paramIdx {
+			params[i] = strings.TrimSpace(rec[idx])
+			if params[i] == "" && missing == "" {
+				missing = res.Header[idx]
+			}
+		}
+		if missing != "" {
+			if err := skip(line, ReasonMissingParam, fmt.Sprintf("%s is empty (needed by --params)", missing), rec[phoneIdx]); err != nil {
+				return res, err
+			}
+			continue
+		}
+		if seen != nil {
+			if first, dup := seen[phone]; dup {
+				if err := skip(line, ReasonDuplicate, fmt.Sprintf("%s is the same number as line %d", phone, first), rec[phoneIdx]); err != nil {
+					return res, err
+				}
+				continue
+			}
+			seen[phone] = line
+		}
+		res.Valid++
+		if err := onRow(Row{Line: line, Phone: phone, Params: params}); err != nil {
+			return res, err
+		}
+	}
+	if res.Valid == 0 {
+		return res, &RefusalError{File: file, Err: fmt.Errorf("no valid row among %d (%d skipped)", res.Rows, res.Skipped)}
+	}
+	return res, nil
+}
+
+// checkRecord refuses a row whose fields are too long or not valid text.
+func checkRecord(rec []string, maxField int) (string, string) {
+	for i, f := range rec {
+		if len(f) > maxField {
+			return ReasonBadRow, fmt.Sprintf("field %d is %d bytes long (at most %d)", i+1, len(f), maxField)
+		}
+		if !utf8.ValidString(f) {
+			return ReasonBadRow, fmt.Sprintf("field %d is not valid UTF-8 text", i+1)
+		}
+	}
+	return "", ""
+}
+
+func indexOf(header []string, name string) int {
+	want := normName(name)
+	for i, h := range header {
+		if normName(h) == want {
+			return i
+		}
+	}
+	return -1
+}
+
+// sniffDelimiter picks comma, semicolon or tab from the header line,
+// counting only outside quotes.
+func sniffDelimiter(head []byte) rune {
+	counts := map[rune]int{}
+	inQuote := false
+	for _, b := range head {
+		switch b {
+		case '"':
+			inQuote = !inQuote
+		case '\n':
+			if !inQuote {
+				goto done
+			}
+		case ',', ';', '\t':
+			if !inQuote {
+				counts[rune(b)]++
+			}
+		}
+	}
+done:
+	best, n := ',', 0
+	for _, d := range []rune{',', ';', '\t'} {
+		if counts[d] > n {
+			best, n = d, counts[d]
+		}
+	}
+	return best
+}
+
+// decode detects the encoding from a BOM or the first bytes and returns a
+// UTF-8 stream. Binary files are refused.
+func decode(r io.Reader) (io.Reader, string, error) {
+	br := bufio.NewReaderSize(r, sniffBytes)
+	head, err := br.Peek(sniffBytes)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, "", err
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		_, _ = br.Discard(3)
+		return br, "UTF-8 with BOM", nil
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
+		return transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()), "UTF-16LE", nil
+	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		return transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()), "UTF-16BE", nil
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return nil, "", errors.New("this is a ZIP file (an Excel .xlsx workbook?), not CSV text: save it as CSV and try again")
+	case bytes.IndexByte(head, 0) >= 0:
+		return nil, "", errors.New("this is not CSV text (it contains NUL bytes)")
+	}
+	// Whole runes only: a multi-byte character may straddle the sniff end.
+	valid := head
+	for i := 0; i < utf8.UTFMax && len(valid) > 0 && !utf8.Valid(valid); i++ {
+		valid = valid[:len(valid)-1]
+	}
+	if utf8.Valid(valid) {
+		return br, "UTF-8", nil
+	}
+	return transform.NewReader(br, charmap.Windows1252.NewDecoder()), "Windows-1252", nil
+}
+
+// lineBound cuts physical lines longer than max bytes so that a runaway
+// field cannot hold the memory; the cut line's row is then skipped as too
+// long.
+type lineBound struct {
+	r    io.Reader
+	max  int
+	cur  int  // bytes in the current line
+	drop bool // dropping the rest of an over-long line
+	buf  [32 << 10]byte
+	out  []byte
+}
+
+func (l *lineBound) Read(p []byte) (int, error) {
+	for len(l.out) == 0 {
+		n, err := l.r.Read(l.buf[:])
+		chunk := l.buf[:n]
+		kept := l.buf[:0]
+		for _, b := range chunk {
+			if b == '\n' {
+				l.cur, l.drop = 0, false
+				kept = append(kept, b)
+				continue
+			}
+			if l.drop {
+				continue
+			}
+			l.cur++
+			if l.cur > l.max {
+				l.drop = true
+				continue
+			}
+			kept = append(kept, b)
+		}
+		l.out = kept
+		if err != nil {
+			if len(l.out) == 0 {
+				return 0, err
+			}
+			break
+		}
+	}
+	n := copy(p, l.out)
+	l.out = l.out[n:]
+	return n, nil
+}

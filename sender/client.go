@@ -1,0 +1,415 @@
+// Package sender talks to Meta's WhatsApp Cloud API: the client (send a
+// template, read the number's health, read a template), the error catalog,
+// and, in sender/simulator, a faithful local stand-in for the API.
+package sender
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Errors of the template lookup.
+var (
+	ErrTemplateNotFound = errors.New("template not found")
+	ErrNoWABA           = errors.New("no WhatsApp Business Account id: template checks need --waba-id")
+)
+
+// MaxCallback is the longest biz_opaque_callback_data Meta accepts (§1).
+const MaxCallback = 512
+
+// maxBody bounds what is read of an answer.
+const maxBody = 1 << 20
+
+// Config configures a Client. Zero values mean the defaults.
+type Config struct {
+	BaseURL       string // default DefaultBaseURL
+	Version       string // default DefaultVersion
+	PhoneNumberID string
+	WABAID        string
+	Token         Secret
+	Timeout       time.Duration     // per request, default 30 s
+	MaxConns      int               // keep-alive pool, default 64
+	Transport     http.RoundTripper // e.g. the simulator's in-process transport
+}
+
+// Client is a Cloud API client. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	http *http.Client
+	base string
+}
+
+// New returns a client.
+func New(cfg Config) (*Client, error) {
+	if cfg.PhoneNumberID == "" {
+		return nil, errors.New("sender: a phone number id is required")
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("sender: an access token is required")
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	if cfg.Version == "" {
+		cfg.Version = DefaultVersion
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 64
+	}
+	rt := cfg.Transport
+	if rt == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns = cfg.MaxConns * 2
+		t.MaxIdleConnsPerHost = cfg.MaxConns
+		t.MaxConnsPerHost = cfg.MaxConns
+		t.IdleConnTimeout = 90 * time.Second
+		rt = t
+	}
+	return &Client{cfg: cfg, http: &http.Client{Transport: rt}, base: strings.TrimRight(cfg.BaseURL, "/") + "/" + cfg.Version}, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+type textParam struct {
+	Type string `json:"type"`
+	Name string `json:"parameter_name,omitempty"`
+	Text string `json:"text"`
+}
+
+type component struct {
+	Type       string      `json:"type"`
+	Parameters []textParam `json:"parameters"`
+}
+
+type sendBody struct {
+	MessagingProduct string `json:"messaging_product"`
+	RecipientType    string `json:"recipient_type"`
+	To               string `json:"to"`
+	Type             string `json:"type"`
+	Callback         string `json:"biz_opaque_callback_data,omitempty"`
+	Template         struct {
+		Name     string `json:"name"`
+		Language struct {
+			Code string `json:"code"`
+		} `json:"language"`
+		Components []component `json:"components,omitempty"`
+	} `json:"template"`
+}
+
+// requestBody builds the JSON body of a template send (cloud-api.md §1).
+func requestBody(m Message) ([]byte, error) {
+	if len(m.Callback) > MaxCallback {
+		return nil, fmt.Errorf("biz_opaque_callback_data is %d characters, at most %d", len(m.Callback), MaxCallback)
+	}
+	if m.Format == Named && len(m.Names) != len(m.Params) {
+		return nil, fmt.Errorf("named template: %d names for %d values", len(m.Names), len(m.Params))
+	}
+	b := sendBody{MessagingProduct: "whatsapp", RecipientType: "individual", To: m.To, Type: "template", Callback: m.Callback}
+	b.Template.Name, b.Template.Language.Code = m.Template, m.Language
+	if len(m.Params) > 0 {
+		ps := make([]textParam, len(m.Params))
+		for i, v := range m.Params {
+			ps[i] = textParam{Type: "text", Text: v}
+			if m.Format == Named {
+				ps[i].Name = m.Names[i]
+			}
+		}
+		b.Template.Components = []component{{Type: "body", Parameters: ps}}
+	}
+	return json.Marshal(b)
+}
+
+// SendTemplate sends one template message.
+func (c *Client) SendTemplate(ctx context.Context, m Message) (Accepted, error) {
+	body, err := requestBody(m)
+	if err != nil {
+		return Accepted{}, err
+	}
+	var out struct {
+		Contacts []struct {
+			WAID string `json:"wa_id"`
+		} `json:"contacts"`
+		Messages []struct {
+			ID     string `json:"id"`
+			Status string `json:"message_status"`
+		} `json:"messages"`
+	}
+	if err := c.do(ctx, "send", http.MethodPost, c.base+"/"+url.PathEscape(c.cfg.PhoneNumberID)+"/messages", body, &out); err != nil {
+		return Accepted{}, err
+	}
+	if len(out.Messages) == 0 || out.Messages[0].ID == "" {
+		return Accepted{}, &TransportError{Op: "send", MayHaveReached: true, HTTPStatus: 200, Err: errors.New("answer without a message id")}
+	}
+	a := Accepted{WAMID: out.Messages[0].ID, MessageStatus: out.Messages[0].Status}
+	if len(out.Contacts) > 0 {
+		a.WAID = out.Contacts[0].WAID
+	}
+	return a, nil
+}
+
+// healthFields returns the phone-number fields to ask for, by API version:
+// the messaging limit field changed in v24.0 (cloud-api.md §2).
+func healthFields(version string) string {
+	f := "id,quality_rating,status,throughput,is_on_biz_app"
+	if v, err := strconv.ParseFloat(strings.TrimPrefix(version, "v"), 64); err == nil && v < 24 {
+		return f + ",messaging_limit_tier"
+	}
+	return f + ",whatsapp_business_manager_messaging_limit"
+}
+
+// PhoneHealth reads the sending number's health.
+func (c *Client) PhoneHealth(ctx context.Context) (Health, error) {
+	var out struct {
+		ID         string `json:"id"`
+		Quality    string `json:"quality_rating"`
+		Status     string `json:"status"`
+		OnBizApp   bool   `json:"is_on_biz_app"`
+		Throughput struct {
+			Level string `json:"level"`
+		} `json:"throughput"`
+		NewLimit any `json:"whatsapp_business_manager_messaging_limit"`
+		OldLimit any `json:"messaging_limit_tier"`
+	}
+	u := c.base + "/" + url.PathEscape(c.cfg.PhoneNumberID) + "?fields=" + url.QueryEscape(healthFields(c.cfg.Version))
+	if err := c.do(ctx, "health", http.MethodGet, u, nil, &out); err != nil {
+		return Health{}, err
+	}
+	h := Health{ID: out.ID, Quality: out.Quality, Status: out.Status, ThroughputLevel: out.Throughput.Level, OnBizApp: out.OnBizApp}
+	if l := ParseLimit(out.NewLimit); l.Known() || out.NewLimit != nil {
+		h.Limit, h.LimitField = l, "whatsapp_business_manager_messaging_limit"
+	}
+	if !h.Limit.Known() && out.OldLimit != nil {
+		h.Limit, h.LimitField = ParseLimit(out.OldLimit), "messaging_limit_tier"
+	}
+	return h, nil
+}
+
+// tierUsers maps Meta's tier literals to unique users per 24 h (§2).
+var tierUsers = map[string]int{
+	"TIER_50": 50, "TIER_250": 250, "TIER_1K": 1000, "TIER_2K": 2000, "TIER_10K": 10000, "TIER_100K": 100000,
+}
+
+// ParseLimit reads a messaging limit leniently: TIER_* strings, plain
+// integers (as numbers or strings), -1 or TIER_UNLIMITED for unlimited.
+// TIER_NOT_SET and anything unreadable give an unknown limit.
+func ParseLimit(v any) Limit {
+	switch x := v.(type) {
+	case string:
+		s := strings.ToUpper(strings.TrimSpace(x))
+		if s == "TIER_UNLIMITED" || s == "UNLIMITED" {
+			return Limit{Tier: x, Unlimited: true}
+		}
+		if n, ok := tierUsers[s]; ok {
+			return Limit{Tier: x, Users: n}
+		}
+		if n, err := strconv.Atoi(s); err == nil {
+			return limitFromInt(x, n)
+		}
+		return Limit{Tier: x}
+	case float64:
+		return limitFromInt(strconv.FormatFloat(x, 'f', -1, 64), int(x))
+	case json.Number:
+		n, err := x.Int64()
+		if err != nil {
+			return Limit{Tier: x.String()}
+		}
+		return limitFromInt(x.String(), int(n))
+	case int:
+		return limitFromInt(strconv.Itoa(x), x)
+	}
+	return Limit{}
+}
+
+func limitFromInt(lit string, n int) Limit {
+	switch {
+	case n < 0:
+		return Limit{Tier: lit, Unlimited: true}
+	case n == 0:
+		return Limit{Tier: lit}
+	}
+	return Limit{Tier: lit, Users: n}
+}
+
+var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_]+)\s*\}\}`)
+
+// Template reads one template by exact name and language.
+func (c *Client) Template(ctx context.Context, name, lang string) (Template, error) {
+	if c.cfg.WABAID == "" {
+		return Template{}, ErrNoWABA
+	}
+	type tpl struct {
+		ID         string                 `json:"id"`
+		Name       string                 `json:"name"`
+		Language   string                 `json:"language"`
+		Status     string                 `json:"status"`
+		Category   string                 `json:"category"`
+		Format     string                 `json:"parameter_format"`
+		Quality    struct{ Score string } `json:"quality_score"`
+		Components []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"components"`
+	}
+	q := url.Values{"name": {name}, "fields": {"id,name,language,status,category,parameter_format,components,quality_score"}, "limit": {"100"}}
+	next := c.base + "/" + url.PathEscape(c.cfg.WABAID) + "/message_templates?" + q.Encode()
+	for page := 0; page < 20 && next != ""; page++ {
+		var out struct {
+			Data   []tpl `json:"data"`
+			Paging struct {
+				Cursors struct {
+					After string `json:"after"`
+				} `json:"cursors"`
+				Next string `json:"next"`
+			} `json:"paging"`
+		}
+		if err := c.do(ctx, "template", http.MethodGet, next, nil, &out); err != nil {
+			return Template{}, err
+		}
+		for _, t := range out.Data {
+			if t.Name != name || t.Language != lang {
+				continue
+			}
+			r := Template{ID: t.ID, Name: t.Name, Language: t.Language, Status: t.Status, Category: t.Category,
+				Format: Positional, Quality: t.Quality.Score}
+			if strings.EqualFold(t.Format, "named") {
+				r.Format = Named
+			}
+			for _, comp := range t.Components {
+				if strings.EqualFold(comp.Type, "BODY") {
+					r.ParamCount, r.ParamNames = countPlaceholders(comp.Text, r.Format)
+				}
+			}
+			return r, nil
+		}
+		next = ""
+		if a := out.Paging.Cursors.After; a != "" && len(out.Data) > 0 && out.Paging.Next != "" {
+			q.Set("after", a)
+			next = c.base + "/" + url.PathEscape(c.cfg.WABAID) + "/message_templates?" + q.Encode()
+		}
+	}
+	return Template{}, fmt.Errorf("%s (%s): %w", name, lang, ErrTemplateNotFound)
+}
+
+// countPlaceholders counts the distinct body placeholders (§3).
+func countPlaceholders(text string, f ParamFormat) (int, []string) {
+	seen := map[string]bool{}
+	var names []string
+	maxPos := 0
+	for _, m := range placeholderRE.FindAllStringSubmatch(text, -1) {
+		p := m[1]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		names = append(names, p)
+		if n, err := strconv.Atoi(p); err == nil && n > maxPos {
+			maxPos = n
+		}
+	}
+	if f == Named {
+		return len(names), names
+	}
+	return max(maxPos, len(names)), nil
+}
+
+// do performs one request and decodes a success into out. Failures are an
+// *APIError (Meta answered with a Graph error) or a *TransportError.
+func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
+	})
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return &TransportError{Op: op, Err: errors.New("bad request URL")}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.cfg.Token.Reveal())
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return transportError(ctx, op, wrote.Load(), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		// The answer started and broke off: Meta had the request.
+		return &TransportError{Op: op, MayHaveReached: true, HTTPStatus: resp.StatusCode, Timeout: isTimeout(err), Err: errors.New("answer cut off: " + cleanErr(err))}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return &TransportError{Op: op, MayHaveReached: true, HTTPStatus: resp.StatusCode, Err: errors.New("answer is not valid JSON")}
+		}
+		return nil
+	}
+	var env struct {
+		Error *struct {
+			Message   string `json:"message"`
+			Type      string `json:"type"`
+			Code      int    `json:"code"`
+			Subcode   int    `json:"error_subcode"`
+			UserTitle string `json:"error_user_title"`
+			UserMsg   string `json:"error_user_msg"`
+			FBTraceID string `json:"fbtrace_id"`
+			Data      struct {
+				Details string `json:"details"`
+			} `json:"error_data"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(data, &env) == nil && env.Error != nil {
+		e := env.Error
+		return &APIError{HTTPStatus: resp.StatusCode, Code: e.Code, Subcode: e.Subcode, Type: e.Type, Message: e.Message,
+			Details: e.Data.Details, UserTitle: e.UserTitle, UserMsg: e.UserMsg, FBTraceID: e.FBTraceID}
+	}
+	// No Graph body: a proxy or gateway answered. A 5xx may hide a
+	// processed request; a 4xx from a proxy did not reach the API.
+	return &TransportError{Op: op, MayHaveReached: resp.StatusCode >= 500, HTTPStatus: resp.StatusCode,
+		Err: fmt.Errorf("HTTP %d without a Graph error body", resp.StatusCode)}
+}
+
+// transportError classifies a failed round trip. The request URL (which
+// holds no secret) is dropped from the message all the same.
+func transportError(ctx context.Context, op string, wrote bool, err error) error {
+	if !wrote && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ctx.Err() // cancelled by the caller before anything left
+	}
+	return &TransportError{Op: op, MayHaveReached: wrote, Timeout: isTimeout(err) || errors.Is(ctx.Err(), context.DeadlineExceeded), Err: errors.New(cleanErr(err))}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// cleanErr is an error's text without the request URL net/http adds.
+func cleanErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,336 @@
+package simulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+type sendRequest struct {
+	MessagingProduct string `json:"messaging_product"`
+	To               string `json:"to"`
+	Type             string `json:"type"`
+	Callback         string `json:"biz_opaque_callback_data"`
+	Template         *struct {
+		Name     string `json:"name"`
+		Language struct {
+			Code string `json:"code"`
+		} `json:"language"`
+		Components []struct {
+			Type       string `json:"type"`
+			Parameters []struct {
+				Type string `json:"type"`
+				Name string `json:"parameter_name"`
+				Text string `json:"text"`
+			} `json:"parameters"`
+		} `json:"components"`
+	} `json:"template"`
+}
+
+// inProcessKey marks a request that came through Transport: a drop fault
+// then ends the round trip with an error instead of a hijacked socket.
+type inProcessKey struct{}
+
+// errDrop tells the in-process transport to break the connection.
+const dropHeader = "X-Sim-Drop"
+
+// decision is what the simulator decided for one send.
+type decision struct {
+	code    int // 0: accepted
+	details string
+	drop    bool
+	hang    bool
+	fail    bool
+	latency time.Duration
+}
+
+func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	var req sendRequest
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		s.count(100)
+		writeError(w, 100, 400, "Invalid parameter", "request body is not valid JSON")
+		return
+	}
+	if msg := validate(req); msg != "" {
+		s.count(131008)
+		s.apiError(w, 131008, msg)
+		return
+	}
+	params := []string{}
+	names := []string{}
+	for _, c := range req.Template.Components {
+		if strings.EqualFold(c.Type, "body") {
+			for _, p := range c.Parameters {
+				params = append(params, p.Text)
+				names = append(names, p.Name)
+			}
+		}
+	}
+	d := s.decide(req, params, names)
+	if d.code != 0 {
+		s.apiError(w, d.code, d.details)
+		return
+	}
+	if d.hang {
+		<-r.Context().Done()
+		return
+	}
+	if d.latency > 0 {
+		t := time.NewTimer(d.latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	if d.fail {
+		s.apiError(w, 131000, "injected server error (--fail-rate)")
+		return
+	}
+	m := s.accept(req, params)
+	if d.drop {
+		s.dropConnection(w, r)
+		return
+	}
+	writeJSON(w, map[string]any{
+		"messaging_product": "whatsapp",
+		"contacts":          []map[string]any{{"input": req.To, "wa_id": strings.TrimPrefix(req.To, "+")}},
+		"messages":          []map[string]any{{"id": m.WAMID, "message_status": "accepted"}},
+	})
+}
+
+func validate(req sendRequest) string {
+	switch {
+	case req.MessagingProduct != "whatsapp":
+		return `messaging_product must be "whatsapp"`
+	case req.To == "":
+		return "to is required"
+	case req.Type != "template":
+		return `type must be "template"`
+	case req.Template == nil || req.Template.Name == "":
+		return "template.name is required"
+	case req.Template.Language.Code == "":
+		return "template.language.code is required"
+	case len(req.Callback) > 512:
+		return "biz_opaque_callback_data is longer than 512 characters"
+	}
+	return ""
+}
+
+// decide applies the checks in Meta's order and records the answer code.
+func (s *Sim) decide(req sendRequest, params, names []string) decision {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	d := s.check(req, params, names, now)
+	if d.code != 0 {
+		s.stats.ByCode[fmt.Sprint(d.code)]++
+	}
+	s.observeQuality(d.code == 131056)
+	if d.code == 0 {
+		d.latency = s.latency()
+		switch x := s.rnd.Float64(); {
+		case x < s.cfg.FailRate:
+			d.fail = true
+			s.stats.ByCode["131000"]++
+		case x < s.cfg.FailRate+s.cfg.HangRate:
+			d.hang = true
+		case x < s.cfg.FailRate+s.cfg.HangRate+s.cfg.DropRate:
+			d.drop = true
+		}
+	}
+	return d
+}
+
+func (s *Sim) check(req sendRequest, params, names []string, now time.Time) decision {
+	t := s.template(req.Template.Name, req.Template.Language.Code)
+	switch {
+	case t == nil:
+		return decision{code: 132001, details: fmt.Sprintf("template name (%s) does not exist in %s", req.Template.Name, req.Template.Language.Code)}
+	case t.Status == "PAUSED":
+		return decision{code: 132015, details: "template is paused"}
+	case t.Status == "DISABLED":
+		return decision{code: 132016, details: "template is disabled"}
+	case t.Status != "APPROVED":
+		return decision{code: 132001, details: "template is not approved (" + t.Status + ")"}
+	case len(params) != t.Params:
+		return decision{code: 132000, details: fmt.Sprintf("number of parameters (%d) does not match the expected number of params (%d)", len(params), t.Params)}
+	}
+	if t.Format == "NAMED" {
+		for i, n := range names {
+			if n != t.ParamNames[i] && !contains(t.ParamNames, n) {
+				return decision{code: 132000, details: "unknown parameter_name " + n}
+			}
+		}
+	}
+	if !s.takeToken(now) {
+		return decision{code: 130429, details: "Message failed to send because there were too many messages sent from this phone number in a short period of time."}
+	}
+	if s.cfg.Fault131056 > 0 && s.rnd.Float64() < s.cfg.Fault131056 {
+		return decision{code: 131056, details: "Too many messages to this user recently."}
+	}
+	if !s.pairAllows(req.To, now) {
+		return decision{code: 131056, details: "Too many messages to this user recently."}
+	}
+	if !s.tierAllows(req.To, now) {
+		return decision{code: s.cfg.OverTierCode, details: fmt.Sprintf("messaging limit of %d unique users per 24 hours reached", s.cfg.Tier)}
+	}
+	return decision{}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Sim) template(name, lang string) *Template {
+	for i := range s.cfg.Templates {
+		if t := &s.cfg.Templates[i]; t.Name == name && t.Language == lang {
+			return t
+		}
+	}
+	return nil
+}
+
+// takeToken is the number's throughput bucket (cloud-api.md §4.1).
+func (s *Sim) takeToken(now time.Time) bool {
+	if el := now.Sub(s.bucketAt); el > 0 {
+		s.bucket = min(s.burst(), s.bucket+el.Seconds()*s.cfg.MPS)
+	}
+	s.bucketAt = now
+	if s.bucket < 1 {
+		return false
+	}
+	s.bucket--
+	return true
+}
+
+// pairAllows is a GCRA per recipient: emission interval PairInterval,
+// tolerance PairBurst-1 intervals (cloud-api.md §4.2).
+func (s *Sim) pairAllows(to string, now time.Time) bool {
+	t := s.cfg.PairInterval
+	tau := time.Duration(max(s.cfg.PairBurst-1, 0)) * t
+	tat := s.tat[to]
+	if tat.Before(now) {
+		tat = now
+	}
+	if tat.Sub(now) > tau {
+		return false
+	}
+	s.tat[to] = tat.Add(t)
+	return true
+}
+
+// tierAllows counts unique recipients in the rolling 24 h of the clock: a
+// recipient counts until 24 h after its latest send. The send log is a FIFO,
+// so each check costs amortised O(1).
+func (s *Sim) tierAllows(to string, now time.Time) bool {
+	if s.cfg.Tier < 0 {
+		return true
+	}
+	cut := now.Add(-24 * time.Hour)
+	for len(s.fifo) > 0 && !s.fifo[0].at.After(cut) {
+		e := s.fifo[0]
+		s.fifo = s.fifo[1:]
+		if s.lastSent[e.to].Equal(e.at) {
+			delete(s.lastSent, e.to)
+		}
+	}
+	if _, counted := s.lastSent[to]; !counted && len(s.lastSent) >= s.cfg.Tier {
+		return false
+	}
+	s.lastSent[to] = now
+	s.fifo = append(s.fifo, sendEntry{to, now})
+	return true
+}
+
+type sendEntry struct {
+	to string
+	at time.Time
+}
+
+func (s *Sim) latency() time.Duration {
+	if s.cfg.Latency <= 0 {
+		return 0
+	}
+	d := s.cfg.Latency
+	if s.cfg.Jitter > 0 {
+		d += time.Duration(s.rnd.Int64N(int64(2*s.cfg.Jitter))) - s.cfg.Jitter
+	}
+	return max(d, 0)
+}
+
+// observeQuality is the optional quality model: the rating turns YELLOW
+// above 2 % and RED above 5 % of 131056 answers in the last 200.
+func (s *Sim) observeQuality(hit bool) {
+	if !s.cfg.QualityModel {
+		return
+	}
+	s.recent = append(s.recent, hit)
+	if len(s.recent) > 200 {
+		s.recent = s.recent[1:]
+	}
+	if len(s.recent) < 50 {
+		return
+	}
+	hits := 0
+	for _, h := range s.recent {
+		if h {
+			hits++
+		}
+	}
+	share := float64(hits) / float64(len(s.recent))
+	switch {
+	case share > 0.05:
+		s.cfg.Quality = "RED"
+	case share > 0.02 && s.cfg.Quality == "GREEN":
+		s.cfg.Quality = "YELLOW"
+	}
+}
+
+// accept records an accepted message.
+func (s *Sim) accept(req sendRequest, params []string) Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	t := s.template(req.Template.Name, req.Template.Language.Code)
+	m := Message{
+		To: req.To, Template: req.Template.Name, Language: req.Template.Language.Code, Params: params,
+		WAMID:    fmt.Sprintf("wamid.HBgN%s%010dFQIAERgS", strings.TrimPrefix(req.To, "+"), s.seq),
+		Callback: req.Callback, Time: s.now(),
+		Undeliverable: hashShare("undeliverable", req.To) < s.cfg.UndeliverableRate,
+	}
+	m.MarketingLimited = t != nil && t.Category == "MARKETING" && hashShare("marketing", req.To) < s.cfg.MarketingLimitRate
+	s.msgs = append(s.msgs, m)
+	s.stats.Accepted++
+	return m
+}
+
+// dropConnection breaks the connection after the message was recorded: the
+// ambiguous case where the client cannot know whether Meta has it.
+func (s *Sim) dropConnection(w http.ResponseWriter, r *http.Request) {
+	if r.Context().Value(inProcessKey{}) != nil {
+		w.Header().Set(dropHeader, "1")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler) // net/http closes the connection without an answer
+}

@@ -1,0 +1,444 @@
+// Package simulator is a faithful local stand-in for Meta's WhatsApp Cloud
+// API: the send endpoint, the phone-number and template reads, Meta's error
+// shapes and HTTP statuses, throughput per number (130429), the pair rate
+// per recipient as a GCRA with interval and burst (131056), the rolling
+// 24 h unique-recipient limit, quality and template states, latency with
+// jitter and injected faults. It serves `whatsend sim`, `--simulate` (in
+// process, through Transport) and every test.
+//
+// Defaults, as for a new Meta number: token sim-token, phone number id
+// 100000000000001, business portfolio 200000000000001, WhatsApp Business
+// Account 300000000000001, any vNN.N version, 80 msg/s, tier 250, pair
+// interval 6 s with a burst of 45, quality GREEN, status CONNECTED, no
+// faults, latency 20 ms ± 10 ms, and the template order_update (en_US,
+// UTILITY, APPROVED, 2 positional body parameters).
+//
+// Inspection and control, no token needed:
+//
+//	GET  /_sim/messages  {"messages":[{"to","template","params","wamid","callback","time"}]}
+//	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N}}
+//	GET  /_sim/health    the phone-number fields
+//	POST /_sim/control   {"quality":"RED"} {"status":"FLAGGED"} {"tier":2000}
+//	                     {"template":{"name":"order_update","status":"PAUSED"}}
+//	                     {"advance":"24h"} {"fault_131056":0.2} {"fail_rate":0}
+package simulator
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/whatsend/whatsend/sender"
+)
+
+// Defaults of a new simulated number.
+const (
+	DefaultToken         = "sim-token"
+	DefaultPhoneNumberID = "100000000000001"
+	DefaultBusinessID    = "200000000000001"
+	DefaultWABAID        = "300000000000001"
+)
+
+// Template is a simulated message template.
+type Template struct {
+	ID, Name, Language, Category, Status, Quality string
+	Format                                        string // POSITIONAL or NAMED
+	Params                                        int
+	ParamNames                                    []string
+}
+
+// Config configures a simulator; zero values mean the defaults above.
+type Config struct {
+	Token, PhoneNumberID, BusinessID, WABAID string
+	MPS                                      float64 // throughput per number
+	Tier                                     int     // unique recipients per rolling 24 h; -1 unlimited
+	PairInterval                             time.Duration
+	PairBurst                                int
+	Quality, Status, ThroughputLevel         string
+	OnBizApp                                 bool
+	Latency, Jitter                          time.Duration // Latency < 0: none
+	FailRate, DropRate, HangRate             float64
+	Fault131056                              float64 // share answered 131056 whatever the pacing
+	UndeliverableRate, MarketingLimitRate    float64 // deterministic per number; failures come by webhook
+	OverTierCode                             int     // Meta documents none; default 131048
+	QualityModel                             bool    // YELLOW then RED as 131056 answers pile up
+	Templates                                []Template
+	Seed                                     int64
+	Now                                      func() time.Time
+	Logger                                   *slog.Logger
+}
+
+// Message is one accepted message.
+type Message struct {
+	To               string    `json:"to"`
+	Template         string    `json:"template"`
+	Language         string    `json:"language"`
+	Params           []string  `json:"params"`
+	WAMID            string    `json:"wamid"`
+	Callback         string    `json:"callback"`
+	Time             time.Time `json:"time"`
+	Undeliverable    bool      `json:"undeliverable,omitempty"`
+	MarketingLimited bool      `json:"marketing_limited,omitempty"`
+}
+
+// Stats counts answers.
+type Stats struct {
+	Accepted int            `json:"accepted"`
+	ByCode   map[string]int `json:"by_code"`
+}
+
+// TemplateControl changes a template.
+type TemplateControl struct {
+	Name     string `json:"name"`
+	Language string `json:"language"`
+	Status   string `json:"status"`
+	Quality  string `json:"quality"`
+}
+
+// Control is a change through POST /_sim/control.
+type Control struct {
+	Quality         string           `json:"quality"`
+	Status          string           `json:"status"`
+	ThroughputLevel string           `json:"throughput_level"`
+	Tier            *int             `json:"tier"`
+	Template        *TemplateControl `json:"template"`
+	Advance         string           `json:"advance"`
+	Fault131056     *float64         `json:"fault_131056"`
+	FailRate        *float64         `json:"fail_rate"`
+	DropRate        *float64         `json:"drop_rate"`
+	HangRate        *float64         `json:"hang_rate"`
+}
+
+// Sim is the simulator. It is safe for concurrent use.
+type Sim struct {
+	mu       sync.Mutex
+	cfg      Config
+	offset   time.Duration
+	rnd      *rand.Rand
+	bucket   float64 // throughput tokens
+	bucketAt time.Time
+	tat      map[string]time.Time // GCRA theoretical arrival time per recipient
+	lastSent map[string]time.Time // latest send per recipient in the last 24 h (tier)
+	fifo     []sendEntry          // sends in order, for pruning the window
+	msgs     []Message
+	stats    Stats
+	recent   []bool // last answers: 131056 or not (quality model)
+	seq      uint64
+}
+
+// New returns a simulator with cfg's defaults applied.
+func New(cfg Config) *Sim {
+	cfg.Token = cmp.Or(cfg.Token, DefaultToken)
+	cfg.PhoneNumberID = cmp.Or(cfg.PhoneNumberID, DefaultPhoneNumberID)
+	cfg.BusinessID = cmp.Or(cfg.BusinessID, DefaultBusinessID)
+	cfg.WABAID = cmp.Or(cfg.WABAID, DefaultWABAID)
+	cfg.MPS = cmp.Or(cfg.MPS, 80)
+	cfg.Tier = cmp.Or(cfg.Tier, 250)
+	cfg.PairInterval = cmp.Or(cfg.PairInterval, 6*time.Second)
+	cfg.PairBurst = cmp.Or(cfg.PairBurst, 45)
+	cfg.Quality = cmp.Or(cfg.Quality, "GREEN")
+	cfg.Status = cmp.Or(cfg.Status, "CONNECTED")
+	cfg.ThroughputLevel = cmp.Or(cfg.ThroughputLevel, "STANDARD")
+	if cfg.Latency == 0 {
+		cfg.Latency, cfg.Jitter = 20*time.Millisecond, cmp.Or(cfg.Jitter, 10*time.Millisecond)
+	}
+	cfg.OverTierCode = cmp.Or(cfg.OverTierCode, 131048)
+	if cfg.Templates == nil {
+		cfg.Templates = []Template{{Name: "order_update", Language: "en_US", Category: "UTILITY", Status: "APPROVED", Params: 2}}
+	}
+	for i := range cfg.Templates {
+		t := &cfg.Templates[i]
+		t.ID = cmp.Or(t.ID, fmt.Sprintf("13%014d", i+42))
+		t.Status = cmp.Or(t.Status, "APPROVED")
+		t.Quality = cmp.Or(t.Quality, "GREEN")
+		t.Category = cmp.Or(t.Category, "UTILITY")
+		t.Format = cmp.Or(t.Format, "POSITIONAL")
+		if len(t.ParamNames) > 0 {
+			t.Params = len(t.ParamNames)
+		}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Sim{cfg: cfg, rnd: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed)), tat: map[string]time.Time{},
+		lastSent: map[string]time.Time{}, stats: Stats{ByCode: map[string]int{}}}
+	s.bucket = s.burst()
+	return s
+}
+
+func (s *Sim) burst() float64 { return max(s.cfg.MPS, 1) }
+
+// Now is the simulator's clock: the base clock plus what control advanced.
+func (s *Sim) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
+}
+
+func (s *Sim) now() time.Time { return s.cfg.Now().Add(s.offset) }
+
+// Messages returns every accepted message, in order.
+func (s *Sim) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.msgs...)
+}
+
+// Stats returns the answer counts.
+func (s *Sim) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := Stats{Accepted: s.stats.Accepted, ByCode: map[string]int{}}
+	for k, v := range s.stats.ByCode {
+		out.ByCode[k] = v
+	}
+	return out
+}
+
+// Control applies a change.
+func (s *Sim) Control(c Control) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.Advance != "" {
+		d, err := time.ParseDuration(c.Advance)
+		if err != nil || d < 0 {
+			return fmt.Errorf("advance %q: want a positive Go duration such as 24h", c.Advance)
+		}
+		s.offset += d
+	}
+	if c.Quality != "" {
+		s.cfg.Quality = strings.ToUpper(c.Quality)
+	}
+	if c.Status != "" {
+		s.cfg.Status = strings.ToUpper(c.Status)
+	}
+	if c.ThroughputLevel != "" {
+		s.cfg.ThroughputLevel = strings.ToUpper(c.ThroughputLevel)
+	}
+	if c.Tier != nil {
+		s.cfg.Tier = *c.Tier
+	}
+	for _, f := range []struct {
+		v   *float64
+		dst *float64
+	}{{c.Fault131056, &s.cfg.Fault131056}, {c.FailRate, &s.cfg.FailRate}, {c.DropRate, &s.cfg.DropRate}, {c.HangRate, &s.cfg.HangRate}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if tc := c.Template; tc != nil {
+		found := false
+		for i := range s.cfg.Templates {
+			t := &s.cfg.Templates[i]
+			if t.Name == tc.Name && (tc.Language == "" || t.Language == tc.Language) {
+				found = true
+				t.Status = cmp.Or(strings.ToUpper(tc.Status), t.Status)
+				t.Quality = cmp.Or(strings.ToUpper(tc.Quality), t.Quality)
+			}
+		}
+		if !found {
+			return fmt.Errorf("no template %q", tc.Name)
+		}
+	}
+	return nil
+}
+
+var versionRE = regexp.MustCompile(`^v\d+\.\d+$`)
+
+// ServeHTTP serves the API and the /_sim endpoints.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) == 2 && parts[0] == "_sim" {
+		s.serveSim(w, r, parts[1])
+		return
+	}
+	if len(parts) < 2 || !versionRE.MatchString(parts[0]) {
+		writeError(w, 100, 400, "Unknown path components", "unknown path "+r.URL.Path)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+s.cfg.Token {
+		s.count(190)
+		writeError(w, 190, 401, "Error validating access token", "the access token is missing or invalid")
+		return
+	}
+	switch {
+	case len(parts) == 3 && parts[2] == "messages" && r.Method == http.MethodPost:
+		if parts[1] != s.cfg.PhoneNumberID {
+			s.count(100)
+			writeError(w, 100, 400, "Invalid parameter", "unknown phone number id "+parts[1])
+			return
+		}
+		s.send(w, r)
+	case len(parts) == 2 && r.Method == http.MethodGet && parts[1] == s.cfg.PhoneNumberID:
+		s.health(w, r)
+	case len(parts) == 3 && parts[2] == "message_templates" && r.Method == http.MethodGet && parts[1] == s.cfg.WABAID:
+		s.templates(w, r)
+	default:
+		writeError(w, 100, 400, "Unsupported request", fmt.Sprintf("%s %s is not supported", r.Method, r.URL.Path))
+	}
+}
+
+// writeError writes Meta's Graph error envelope (cloud-api.md §1.2).
+func writeError(w http.ResponseWriter, code, status int, title, details string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	e := map[string]any{"message": fmt.Sprintf("(#%d) %s", code, title), "type": "OAuthException", "code": code,
+		"error_data": map[string]any{"messaging_product": "whatsapp", "details": details}, "fbtrace_id": "AsimTrace" + strconv.Itoa(code)}
+	if code == 131056 {
+		e["error_subcode"] = 2494055
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}
+
+// apiError answers with a catalog code and its documented HTTP status.
+func (s *Sim) apiError(w http.ResponseWriter, code int, details string) {
+	e := sender.Lookup(code)
+	status := cmp.Or(e.HTTPStatus, 400)
+	writeError(w, code, status, e.Title, details)
+}
+
+func (s *Sim) count(code int) {
+	s.mu.Lock()
+	s.stats.ByCode[strconv.Itoa(code)]++
+	s.mu.Unlock()
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Sim) serveSim(w http.ResponseWriter, r *http.Request, what string) {
+	switch {
+	case what == "messages" && r.Method == http.MethodGet:
+		msgs := s.Messages()
+		if msgs == nil {
+			msgs = []Message{}
+		}
+		writeJSON(w, map[string]any{"messages": msgs})
+	case what == "stats" && r.Method == http.MethodGet:
+		writeJSON(w, s.Stats())
+	case what == "health" && r.Method == http.MethodGet:
+		writeJSON(w, s.healthFields(nil))
+	case what == "control" && r.Method == http.MethodPost:
+		var c Control
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&c); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			writeJSON(w, map[string]any{"ok": false, "error": "bad control JSON: " + err.Error()})
+			return
+		}
+		if err := s.Control(c); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			writeJSON(w, map[string]any{"ok": false, "error": err.Error()})
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// tierLiteral is Meta's literal for a limit (cloud-api.md §2).
+func tierLiteral(n int) any {
+	switch n {
+	case -1:
+		return "TIER_UNLIMITED"
+	case 50, 250:
+		return fmt.Sprintf("TIER_%d", n)
+	case 1000:
+		return "TIER_1K"
+	case 2000:
+		return "TIER_2K"
+	case 10000:
+		return "TIER_10K"
+	case 100000:
+		return "TIER_100K"
+	}
+	return n
+}
+
+func (s *Sim) healthFields(want map[string]bool) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := map[string]any{
+		"id": s.cfg.PhoneNumberID, "quality_rating": s.cfg.Quality, "status": s.cfg.Status,
+		"throughput": map[string]any{"level": s.cfg.ThroughputLevel}, "is_on_biz_app": s.cfg.OnBizApp,
+		"whatsapp_business_manager_messaging_limit": tierLiteral(s.cfg.Tier),
+		"messaging_limit_tier":                      tierLiteral(s.cfg.Tier),
+		"quality_score":                             map[string]any{"score": s.cfg.Quality},
+		"name_status":                               "APPROVED", "platform_type": "CLOUD_API", "code_verification_status": "VERIFIED",
+	}
+	if want == nil {
+		return all
+	}
+	out := map[string]any{"id": s.cfg.PhoneNumberID}
+	for k := range want {
+		if v, ok := all[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (s *Sim) health(w http.ResponseWriter, r *http.Request) {
+	want := map[string]bool{}
+	for _, f := range strings.Split(r.URL.Query().Get("fields"), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			want[f] = true
+		}
+	}
+	if len(want) == 0 {
+		want = map[string]bool{"id": true}
+	}
+	writeJSON(w, s.healthFields(want))
+}
+
+func (s *Sim) templates(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	name, lang := q.Get("name"), q.Get("language")
+	s.mu.Lock()
+	var data []map[string]any
+	for _, t := range s.cfg.Templates {
+		if name != "" && !strings.Contains(t.Name, name) || lang != "" && t.Language != lang {
+			continue
+		}
+		body := "Hello"
+		for i := 1; i <= t.Params; i++ {
+			if t.Format == "NAMED" {
+				body += " {{" + t.ParamNames[i-1] + "}}"
+			} else {
+				body += fmt.Sprintf(" {{%d}}", i)
+			}
+		}
+		data = append(data, map[string]any{
+			"id": t.ID, "name": t.Name, "language": t.Language, "status": t.Status, "category": t.Category,
+			"parameter_format": t.Format, "quality_score": map[string]any{"score": t.Quality, "date": 1767225600},
+			"components": []map[string]any{{"type": "BODY", "text": body}},
+		})
+	}
+	s.mu.Unlock()
+	if data == nil {
+		data = []map[string]any{}
+	}
+	writeJSON(w, map[string]any{"data": data, "paging": map[string]any{"cursors": map[string]any{"before": "QVFI", "after": "QVFJ"}}})
+}
+
+// hashShare is a deterministic number in [0,1) for a recipient, so shares
+// such as "not on WhatsApp" stick to the same numbers across runs.
+func hashShare(salt, to string) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(salt + to))
+	return float64(h.Sum64()%1_000_000) / 1_000_000
+}
