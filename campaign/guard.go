@@ -34,7 +34,7 @@ type guard struct {
 	slowShare  float64
 	pauseShare float64
 
-	ratioFactor   float64 // halved above slowShare, restored step by step
+	ratioFactor   float64 // 0.5 above slowShare, restored in quarter steps
 	sinceChange   int
 	qualityFactor float64 // 0.5 while quality is YELLOW
 	slowFactor    float64 // halved on 130429, restored on successes
@@ -96,12 +96,13 @@ func (g *guard) observe(code int) *pauseCause {
 			Detail: map[string]any{"share": share, "window": g.n, "hits": g.hits, "threshold": g.pauseShare},
 		}
 	case share > g.slowShare:
-		if g.ratioFactor == 1 || g.sinceChange >= g.minSample {
-			g.ratioFactor = max(g.ratioFactor/2, minRateFactor)
+		if g.ratioFactor == 1 {
+			g.ratioFactor = 0.5
 			g.sinceChange = 0
 		}
 	case g.ratioFactor < 1 && g.sinceChange >= g.minSample:
-		g.ratioFactor = min(1, g.ratioFactor*2)
+		// Back under the threshold for a whole sample: a quarter step up.
+		g.ratioFactor = min(1, g.ratioFactor+0.25)
 		g.sinceChange = 0
 	}
 	return nil

@@ -41,7 +41,7 @@ func TestGuardThresholds(t *testing.T) {
 		var p *pauseCause
 		for i := range total {
 			code := 0
-			if i < hits {
+			if i >= total-hits { // the hits last, so the share peaks at hits/total
 				code = rateLimitedCode
 			}
 			if q := g.observe(code); q != nil && p == nil {

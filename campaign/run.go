@@ -519,6 +519,11 @@ func (r *runner) endBatch(ctx context.Context) error {
 // fetch reads the next page of due recipients, dropping those already
 // waiting and skipping the opted-out.
 func (r *runner) fetch(ctx context.Context, now time.Time) ([]store.Recipient, error) {
+	// Recipients dispatched but not yet committed in_flight are still due
+	// in the store: wait for their checkpoint so none is picked twice.
+	if err := r.flushCheckpoints(ctx); err != nil {
+		return nil, err
+	}
 	st := r.d.Store
 	page, err := st.Due(ctx, r.c.ID, now, 0, r.s.BatchSize+len(r.waiting))
 	if err != nil {
@@ -649,13 +654,14 @@ func (r *runner) checkpointer(ctx context.Context, in <-chan dispatched, slots c
 				<-slots
 			}
 			r.inflight.Add(-int64(len(group)))
-			for range in { // drain: nothing else may leave
-				r.inflight.Add(-1)
-				r.uncommitted.Add(-1)
-			}
+			// Stop the dispatcher first, then drain: nothing else may leave.
 			r.mu.Lock()
 			r.pause = &pauseCause{Kind: "store", Reason: "the store could not record the checkpoint"}
 			r.mu.Unlock()
+			for range in {
+				r.inflight.Add(-1)
+				r.uncommitted.Add(-1)
+			}
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 		for _, d := range group {
