@@ -23,6 +23,7 @@ type app struct {
 	logFormat string
 	logger    *slog.Logger
 	now       func() time.Time // the CLI's clock (WHATSEND_NOW aware)
+	ran       bool             // a command.s RunE started (see markRuns)
 }
 
 func newApp(in io.Reader, out, errOut io.Writer, getenv func(string) string) *app {

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -30,6 +31,11 @@ func run() int {
 
 	app := newApp(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	err := newRootCmd(app).ExecuteContext(ctx)
+	if err != nil && !app.ran {
+		if _, ok := errors.AsType[*usageError](err); !ok {
+			err = &usageError{err}
+		}
+	}
 	if err == nil && context.Cause(ctx) != nil {
 		err = context.Cause(ctx)
 	}

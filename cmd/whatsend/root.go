@@ -52,7 +52,23 @@ Exit status:
 		newWebhookCmd(a),
 		newOptoutCmd(a),
 	)
+	markRuns(a, root)
 	return root
+}
+
+// markRuns wraps every command's RunE so the app knows a command ran: an
+// error cobra returns before that (a wrong argument count, a required flag
+// missing, an unknown command) is a usage error, exit 2.
+func markRuns(a *app, c *cobra.Command) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			a.ran = true
+			return run(cmd, args)
+		}
+	}
+	for _, sub := range c.Commands() {
+		markRuns(a, sub)
+	}
 }
 
 // notBuilt is the RunE of a command whose behaviour is not built yet: it says
