@@ -1,7 +1,12 @@
 package campaign
 
 import (
+	"context"
+	"fmt"
 	"time"
+
+	"github.com/whatsend/whatsend/sender"
+	"github.com/whatsend/whatsend/store"
 )
 
 // ForecastDay is one day of a campaign's forecast.
@@ -35,8 +40,15 @@ func BuildForecast(scope string, lim Limit, warmupDays int, start, now time.Time
 	if start.IsZero() {
 		start = now
 	}
+	day0 := WarmupDay(start, now)
 	for i := 0; left > 0 && i < maxForecastDays; i++ {
 		at := now.Add(time.Duration(i) * Window)
+		if i > 0 {
+			// Day i begins when both the window and the warm-up day have
+			// moved on: a warm-up that started moments after now still
+			// reaches day i within day i's date.
+			at = later(at, start.Add(time.Duration(day0+i)*Window))
+		}
 		day := WarmupDay(start, at)
 		allow := Allowance(lim.Users, day, warmupDays)
 		capacity := allow
@@ -54,4 +66,57 @@ func BuildForecast(scope string, lim Limit, warmupDays int, start, now time.Time
 		}
 	}
 	return f
+}
+
+// Plan builds the --dry-run forecast of a stored campaign: it reads the
+// messaging limit from the API unless --tier is set, the scope's warm-up
+// start and what every campaign in the scope used in the last 24 h, and
+// sends nothing.
+func Plan(ctx context.Context, st store.Store, snd Sender, campaignID int64, now time.Time) (Forecast, error) {
+	c, err := st.Campaign(ctx, campaignID)
+	if err != nil {
+		return Forecast{}, fmt.Errorf("campaign %d: %w", campaignID, err)
+	}
+	s, err := DecodeSettings(c.Settings)
+	if err != nil {
+		return Forecast{}, err
+	}
+	s = s.withDefaults()
+	var h sender.Health
+	fromAPI := false
+	if s.Tier == "" && snd != nil {
+		if h, err = snd.PhoneHealth(ctx); err != nil {
+			return Forecast{}, fmt.Errorf("read the messaging limit: %w", err)
+		}
+		fromAPI = true
+	}
+	lim := ResolveLimit(s, h.Limit, fromAPI)
+	var start time.Time
+	if s.WarmupStart != "" {
+		if start, err = time.Parse(time.DateOnly, s.WarmupStart); err != nil {
+			return Forecast{}, fmt.Errorf("--warmup-start: %w", err)
+		}
+	} else if t, ok, err := st.WarmupStart(ctx, c.Scope); err != nil {
+		return Forecast{}, err
+	} else if ok {
+		start = t
+	}
+	used, err := st.WindowCount(ctx, c.Scope, now.Add(-Window))
+	if err != nil {
+		return Forecast{}, err
+	}
+	sum, err := st.Summary(ctx, campaignID)
+	if err != nil {
+		return Forecast{}, err
+	}
+	by := sum.ByState
+	left := by[store.StatePending] + by[store.StateRetry] + by[store.StateDeferred] + by[store.StateInFlight]
+	return BuildForecast(c.Scope, lim, s.WarmupDays, start, now, used, left), nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -304,7 +304,7 @@ func remaining(c map[store.State]int) int {
 // of --rate and the number's throughput from the API, and says why. It
 // returns the health read and whether it succeeded.
 func (r *runner) chooseRate(ctx context.Context) (sender.Health, bool, error) {
-	rt, why := r.s.Rate, "--rate"
+	rt, why := r.s.Rate, fmt.Sprintf("--rate %g", r.s.Rate)
 	h, err := r.d.Sender.PhoneHealth(ctx)
 	ok := err == nil
 	if err != nil {
@@ -319,7 +319,7 @@ func (r *runner) chooseRate(ctx context.Context) (sender.Health, bool, error) {
 		r.g.observeHealth(h)
 		r.savePhone(ctx, h)
 		capRate, capWhy := throughputCap(h)
-		if capRate > 0 && capRate < rt {
+		if capRate > 0 && capRate <= rt {
 			rt, why = capRate, capWhy
 		}
 		if p := r.g.healthPause(h); p != nil && !r.o.Force {

@@ -46,23 +46,28 @@ func Normalize(raw, region string) (e164, reason, detail string) {
 		s = "+" + strings.TrimLeft(s[2:], " ")
 	}
 	parseRegion := strings.ToUpper(region)
+	guessed := "" // the cell, when a + was added to it
 	if !strings.HasPrefix(s, "+") && parseRegion == "" {
 		// A spreadsheet drops the +: 11–15 digits without a leading 0
 		// are taken as international.
 		if digits == len(s) && digits >= 11 && digits <= 15 && !strings.HasPrefix(s, "0") {
-			s = "+" + s
+			guessed, s = s, "+"+s
 		} else {
 			return "", ReasonInvalidNumber, s + " has no country code: pass --default-region (e.g. BR)"
 		}
 	}
 	num, err := phonenumbers.Parse(s, parseRegion)
-	if err != nil {
+	switch {
+	case err == nil && phonenumbers.IsValidNumber(num):
+		return phonenumbers.Format(num, phonenumbers.E164), "", ""
+	case guessed != "":
+		// Often a local number with its area code (Brazil's 11987654321):
+		// say so, rather than quote a + that the cell lacks.
+		return "", ReasonInvalidNumber, guessed + " is not a valid international number: if it has no country code, pass --default-region (e.g. BR)"
+	case err != nil:
 		return "", ReasonInvalidNumber, "not a phone number: " + s
 	}
-	if !phonenumbers.IsValidNumber(num) {
-		return "", ReasonInvalidNumber, s + " is not a valid number for its country"
-	}
-	return phonenumbers.Format(num, phonenumbers.E164), "", ""
+	return "", ReasonInvalidNumber, s + " is not a valid number for its country"
 }
 
 // Region returns the libphonenumber region of an E.164 number ("US", "CA"...).

@@ -130,10 +130,22 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 	cr.LazyQuotes = true
 	cr.ReuseRecord = true
 
-	header, err := cr.Read()
-	if err != nil {
-		return refuse(1, 0, "cannot read the header row: %v", err)
+	// The header is the first record that is not blank: blank lines and
+	// rows of empty cells (",,,") before it are skipped.
+	var header []string
+	for {
+		header, err = cr.Read()
+		if errors.Is(err, io.EOF) {
+			return refuse(0, 0, "the file is empty: a header row is required")
+		}
+		if err != nil {
+			return refuse(recordLine(cr, header), 0, "cannot read the header row: %v", err)
+		}
+		if !blankRecord(header) {
+			break
+		}
 	}
+	headerLine := recordLine(cr, header)
 	res.Header = append([]string(nil), header...)
 	for i := range res.Header {
 		res.Header[i] = strings.TrimSpace(res.Header[i])
@@ -142,7 +154,7 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 	if cfg.PhoneColumn != "" {
 		phoneIdx = indexOf(res.Header, cfg.PhoneColumn)
 		if phoneIdx < 0 {
-			return refuse(1, 0, "no column %q (columns: %s)", cfg.PhoneColumn, strings.Join(res.Header, ", "))
+			return refuse(headerLine, 0, "no column %q (columns: %s)", cfg.PhoneColumn, strings.Join(res.Header, ", "))
 		}
 	} else {
 		for _, n := range phoneNames {
@@ -151,7 +163,7 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 			}
 		}
 		if phoneIdx < 0 {
-			return refuse(1, 0, "no phone column (looked for phone, phone_number, mobile, msisdn, wa_id, to; use --phone-column)")
+			return refuse(headerLine, 0, "no phone column (looked for phone, phone_number, mobile, msisdn, wa_id, to; use --phone-column)")
 		}
 	}
 	res.PhoneColumn = res.Header[phoneIdx]
@@ -159,7 +171,7 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 	need := phoneIdx
 	for i, p := range cfg.Params {
 		if paramIdx[i] = indexOf(res.Header, p); paramIdx[i] < 0 {
-			return refuse(1, 0, "no column %q for --params (columns: %s)", p, strings.Join(res.Header, ", "))
+			return refuse(headerLine, 0, "no column %q for --params (columns: %s)", p, strings.Join(res.Header, ", "))
 		}
 		need = max(need, paramIdx[i])
 	}
@@ -171,7 +183,12 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 	skip := func(line int, reason, detail, raw string) error {
 		res.Skipped++
 		if len(raw) > maxRaw {
-			raw = raw[:maxRaw]
+			// Cut at a rune boundary: reports must stay valid UTF-8.
+			n := maxRaw
+			for n > 0 && !utf8.RuneStart(raw[n]) {
+				n--
+			}
+			raw = raw[:n]
 		}
 		return onSkip(Skip{Line: line, Reason: reason, Detail: detail, Raw: raw})
 	}
@@ -180,7 +197,7 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
+		line := recordLine(cr, rec)
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
@@ -192,8 +209,8 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 			}
 			continue
 		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // a blank line, or one with only spaces
+		if blankRecord(rec) {
+			continue // a line with only spaces, or a row of empty cells
 		}
 		res.Rows++
 		if len(rec) <= need {
@@ -262,6 +279,28 @@ func checkRecord(rec []string, maxField int) (string, string) {
 	return "", ""
 }
 
+// recordLine is the line where the record last read by cr starts, or 0
+// when the read failed before the record's first field was complete
+// (FieldPos would panic).
+func recordLine(cr *csv.Reader, rec []string) int {
+	if len(rec) == 0 {
+		return 0
+	}
+	line, _ := cr.FieldPos(0)
+	return line
+}
+
+// blankRecord reports whether every field of rec is empty or spaces: a
+// blank line, or a spreadsheet row of empty cells exported as ",,,".
+func blankRecord(rec []string) bool {
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 func indexOf(header []string, name string) int {
 	want := normName(name)
 	for i, h := range header {
@@ -272,23 +311,27 @@ func indexOf(header []string, name string) int {
 	return -1
 }
 
-// sniffDelimiter picks comma, semicolon or tab from the header line,
-// counting only outside quotes.
+// sniffDelimiter picks comma, semicolon or tab from the header line (the
+// first line that is not blank), counting only outside quotes.
 func sniffDelimiter(head []byte) rune {
 	counts := map[rune]int{}
-	inQuote := false
+	inQuote, text := false, false
 	for _, b := range head {
 		switch b {
 		case '"':
-			inQuote = !inQuote
+			inQuote, text = !inQuote, true
 		case '\n':
-			if !inQuote {
+			if !inQuote && text {
 				goto done
 			}
 		case ',', ';', '\t':
 			if !inQuote {
 				counts[rune(b)]++
+				text = true
 			}
+		case ' ', '\r':
+		default:
+			text = true
 		}
 	}
 done:
@@ -323,9 +366,18 @@ func decode(r io.Reader) (io.Reader, string, error) {
 		return nil, "", errors.New("this is not CSV text (it contains NUL bytes)")
 	}
 	// Whole runes only: a multi-byte character may straddle the sniff end.
+	// When the whole file fits in head nothing straddles, and trimming
+	// would hide a Windows-1252 byte near the end ("José\r\n").
 	valid := head
-	for i := 0; i < utf8.UTFMax && len(valid) > 0 && !utf8.Valid(valid); i++ {
-		valid = valid[:len(valid)-1]
+	if len(head) == sniffBytes {
+		for i := 1; i < utf8.UTFMax && i <= len(valid); i++ {
+			if utf8.RuneStart(valid[len(valid)-i]) {
+				if !utf8.FullRune(valid[len(valid)-i:]) {
+					valid = valid[:len(valid)-i]
+				}
+				break
+			}
+		}
 	}
 	if utf8.Valid(valid) {
 		return br, "UTF-8", nil

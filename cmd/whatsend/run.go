@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +23,8 @@ type runOptions struct {
 	exec     execOptions
 	interval time.Duration
 	pair     time.Duration
+	dryRun   bool
+	format   string
 }
 
 // execOptions are the per-invocation flags shared by run and resume.
@@ -88,6 +92,8 @@ saved; 1 unexpected error.`,
 	f.IntVar(&o.s.DailyLimit, "daily-limit", 0, "cap on unique recipients per rolling 24 h")
 	f.StringVar(&o.s.WarmupStart, "warmup-start", "", "warm-up start date YYYY-MM-DD (default: the scope's first send)")
 	f.IntVar(&o.s.WarmupDays, "warmup-days", 0, "warm-up length in days (default 14)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "import (or reuse) the campaign, send nothing, and print the forecast per day")
+	f.StringVar(&o.format, "format", "text", "--dry-run output: text or json")
 	addExecFlags(cmd, &o.exec)
 	_ = cmd.MarkFlagRequired("template")
 	_ = cmd.MarkFlagRequired("lang")
@@ -116,6 +122,9 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	}
 	if err := s.Validate(); err != nil {
 		return &usageError{err}
+	}
+	if o.format != "text" && o.format != "json" {
+		return usagef("--format %q: want text or json", o.format)
 	}
 	// Build the client first: a missing token is a usage error before any
 	// import.
@@ -152,6 +161,13 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 		r := imp.Result
 		fmt.Fprintf(a.errOut, "whatsend: imported %s as campaign %s (id %d): %d rows, %d valid, %d skipped\n",
 			file, c.Name, c.ID, r.Rows, r.Valid-imp.Duplicates-imp.OptedOut, r.Skipped+imp.Duplicates+imp.OptedOut)
+	}
+	if o.dryRun {
+		f, err := campaign.Plan(ctx, st, client, c.ID, a.now())
+		if err != nil {
+			return err
+		}
+		return a.printForecast(f, o.format)
 	}
 	return a.drive(cmd, st, client, c, o.exec)
 }
@@ -243,4 +259,35 @@ func countsByKey(m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s ×%d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// printForecast writes the --dry-run forecast.
+func (a *app) printForecast(f campaign.Forecast, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(f)
+	}
+	limit := "unlimited"
+	if f.Limit >= 0 {
+		limit = fmt.Sprintf("%d unique recipients per 24 h", f.Limit)
+	}
+	fmt.Fprintf(a.out, "dry run: nothing sent\nscope %s: limit %s (from %s)\n", f.Scope, limit, f.Source)
+	fmt.Fprintf(a.out, "%-10s  %4s  %9s  %10s\n", "date", "day", "allowance", "recipients")
+	for _, d := range f.Days {
+		allow := "unlimited"
+		if d.Allowance >= 0 {
+			allow = strconv.Itoa(d.Allowance)
+		}
+		fmt.Fprintf(a.out, "%-10s  %4d  %9s  %10d\n", d.Date, d.Day, allow, d.Recipients)
+	}
+	switch {
+	case f.Finish != "":
+		fmt.Fprintf(a.out, "expected to finish on %s (%d day(s))\n", f.Finish, len(f.Days))
+	case len(f.Days) == 0:
+		fmt.Fprintln(a.out, "nothing left to send")
+	default:
+		fmt.Fprintln(a.out, "cannot finish: the allowance is zero")
+	}
+	return nil
 }
