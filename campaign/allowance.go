@@ -170,3 +170,55 @@ func (a *allowance) stopMessage() string {
 	}
 	return msg
 }
+
+// ScopeStatus is a messaging-limit scope's allowance at one instant, as
+// `whatsend status` shows it.
+type ScopeStatus struct {
+	Scope       string
+	Limit       Limit
+	WarmupStart time.Time // zero: no send yet in the scope
+	Day         int       // warm-up day
+	Allowed     int       // unique recipients allowed per 24 h today (-1 unlimited)
+	Used        int       // unique recipients sent in the last 24 h
+	Left        int       // what can be sent now (-1 unlimited)
+	NextFree    time.Time // when capacity frees next, when Left is 0
+}
+
+// ReadScope computes a scope's allowance from the store without sending:
+// the limit from the campaign's settings (--tier, --daily-limit) or else the
+// last value the API gave for its number (phone; nil when never read).
+func ReadScope(ctx context.Context, st store.Store, s Settings, scope string, phone *store.PhoneRecord, now time.Time) (ScopeStatus, error) {
+	s = s.withDefaults()
+	var h sender.Limit
+	if phone != nil {
+		h = sender.Limit{Tier: phone.LimitSource, Users: max(phone.Limit, 0), Unlimited: phone.Limit < 0}
+		if h.Tier == "" {
+			h.Tier = "last read"
+		}
+	}
+	a := &allowance{st: st, s: s, scope: scope, limit: ResolveLimit(s, h, phone != nil)}
+	ss := ScopeStatus{Scope: scope, Limit: a.limit, Allowed: -1, Left: -1}
+	used, err := st.WindowCount(ctx, scope, now.Add(-Window))
+	if err != nil {
+		return ss, err
+	}
+	ss.Used = used
+	start, ok, err := st.WarmupStart(ctx, scope)
+	if err != nil {
+		return ss, err
+	}
+	if ok {
+		ss.WarmupStart = start
+		a.start = start
+	} else {
+		a.start = now // the first send starts the warm-up
+	}
+	if a.unlimited() {
+		return ss, nil
+	}
+	if err := a.refresh(ctx, now); err != nil {
+		return ss, err
+	}
+	ss.Day, ss.Allowed, ss.Left, ss.NextFree = a.day, a.allowed, max(a.left, 0), a.nextFree
+	return ss, nil
+}

@@ -182,8 +182,10 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 	}
 	skip := func(line int, reason, detail, raw string) error {
 		res.Skipped++
+		// Reports must stay valid UTF-8: a stray byte in a file read as
+		// UTF-8 is replaced, and a long value is cut at a rune boundary.
+		raw = strings.ToValidUTF8(raw, "\uFFFD")
 		if len(raw) > maxRaw {
-			// Cut at a rune boundary: reports must stay valid UTF-8.
 			n := maxRaw
 			for n > 0 && !utf8.RuneStart(raw[n]) {
 				n--

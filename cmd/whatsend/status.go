@@ -51,7 +51,7 @@ Exit status: 0; 2 when the campaign is unknown; 1 on an unexpected error.`,
 }
 
 func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Campaign, now time.Time) error {
-	scopes := map[string]bool{}
+	scopes := map[string]store.Campaign{} // scope → its latest campaign
 	for _, c := range cs {
 		sum, err := st.Summary(ctx, c.ID)
 		if err != nil {
@@ -64,24 +64,60 @@ func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Ca
 			sum.ByDelivery[store.DeliveryRead], sum.Replied, by[store.StateFailed],
 			by[store.StateSkipped]+sum.ImportSkipped, by[store.StateDeferred], by[store.StateUncertain],
 			by[store.StatePending]+by[store.StateRetry]+by[store.StateInFlight]+by[store.StateDeferred])
-		if c.State == store.CampaignPaused {
-			fmt.Fprintf(w, "    paused: %s\n", c.PauseReason)
+		switch c.State {
+		case store.CampaignPaused:
+			fmt.Fprintf(w, "    paused: %s\n    continue after fixing the cause: whatsend resume %s\n", c.PauseReason, c.Name)
+		case store.CampaignImporting:
+			fmt.Fprintln(w, "    import did not finish: run the same CSV again to import it")
 		}
 		if next, ok, err := st.NextDue(ctx, c.ID); err == nil && ok && c.State != store.CampaignFinished {
 			fmt.Fprintf(w, "    next retry or deferral due %s\n", next.UTC().Format(time.RFC3339))
 		}
-		scopes[c.Scope] = true
+		if prev, ok := scopes[c.Scope]; !ok || c.ID > prev.ID {
+			scopes[c.Scope] = c
+		}
 	}
 	for _, scope := range sortedKeys(scopes) {
-		used, err := st.WindowCount(ctx, scope, now.Add(-campaign.Window))
-		if err != nil {
+		if err := writeScope(ctx, w, st, scopes[scope], now); err != nil {
 			return err
 		}
-		line := fmt.Sprintf("scope %s: %d unique recipients in the last 24 h", scope, used)
-		if start, ok, err := st.WarmupStart(ctx, scope); err == nil && ok {
-			line += fmt.Sprintf("; warm-up day %d since %s", campaign.WarmupDay(start, now), start.UTC().Format(time.DateOnly))
-		}
-		fmt.Fprintln(w, line)
+	}
+	return nil
+}
+
+// writeScope prints a messaging-limit scope's allowance: limit and source,
+// warm-up day, used in the last 24 h, left now and the next capacity time.
+func writeScope(ctx context.Context, w io.Writer, st store.Store, c store.Campaign, now time.Time) error {
+	s, err := campaign.DecodeSettings(c.Settings)
+	if err != nil {
+		return err
+	}
+	var phone *store.PhoneRecord
+	if p, err := st.Phone(ctx, c.PhoneNumberID); err == nil {
+		phone = &p
+	}
+	ss, err := campaign.ReadScope(ctx, st, s, c.Scope, phone, now)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "scope %s\n", c.Scope)
+	if ss.Limit.Users < 0 {
+		fmt.Fprintf(w, "    limit: unlimited (from %s)\n", ss.Limit.Source)
+	} else {
+		fmt.Fprintf(w, "    limit: %d unique recipients per 24 h (from %s)\n", ss.Limit.Users, ss.Limit.Source)
+	}
+	if ss.WarmupStart.IsZero() {
+		fmt.Fprintln(w, "    warm-up: not started (the scope's first send starts it)")
+	} else {
+		fmt.Fprintf(w, "    warm-up: day %d since %s\n", ss.Day, ss.WarmupStart.UTC().Format(time.DateOnly))
+	}
+	if ss.Allowed < 0 {
+		fmt.Fprintf(w, "    last 24 h: %d unique recipients; no cap\n", ss.Used)
+		return nil
+	}
+	fmt.Fprintf(w, "    last 24 h: %d of %d unique recipients; %d left now\n", ss.Used, ss.Allowed, ss.Left)
+	if ss.Left == 0 && !ss.NextFree.IsZero() {
+		fmt.Fprintf(w, "    next capacity: %s\n", ss.NextFree.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
