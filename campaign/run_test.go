@@ -81,8 +81,11 @@ func (e *env) campaign(name string, nums []string, s campaign.Settings) store.Ca
 	s.Language = cmpStr(s.Language, "en_US")
 	s.Params = []string{"name", "order_id"}
 	s.PhoneNumberID = testPhoneID
-	if s.Tier == "" {
+	switch s.Tier {
+	case "":
 		s.Tier = "unlimited"
+	case "api": // the limit comes from the simulator's phone-number fields
+		s.Tier = ""
 	}
 	res, err := campaign.Import(e.t.Context(), e.st, campaign.ImportConfig{
 		File: path,
@@ -356,6 +359,80 @@ func TestRunAllowanceStopsAtWarmupDayZero(t *testing.T) {
 		res, err = e.run(c, nil, campaign.RunOptions{})
 		if err != nil || res.Sent != 35 {
 			t.Errorf("day 1: sent %d, err %v; want 35 and finished", res.Sent, err)
+		}
+	})
+}
+
+// Two campaigns in one scope share its rolling window: what the first used
+// today is not available to the second.
+func TestRunAllowanceSharedByCampaignsInAScope(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		a := e.campaign("a", phones(20, 0), campaign.Settings{Tier: "250"})
+		b := e.campaign("b", phones(20, 1000), campaign.Settings{Tier: "250"})
+		if res, err := e.run(a, nil, campaign.RunOptions{}); err != nil || res.Sent != 20 {
+			t.Fatalf("campaign a: sent %d, err %v; want 20 and finished", res.Sent, err)
+		}
+		res, err := e.run(b, nil, campaign.RunOptions{})
+		if !errors.Is(err, campaign.ErrMoreWork) || res.Sent != 5 {
+			t.Fatalf("campaign b: sent %d, err %v; want 5 (25 on day 0 less a's 20) and work left", res.Sent, err)
+		}
+		if !strings.Contains(res.Stop, "25 unique recipients in the last 24 h of 25 allowed") {
+			t.Errorf("stop message %q does not give the shared count", res.Stop)
+		}
+	})
+}
+
+// A recipient already sent a template in the scope's window uses no second
+// unit of the allowance.
+func TestRunAllowanceCountsARecipientOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		a := e.campaign("a", phones(20, 0), campaign.Settings{Tier: "250"})
+		// b: the same 20 numbers first, then 20 new ones.
+		b := e.campaign("b", append(phones(20, 0), phones(20, 1000)...), campaign.Settings{Tier: "250", Template: "order_update"})
+		if _, err := e.run(a, nil, campaign.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute) // past the pair interval
+		res, err := e.run(b, nil, campaign.RunOptions{})
+		if !errors.Is(err, campaign.ErrMoreWork) {
+			t.Fatalf("campaign b: %v, want work left", err)
+		}
+		// 20 already counted + 5 new = the 25 of day 0.
+		if res.Sent != 25 {
+			t.Errorf("campaign b sent %d, want 25 (20 counted before + 5 new)", res.Sent)
+		}
+		n, err := e.st.WindowCount(t.Context(), a.Scope, time.Now().Add(-24*time.Hour))
+		if err != nil || n != 25 {
+			t.Errorf("window count %d (%v), want 25 unique recipients", n, err)
+		}
+	})
+}
+
+// A lower messaging limit read from the API mid-run takes effect at once.
+func TestRunTierDropMidRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: 1000})
+		c := e.campaign("drop", phones(600, 0), campaign.Settings{Tier: "api", WarmupStart: "1999-01-01", Rate: 5})
+		go func() {
+			time.Sleep(30 * time.Second)
+			tier := 250
+			if err := e.sim.Control(simulator.Control{Tier: &tier}); err != nil {
+				t.Error(err)
+			}
+		}()
+		res, err := e.run(c, nil, campaign.RunOptions{})
+		if !errors.Is(err, campaign.ErrMoreWork) {
+			t.Fatalf("run: %v, want work left after the tier drop", err)
+		}
+		// At 5 msg/s the number's health is re-read within 60 s: by then
+		// about 300 are sent, more than the new limit, so it stops there.
+		if res.Sent < 250 || res.Sent > 310 {
+			t.Errorf("sent %d, want the sends of the first minute only (about 300)", res.Sent)
+		}
+		if !strings.Contains(res.Stop, "limit 250") {
+			t.Errorf("stop message %q does not name the new limit", res.Stop)
 		}
 	})
 }
