@@ -180,6 +180,9 @@ func pauseFromError(err error, e sender.Entry) *pauseCause {
 
 // pauseNow persists a pause and returns the error that ends the run.
 func (r *runner) pauseNow(ctx context.Context, p *pauseCause) error {
+	if r.wasPaused && r.sentAny.Load() == 0 && p.Kind != "store" {
+		p.Reason = "resume refused, the cause is still there (whatsend resume --force sends anyway): " + p.Reason
+	}
 	detail := map[string]any{"kind": p.Kind}
 	for k, v := range p.Detail {
 		detail[k] = v
@@ -216,18 +219,10 @@ func (r *runner) betweenBatches(ctx context.Context) error {
 func (r *runner) readHealth(ctx context.Context) error {
 	h, err := r.d.Sender.PhoneHealth(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		e := sender.Classify(err)
-		if e.Class == sender.ClassFatal {
-			return r.pauseNow(ctx, pauseFromError(err, e))
-		}
-		r.d.Logger.Warn("could not read the phone number's health", "err", err)
 		r.mu.Lock()
 		r.g.lastHealth = r.d.Now()
 		r.mu.Unlock()
-		return nil
+		return r.readFailed(ctx, err, "could not read the phone number's health")
 	}
 	r.savePhone(ctx, h)
 	r.mu.Lock()
@@ -240,6 +235,10 @@ func (r *runner) readHealth(ctx context.Context) error {
 	}
 	r.allowance.observeLimit(h.Limit)
 	if p != nil {
+		if r.o.Force {
+			r.d.Logger.Warn("--force: sending although "+p.Reason, "campaign", r.c.Name)
+			return nil
+		}
 		return r.pauseNow(ctx, p)
 	}
 	return nil
@@ -247,4 +246,18 @@ func (r *runner) readHealth(ctx context.Context) error {
 
 func errorsAsAPI(err error) (*sender.APIError, bool) {
 	return errors.AsType[*sender.APIError](err)
+}
+
+// readFailed handles a failed management read (health, template): the
+// run's cause when interrupted, a pause when the error is campaign-fatal,
+// otherwise a warning and the run goes on.
+func (r *runner) readFailed(ctx context.Context, err error, warning string) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if e := sender.Classify(err); e.Class == sender.ClassFatal {
+		return r.pauseNow(ctx, pauseFromError(err, e))
+	}
+	r.d.Logger.Warn(warning, "err", err)
+	return nil
 }

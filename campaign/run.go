@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/whatsend/whatsend/campaign/csvimport"
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/store"
 )
@@ -188,6 +189,10 @@ type runner struct {
 	// yet committed.
 	uncommitted atomic.Int64
 	rateReason  string
+	tpl         templateCheck
+	marketing   bool // the template is MARKETING: US recipients are skipped
+	wasPaused   bool // the run resumes a paused campaign
+	sentAny     atomic.Int64
 
 	mu         sync.Mutex // guards the fields below, written by the recorder
 	slowUntil  time.Time
@@ -226,6 +231,7 @@ func (r *runner) run(ctx context.Context) error {
 	now := r.d.Now()
 
 	if r.c.State == store.CampaignPaused {
+		r.wasPaused = true
 		if err := r.recheckPause(ctx); err != nil {
 			return err
 		}
@@ -262,6 +268,9 @@ func (r *runner) run(ctx context.Context) error {
 	r.g = newGuard(r.s, r.d.Now)
 	h, healthOK, err := r.chooseRate(ctx)
 	if err != nil {
+		return err
+	}
+	if err := r.preflightTemplate(ctx); err != nil {
 		return err
 	}
 	al, err := newAllowance(ctx, st, r.s, r.c, r.d.Logger, h, healthOK)
@@ -463,6 +472,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 		r.pair.record(next.Phone, at)
 		n := next.Attempts + 1
 		r.inflight.Add(1)
+		r.sentAny.Add(1)
 		r.uncommitted.Add(1)
 		out <- dispatched{r: next.Recipient, attempt: store.Attempt{
 			ID:            fmt.Sprintf("%d-%d-%d", r.c.ID, next.ID, n),
@@ -513,7 +523,10 @@ func (r *runner) endBatch(ctx context.Context) error {
 			return context.Cause(ctx)
 		}
 	}
-	return r.betweenBatches(ctx)
+	if err := r.betweenBatches(ctx); err != nil {
+		return err
+	}
+	return r.pollTemplate(ctx)
 }
 
 // fetch reads the next page of due recipients, dropping those already
@@ -541,7 +554,9 @@ func (r *runner) fetch(ctx context.Context, now time.Time) ([]store.Recipient, e
 	return r.skipBlocked(ctx, out, now)
 }
 
-// skipBlocked marks opted-out recipients skipped right before sending.
+// skipBlocked marks recipients skipped right before sending: the opted-out,
+// and with a MARKETING template those in region US, where Meta does not
+// deliver marketing templates (cloud-api.md §4.5).
 func (r *runner) skipBlocked(ctx context.Context, page []store.Recipient, now time.Time) ([]store.Recipient, error) {
 	phones := make([]string, len(page))
 	for i, rc := range page {
@@ -551,22 +566,29 @@ func (r *runner) skipBlocked(ctx context.Context, page []store.Recipient, now ti
 	if err != nil {
 		return nil, err
 	}
-	if len(opted) == 0 {
+	if len(opted) == 0 && !r.marketing {
 		return page, nil
 	}
-	var ids []int64
+	skip := map[string][]int64{}
 	out := page[:0]
 	for _, rc := range page {
-		if opted[rc.Phone] {
-			ids = append(ids, rc.ID)
-			continue
+		switch {
+		case opted[rc.Phone]:
+			skip[csvimport.ReasonOptedOut] = append(skip[csvimport.ReasonOptedOut], rc.ID)
+		case r.marketing && csvimport.Region(rc.Phone) == "US":
+			skip[ReasonMarketingUS] = append(skip[ReasonMarketingUS], rc.ID)
+		default:
+			out = append(out, rc)
 		}
-		out = append(out, rc)
 	}
-	if err := r.d.Store.SkipRecipients(ctx, ids, "opted_out", now); err != nil {
-		return nil, err
+	for _, reason := range []string{csvimport.ReasonOptedOut, ReasonMarketingUS} {
+		if ids := skip[reason]; len(ids) > 0 {
+			if err := r.d.Store.SkipRecipients(ctx, ids, reason, now); err != nil {
+				return nil, err
+			}
+			r.d.Logger.Info("skipped recipients", "campaign", r.c.Name, "reason", reason, "count", len(ids))
+		}
 	}
-	r.d.Logger.Info("skipped opted-out recipients", "campaign", r.c.Name, "count", len(ids))
 	return out, nil
 }
 

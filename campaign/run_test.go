@@ -48,7 +48,7 @@ func newEnv(t *testing.T, cfg simulator.Config) *env {
 	sim := simulator.New(cfg)
 	client, err := sender.New(sender.Config{
 		BaseURL: "http://simulator.invalid", Token: "sim-token", PhoneNumberID: testPhoneID,
-		Transport: sim.Transport(),
+		WABAID: simulator.DefaultWABAID, Transport: sim.Transport(),
 	})
 	if err != nil {
 		t.Fatal(err)
