@@ -273,3 +273,23 @@ func TestRunPollingBudget(t *testing.T) {
 		}
 	})
 }
+
+// A 131056 share over 5 % pauses the run itself, not only the guard's
+// bookkeeping; the share and the window are in the stored reason.
+func TestRunPausesOn131056Share(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1, PairBurst: 1000, Fault131056: 0.2, Seed: 3})
+		c := e.campaign("ratio", phones(400, 0), campaign.Settings{Rate: 50})
+		res, err := e.run(c, nil, campaign.RunOptions{})
+		if !errors.Is(err, campaign.ErrPaused) {
+			t.Fatalf("run: %v, want paused", err)
+		}
+		got, _ := e.st.Campaign(t.Context(), c.ID)
+		if !strings.Contains(got.PauseReason, "send attempts were answered 131056") || !strings.Contains(got.PauseReason, "the limit is 5%") {
+			t.Errorf("pause reason %q", got.PauseReason)
+		}
+		if res.Sent > 100 {
+			t.Errorf("sent %d before pausing, want the pause soon after the minimum sample of 50", res.Sent)
+		}
+	})
+}

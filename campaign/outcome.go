@@ -24,13 +24,13 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 		r.stats.sent++
 		r.stats.settled++
 		r.slowStreak = 0
-		r.g.observe(0)
+		r.judge(0)
 		return o
 	}
 	e := sender.Classify(x.err)
 	o.Code = e.Code
 	o.Error = errorDetail(x.err)
-	r.g.observe(e.Code)
+	r.judge(e.Code)
 	switch e.Class {
 	case sender.ClassRetryRecipient:
 		if n >= r.s.MaxAttempts {
@@ -109,4 +109,22 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// judge feeds one answer to the guard's 131056 window: a share over the
+// pause threshold stops the dispatcher (the pause is persisted by it), a
+// change of the rate factor is logged. Called with r.mu held.
+func (r *runner) judge(code int) {
+	before := r.g.ratioFactor
+	if p := r.g.observe(code); p != nil && r.pause == nil {
+		r.pause = p
+	}
+	switch after := r.g.ratioFactor; {
+	case after < before:
+		r.d.Logger.Warn("131056 share above the slow-down threshold: send rate halved",
+			"campaign", r.c.Name, "share", fmt.Sprintf("%.1f%%", r.g.share()*100), "threshold", fmt.Sprintf("%.0f%%", r.g.slowShare*100))
+	case after > before:
+		r.d.Logger.Info("131056 share back under the threshold: send rate raised",
+			"campaign", r.c.Name, "factor", after)
+	}
 }

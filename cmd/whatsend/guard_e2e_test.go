@@ -1,0 +1,38 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Against `whatsend sim --fault-131056 0.2` the run pauses with exit 3, the
+// stored reason names the share and the window, and resume continues once
+// the fault is turned off.
+func TestGuardPausesOn131056Share(t *testing.T) {
+	sim := startSim(t, "--latency", "1ms", "--fault-131056", "0.2", "--pair-burst", "1000", "--tier", "unlimited")
+	p := newProc(t, sim)
+	csv := writeCSV(t, p.dir, 300, 0)
+	if code := p.exec(p.runArgs(csv, "--rate", "200")...); code != exitPaused {
+		t.Fatalf("run exited %d, want 3\n%s%s", code, &p.stdout, &p.stderr)
+	}
+	if code := p.exec("status"); code != 0 {
+		t.Fatalf("status exited %d", code)
+	}
+	status := p.stdout.String()
+	if !strings.Contains(status, "[paused]") || !strings.Contains(status, "of the last 50 send attempts were answered 131056") ||
+		!strings.Contains(status, "the limit is 5%") {
+		t.Fatalf("status does not show the pause with share and window:\n%s", status)
+	}
+	before := countAccepted(t, sim)
+	if before >= 300 {
+		t.Fatalf("all %d were accepted before the pause", before)
+	}
+
+	sim.control(t, `{"fault_131056": 0}`)
+	if code := p.exec("resume"); code != exitOK {
+		t.Fatalf("resume exited %d, want 0\n%s%s", code, &p.stdout, &p.stderr)
+	}
+	if got := countAccepted(t, sim); got != 300 {
+		t.Errorf("accepted %d after resume, want all 300", got)
+	}
+}
