@@ -224,6 +224,18 @@ type StatusUpdate struct {
 	NextAttemptAt time.Time
 }
 
+// Notification is one webhook POST: its raw body, kept for audit and for
+// recognising Meta's re-deliveries, and what it says.
+type Notification struct {
+	Hash     string // of the raw body
+	Body     []byte
+	At       time.Time // received
+	Statuses []StatusUpdate
+	Inbound  []Inbound
+	OptOuts  []string // numbers (E.164) that asked to stop
+	OptIns   []string // numbers that resumed Meta's marketing messages
+}
+
 // Inbound is a message a user sent to the business.
 type Inbound struct {
 	WAMID string
@@ -367,6 +379,11 @@ type Store interface {
 	// SaveWebhook stores a raw notification body durably, keyed by its hash;
 	// it reports false when the same body was stored before.
 	SaveWebhook(ctx context.Context, hash string, body []byte, at time.Time) (bool, error)
+	// SaveNotifications stores a group of webhook notifications in one
+	// transaction: a notification whose hash was stored before is skipped
+	// (fresh[i] false); otherwise its raw body is kept and its statuses,
+	// inbound messages and opt-out changes are applied, all or nothing.
+	SaveNotifications(ctx context.Context, ns []Notification) (fresh []bool, err error)
 	// ApplyStatus applies a delivery status to the matching recipient,
 	// never moving it backwards, and settles an uncertain recipient. It
 	// reports whether a recipient matched.

@@ -260,15 +260,59 @@ func (s *Store) SaveWebhook(ctx context.Context, hash string, body []byte, at ti
 
 // RecordInbound implements store.Store.
 func (s *Store) RecordInbound(ctx context.Context, m store.Inbound) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO inbound (wamid, from_phone, at, type, text) VALUES (?,?,?,?,?) ON CONFLICT (wamid) DO NOTHING`,
-			m.WAMID, m.From, ts(m.At), m.Type, m.Text); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO contacts (phone, last_reply_at) VALUES (?, ?)
-			ON CONFLICT (phone) DO UPDATE SET last_reply_at = MAX(last_reply_at, excluded.last_reply_at)`, m.From, ts(m.At))
+	return s.inTx(ctx, func(tx *sql.Tx) error { return recordInbound(ctx, tx, m) })
+}
+
+func recordInbound(ctx context.Context, tx *sql.Tx, m store.Inbound) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO inbound (wamid, from_phone, at, type, text) VALUES (?,?,?,?,?) ON CONFLICT (wamid) DO NOTHING`,
+		m.WAMID, m.From, ts(m.At), m.Type, m.Text); err != nil {
 		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO contacts (phone, last_reply_at) VALUES (?, ?)
+		ON CONFLICT (phone) DO UPDATE SET last_reply_at = MAX(last_reply_at, excluded.last_reply_at)`, m.From, ts(m.At))
+	return err
+}
+
+// SaveNotifications implements store.Store.
+func (s *Store) SaveNotifications(ctx context.Context, ns []store.Notification) ([]bool, error) {
+	fresh := make([]bool, len(ns))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, n := range ns {
+			res, err := tx.ExecContext(ctx, `INSERT INTO webhooks (hash, body, received_at) VALUES (?,?,?) ON CONFLICT (hash) DO NOTHING`, n.Hash, n.Body, ts(n.At))
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k != 1 {
+				continue
+			}
+			fresh[i] = true
+			for _, u := range n.Statuses {
+				if _, err := applyStatus(ctx, tx, u); err != nil {
+					return err
+				}
+			}
+			for _, m := range n.Inbound {
+				if err := recordInbound(ctx, tx, m); err != nil {
+					return err
+				}
+			}
+			for _, p := range n.OptOuts {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO optouts (phone, source, at) VALUES (?,'webhook',?) ON CONFLICT (phone) DO NOTHING`, p, ts(n.At)); err != nil {
+					return err
+				}
+			}
+			for _, p := range n.OptIns {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM optouts WHERE phone = ? AND source = 'webhook'`, p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return fresh, nil
 }
 
 // deliveryRank orders delivery statuses in SQL; failed ranks last so that
@@ -281,39 +325,46 @@ const deliveryRank = `CASE %s WHEN '' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered'
 func (s *Store) ApplyStatus(ctx context.Context, u store.StatusUpdate) (bool, error) {
 	var matched bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		id, err := matchRecipient(ctx, tx, u)
-		if err != nil || id == 0 {
-			return err
-		}
-		matched = true
-		at := ts(u.At)
-		oldRank := strings.Replace(deliveryRank, "%s", "delivery", 1)
-		if u.Status == store.DeliveryFailed {
-			fail := u.FailState
-			if fail == "" {
-				fail = store.StateFailed
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE recipients SET delivery = 'failed', state = ?, last_code = ?, last_error = ?,
-				next_attempt_at = ?, deferrals = deferrals + CASE WHEN ? = 'deferred' THEN 1 ELSE 0 END,
-				wamid = CASE WHEN wamid = '' THEN ? ELSE wamid END, updated_at = ?
-				WHERE id = ? AND delivery IN ('', 'sent')`,
-				fail, u.Code, u.Error, ts(u.NextAttemptAt), fail, u.WAMID, at, id)
-			return err
-		}
-		newRank := map[store.DeliveryStatus]int{store.DeliverySent: 1, store.DeliveryDelivered: 2, store.DeliveryRead: 3}[u.Status]
-		if newRank == 0 {
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE recipients SET delivery = ?1,
-			state = CASE WHEN state IN ('in_flight', 'uncertain') THEN 'sent' ELSE state END,
-			sent_at = CASE WHEN sent_at = 0 THEN ?2 ELSE sent_at END,
-			delivered_at = CASE WHEN ?3 >= 2 AND delivered_at = 0 THEN ?2 ELSE delivered_at END,
-			read_at = CASE WHEN ?3 = 3 AND read_at = 0 THEN ?2 ELSE read_at END,
-			wamid = CASE WHEN wamid = '' THEN ?4 ELSE wamid END, updated_at = ?2
-			WHERE id = ?5 AND `+oldRank+` < ?3`, string(u.Status), at, newRank, u.WAMID, id)
+		var err error
+		matched, err = applyStatus(ctx, tx, u)
 		return err
 	})
 	return matched, err
+}
+
+// applyStatus applies one status in tx and reports whether a recipient
+// matched.
+func applyStatus(ctx context.Context, tx *sql.Tx, u store.StatusUpdate) (bool, error) {
+	id, err := matchRecipient(ctx, tx, u)
+	if err != nil || id == 0 {
+		return false, err
+	}
+	at := ts(u.At)
+	oldRank := strings.Replace(deliveryRank, "%s", "delivery", 1)
+	if u.Status == store.DeliveryFailed {
+		fail := u.FailState
+		if fail == "" {
+			fail = store.StateFailed
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE recipients SET delivery = 'failed', state = ?, last_code = ?, last_error = ?,
+			next_attempt_at = ?, deferrals = deferrals + CASE WHEN ? = 'deferred' THEN 1 ELSE 0 END,
+			wamid = CASE WHEN wamid = '' THEN ? ELSE wamid END, updated_at = ?
+			WHERE id = ? AND delivery IN ('', 'sent')`,
+			fail, u.Code, u.Error, ts(u.NextAttemptAt), fail, u.WAMID, at, id)
+		return true, err
+	}
+	newRank := map[store.DeliveryStatus]int{store.DeliverySent: 1, store.DeliveryDelivered: 2, store.DeliveryRead: 3}[u.Status]
+	if newRank == 0 {
+		return true, nil
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE recipients SET delivery = ?1,
+		state = CASE WHEN state IN ('in_flight', 'uncertain') THEN 'sent' ELSE state END,
+		sent_at = CASE WHEN sent_at = 0 THEN ?2 ELSE sent_at END,
+		delivered_at = CASE WHEN ?3 >= 2 AND delivered_at = 0 THEN ?2 ELSE delivered_at END,
+		read_at = CASE WHEN ?3 = 3 AND read_at = 0 THEN ?2 ELSE read_at END,
+		wamid = CASE WHEN wamid = '' THEN ?4 ELSE wamid END, updated_at = ?2
+		WHERE id = ?5 AND `+oldRank+` < ?3`, string(u.Status), at, newRank, u.WAMID, id)
+	return true, err
 }
 
 // matchRecipient finds a status's recipient by wamid, else by the attempt
@@ -321,7 +372,7 @@ func (s *Store) ApplyStatus(ctx context.Context, u store.StatusUpdate) (bool, er
 func matchRecipient(ctx context.Context, tx *sql.Tx, u store.StatusUpdate) (int64, error) {
 	var id int64
 	if u.WAMID != "" {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM recipients WHERE wamid = ?`, u.WAMID).Scan(&id)
+		err := tx.QueryRowContext(ctx, `SELECT id FROM recipients WHERE wamid = ? AND wamid <> ''`, u.WAMID).Scan(&id)
 		if err == nil || !errors.Is(err, sql.ErrNoRows) {
 			return id, err
 		}

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Leases", testLeases},
 		{"OptOuts", testOptOuts},
 		{"WebhookDedupe", testWebhookDedupe},
+		{"Notifications", testNotifications},
 		{"StatusNeverBackwards", testStatusNeverBackwards},
 		{"StatusSettlesUncertain", testStatusSettlesUncertain},
 		{"RepliesAndUnanswered", testReplies},
@@ -489,5 +490,53 @@ func testConcurrent(t *testing.T, st store.Store) {
 	}
 	if cn, _ := st.Counts(ctx, c.ID); cn[store.StateSent] != 200 {
 		t.Errorf("sent = %d, want 200", cn[store.StateSent])
+	}
+}
+
+func testNotifications(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 3)
+	r := sentRecipient(t, st, c, 0, "wamid.n0")
+	n1 := store.Notification{Hash: "h1", Body: []byte(`{"a":1}`), At: t0,
+		Statuses: []store.StatusUpdate{
+			{WAMID: "wamid.n0", Status: store.DeliveryRead, At: t0.Add(2 * time.Minute)},
+			{WAMID: "wamid.nobody", Status: store.DeliveryDelivered, At: t0}, // matches nothing: still stored
+		},
+		Inbound: []store.Inbound{{WAMID: "wamid.in1", From: "+1001", At: t0.Add(time.Minute), Type: "text", Text: "hi"}},
+		OptOuts: []string{"+1002"},
+	}
+	// A late delivered, in its own notification, must not downgrade read.
+	n2 := store.Notification{Hash: "h2", Body: []byte(`{"a":2}`), At: t0,
+		Statuses: []store.StatusUpdate{{WAMID: "wamid.n0", Status: store.DeliveryDelivered, At: t0.Add(3 * time.Minute)}}}
+	fresh, err := st.SaveNotifications(ctx, []store.Notification{n1, n2, n1})
+	must(t, err)
+	if len(fresh) != 3 || !fresh[0] || !fresh[1] || fresh[2] {
+		t.Errorf("fresh = %v, want [true true false] (the repeat in one group is a duplicate)", fresh)
+	}
+	fresh, err = st.SaveNotifications(ctx, []store.Notification{n1})
+	must(t, err)
+	if fresh[0] {
+		t.Error("a notification stored before was applied again")
+	}
+	got, err := st.Recipient(ctx, r.ID)
+	must(t, err)
+	if got.Delivery != store.DeliveryRead {
+		t.Errorf("delivery %q, want read", got.Delivery)
+	}
+	replied, err := st.Replied(ctx, []string{"+1001", "+1000"})
+	must(t, err)
+	if !replied["+1001"] || replied["+1000"] {
+		t.Errorf("replied = %v, want only +1001", replied)
+	}
+	opted, err := st.OptedOut(ctx, []string{"+1002"})
+	must(t, err)
+	if !opted["+1002"] {
+		t.Error("opt-out from a notification not recorded")
+	}
+	// Meta's "resume" removes a webhook opt-out.
+	_, err = st.SaveNotifications(ctx, []store.Notification{{Hash: "h3", Body: []byte(`{}`), At: t0, OptIns: []string{"+1002"}}})
+	must(t, err)
+	if opted, _ := st.OptedOut(ctx, []string{"+1002"}); opted["+1002"] {
+		t.Error("opt-in did not remove the webhook opt-out")
 	}
 }

@@ -1,0 +1,186 @@
+// Package webhook receives Meta's signed WhatsApp webhooks: delivery
+// statuses, inbound messages and opt-outs (cloud-api.md §5). Each POST is
+// verified, recorded durably with what it says, and only then answered 200.
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/whatsend/whatsend/sender"
+	"github.com/whatsend/whatsend/store"
+)
+
+// DefaultOptOutKeywords are the inbound texts that add the sender to the
+// opt-out list (compared trimmed and case-insensitively).
+var DefaultOptOutKeywords = []string{"STOP", "UNSUBSCRIBE", "PARAR", "SAIR", "BAJA", "CANCELAR"}
+
+// DeferAfter is when a recipient whose message failed with 131049 (Meta's
+// per-user marketing limit) is tried again: the engine's deferral schedule.
+const DeferAfter = 24 * time.Hour
+
+// envelope is the part of Meta's payload whatsend reads.
+type envelope struct {
+	Object string `json:"object"`
+	Entry  []struct {
+		ID      string `json:"id"`
+		Changes []struct {
+			Field string `json:"field"`
+			Value struct {
+				Statuses []struct {
+					ID        string `json:"id"`
+					Status    string `json:"status"`
+					Timestamp string `json:"timestamp"`
+					Recipient string `json:"recipient_id"`
+					Callback  string `json:"biz_opaque_callback_data"`
+					Errors    []struct {
+						Code      int    `json:"code"`
+						Title     string `json:"title"`
+						Message   string `json:"message"`
+						ErrorData struct {
+							Details string `json:"details"`
+						} `json:"error_data"`
+					} `json:"errors"`
+				} `json:"statuses"`
+				Messages []struct {
+					From      string `json:"from"`
+					ID        string `json:"id"`
+					Timestamp string `json:"timestamp"`
+					Type      string `json:"type"`
+					Text      struct {
+						Body string `json:"body"`
+					} `json:"text"`
+					Button struct {
+						Text    string `json:"text"`
+						Payload string `json:"payload"`
+					} `json:"button"`
+					Interactive struct {
+						ButtonReply struct {
+							ID    string `json:"id"`
+							Title string `json:"title"`
+						} `json:"button_reply"`
+						ListReply struct {
+							ID    string `json:"id"`
+							Title string `json:"title"`
+						} `json:"list_reply"`
+					} `json:"interactive"`
+				} `json:"messages"`
+				Preferences []struct {
+					WAID     string `json:"wa_id"`
+					Category string `json:"category"`
+					Value    string `json:"value"`
+				} `json:"user_preferences"`
+			} `json:"value"`
+		} `json:"changes"`
+	} `json:"entry"`
+}
+
+// Parse reads a notification body into what the store applies. now stands
+// in for missing timestamps; keywords are the opt-out keywords, upper case.
+func Parse(body []byte, now time.Time, keywords []string) (store.Notification, error) {
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return store.Notification{}, fmt.Errorf("not a webhook payload: %w", err)
+	}
+	if env.Object != "whatsapp_business_account" {
+		return store.Notification{}, fmt.Errorf("object %q: want whatsapp_business_account", env.Object)
+	}
+	var n store.Notification
+	for _, e := range env.Entry {
+		for _, ch := range e.Changes {
+			v := ch.Value
+			for _, s := range v.Statuses {
+				u := store.StatusUpdate{WAMID: s.ID, Callback: s.Callback, Status: store.DeliveryStatus(s.Status),
+					At: unixOr(s.Timestamp, now), Recipient: s.Recipient}
+				switch u.Status {
+				case store.DeliverySent, store.DeliveryDelivered, store.DeliveryRead:
+				case store.DeliveryFailed:
+					u.FailState = store.StateFailed
+					if len(s.Errors) > 0 {
+						er := s.Errors[0]
+						u.Code = er.Code
+						u.Error = strings.TrimSpace(er.Title + ": " + firstNonEmpty(er.ErrorData.Details, er.Message))
+						if sender.Lookup(er.Code).Class == sender.ClassDefer {
+							u.FailState, u.NextAttemptAt = store.StateDeferred, u.At.Add(DeferAfter)
+						}
+					}
+				default:
+					continue // played and future statuses: nothing to record
+				}
+				n.Statuses = append(n.Statuses, u)
+			}
+			for _, m := range v.Messages {
+				from := e164(m.From)
+				if from == "" {
+					continue
+				}
+				text := firstNonEmpty(m.Text.Body, m.Button.Text, m.Interactive.ButtonReply.Title, m.Interactive.ListReply.Title)
+				n.Inbound = append(n.Inbound, store.Inbound{WAMID: m.ID, From: from, At: unixOr(m.Timestamp, now), Type: m.Type, Text: text})
+				if isOptOut(keywords, text, m.Button.Payload) {
+					n.OptOuts = append(n.OptOuts, from)
+				}
+			}
+			for _, p := range v.Preferences {
+				if p.Category != "" && p.Category != "marketing_messages" {
+					continue
+				}
+				switch strings.ToLower(p.Value) {
+				case "stop":
+					n.OptOuts = append(n.OptOuts, e164(p.WAID))
+				case "resume":
+					n.OptIns = append(n.OptIns, e164(p.WAID))
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+func isOptOut(keywords []string, texts ...string) bool {
+	for _, t := range texts {
+		t = strings.ToUpper(strings.TrimSpace(t))
+		if t == "" {
+			continue
+		}
+		for _, k := range keywords {
+			if t == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// e164 turns a WhatsApp id (digits) into an E.164 number.
+func e164(waID string) string {
+	waID = strings.TrimPrefix(strings.TrimSpace(waID), "+")
+	if waID == "" {
+		return ""
+	}
+	for _, r := range waID {
+		if r < '0' || r > '9' {
+			return ""
+		}
+	}
+	return "+" + waID
+}
+
+func unixOr(s string, def time.Time) time.Time {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return def
+	}
+	return time.Unix(n, 0).UTC()
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

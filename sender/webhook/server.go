@@ -1,0 +1,217 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/whatsend/whatsend/sender"
+	"github.com/whatsend/whatsend/store"
+)
+
+// DefaultMaxBody bounds a notification's body: Meta sends at most 3 MB.
+const DefaultMaxBody = 4 << 20
+
+// maxGroup bounds the notifications committed in one transaction.
+const maxGroup = 512
+
+// Config configures a Receiver.
+type Config struct {
+	Store       store.Store
+	VerifyToken sender.Secret // for Meta's GET handshake
+	AppSecret   sender.Secret // the HMAC key of X-Hub-Signature-256
+	Keywords    []string      // opt-out keywords; default DefaultOptOutKeywords
+	MaxBody     int64         // default DefaultMaxBody
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Receiver is the http.Handler of /webhook. Every POST is answered 200 only
+// after its notification is committed; commits are grouped, so many
+// concurrent posts share one transaction.
+type Receiver struct {
+	cfg   Config
+	queue chan *pending
+	done  chan struct{}
+	once  sync.Once
+}
+
+type pending struct {
+	n     store.Notification
+	fresh bool
+	err   error
+	ready chan struct{}
+}
+
+// New starts a receiver; Close stops it.
+func New(cfg Config) *Receiver {
+	if cfg.Keywords == nil {
+		cfg.Keywords = DefaultOptOutKeywords
+	}
+	for i, k := range cfg.Keywords {
+		cfg.Keywords[i] = strings.ToUpper(strings.TrimSpace(k))
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	r := &Receiver{cfg: cfg, queue: make(chan *pending, 4*maxGroup), done: make(chan struct{})}
+	go r.write()
+	return r
+}
+
+// Close stops the writer once the queued notifications are committed. Call
+// it after the HTTP server has shut down.
+func (r *Receiver) Close() {
+	r.once.Do(func() { close(r.queue) })
+	<-r.done
+}
+
+// ServeHTTP serves Meta's verification handshake (GET) and notifications
+// (POST).
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	switch req.Method {
+	case http.MethodGet:
+		r.verify(w, req)
+	case http.MethodPost:
+		r.receive(w, req)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// verify answers the subscription handshake: the challenge echoed when the
+// verify token matches, 403 otherwise.
+func (r *Receiver) verify(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	token := q.Get("hub.verify_token")
+	if q.Get("hub.mode") != "subscribe" || r.cfg.VerifyToken == "" ||
+		!hmac.Equal([]byte(token), []byte(r.cfg.VerifyToken.Reveal())) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = io.WriteString(w, q.Get("hub.challenge"))
+}
+
+func (r *Receiver) receive(w http.ResponseWriter, req *http.Request) {
+	log := r.cfg.Logger
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			log.Warn("webhook body too large", "limit", r.cfg.MaxBody)
+			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		log.Warn("webhook body unreadable", "err", err)
+		http.Error(w, "unreadable body", http.StatusBadRequest)
+		return
+	}
+	if !r.signed(req.Header.Get("X-Hub-Signature-256"), body) {
+		log.Warn("webhook signature missing or wrong: nothing stored", "remote", req.RemoteAddr)
+		http.Error(w, "bad signature", http.StatusForbidden)
+		return
+	}
+	now := r.cfg.Now()
+	n, err := Parse(body, now, r.cfg.Keywords)
+	if err != nil {
+		log.Warn("webhook payload rejected", "err", err)
+		http.Error(w, "malformed payload", http.StatusBadRequest)
+		return
+	}
+	sum := sha256.Sum256(body)
+	n.Hash, n.Body, n.At = hex.EncodeToString(sum[:]), body, now
+	p := &pending{n: n, ready: make(chan struct{})}
+	select {
+	case r.queue <- p:
+	case <-req.Context().Done():
+		return
+	}
+	<-p.ready // committed or failed: never answer 200 before the commit
+	if p.err != nil {
+		log.Error("webhook not stored; Meta will deliver it again", "err", p.err)
+		http.Error(w, "not stored", http.StatusServiceUnavailable)
+		return
+	}
+	if !p.fresh {
+		log.Debug("webhook delivered again: already stored", "hash", n.Hash[:12])
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// signed checks X-Hub-Signature-256 against HMAC-SHA256(app secret, body)
+// in constant time.
+func (r *Receiver) signed(header string, body []byte) bool {
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || r.cfg.AppSecret == "" {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return false
+	}
+	return hmac.Equal(got, Sign(r.cfg.AppSecret, body))
+}
+
+// Sign returns HMAC-SHA256(secret, body), as Meta signs notifications.
+func Sign(secret sender.Secret, body []byte) []byte {
+	m := hmac.New(sha256.New, []byte(secret.Reveal()))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// SignatureHeader is the X-Hub-Signature-256 value for body.
+func SignatureHeader(secret sender.Secret, body []byte) string {
+	return "sha256=" + hex.EncodeToString(Sign(secret, body))
+}
+
+// write commits queued notifications in groups: whatever is queued when a
+// commit ends goes into the next one.
+func (r *Receiver) write() {
+	defer close(r.done)
+	group := make([]*pending, 0, maxGroup)
+	ns := make([]store.Notification, 0, maxGroup)
+	for first := range r.queue {
+		group = append(group[:0], first)
+	drain:
+		for len(group) < maxGroup {
+			select {
+			case p, ok := <-r.queue:
+				if !ok {
+					break drain
+				}
+				group = append(group, p)
+			default:
+				break drain
+			}
+		}
+		ns = ns[:0]
+		for _, p := range group {
+			ns = append(ns, p.n)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		fresh, err := r.cfg.Store.SaveNotifications(ctx, ns)
+		cancel()
+		for i, p := range group {
+			p.err = err
+			if err == nil {
+				p.fresh = fresh[i]
+			}
+			close(p.ready)
+		}
+	}
+}
