@@ -113,12 +113,12 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 	}
 	text, enc, err := decode(r)
 	if err != nil {
-		return refuse(0, 0, "%v", err)
+		return refuse(0, 0, "%w", err)
 	}
 	br := bufio.NewReaderSize(&lineBound{r: text, max: maxLine}, 64<<10)
 	head, err := br.Peek(sniffBytes)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return refuse(0, 0, "read: %v", err)
+		return refuse(0, 0, "read: %w", err)
 	}
 	if len(bytes.TrimSpace(head)) == 0 {
 		return refuse(0, 0, "the file is empty: a header row is required")
@@ -139,7 +139,7 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 			return refuse(0, 0, "the file is empty: a header row is required")
 		}
 		if err != nil {
-			return refuse(recordLine(cr, header), 0, "cannot read the header row: %v", err)
+			return refuse(recordLine(cr, header), 0, "cannot read the header row: %w", err)
 		}
 		if !blankRecord(header) {
 			break
