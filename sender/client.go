@@ -47,9 +47,13 @@ type Config struct {
 
 // Client is a Cloud API client. It is safe for concurrent use.
 type Client struct {
-	cfg  Config
+	cfg  Config // without the token
 	http *http.Client
 	base string
+	// token sits behind a pointer: fmt prints an unexported field's value
+	// raw, without calling Secret's String, so %+v of a Client would
+	// otherwise show it; a pointer prints as an address.
+	token *Secret
 }
 
 // New returns a client.
@@ -81,7 +85,9 @@ func New(cfg Config) (*Client, error) {
 		t.IdleConnTimeout = 90 * time.Second
 		rt = t
 	}
-	return &Client{cfg: cfg, http: &http.Client{Transport: rt}, base: strings.TrimRight(cfg.BaseURL, "/") + "/" + cfg.Version}, nil
+	token := cfg.Token
+	cfg.Token = ""
+	return &Client{cfg: cfg, http: &http.Client{Transport: rt}, base: strings.TrimRight(cfg.BaseURL, "/") + "/" + cfg.Version, token: &token}, nil
 }
 
 // Close releases idle connections.
@@ -346,7 +352,7 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out 
 	if err != nil {
 		return &TransportError{Op: op, Err: errors.New("bad request URL")}
 	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Token.Reveal())
+	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -358,7 +364,7 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out 
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		// The answer started and broke off: Meta had the request.
-		return &TransportError{Op: op, MayHaveReached: true, HTTPStatus: resp.StatusCode, Timeout: isTimeout(err), Err: errors.New("answer cut off: " + cleanErr(err))}
+		return &TransportError{Op: op, MayHaveReached: true, HTTPStatus: resp.StatusCode, Timeout: isTimeout(err), Err: fmt.Errorf("answer cut off: %w", withoutURL(err))}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -381,14 +387,22 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out 
 		} `json:"error"`
 	}
 	if json.Unmarshal(data, &env) == nil && env.Error != nil {
-		e := env.Error
-		return &APIError{HTTPStatus: resp.StatusCode, Code: e.Code, Subcode: e.Subcode, Type: e.Type, Message: e.Message,
-			Details: e.Data.Details, UserTitle: e.UserTitle, UserMsg: e.UserMsg, FBTraceID: e.FBTraceID}
+		// The texts come from the server: one that echoes the request (a
+		// proxy, a misconfigured gateway) must not carry the token into
+		// logs, the store or reports.
+		e, r := env.Error, c.redact
+		return &APIError{HTTPStatus: resp.StatusCode, Code: e.Code, Subcode: e.Subcode, Type: r(e.Type), Message: r(e.Message),
+			Details: r(e.Data.Details), UserTitle: r(e.UserTitle), UserMsg: r(e.UserMsg), FBTraceID: r(e.FBTraceID)}
 	}
 	// No Graph body: a proxy or gateway answered. A 5xx may hide a
 	// processed request; a 4xx from a proxy did not reach the API.
 	return &TransportError{Op: op, MayHaveReached: resp.StatusCode >= 500, HTTPStatus: resp.StatusCode,
 		Err: fmt.Errorf("HTTP %d without a Graph error body", resp.StatusCode)}
+}
+
+// redact removes the token from a text the server wrote.
+func (c *Client) redact(s string) string {
+	return strings.ReplaceAll(s, c.token.Reveal(), Secret("").String())
 }
 
 // transportError classifies a failed round trip. The request URL (which
@@ -397,7 +411,7 @@ func transportError(ctx context.Context, op string, wrote bool, err error) error
 	if !wrote && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return ctx.Err() // cancelled by the caller before anything left
 	}
-	return &TransportError{Op: op, MayHaveReached: wrote, Timeout: isTimeout(err) || errors.Is(ctx.Err(), context.DeadlineExceeded), Err: errors.New(cleanErr(err))}
+	return &TransportError{Op: op, MayHaveReached: wrote, Timeout: isTimeout(err) || errors.Is(ctx.Err(), context.DeadlineExceeded), Err: withoutURL(err)}
 }
 
 func isTimeout(err error) bool {
@@ -405,11 +419,12 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
-// cleanErr is an error's text without the request URL net/http adds.
-func cleanErr(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
+// withoutURL is err without the *url.Error net/http wraps around it, whose
+// text quotes the request URL. The cause stays in the chain, so callers can
+// still ask errors.Is(err, context.DeadlineExceeded) or io.ErrUnexpectedEOF.
+func withoutURL(err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return ue.Err
 	}
-	return err.Error()
+	return err
 }

@@ -165,9 +165,15 @@ func (s *Sim) check(req sendRequest, params, names []string, now time.Time) deci
 		return decision{code: 132000, details: fmt.Sprintf("number of parameters (%d) does not match the expected number of params (%d)", len(params), t.Params)}
 	}
 	if t.Format == "NAMED" {
+		// One value per distinct name (cloud-api.md §3): with as many
+		// values as names, every name known and none repeated is exactly
+		// the template's set.
 		for i, n := range names {
-			if n != t.ParamNames[i] && !contains(t.ParamNames, n) {
+			if !contains(t.ParamNames, n) {
 				return decision{code: 132000, details: "unknown parameter_name " + n}
+			}
+			if contains(names[:i], n) {
+				return decision{code: 132000, details: "parameter_name " + n + " given twice"}
 			}
 		}
 	}
