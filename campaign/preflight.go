@@ -14,6 +14,10 @@ import (
 // MARKETING template: Meta does not deliver those (cloud-api.md §4.5).
 const ReasonMarketingUS = "marketing_us"
 
+// ReasonUnanswered is the skip reason of a recipient sent --max-unanswered
+// template messages (by any campaign) without ever replying.
+const ReasonUnanswered = "unanswered"
+
 // templateInterval is the least time between two template reads: template
 // management calls have a tight budget (cloud-api.md §4.8).
 const templateInterval = time.Minute

@@ -554,9 +554,10 @@ func (r *runner) fetch(ctx context.Context, now time.Time) ([]store.Recipient, e
 	return r.skipBlocked(ctx, out, now)
 }
 
-// skipBlocked marks recipients skipped right before sending: the opted-out,
-// and with a MARKETING template those in region US, where Meta does not
-// deliver marketing templates (cloud-api.md §4.5).
+// skipBlocked marks recipients skipped right before sending: the opted-out;
+// with a MARKETING template those in region US, where Meta does not deliver
+// marketing templates (cloud-api.md §4.5); and those sent --max-unanswered
+// template messages that never replied.
 func (r *runner) skipBlocked(ctx context.Context, page []store.Recipient, now time.Time) ([]store.Recipient, error) {
 	phones := make([]string, len(page))
 	for i, rc := range page {
@@ -566,7 +567,13 @@ func (r *runner) skipBlocked(ctx context.Context, page []store.Recipient, now ti
 	if err != nil {
 		return nil, err
 	}
-	if len(opted) == 0 && !r.marketing {
+	var unanswered map[string]int
+	if r.s.MaxUnanswered > 0 {
+		if unanswered, err = r.d.Store.Unanswered(ctx, phones); err != nil {
+			return nil, err
+		}
+	}
+	if len(opted) == 0 && len(unanswered) == 0 && !r.marketing {
 		return page, nil
 	}
 	skip := map[string][]int64{}
@@ -577,11 +584,13 @@ func (r *runner) skipBlocked(ctx context.Context, page []store.Recipient, now ti
 			skip[csvimport.ReasonOptedOut] = append(skip[csvimport.ReasonOptedOut], rc.ID)
 		case r.marketing && csvimport.Region(rc.Phone) == "US":
 			skip[ReasonMarketingUS] = append(skip[ReasonMarketingUS], rc.ID)
+		case rc.Attempts == 0 && unanswered[rc.Phone] >= r.s.MaxUnanswered:
+			skip[ReasonUnanswered] = append(skip[ReasonUnanswered], rc.ID)
 		default:
 			out = append(out, rc)
 		}
 	}
-	for _, reason := range []string{csvimport.ReasonOptedOut, ReasonMarketingUS} {
+	for _, reason := range []string{csvimport.ReasonOptedOut, ReasonMarketingUS, ReasonUnanswered} {
 		if ids := skip[reason]; len(ids) > 0 {
 			if err := r.d.Store.SkipRecipients(ctx, ids, reason, now); err != nil {
 				return nil, err

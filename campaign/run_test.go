@@ -436,3 +436,39 @@ func TestRunTierDropMidRun(t *testing.T) {
 		}
 	})
 }
+
+// A number sent --max-unanswered template messages that never replied is
+// skipped with its own reason; once it replies it is sent again.
+func TestRunSkipsTheUnanswered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		nums := phones(2, 0)
+		for i := range 3 {
+			c := e.campaign(fmt.Sprintf("c%d", i), nums, campaign.Settings{})
+			if res, err := e.run(c, nil, campaign.RunOptions{}); err != nil || res.Sent != 2 {
+				t.Fatalf("campaign %d: sent %d, %v", i, res.Sent, err)
+			}
+			time.Sleep(time.Minute)
+		}
+		// nums[1] replied once, after the three messages.
+		if err := e.st.RecordInbound(t.Context(), store.Inbound{WAMID: "wamid.in", From: nums[1], At: time.Now(), Type: "text", Text: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		c := e.campaign("c3", nums, campaign.Settings{})
+		res, err := e.run(c, nil, campaign.RunOptions{})
+		if err != nil || res.Sent != 1 {
+			t.Fatalf("fourth campaign: sent %d, %v; want 1", res.Sent, err)
+		}
+		sum, _ := e.st.Summary(t.Context(), c.ID)
+		if sum.SkippedByReason[campaign.ReasonUnanswered] != 1 {
+			t.Errorf("skipped %v, want one %s", sum.SkippedByReason, campaign.ReasonUnanswered)
+		}
+		// --max-unanswered 0 (stored as -1) never skips.
+		time.Sleep(time.Minute)
+		c = e.campaign("c4", nums, campaign.Settings{MaxUnanswered: -1})
+		if res, err := e.run(c, nil, campaign.RunOptions{}); err != nil || res.Sent != 2 {
+			t.Fatalf("with the check off: sent %d, %v; want 2", res.Sent, err)
+		}
+	})
+}

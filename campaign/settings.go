@@ -21,6 +21,7 @@ const (
 	DefaultDeferDays     = 3
 	DefaultDeferInterval = 24 * time.Hour // 131049: wait at least 24 h (cloud-api.md §4.4)
 	DefaultWarmupDays    = 14
+	DefaultMaxUnanswered = 3
 )
 
 // Duration is a time.Duration that reads and writes JSON as "6s".
@@ -89,6 +90,10 @@ type Settings struct {
 	SlowShare      float64 `json:"slow_share,omitempty"`
 	PauseShare     float64 `json:"pause_share,omitempty"`
 
+	// MaxUnanswered skips a recipient sent this many template messages (any
+	// campaign) without ever replying; 0 is the default, -1 never skips.
+	MaxUnanswered int `json:"max_unanswered,omitempty"`
+
 	// Simulator settings used with Simulate.
 	SimTier string `json:"sim_tier,omitempty"`
 }
@@ -101,6 +106,7 @@ func (s Settings) withDefaults() Settings {
 	s.MaxAttempts = cmp.Or(s.MaxAttempts, DefaultMaxAttempts)
 	s.DeferDays = cmp.Or(s.DeferDays, DefaultDeferDays)
 	s.WarmupDays = cmp.Or(s.WarmupDays, DefaultWarmupDays)
+	s.MaxUnanswered = cmp.Or(s.MaxUnanswered, DefaultMaxUnanswered)
 	return s
 }
 
@@ -134,8 +140,14 @@ func (s Settings) Validate() error {
 	if s.DailyLimit < 0 {
 		errs = append(errs, fmt.Errorf("--daily-limit %d: want a positive number", s.DailyLimit))
 	}
-	if s.WarmupDays < 0 {
-		errs = append(errs, fmt.Errorf("--warmup-days %d: want a positive number", s.WarmupDays))
+	if s.WarmupDays < -1 {
+		errs = append(errs, fmt.Errorf("--warmup-days %d: want 0 (no warm-up) or more", s.WarmupDays))
+	}
+	if s.SlowShare < 0 || s.SlowShare >= 1 || s.PauseShare < 0 || s.PauseShare >= 1 {
+		errs = append(errs, errors.New("--slow-share and --pause-share: want a share between 0 and 1, e.g. 0.02"))
+	}
+	if s.GuardWindow < 0 || s.GuardMinSample < 0 {
+		errs = append(errs, errors.New("--guard-window and --guard-min-sample: want positive numbers"))
 	}
 	if s.WarmupStart != "" {
 		if _, err := time.Parse(time.DateOnly, s.WarmupStart); err != nil {

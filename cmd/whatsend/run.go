@@ -92,6 +92,11 @@ saved; 1 unexpected error.`,
 	f.IntVar(&o.s.DailyLimit, "daily-limit", 0, "cap on unique recipients per rolling 24 h")
 	f.StringVar(&o.s.WarmupStart, "warmup-start", "", "warm-up start date YYYY-MM-DD (default: the scope's first send)")
 	f.IntVar(&o.s.WarmupDays, "warmup-days", 0, "warm-up length in days (default 14)")
+	f.IntVar(&o.s.GuardWindow, "guard-window", 0, "send attempts in the guard's 131056 window (default 200)")
+	f.IntVar(&o.s.GuardMinSample, "guard-min-sample", 0, "attempts before the 131056 share is judged (default 50)")
+	f.Float64Var(&o.s.SlowShare, "slow-share", 0, "131056 share above which the rate is halved (default 0.02)")
+	f.Float64Var(&o.s.PauseShare, "pause-share", 0, "131056 share above which the campaign pauses (default 0.05)")
+	f.IntVar(&o.s.MaxUnanswered, "max-unanswered", campaign.DefaultMaxUnanswered, "skip recipients sent this many template messages that never replied (0: never skip)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "import (or reuse) the campaign, send nothing, and print the forecast per day")
 	f.StringVar(&o.format, "format", "text", "--dry-run output: text or json")
 	addExecFlags(cmd, &o.exec)
@@ -116,6 +121,13 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	s.PhoneNumberID = firstNonEmpty(s.PhoneNumberID, a.getenv("WHATSEND_PHONE_NUMBER_ID"))
 	s.WABAID = firstNonEmpty(s.WABAID, a.getenv("WHATSEND_WABA_ID"))
 	s.BusinessID = firstNonEmpty(s.BusinessID, a.getenv("WHATSEND_BUSINESS_ID"))
+	// 0 on the command line means "none"; stored as -1 since 0 is the default.
+	if s.MaxUnanswered == 0 {
+		s.MaxUnanswered = -1
+	}
+	if cmd.Flags().Changed("warmup-days") && s.WarmupDays == 0 {
+		s.WarmupDays = -1
+	}
 	if s.Simulate {
 		simulatorDefaults(&s)
 		s.SimTier = s.Tier
