@@ -64,6 +64,12 @@ func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Ca
 			sum.ByDelivery[store.DeliveryRead], sum.Replied, by[store.StateFailed],
 			by[store.StateSkipped]+sum.ImportSkipped, by[store.StateDeferred], by[store.StateUncertain],
 			by[store.StatePending]+by[store.StateRetry]+by[store.StateInFlight]+by[store.StateDeferred])
+		if len(sum.SkippedByReason) > 0 {
+			fmt.Fprintf(w, "    skipped: %s\n", countsByKey(sum.SkippedByReason))
+		}
+		if len(sum.FailedByCode) > 0 {
+			fmt.Fprintf(w, "    failed: %s\n", failedByCode(sum.FailedByCode))
+		}
 		switch c.State {
 		case store.CampaignPaused:
 			fmt.Fprintf(w, "    paused: %s\n    continue after fixing the cause: whatsend resume %s\n", c.PauseReason, c.Name)
