@@ -472,3 +472,21 @@ func TestRunSkipsTheUnanswered(t *testing.T) {
 		}
 	})
 }
+
+// With --wait the run sleeps until the window frees capacity instead of
+// stopping, and finishes the campaign across warm-up days.
+func TestRunWaitSleepsUntilCapacity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		c := e.campaign("wait", phones(60, 0), campaign.Settings{Tier: "250"})
+		start := time.Now()
+		res, err := e.run(c, nil, campaign.RunOptions{Wait: true})
+		if err != nil || res.Sent != 60 {
+			t.Fatalf("run --wait: sent %d, %v; want 60 and finished", res.Sent, err)
+		}
+		// Day 0 allows 25, day 1 allows 41: the last 35 go out a day later.
+		if d := time.Since(start); d < 24*time.Hour || d > 25*time.Hour {
+			t.Errorf("finished after %v, want about a day", d)
+		}
+	})
+}
