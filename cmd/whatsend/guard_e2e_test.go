@@ -36,3 +36,34 @@ func TestGuardPausesOn131056Share(t *testing.T) {
 		t.Errorf("accepted %d after resume, want all 300", got)
 	}
 }
+
+// resume --all (cron) skips a paused campaign, still exits 3, and drives the
+// others; resume by name continues it.
+func TestResumeAllSkipsPaused(t *testing.T) {
+	sim := startSim(t, "--latency", "1ms", "--tier", "unlimited", "--quality", "RED")
+	p := newProc(t, sim)
+	a := writeCSV(t, p.dir, 20, 0)
+	if code := p.exec(p.runArgs(a)...); code != exitPaused {
+		t.Fatalf("run while RED exited %d, want 3\n%s%s", code, &p.stdout, &p.stderr)
+	}
+	sim.control(t, `{"quality": "GREEN"}`)
+	b := writeCSV(t, p.dir, 20, 1000)
+	if code := p.exec(p.runArgs(b, "--max-duration", "1ms")...); code != exitMoreWork && code != exitOK {
+		t.Fatalf("second campaign exited %d\n%s%s", code, &p.stdout, &p.stderr)
+	}
+	if code := p.exec("resume", "--all"); code != exitPaused {
+		t.Fatalf("resume --all exited %d, want 3 for the paused campaign\n%s%s", code, &p.stdout, &p.stderr)
+	}
+	if !strings.Contains(p.stdout.String(), "paused, skipped") {
+		t.Errorf("resume --all did not list the paused campaign:\n%s", &p.stdout)
+	}
+	if got := countAccepted(t, sim); got != 20 {
+		t.Errorf("accepted %d, want the second campaign's 20 only", got)
+	}
+	if code := p.exec("resume", "1"); code != exitOK {
+		t.Fatalf("resume 1 exited %d, want 0\n%s%s", code, &p.stdout, &p.stderr)
+	}
+	if got := countAccepted(t, sim); got != 40 {
+		t.Errorf("accepted %d after resuming by name, want 40", got)
+	}
+}

@@ -32,7 +32,9 @@ number). A paused campaign is resumed after its cause is checked again;
 
 --all is the cron entry: it drives every campaign that is not finished, one
 after another in creation order, sending what today's allowance permits, and
-exits with the most urgent of their codes (1 > 3 > 4 > 10 > 0).
+exits with the most urgent of their codes (1 > 3 > 4 > 10 > 0). It never
+lifts a pause: paused campaigns are listed and skipped (exit 3) until a
+person resumes them by name.
 
 Exit status: 0 finished; 3 paused; 4 busy (another process holds the campaign
 or the number); 10 stopped with work left; 130/143 interrupted, progress
@@ -80,6 +82,13 @@ func runResume(cmd *cobra.Command, a *app, o *resumeOptions, arg string) error {
 			continue
 		}
 		n++
+		if c.State == store.CampaignPaused {
+			// Cron never lifts a pause: a person resumes it by name after
+			// fixing the cause. It still yields 3 so cron mail shows it.
+			fmt.Fprintf(a.out, "campaign %s (id %d): paused, skipped: %s\n  after fixing the cause: whatsend resume %s\n", c.Name, c.ID, c.PauseReason, c.Name)
+			worst = mostUrgent(worst, fmt.Errorf("campaign %s: %w", c.Name, campaign.ErrPaused))
+			continue
+		}
 		err := a.resumeOne(cmd, st, c, o)
 		if ctx.Err() != nil {
 			return err // a signal overrides all
