@@ -2,88 +2,392 @@ package report
 
 import (
 	"fmt"
+	"html"
 	"html/template"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 )
 
-// WriteHTML writes one self-contained page: inline CSS and SVG, no script,
-// no external asset. html/template escapes every value.
+// WriteHTML writes one self-contained page: inline CSS and SVG charts, no
+// script, no external asset, readable on a phone and on paper. The page is
+// an html/template, so every value from the CSV or the store is escaped;
+// the charts are built here from numbers and escape their few labels.
 func (r *Report) WriteHTML(w io.Writer) error {
-	return page.Execute(w, r)
+	return pageTemplate.Execute(w, r.forHTML())
 }
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct":     func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
-	"sends":   sendsChart,
-	"share":   shareChart,
-	"percent": func(a, b int) string { return pctOf(a, b) },
+// forHTML returns a copy of the report whose CSV-derived strings have no
+// control characters (not a risk once escaped, but not valid HTML text).
+func (r *Report) forHTML() *Report {
+	c := *r
+	c.Campaign = clean(r.Campaign)
+	c.SkippedRows = make([]SkippedRow, len(r.SkippedRows))
+	for i, k := range r.SkippedRows {
+		k.Detail, k.Value = clean(k.Detail), clean(k.Value)
+		c.SkippedRows[i] = k
+	}
+	c.ToCheck = make([]Recipient, len(r.ToCheck))
+	for i, rc := range r.ToCheck {
+		rc.Phone, rc.Detail = clean(rc.Phone), clean(rc.Detail)
+		rc.Params = make([]string, len(r.ToCheck[i].Params))
+		for j, p := range r.ToCheck[i].Params {
+			rc.Params[j] = clean(p)
+		}
+		c.ToCheck[i] = rc
+	}
+	return &c
+}
+
+var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"pct":       func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
+	"percent":   pctOf,
+	"num":       num,
+	"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") },
+	"partition": partitionBar,
+	"sends":     func(r *Report) template.HTML { return newAxis(r).sends(r) },
+	"progress":  func(r *Report) template.HTML { return newAxis(r).progress(r) },
+	"share":     func(r *Report) template.HTML { return newAxis(r).share(r) },
+	"failures":  failuresChart,
+	"figures":   figures,
+	"join":      strings.Join,
+	"through":   func(first, n int) int { return first + n - 1 },
 }).Parse(pageHTML))
 
-func pctOf(a, b int) string {
-	if b == 0 {
-		return "0%"
+// num writes an integer with thousands separators.
+func num(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
 	}
-	return fmt.Sprintf("%.0f%%", float64(a)/float64(b)*100)
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }
 
-// sendsChart is an inline SVG bar chart of sends per minute.
-func sendsChart(ps []Point) template.HTML {
-	if len(ps) == 0 {
-		return "<p>No sends yet.</p>"
+func esc(s string) string { return html.EscapeString(s) }
+
+// Colours of the recipient states, shared by the charts and the legend.
+const (
+	colSent      = "#2e8b57"
+	colFailed    = "#c0392b"
+	colSkipped   = "#8e8e93"
+	colUncertain = "#d9822b"
+	colRemaining = "#c9d3df"
+	colShare     = "#2c5aa0"
+)
+
+// partitionBar is one bar split by the totals, which partition the CSV.
+func partitionBar(r *Report) template.HTML {
+	if r.Recipients == 0 {
+		return ""
 	}
-	const w, h = 600.0, 160.0
-	top := 1
-	for _, p := range ps {
-		top = max(top, p.Attempts)
+	parts := []struct {
+		name  string
+		n     int
+		color string
+	}{
+		{"sent", r.Sent, colSent}, {"failed", r.Failed, colFailed}, {"skipped", r.Skipped, colSkipped},
+		{"uncertain", r.Uncertain, colUncertain}, {"remaining", r.Remaining, colRemaining},
 	}
-	bw := w / float64(len(ps))
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" role="img" aria-label="sends per minute" class="chart">`, w, h+20)
-	for i, p := range ps {
-		x := float64(i) * bw
-		sh := float64(p.Sent) / float64(top) * h
-		fh := float64(p.Attempts-p.Sent) / float64(top) * h
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="sent"/>`, x, h-sh, max(bw-1, 0.5), sh)
-		if fh > 0 {
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="other"/>`, x, h-sh-fh, max(bw-1, 0.5), fh)
+	b.WriteString(`<svg viewBox="0 0 1000 24" preserveAspectRatio="none" class="bar" role="img" aria-label="recipients by outcome">`)
+	x := 0.0
+	for _, p := range parts {
+		wd := float64(p.n) / float64(r.Recipients) * 1000
+		if wd <= 0 {
+			continue
 		}
+		fmt.Fprintf(&b, `<rect x="%.2f" y="0" width="%.2f" height="24" fill="%s"><title>%s %s</title></rect>`, x, wd, p.color, esc(p.name), num(p.n))
+		x += wd
 	}
-	fmt.Fprintf(&b, `<text x="0" y="%.0f" class="axis">%s</text><text x="%.0f" y="%.0f" class="axis" text-anchor="end">%s</text>`,
-		h+16, ps[0].Minute.Format("15:04"), w, h+16, ps[len(ps)-1].Minute.Format("15:04"))
-	b.WriteString(`</svg>`)
+	b.WriteString(`</svg><p class="legend">`)
+	for _, p := range parts {
+		fmt.Fprintf(&b, `<span><i style="background:%s"></i>%s %s (%s)</span> `, p.color, esc(p.name), num(p.n), pctOf(p.n, r.Recipients))
+	}
+	b.WriteString(`</p>`)
 	return template.HTML(b.String())
 }
 
-// shareChart is the 131056 share per minute against the 2 % and 5 % lines.
-func shareChart(ps []Point) template.HTML {
-	if len(ps) == 0 {
+// axis is the time axis shared by the charts: from the first attempt (or
+// pause) to the last, cut into at most maxBuckets buckets.
+type axis struct {
+	t0, t1  time.Time
+	bucket  time.Duration
+	buckets []bucket
+	ok      bool
+}
+
+type bucket struct {
+	attempts, sent, failed int
+	share                  float64 // highest guard-window share in the bucket
+	hasShare               bool
+}
+
+const (
+	maxBuckets = 240
+	chartW     = 720.0
+	chartH     = 180.0
+	padL       = 2.0  // the y labels are drawn inside the plot
+	padB       = 30.0 // room for the x labels
+)
+
+var bucketSizes = []time.Duration{
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour,
+}
+
+func newAxis(r *Report) *axis {
+	a := &axis{}
+	if len(r.Timeline) == 0 {
+		return a
+	}
+	a.ok = true
+	a.t0 = r.Timeline[0].Minute
+	a.t1 = r.Timeline[len(r.Timeline)-1].Minute.Add(time.Minute)
+	for _, p := range r.Pauses {
+		for _, t := range []time.Time{p.At, p.ResumedAt} {
+			if t.IsZero() {
+				continue
+			}
+			if t.Before(a.t0) {
+				a.t0 = t.Truncate(time.Minute)
+			}
+			if t.After(a.t1) {
+				a.t1 = t.Truncate(time.Minute).Add(time.Minute)
+			}
+		}
+	}
+	span := a.t1.Sub(a.t0)
+	a.bucket = bucketSizes[len(bucketSizes)-1]
+	for _, d := range bucketSizes {
+		if span/d <= maxBuckets {
+			a.bucket = d
+			break
+		}
+	}
+	a.t0 = a.t0.Truncate(a.bucket)
+	n := int((a.t1.Sub(a.t0) + a.bucket - 1) / a.bucket)
+	a.t1 = a.t0.Add(time.Duration(n) * a.bucket)
+	a.buckets = make([]bucket, n)
+	for _, p := range r.Timeline {
+		b := &a.buckets[min(int(p.Minute.Sub(a.t0)/a.bucket), n-1)]
+		b.attempts += p.Attempts
+		b.sent += p.Sent
+		b.failed += p.Failed
+		b.share = max(b.share, p.WindowShare)
+		b.hasShare = true
+	}
+	return a
+}
+
+// x maps a time to the chart's x coordinate.
+func (a *axis) x(t time.Time) float64 {
+	f := float64(t.Sub(a.t0)) / float64(a.t1.Sub(a.t0))
+	return padL + min(max(f, 0), 1)*(chartW-padL)
+}
+
+func (a *axis) bw() float64 { return (chartW - padL) / float64(len(a.buckets)) }
+
+func (a *axis) open(b *strings.Builder, label string) {
+	fmt.Fprintf(b, `<svg viewBox="0 0 %.0f %.0f" class="chart" role="img" aria-label="%s">`, chartW, chartH+padB, esc(label))
+	fmt.Fprintf(b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" class="base"/>`, padL, chartH, chartW, chartH)
+}
+
+// close draws the x labels and the pause bands, and ends the chart.
+func (a *axis) close(b *strings.Builder, r *Report) {
+	layout := "15:04"
+	if a.t1.Sub(a.t0) > 24*time.Hour || a.t0.YearDay() != a.t1.Add(-time.Nanosecond).YearDay() {
+		layout = "Jan 2 15:04"
+	}
+	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" class="axis">%s</text>`, padL+2, chartH+padB-8, a.t0.Format(layout))
+	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" class="axis" text-anchor="end">%s UTC</text>`, chartW-2, chartH+padB-8, a.t1.Format(layout))
+	for _, p := range r.Pauses {
+		end := p.ResumedAt
+		if end.IsZero() {
+			end = a.t1
+		}
+		x0, x1 := a.x(p.At), a.x(end)
+		fmt.Fprintf(b, `<g class="pause"><rect x="%.1f" y="0" width="%.1f" height="%.0f"/><line x1="%.1f" x2="%.1f" y1="0" y2="%.0f"/><text x="%.1f" y="%.0f" class="axis">paused</text><title>paused %s: %s</title></g>`,
+			x0, max(x1-x0, 1), chartH, x0, x0, chartH, x0+4, chartH-6, esc(p.At.Format(time.RFC3339)), esc(p.Reason))
+	}
+	b.WriteString(`</svg>`)
+}
+
+// grid draws a grid line at y; yText its label, just above it at the left,
+// drawn after the data so that bars do not hide it.
+func (a *axis) grid(b *strings.Builder, y float64) {
+	fmt.Fprintf(b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" class="grid"/>`, padL, chartW, y, y)
+}
+
+func (a *axis) yText(b *strings.Builder, y float64, label string) {
+	fmt.Fprintf(b, `<text x="%.0f" y="%.1f" class="axis">%s</text>`, padL+4, max(y-4, 14), esc(label))
+}
+
+func per(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%d h", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d d", int(d/(24*time.Hour)))
+}
+
+// sends is a stacked bar chart of attempts per bucket: sent, failed, and
+// the rest (retried, deferred, uncertain).
+func (a *axis) sends(r *Report) template.HTML {
+	if !a.ok {
+		return `<p class="muted">No sends yet.</p>`
+	}
+	top := 1
+	for _, b := range a.buckets {
+		top = max(top, b.attempts)
+	}
+	var b strings.Builder
+	a.open(&b, "send attempts per "+per(a.bucket))
+	a.grid(&b, 6)
+	bw := a.bw()
+	for i, k := range a.buckets {
+		if k.attempts == 0 {
+			continue
+		}
+		x := padL + float64(i)*bw
+		y := chartH
+		for _, part := range []struct {
+			n     int
+			class string
+		}{{k.sent, "sent"}, {k.failed, "failed"}, {k.attempts - k.sent - k.failed, "other"}} {
+			if part.n <= 0 {
+				continue
+			}
+			h := float64(part.n) / float64(top) * (chartH - 6)
+			y -= h
+			fmt.Fprintf(&b, `<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" class="%s"/>`, x, y, max(bw*0.85, 0.6), h, part.class)
+		}
+	}
+	a.yText(&b, 6, num(top))
+	a.close(&b, r)
+	fmt.Fprintf(&b, `<p class="legend"><span><i style="background:%s"></i>sent</span> <span><i style="background:%s"></i>failed</span> <span><i style="background:%s"></i>retried, deferred or uncertain</span> · attempts per %s</p>`,
+		colSent, colFailed, colUncertain, per(a.bucket))
+	return template.HTML(b.String())
+}
+
+// progress is the cumulative count of sent and failed recipients against
+// the sendable total (recipients not skipped).
+func (a *axis) progress(r *Report) template.HTML {
+	if !a.ok {
 		return ""
 	}
-	const w, h, top = 600.0, 120.0, 0.10
-	y := func(f float64) float64 { return h - min(f, top)/top*h }
+	target := r.Recipients - r.Skipped
+	cs, cf := 0, 0
+	for _, k := range a.buckets {
+		cs += k.sent
+		cf += k.failed
+	}
+	top := max(target, cs+cf, 1)
+	y := func(n int) float64 { return chartH - float64(n)/float64(top)*(chartH-6) }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" role="img" aria-label="131056 share" class="chart">`, w, h+4)
-	for _, l := range []struct {
+	a.open(&b, "cumulative progress")
+	a.grid(&b, y(target))
+	var sent, done strings.Builder
+	fmt.Fprintf(&sent, "%.1f,%.1f", padL, chartH)
+	fmt.Fprintf(&done, "%.1f,%.1f", padL, chartH)
+	cs, cf = 0, 0
+	bw := a.bw()
+	for i, k := range a.buckets {
+		cs += k.sent
+		cf += k.failed
+		x := padL + float64(i+1)*bw
+		fmt.Fprintf(&sent, " %.1f,%.1f", x, y(cs))
+		fmt.Fprintf(&done, " %.1f,%.1f", x, y(cs+cf))
+	}
+	fmt.Fprintf(&b, `<polyline points="%s" class="cumdone"/><polyline points="%s" class="cumsent"/>`, done.String(), sent.String())
+	a.yText(&b, y(target), num(target))
+	a.close(&b, r)
+	fmt.Fprintf(&b, `<p class="legend"><span><i style="background:%s"></i>sent</span> <span><i style="background:%s"></i>sent or failed</span> · the top line is the %s recipients not skipped</p>`,
+		colSent, colFailed, num(target))
+	return template.HTML(b.String())
+}
+
+// share plots the guard's 131056 share (over its window of recent attempts)
+// against the 2 % slow-down and 5 % pause lines, pauses marked.
+func (a *axis) share(r *Report) template.HTML {
+	if !a.ok {
+		return ""
+	}
+	top := 0.10
+	for _, k := range a.buckets {
+		top = max(top, min(k.share*1.1, 1))
+	}
+	y := func(f float64) float64 { return chartH - f/top*(chartH-6) }
+	limits := []struct {
 		f     float64
 		label string
-	}{{0.02, "2% slow down"}, {0.05, "5% pause"}} {
-		fmt.Fprintf(&b, `<line x1="0" x2="%.0f" y1="%.1f" y2="%.1f" class="limit"/><text x="%.0f" y="%.1f" class="axis" text-anchor="end">%s</text>`,
-			w, y(l.f), y(l.f), w, y(l.f)-3, l.label)
+	}{{0.02, "2% slow down"}, {0.05, "5% pause"}}
+	var b strings.Builder
+	a.open(&b, "131056 share")
+	for _, l := range limits {
+		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" class="limit"/>`, padL, chartW, y(l.f), y(l.f))
 	}
-	var pts []string
-	for i, p := range ps {
-		share := 0.0
-		if p.Attempts > 0 {
-			share = float64(p.RateLimited) / float64(p.Attempts)
+	a.grid(&b, y(top))
+	bw := a.bw()
+	var seg []string
+	flush := func() {
+		switch len(seg) {
+		case 0:
+		case 1:
+			xy := strings.Split(seg[0], ",")
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="2" class="dot"/>`, xy[0], xy[1])
+		default:
+			fmt.Fprintf(&b, `<polyline points="%s" class="share"/>`, strings.Join(seg, " "))
 		}
-		x := 0.0
-		if len(ps) > 1 {
-			x = float64(i) / float64(len(ps)-1) * w
-		}
-		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y(share)))
+		seg = seg[:0]
 	}
-	fmt.Fprintf(&b, `<polyline points="%s" class="share"/></svg>`, strings.Join(pts, " "))
+	for i, k := range a.buckets {
+		if !k.hasShare {
+			flush() // no attempts: a gap, not a zero
+			continue
+		}
+		seg = append(seg, fmt.Sprintf("%.1f,%.1f", padL+(float64(i)+0.5)*bw, y(k.share)))
+	}
+	flush()
+	for _, l := range limits {
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" class="axis" text-anchor="end">%s</text>`, chartW-4, y(l.f)-4, l.label)
+	}
+	a.yText(&b, y(top), fmt.Sprintf("%.0f%%", top*100))
+	a.close(&b, r)
+	return template.HTML(b.String())
+}
+
+// failuresChart is a horizontal bar per error code, most frequent first.
+func failuresChart(fs []Failure) template.HTML {
+	if len(fs) == 0 {
+		return ""
+	}
+	fs = fs[:min(len(fs), 12)]
+	top := 1
+	for _, f := range fs {
+		top = max(top, f.Count)
+	}
+	const rowH, labelW, w = 34.0, 96.0, 720.0
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" class="chart" role="img" aria-label="failures by code">`, w, float64(len(fs))*rowH)
+	for i, f := range fs {
+		y := float64(i) * rowH
+		bw := float64(f.Count) / float64(top) * (w - labelW - 60)
+		fmt.Fprintf(&b, `<text x="4" y="%.0f" class="code">%d</text><rect x="%.0f" y="%.0f" width="%.1f" height="%.0f" class="failed"><title>%s</title></rect><text x="%.1f" y="%.0f" class="axis">%s</text>`,
+			y+23, f.Code, labelW, y+7, max(bw, 1), rowH-14, esc(f.Meaning), labelW+bw+6, y+23, num(f.Count))
+	}
+	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
 
@@ -92,41 +396,103 @@ const pageHTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>whatsend report: {{.Campaign}}</title>
 <style>
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:960px;padding:1rem;color:#1d2329}
-h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.1rem;margin-top:1.6rem;border-bottom:1px solid #dde}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(120px,1fr));gap:.6rem}
-.card{border:1px solid #dde;border-radius:8px;padding:.5rem .7rem}.card b{display:block;font-size:1.4rem}
-.muted{color:#667}.chart{width:100%;height:auto;background:#fafbfc;border:1px solid #eef}
-.sent{fill:#2e8b57}.other{fill:#d9822b}.limit{stroke:#c0392b;stroke-dasharray:4 3}.share{fill:none;stroke:#2c5aa0;stroke-width:2}
-.axis{font-size:11px;fill:#667}
-.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #eee}
-@media print{body{max-width:none}.card{break-inside:avoid}}
+:root{--fg:#1d2329;--muted:#5f6b76;--line:#dde3ea;--bg:#fff;--panel:#f7f9fb}
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1000px;padding:1rem;color:var(--fg);background:var(--bg)}
+h1{font-size:1.45rem;margin:.2rem 0;overflow-wrap:anywhere}
+h2{font-size:1.1rem;margin:1.8rem 0 .5rem;padding-bottom:.2rem;border-bottom:1px solid var(--line)}
+.muted{color:var(--muted)}
+.state{display:inline-block;padding:.05rem .5rem;border-radius:1rem;background:#e8eef5;font-weight:600}
+.state.paused{background:#fdecea;color:#8e1b10}.state.finished{background:#e6f4ea;color:#1d5e32}
+.alert{border-left:4px solid #c0392b;background:#fdecea;padding:.5rem .8rem;border-radius:4px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:.6rem;margin:.8rem 0}
+.card{border:1px solid var(--line);border-radius:8px;padding:.5rem .7rem;background:var(--panel)}
+.card b{display:block;font-size:1.4rem;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+.card small{color:var(--muted)}
+.bar{width:100%;height:24px;border-radius:4px;display:block}
+.legend{font-size:.85rem;color:var(--muted);margin:.3rem 0}
+.legend span{white-space:nowrap;margin-right:.6rem}
+.legend i{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.3em;vertical-align:-1px}
+.chart{width:100%;height:auto;display:block;background:var(--panel);border:1px solid var(--line);border-radius:6px}
+.sent{fill:` + colSent + `}.failed{fill:` + colFailed + `}.other{fill:` + colUncertain + `}
+.base{stroke:#aab4bf}.grid{stroke:#e3e8ee}.limit{stroke:#c0392b;stroke-dasharray:5 4}
+.share{fill:none;stroke:` + colShare + `;stroke-width:2}.dot{fill:` + colShare + `}
+.cumsent{fill:none;stroke:` + colSent + `;stroke-width:2.5}.cumdone{fill:none;stroke:` + colFailed + `;stroke-width:1.5;stroke-dasharray:3 2}
+.pause rect{fill:#c0392b;fill-opacity:.10}.pause line{stroke:#c0392b;stroke-width:1.5}
+.axis{font-size:11px;fill:var(--muted);paint-order:stroke;stroke:var(--panel);stroke-width:4px;stroke-linejoin:round}
+.code{font-size:13px;font-weight:600;fill:var(--fg)}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+table{border-collapse:collapse;width:100%;font-size:.92rem}
+th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+th{background:var(--panel);font-weight:600}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.wrap{overflow-wrap:anywhere;min-width:12rem}td.t{white-space:nowrap}
+dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}
+dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
+@media (max-width:600px){body{font-size:14px;padding:.6rem}.chart .axis{font-size:21px}.chart .code{font-size:22px}td.wrap{min-width:9rem}.card b{font-size:1.2rem}th,td{padding:.25rem .35rem}dl.kv{grid-template-columns:1fr}dl.kv dd{margin-bottom:.3rem}}
+@media print{@page{margin:1.5cm}body{max-width:none;padding:0;font-size:10.5pt}.card,.chart,figure,tr,.alert{break-inside:avoid}h2{break-after:avoid}.scroll{overflow:visible}.chart,.card,th{background:none}}
 </style></head><body>
+<header>
 <h1>{{.Campaign}}</h1>
-<p class="muted">Template {{.Template}} ({{.Language}}) · state <b>{{.State}}</b> · generated {{.GeneratedAt.Format "2006-01-02 15:04 MST"}}</p>
+<p class="muted">Template <b>{{.Template}}</b> ({{.Language}}) · <span class="state {{.State}}">{{.State}}</span> · report of {{when .GeneratedAt}}{{if .Masked}} · phone numbers masked{{end}}</p>
+{{if .PauseReason}}<p class="alert"><b>Paused:</b> {{.PauseReason}}<br>Continue after fixing the cause: <code>whatsend resume {{.Campaign}}</code></p>{{end}}
+</header>
+<section>
 <div class="cards">
-<div class="card">Recipients<b>{{.Recipients}}</b></div>
-<div class="card">Sent<b>{{.Sent}}</b>{{percent .Sent .Recipients}}</div>
-<div class="card">Delivered<b>{{.Delivered}}</b></div>
-<div class="card">Read<b>{{.Read}}</b></div>
-<div class="card">Replied<b>{{.Replied}}</b></div>
-<div class="card">Failed<b>{{.Failed}}</b></div>
-<div class="card">Skipped<b>{{.Skipped}}</b></div>
-<div class="card">Uncertain<b>{{.Uncertain}}</b></div>
-<div class="card">Remaining<b>{{.Remaining}}</b></div>
-<div class="card">131056 share<b>{{pct .RateLimitedShare}}</b>{{.RateLimited}} of {{.Attempts}}</div>
+<div class="card">Recipients<b>{{num .Recipients}}</b><small>every CSV row</small></div>
+<div class="card">Sent<b>{{num .Sent}}</b><small>{{percent .Sent .Recipients}}</small></div>
+<div class="card">Delivered<b>{{num .Delivered}}</b><small>{{percent .Delivered .Sent}} of sent</small></div>
+<div class="card">Read<b>{{num .Read}}</b><small>{{percent .Read .Sent}} of sent</small></div>
+<div class="card">Replied<b>{{num .Replied}}</b></div>
+<div class="card">Failed<b>{{num .Failed}}</b><small>{{percent .Failed .Recipients}}</small></div>
+<div class="card">Skipped<b>{{num .Skipped}}</b><small>{{percent .Skipped .Recipients}}</small></div>
+<div class="card">Uncertain<b>{{num .Uncertain}}</b><small>not re-sent</small></div>
+<div class="card">Remaining<b>{{num .Remaining}}</b><small>pending {{num (index .RemainingByState "pending")}}, retry {{num (index .RemainingByState "retry")}}, deferred {{num (index .RemainingByState "deferred")}}</small></div>
+<div class="card">131056 share<b>{{pct .RateLimitedShare}}</b><small>{{num .RateLimited}} of {{num .Attempts}} attempts</small></div>
+<div class="card">Throughput<b>{{printf "%.1f" .Throughput.Overall}}/s</b><small>peak {{num .Throughput.PeakPerMinute}} per minute</small></div>
 </div>
-<h2>Sends per minute</h2>{{sends .Timeline}}
-<p class="muted">Throughput {{printf "%.1f" .Throughput.Overall}} msg/s overall, peak {{.Throughput.PeakPerMinute}} per minute.</p>
-<h2>131056 share per minute</h2>{{share .Timeline}}
-{{if .Pauses}}<h2>Pauses</h2><div class="scroll"><table><tr><th>At</th><th>Reason</th><th>Resumed</th></tr>
-{{range .Pauses}}<tr><td>{{.At.Format "2006-01-02 15:04:05"}}</td><td>{{.Reason}}</td><td>{{if .ResumedAt}}{{.ResumedAt.Format "2006-01-02 15:04:05"}}{{end}}</td></tr>{{end}}</table></div>{{end}}
-{{if .Failures}}<h2>Failures by code</h2><div class="scroll"><table><tr><th>Code</th><th>Count</th><th>Meaning</th><th>Advice</th></tr>
-{{range .Failures}}<tr><td><a href="https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes">{{.Code}}</a></td><td>{{.Count}}</td><td>{{.Meaning}}</td><td>{{.Advice}}</td></tr>{{end}}</table></div>{{end}}
-{{if .SkippedByReason}}<h2>Skipped by reason</h2><div class="scroll"><table><tr><th>Reason</th><th>Count</th></tr>
-{{range $k, $v := .SkippedByReason}}<tr><td>{{$k}}</td><td>{{$v}}</td></tr>{{end}}</table></div>{{end}}
-{{if .Batches}}<h2>Batches</h2><div class="scroll"><table><tr><th>Batch</th><th>Start</th><th>Size</th><th>Sent</th><th>Failed</th><th>131056</th></tr>
-{{range .Batches}}<tr><td>{{.Batch}}</td><td>{{.Start.Format "15:04:05"}}</td><td>{{.Size}}</td><td>{{.Sent}}</td><td>{{.Failed}}</td><td>{{.RateLimited}}</td></tr>{{end}}</table></div>{{end}}
-<h2>Allowance</h2><p>Scope {{.Window.Scope}}: {{.Window.UsedLast24}} unique recipients in the last 24 h{{if .Window.FreesNext}}; capacity frees from {{.Window.FreesNext.Format "2006-01-02 15:04 MST"}}{{end}}.</p>
+{{partition .}}
+</section>
+<section><h2>Sends over time</h2>{{sends .}}</section>
+{{if .Timeline}}<section><h2>Cumulative progress</h2>{{progress .}}</section>
+<section><h2>131056 share</h2>
+<p class="muted">The share of the guard's window of recent attempts answered 131056 (pair rate limit): above 2&nbsp;% whatsend halves the rate, above 5&nbsp;% it pauses the campaign.</p>
+{{share .}}</section>{{end}}
+{{if .Failures}}<section><h2>Failures by code</h2>{{failures .Failures}}
+<div class="scroll"><table><tr><th>Code</th><th class="n">Count</th><th>Meaning</th><th>Advice</th></tr>
+{{range .Failures}}<tr><td>{{.Code}}</td><td class="n">{{num .Count}}</td><td class="wrap">{{.Meaning}}</td><td class="wrap">{{.Advice}}</td></tr>
+{{end}}</table></div></section>{{end}}
+{{if .Pauses}}<section><h2>Pauses</h2><div class="scroll"><table><tr><th>At</th><th>Resumed</th><th>Reason and figures</th></tr>
+{{range .Pauses}}<tr><td class="t">{{when .At}}</td><td class="t">{{if .ResumedAt.IsZero}}not yet{{else}}{{when .ResumedAt}}{{end}}</td><td class="wrap">{{.Reason}}{{with figures .Detail}}<br><small class="muted">{{.}}</small>{{end}}</td></tr>
+{{end}}</table></div></section>{{end}}
+{{if .SkippedByReason}}<section><h2>Skipped</h2><div class="scroll"><table><tr><th>Reason</th><th class="n">Count</th></tr>
+{{range $k, $v := .SkippedByReason}}<tr><td>{{$k}}</td><td class="n">{{num $v}}</td></tr>
+{{end}}</table></div>
+{{if .SkippedRows}}<h3>Skipped rows{{if .SkippedRowsOmitted}} (first {{len .SkippedRows}}; {{num .SkippedRowsOmitted}} more in the CSV export){{end}}</h3>
+<div class="scroll"><table><tr><th class="n">Line</th><th>Reason</th><th>Detail</th></tr>
+{{range .SkippedRows}}<tr><td class="n">{{.Line}}</td><td>{{.Reason}}</td><td class="wrap">{{.Detail}}{{if .Value}} <small class="muted">({{.Value}})</small>{{end}}</td></tr>
+{{end}}</table></div>{{end}}</section>{{end}}
+{{if .ToCheck}}<section><h2>Recipients to check{{if .ToCheckOmitted}} (first {{len .ToCheck}}; {{num .ToCheckOmitted}} more in the CSV export){{end}}</h2>
+<p class="muted">Uncertain recipients may have received the message: whatsend does not send to them again unless <code>whatsend resume --resend-uncertain</code>.</p>
+<div class="scroll"><table><tr><th class="n">Line</th><th>Phone</th><th>Parameters</th><th>State</th><th>Code</th><th>Meaning</th></tr>
+{{range .ToCheck}}<tr><td class="n">{{.Line}}</td><td class="t">{{.Phone}}</td><td class="wrap">{{join .Params ", "}}</td><td>{{.State}}</td><td>{{if .Code}}{{.Code}}{{end}}</td><td class="wrap">{{.Meaning}}{{if .Detail}} <small class="muted">{{.Detail}}</small>{{end}}</td></tr>
+{{end}}</table></div></section>{{end}}
+{{if .Batches}}<section><h2>Batches</h2><div class="scroll"><table><tr><th>Batch</th><th>Start</th><th class="n">Attempts</th><th class="n">Sent</th><th class="n">Failed</th><th class="n">131056</th></tr>
+{{range .Batches}}<tr><td>{{.Batch}}{{if gt .Batches 1}}–{{through .Batch .Batches}}{{end}}</td><td class="t">{{when .Start}}</td><td class="n">{{num .Size}}</td><td class="n">{{num .Sent}}</td><td class="n">{{num .Failed}}</td><td class="n">{{num .RateLimited}}</td></tr>
+{{end}}</table></div></section>{{end}}
+<section><h2>Allowance and settings</h2>
+<dl class="kv">
+<dt>Scope</dt><dd>{{.Allowance.Scope}}</dd>
+{{if lt .Allowance.Allowed 0}}<dt>Last 24 h</dt><dd>{{num .Allowance.Used}} unique recipients; no cap</dd>
+{{else}}<dt>Last 24 h</dt><dd>{{num .Allowance.Used}} of {{num .Allowance.Allowed}} unique recipients used; {{num .Allowance.Left}} left now{{if not .Allowance.FreesNext.IsZero}}; capacity frees next at {{when .Allowance.FreesNext}}{{end}}</dd>
+<dt>Messaging limit</dt><dd>{{num .Allowance.Limit}} unique recipients per 24 h (from {{.Allowance.LimitSource}})</dd>{{end}}
+<dt>Warm-up</dt><dd>day {{.Settings.WarmupDay}} of {{.Settings.WarmupDays}}{{if not .Allowance.WarmupStart.IsZero}}, since {{when .Allowance.WarmupStart}}{{end}}</dd>
+<dt>Rate</dt><dd>{{.Settings.Rate}} msg/s; batches of {{.Settings.BatchSize}} every {{.Settings.BatchInterval}}; pair interval {{.Settings.PairInterval}}; at most {{.Settings.MaxAttempts}} attempts</dd>
+<dt>Tier</dt><dd>{{if eq .Settings.Tier "api"}}from the API{{else}}--tier {{.Settings.Tier}}{{end}}{{if .Settings.DailyLimit}}, --daily-limit {{.Settings.DailyLimit}}{{end}}</dd>
+<dt>Number</dt><dd>{{.Settings.PhoneNumberID}}{{if .Settings.Simulate}} (simulated){{end}}</dd>
+<dt>Parameters</dt><dd>{{join .Settings.Params ", "}}</dd>
+{{if not .Throughput.FirstSend.IsZero}}<dt>Sending</dt><dd>first attempt {{when .Throughput.FirstSend}}, last {{when .Throughput.LastSend}}</dd>{{end}}
+</dl></section>
+<footer><p class="muted">whatsend report · campaign id {{.CampaignID}}</p></footer>
 </body></html>
 `

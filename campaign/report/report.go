@@ -1,44 +1,54 @@
-// Package report builds what a user reads after a run: a campaign's totals,
-// pauses, failures by code with the catalog's meaning and advice, skips by
-// reason, the 131056 share, throughput and the per-batch table; rendered as
-// text, JSON, CSV and a self-contained HTML page.
+// Package report builds what a user reads after a run: a campaign's
+// settings, state and pause history, its totals (which partition the CSV's
+// rows), failures by code with the catalog's meaning and advice, skips by
+// reason, the 131056 share, throughput, the per-batch table and the
+// messaging-limit allowance; rendered as text, JSON, CSV (one row per CSV
+// row, streamed) and a self-contained HTML page.
+//
+// A report only reads the store, so it can be built while a run is in
+// progress (the SQLite store's readers never block its writer).
 package report
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/store"
 )
 
-// Source is what a report reads from the store.
-type Source interface {
-	Campaign(ctx context.Context, id int64) (store.Campaign, error)
-	Summary(ctx context.Context, campaignID int64) (store.Summary, error)
-	Pauses(ctx context.Context, campaignID int64) ([]store.Pause, error)
-	Attempts(ctx context.Context, campaignID int64, fn func(store.AttemptRecord) error) error
-	WindowTimes(ctx context.Context, scope string, since time.Time) ([]time.Time, error)
-}
-
 // Report is a campaign's report model. Its JSON shape is relied on by
-// scripts (README "Report JSON").
+// scripts: keys are only ever added.
+//
+// The totals partition the CSV: Recipients (every data row, those skipped
+// at import included) = Sent + Failed + Skipped + Uncertain + Remaining.
+// Delivered and Read are part of Sent; Remaining is pending + retry +
+// deferred + in flight.
 type Report struct {
-	Campaign         string         `json:"campaign"`
-	CampaignID       int64          `json:"campaign_id"`
-	State            string         `json:"state"`
-	Template         string         `json:"template"`
-	Language         string         `json:"language"`
-	Settings         map[string]any `json:"settings"`
-	GeneratedAt      time.Time      `json:"generated_at"`
+	Campaign    string    `json:"campaign"`
+	CampaignID  int64     `json:"campaign_id"`
+	State       string    `json:"state"`
+	PauseReason string    `json:"pause_reason,omitempty"`
+	Template    string    `json:"template"`
+	Language    string    `json:"language"`
+	Settings    Settings  `json:"settings"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Masked      bool      `json:"masked,omitempty"`
+
 	Recipients       int            `json:"recipients"`
 	Sent             int            `json:"sent"`
 	Delivered        int            `json:"delivered"`
@@ -48,18 +58,47 @@ type Report struct {
 	Skipped          int            `json:"skipped"`
 	Uncertain        int            `json:"uncertain"`
 	Remaining        int            `json:"remaining"`
-	Deferred         int            `json:"deferred"`
-	Attempts         int            `json:"attempts"`
-	RateLimited      int            `json:"rate_limited"`
-	RateLimitedShare float64        `json:"rate_limited_share"`
-	FailedByCode     map[string]int `json:"failed_by_code"`
-	Failures         []Failure      `json:"failures"`
-	SkippedByReason  map[string]int `json:"skipped_by_reason"`
-	Pauses           []Pause        `json:"pauses"`
-	Batches          []Batch        `json:"batches"`
-	Throughput       Throughput     `json:"throughput"`
-	Window           Window         `json:"allowance"`
-	Timeline         []Point        `json:"timeline"`
+	RemainingByState map[string]int `json:"remaining_by_state"`
+
+	Attempts         int     `json:"attempts"`
+	RateLimited      int     `json:"rate_limited"`       // attempts answered 131056
+	RateLimitedShare float64 `json:"rate_limited_share"` // of all attempts, 0 to 1
+
+	FailedByCode    map[string]int `json:"failed_by_code"`
+	Failures        []Failure      `json:"failures"`
+	SkippedByReason map[string]int `json:"skipped_by_reason"`
+	// SkippedRows lists skipped rows in line order, at most Options.MaxRows
+	// of them; SkippedRowsOmitted says how many more the CSV export has.
+	SkippedRows        []SkippedRow `json:"skipped_rows"`
+	SkippedRowsOmitted int          `json:"skipped_rows_omitted"`
+	// ToCheck lists uncertain and failed recipients in line order, at most
+	// Options.MaxRows of them.
+	ToCheck        []Recipient `json:"to_check"`
+	ToCheckOmitted int         `json:"to_check_omitted"`
+
+	Pauses     []Pause    `json:"pauses"`
+	Batches    []Batch    `json:"batches"`
+	Throughput Throughput `json:"throughput"`
+	Allowance  Allowance  `json:"allowance"`
+	Timeline   []Point    `json:"timeline"`
+}
+
+// Settings are the campaign's stored settings that explain its pace, with
+// the defaults filled in.
+type Settings struct {
+	Params        []string `json:"params"`
+	PhoneNumberID string   `json:"phone_number_id"`
+	Scope         string   `json:"scope"`
+	Rate          float64  `json:"rate"` // msg/s asked for
+	BatchSize     int      `json:"batch_size"`
+	BatchInterval string   `json:"batch_interval"`
+	PairInterval  string   `json:"pair_interval"`
+	MaxAttempts   int      `json:"max_attempts"`
+	Tier          string   `json:"tier"` // --tier, or "api" when the limit comes from the API
+	DailyLimit    int      `json:"daily_limit,omitempty"`
+	WarmupDays    int      `json:"warmup_days"`
+	WarmupDay     int      `json:"warmup_day"`
+	Simulate      bool     `json:"simulate,omitempty"`
 }
 
 // Failure is one error code's count with the catalog's words.
@@ -71,19 +110,41 @@ type Failure struct {
 	Advice  string `json:"advice"`
 }
 
+// SkippedRow is one skipped CSV row: at import (bad number, duplicate,
+// missing parameter...) or before sending (opted out, US marketing).
+type SkippedRow struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`
+	Value  string `json:"value,omitempty"` // the offending value, as the CSV had it
+}
+
+// Recipient is one recipient in the "to check" list.
+type Recipient struct {
+	Line     int      `json:"line"`
+	Phone    string   `json:"phone"`
+	Params   []string `json:"params"`
+	State    string   `json:"state"`
+	Attempts int      `json:"attempts"`
+	Code     int      `json:"code,omitempty"`
+	Meaning  string   `json:"meaning,omitempty"`
+	Detail   string   `json:"detail,omitempty"`
+}
+
 // Pause is one pause with its reason and figures.
 type Pause struct {
 	At        time.Time       `json:"at"`
 	Reason    string          `json:"reason"`
 	Detail    json.RawMessage `json:"detail,omitempty"`
-	ResumedAt *time.Time      `json:"resumed_at,omitempty"`
+	ResumedAt time.Time       `json:"resumed_at,omitzero"`
 }
 
 // Batch is one row of the per-batch table.
 type Batch struct {
 	Batch       int       `json:"batch"`
+	Batches     int       `json:"batches,omitempty"` // >1 when consecutive batches were grouped
 	Start       time.Time `json:"start"`
-	Size        int       `json:"size"`
+	Size        int       `json:"size"` // attempts
 	Sent        int       `json:"sent"`
 	Failed      int       `json:"failed"`
 	RateLimited int       `json:"rate_limited"`
@@ -91,48 +152,107 @@ type Batch struct {
 
 // Throughput is the send rate achieved.
 type Throughput struct {
-	FirstSend     time.Time `json:"first_send"`
-	LastSend      time.Time `json:"last_send"`
-	Overall       float64   `json:"overall_per_second"`
+	FirstSend time.Time `json:"first_send,omitzero"`
+	LastSend  time.Time `json:"last_send,omitzero"`
+	// ActiveSeconds is the time spent sending: gaps of more than a minute
+	// between attempts (pauses, an allowance used up, the next day's run)
+	// are not counted.
+	ActiveSeconds float64   `json:"active_seconds"`
+	Overall       float64   `json:"overall_per_second"` // sent per active second
 	PeakPerMinute int       `json:"peak_per_minute"`
+	PeakMinute    time.Time `json:"peak_minute,omitzero"`
 }
 
-// Window is the scope's rolling 24 h allowance use.
-type Window struct {
-	Scope      string     `json:"scope"`
-	UsedLast24 int        `json:"used_last_24h"`
-	FreesNext  *time.Time `json:"frees_next,omitempty"`
+// Allowance is the messaging-limit scope's rolling 24 h window at the
+// report's time, as `whatsend status` computes it.
+type Allowance struct {
+	Scope       string    `json:"scope"`
+	Limit       int       `json:"limit"` // unique recipients per 24 h; -1 unlimited
+	LimitSource string    `json:"limit_source"`
+	WarmupStart time.Time `json:"warmup_start,omitzero"`
+	WarmupDay   int       `json:"warmup_day"`
+	Allowed     int       `json:"allowed"` // today's allowance after the warm-up; -1 unlimited
+	Used        int       `json:"used_last_24h"`
+	Left        int       `json:"left"` // -1 unlimited
+	FreesNext   time.Time `json:"frees_next,omitzero"`
 }
 
-// Point is one minute of the timeline.
+// Point is one minute of the timeline (minutes without attempts are left
+// out).
 type Point struct {
 	Minute      time.Time `json:"minute"`
 	Attempts    int       `json:"attempts"`
 	Sent        int       `json:"sent"`
+	Failed      int       `json:"failed"`
 	RateLimited int       `json:"rate_limited"`
+	// WindowShare is the 131056 share over the guard's window (the last
+	// GuardWindow attempts) at the minute's last attempt: what the guard
+	// compares with the slow-down and pause thresholds.
+	WindowShare float64 `json:"window_share"`
 }
 
 // Options tune a report.
 type Options struct {
-	MaxBatches int // group the per-batch table beyond this many rows (default 200)
+	MaxBatches int  // group the per-batch table beyond this many rows (default 200)
+	MaxRows    int  // rows listed in SkippedRows and ToCheck (default 100)
+	Mask       bool // mask phone numbers (country code and last 2 digits kept)
 }
 
-// Build reads a campaign's report from the store.
-func Build(ctx context.Context, st Source, campaignID int64, now time.Time, opts Options) (*Report, error) {
+func (o Options) withDefaults() Options {
+	o.MaxBatches = cmp.Or(o.MaxBatches, 200)
+	o.MaxRows = cmp.Or(o.MaxRows, 100)
+	return o
+}
+
+// Build reads a campaign's report from the store at the instant now.
+func Build(ctx context.Context, st store.Store, campaignID int64, now time.Time, opts Options) (*Report, error) {
+	opts = opts.withDefaults()
 	c, err := st.Campaign(ctx, campaignID)
 	if err != nil {
 		return nil, err
 	}
-	sum, err := st.Summary(ctx, campaignID)
+	s, err := campaign.DecodeSettings(c.Settings)
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Campaign: c.Name, CampaignID: c.ID, State: string(c.State), Template: c.Template, Language: c.Language,
-		GeneratedAt: now.UTC(), FailedByCode: map[string]int{}, SkippedByReason: sum.SkippedByReason,
-		Pauses: []Pause{}, Batches: []Batch{}, Failures: []Failure{}, Timeline: []Point{}}
-	_ = json.Unmarshal(c.Settings, &r.Settings)
+	r := &Report{
+		Campaign: c.Name, CampaignID: c.ID, State: string(c.State), Template: c.Template, Language: c.Language,
+		GeneratedAt: now.UTC(), Masked: opts.Mask, Settings: settingsOf(c, s),
+		FailedByCode: map[string]int{}, SkippedByReason: map[string]int{}, RemainingByState: map[string]int{},
+		Failures: []Failure{}, SkippedRows: []SkippedRow{}, ToCheck: []Recipient{},
+		Pauses: []Pause{}, Batches: []Batch{}, Timeline: []Point{},
+	}
+	if c.State == store.CampaignPaused {
+		r.PauseReason = c.PauseReason
+	}
+	// The reads are independent and each fills its own fields of r, so they
+	// run at once on the store's reader pool: on a 1,000,000-row campaign
+	// the attempts alone take as long as all the others together.
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	wg.Go(func() {
+		sum, err := st.Summary(ctx, campaignID)
+		if err != nil {
+			errs[0] = err
+			return
+		}
+		r.totals(c, sum)
+		errs[0] = r.readRows(ctx, st, campaignID, opts)
+	})
+	wg.Go(func() { errs[1] = r.readAttempts(ctx, st, campaignID, s, opts) })
+	wg.Go(func() { errs[2] = r.readAllowance(ctx, st, c, s, now) })
+	wg.Go(func() { errs[3] = r.readPauses(ctx, st, campaignID) })
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	r.Settings.WarmupDay = r.Allowance.WarmupDay
+	return r, nil
+}
+
+// totals fills the partition and the per-code and per-reason counts.
+func (r *Report) totals(c store.Campaign, sum store.Summary) {
 	by := sum.ByState
-	r.Recipients = c.Rows
 	r.Sent = by[store.StateSent]
 	r.Delivered = sum.ByDelivery[store.DeliveryDelivered] + sum.ByDelivery[store.DeliveryRead]
 	r.Read = sum.ByDelivery[store.DeliveryRead]
@@ -140,137 +260,305 @@ func Build(ctx context.Context, st Source, campaignID int64, now time.Time, opts
 	r.Failed = by[store.StateFailed]
 	r.Skipped = by[store.StateSkipped] + sum.ImportSkipped
 	r.Uncertain = by[store.StateUncertain]
-	r.Deferred = by[store.StateDeferred]
-	r.Remaining = by[store.StatePending] + by[store.StateRetry] + by[store.StateDeferred] + by[store.StateInFlight]
-	if r.Recipients == 0 {
+	for _, st := range remainingStates {
+		r.RemainingByState[string(st)] = by[st]
+		r.Remaining += by[st]
+	}
+	// Rows is recorded when the import finishes; until then (a report on
+	// an import in progress) the rows seen so far are the recipients.
+	r.Recipients = c.Rows
+	if c.State == store.CampaignImporting || r.Recipients == 0 {
 		r.Recipients = r.Sent + r.Failed + r.Skipped + r.Uncertain + r.Remaining
 	}
 	r.Attempts, r.RateLimited = sum.Attempts, sum.RateLimited
 	if sum.Attempts > 0 {
 		r.RateLimitedShare = float64(sum.RateLimited) / float64(sum.Attempts)
 	}
-	codes := make([]int, 0, len(sum.FailedByCode))
-	for code, n := range sum.FailedByCode {
-		r.FailedByCode[strconv.Itoa(code)] = n
-		codes = append(codes, code)
-	}
-	sort.Ints(codes)
+	maps.Copy(r.SkippedByReason, sum.SkippedByReason)
+	codes := slices.Sorted(maps.Keys(sum.FailedByCode))
 	for _, code := range codes {
-		e := sender.Lookup(code)
-		r.Failures = append(r.Failures, Failure{Code: code, Count: sum.FailedByCode[code], Known: e.Known, Meaning: e.Meaning, Advice: e.Advice})
+		n := sum.FailedByCode[code]
+		r.FailedByCode[strconv.Itoa(code)] = n
+		r.Failures = append(r.Failures, failureOf(code, n))
 	}
+	// Most frequent first: the top of the table is what to act on.
+	sort.SliceStable(r.Failures, func(i, j int) bool { return r.Failures[i].Count > r.Failures[j].Count })
+}
+
+// remainingStates are the states of recipients that will still be sent.
+var remainingStates = []store.State{store.StatePending, store.StateRetry, store.StateDeferred, store.StateInFlight}
+
+func failureOf(code, n int) Failure {
+	if code == 0 {
+		// The store's "no code": a failure settled without one.
+		return Failure{Code: 0, Count: n, Meaning: "no error code was recorded",
+			Advice: "see each recipient's detail: whatsend report --format csv --only failed"}
+	}
+	e := sender.Lookup(code)
+	return Failure{Code: code, Count: n, Known: e.Known, Meaning: e.Meaning, Advice: e.Advice}
+}
+
+func meaningOf(code int) string {
+	if code == 0 {
+		return ""
+	}
+	return sender.Lookup(code).Meaning
+}
+
+func settingsOf(c store.Campaign, s campaign.Settings) Settings {
+	out := Settings{
+		Params:        c.Params,
+		PhoneNumberID: c.PhoneNumberID,
+		Scope:         c.Scope,
+		Rate:          cmp.Or(s.Rate, campaign.DefaultRate),
+		BatchSize:     cmp.Or(s.BatchSize, campaign.DefaultBatchSize),
+		BatchInterval: time.Duration(s.BatchInterval).String(),
+		PairInterval:  cmp.Or(time.Duration(s.PairInterval), campaign.DefaultPairInterval).String(),
+		MaxAttempts:   cmp.Or(s.MaxAttempts, campaign.DefaultMaxAttempts),
+		Tier:          cmp.Or(s.Tier, "api"),
+		DailyLimit:    s.DailyLimit,
+		WarmupDays:    cmp.Or(s.WarmupDays, campaign.DefaultWarmupDays),
+		Simulate:      s.Simulate,
+	}
+	if out.Params == nil {
+		out.Params = []string{}
+	}
+	return out
+}
+
+func (r *Report) readPauses(ctx context.Context, st store.Store, campaignID int64) error {
 	ps, err := st.Pauses(ctx, campaignID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, p := range ps {
-		q := Pause{At: p.At, Reason: p.Reason}
-		if json.Valid(p.Detail) {
-			q.Detail = p.Detail
+		q := Pause{At: p.At.UTC(), Reason: p.Reason, ResumedAt: p.ResumedAt}
+		if len(p.Detail) > 0 && json.Valid(p.Detail) {
+			q.Detail = json.RawMessage(p.Detail)
 		}
-		if !p.ResumedAt.IsZero() {
-			t := p.ResumedAt
-			q.ResumedAt = &t
+		if !q.ResumedAt.IsZero() {
+			q.ResumedAt = q.ResumedAt.UTC()
 		}
 		r.Pauses = append(r.Pauses, q)
 	}
-	if err := r.readAttempts(ctx, st, campaignID, opts); err != nil {
-		return nil, err
-	}
-	r.Window.Scope = c.Scope
-	if times, err := st.WindowTimes(ctx, c.Scope, now.Add(-24*time.Hour)); err == nil {
-		r.Window.UsedLast24 = len(times)
-		if len(times) > 0 {
-			t := times[0].Add(24 * time.Hour).UTC()
-			r.Window.FreesNext = &t
-		}
-	}
-	return r, nil
+	return nil
 }
 
+// errListsFull stops the recipient scan once every list is full.
+var errListsFull = errors.New("lists full")
+
+// readRows lists the first skipped rows and the first recipients to check.
+// It reads recipients only when some are failed, uncertain or skipped at
+// send time, and stops as soon as both lists are full.
+func (r *Report) readRows(ctx context.Context, st store.Store, campaignID int64, opts Options) error {
+	imported, err := st.Skipped(ctx, campaignID)
+	if err != nil {
+		return err
+	}
+	var skips []SkippedRow
+	for _, k := range imported[:min(len(imported), opts.MaxRows)] {
+		skips = append(skips, skippedRowOf(k, opts.Mask))
+	}
+	sendSkipped := r.Skipped - len(imported)
+	toCheck := r.Failed + r.Uncertain
+	var late []SkippedRow
+	if sendSkipped > 0 || toCheck > 0 {
+		err := st.Recipients(ctx, campaignID, func(rc store.Recipient) error {
+			switch rc.State {
+			case store.StateSkipped:
+				if len(late) < opts.MaxRows {
+					late = append(late, SkippedRow{Line: rc.Line, Reason: rc.SkipReason, Detail: "skipped before sending"})
+				}
+			case store.StateFailed, store.StateUncertain:
+				if len(r.ToCheck) < opts.MaxRows {
+					r.ToCheck = append(r.ToCheck, recipientOf(rc, opts.Mask))
+				}
+			}
+			if len(r.ToCheck) >= min(toCheck, opts.MaxRows) && len(late) >= min(sendSkipped, opts.MaxRows) {
+				return errListsFull
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errListsFull) {
+			return err
+		}
+	}
+	skips = append(skips, late...)
+	sort.SliceStable(skips, func(i, j int) bool { return skips[i].Line < skips[j].Line })
+	r.SkippedRows = append(r.SkippedRows, skips[:min(len(skips), opts.MaxRows)]...)
+	r.SkippedRowsOmitted = max(r.Skipped-len(r.SkippedRows), 0)
+	r.ToCheckOmitted = max(toCheck-len(r.ToCheck), 0)
+	return nil
+}
+
+func skippedRowOf(k store.SkippedRow, mask bool) SkippedRow {
+	row := SkippedRow{Line: k.Line, Reason: k.Reason, Detail: k.Detail, Value: k.Raw}
+	if mask {
+		row.Value, row.Detail = maskSkip(k.Reason, k.Raw, k.Detail)
+	}
+	return row
+}
+
+func recipientOf(rc store.Recipient, mask bool) Recipient {
+	p := rc.Phone
+	if mask {
+		p = MaskPhone(p)
+	}
+	params := rc.Params
+	if params == nil {
+		params = []string{}
+	}
+	return Recipient{Line: rc.Line, Phone: p, Params: params, State: string(rc.State), Attempts: rc.Attempts,
+		Code: rc.LastCode, Meaning: meaningOf(rc.LastCode), Detail: maskIf(rc.LastError, mask)}
+}
+
+func maskIf(s string, mask bool) string {
+	if mask {
+		return MaskText(s)
+	}
+	return s
+}
+
+// activeGap is the longest gap between two attempts still counted as
+// sending time.
+const activeGap = time.Minute
+
 // readAttempts streams the attempts into the per-batch table, the
-// per-minute timeline and the throughput figures.
-func (r *Report) readAttempts(ctx context.Context, st Source, campaignID int64, opts Options) error {
+// per-minute timeline (with the guard's sliding 131056 share) and the
+// throughput figures. Memory grows with batches and minutes, not attempts.
+func (r *Report) readAttempts(ctx context.Context, st store.Store, campaignID int64, s campaign.Settings, opts Options) error {
 	batches := map[int]*Batch{}
-	minutes := map[int64]*Point{}
+	var cur *Point
+	ring := make([]bool, cmp.Or(s.GuardWindow, campaign.DefaultGuardWindow))
+	var next, n, hits int
+	var prev time.Time
+	var active time.Duration
 	err := st.Attempts(ctx, campaignID, func(a store.AttemptRecord) error {
+		at := a.StartedAt.UTC()
+		if !prev.IsZero() {
+			if d := at.Sub(prev); d > 0 && d <= activeGap {
+				active += d
+			}
+		}
+		prev = at
+		if r.Throughput.FirstSend.IsZero() {
+			r.Throughput.FirstSend = at
+		}
+		r.Throughput.LastSend = at
 		b := batches[a.Batch]
 		if b == nil {
-			b = &Batch{Batch: a.Batch, Start: a.StartedAt.UTC()}
+			b = &Batch{Batch: a.Batch, Start: at}
 			batches[a.Batch] = b
 		}
 		b.Size++
-		m := a.StartedAt.Truncate(time.Minute).Unix()
-		p := minutes[m]
-		if p == nil {
-			p = &Point{Minute: time.Unix(m, 0).UTC()}
-			minutes[m] = p
+		if m := at.Truncate(time.Minute); cur == nil || !m.Equal(cur.Minute) {
+			r.Timeline = append(r.Timeline, Point{Minute: m})
+			cur = &r.Timeline[len(r.Timeline)-1]
 		}
-		p.Attempts++
-		switch {
-		case a.State == store.StateSent:
+		cur.Attempts++
+		switch a.State {
+		case store.StateSent:
 			b.Sent++
-			p.Sent++
-			if r.Throughput.FirstSend.IsZero() || a.StartedAt.Before(r.Throughput.FirstSend) {
-				r.Throughput.FirstSend = a.StartedAt.UTC()
-			}
-			if a.StartedAt.After(r.Throughput.LastSend) {
-				r.Throughput.LastSend = a.StartedAt.UTC()
-			}
-		case a.State == store.StateFailed:
+			cur.Sent++
+		case store.StateFailed:
 			b.Failed++
+			cur.Failed++
 		}
-		if a.Code == 131056 {
+		if a.State != store.StateInFlight && a.State != store.StateUncertain {
+			// The guard's window: the last len(ring) answered attempts.
+			hit := a.Code == rateLimitedCode
+			if n == len(ring) {
+				if ring[next] {
+					hits--
+				}
+			} else {
+				n++
+			}
+			ring[next] = hit
+			if hit {
+				hits++
+			}
+			next = (next + 1) % len(ring)
+			cur.WindowShare = float64(hits) / float64(n)
+		}
+		if a.Code == rateLimitedCode {
 			b.RateLimited++
-			p.RateLimited++
+			cur.RateLimited++
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, b := range batches {
-		r.Batches = append(r.Batches, *b)
+	keys := slices.Sorted(maps.Keys(batches))
+	for _, k := range keys {
+		r.Batches = append(r.Batches, *batches[k])
 	}
-	sort.Slice(r.Batches, func(i, j int) bool { return r.Batches[i].Batch < r.Batches[j].Batch })
-	r.Batches = groupBatches(r.Batches, max(opts.MaxBatches, 0))
-	for _, p := range minutes {
-		r.Timeline = append(r.Timeline, *p)
-		r.Throughput.PeakPerMinute = max(r.Throughput.PeakPerMinute, p.Sent)
-	}
-	sort.Slice(r.Timeline, func(i, j int) bool { return r.Timeline[i].Minute.Before(r.Timeline[j].Minute) })
+	r.Batches = groupBatches(r.Batches, opts.MaxBatches)
 	sent := 0
 	for _, p := range r.Timeline {
 		sent += p.Sent
+		if p.Sent > r.Throughput.PeakPerMinute {
+			r.Throughput.PeakPerMinute, r.Throughput.PeakMinute = p.Sent, p.Minute
+		}
 	}
-	if d := r.Throughput.LastSend.Sub(r.Throughput.FirstSend).Seconds(); d > 0 {
-		r.Throughput.Overall = float64(sent) / d
+	r.Throughput.ActiveSeconds = active.Seconds()
+	if r.Throughput.ActiveSeconds > 0 {
+		r.Throughput.Overall = float64(sent) / r.Throughput.ActiveSeconds
 	}
 	return nil
 }
 
+// rateLimitedCode is Meta's pair rate limit answer (cloud-api.md §4.2).
+const rateLimitedCode = 131056
+
 // groupBatches merges consecutive batches so that at most limit rows stay
 // (a 1,000,000-recipient campaign has 10,000 batches).
 func groupBatches(bs []Batch, limit int) []Batch {
-	if limit == 0 {
-		limit = 200
-	}
 	if len(bs) <= limit {
 		return bs
 	}
 	per := (len(bs) + limit - 1) / limit
-	var out []Batch
+	out := make([]Batch, 0, limit)
 	for i := 0; i < len(bs); i += per {
 		g := bs[i]
-		for _, b := range bs[i+1 : min(i+per, len(bs))] {
+		group := bs[i:min(i+per, len(bs))]
+		g.Batches = len(group)
+		for _, b := range group[1:] {
 			g.Size += b.Size
 			g.Sent += b.Sent
 			g.Failed += b.Failed
 			g.RateLimited += b.RateLimited
+			if b.Start.Before(g.Start) {
+				g.Start = b.Start
+			}
 		}
 		out = append(out, g)
 	}
 	return out
+}
+
+// readAllowance reads the scope's window as `whatsend status` does.
+func (r *Report) readAllowance(ctx context.Context, st store.Store, c store.Campaign, s campaign.Settings, now time.Time) error {
+	var phone *store.PhoneRecord
+	if p, err := st.Phone(ctx, c.PhoneNumberID); err == nil {
+		phone = &p
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	ss, err := campaign.ReadScope(ctx, st, s, c.Scope, phone, now)
+	if err != nil {
+		return err
+	}
+	r.Allowance = Allowance{Scope: c.Scope, Limit: ss.Limit.Users, LimitSource: ss.Limit.Source,
+		WarmupDay: ss.Day, Allowed: ss.Allowed, Used: ss.Used, Left: ss.Left}
+	if !ss.WarmupStart.IsZero() {
+		r.Allowance.WarmupStart = ss.WarmupStart.UTC()
+	}
+	if ss.Left == 0 && !ss.NextFree.IsZero() {
+		r.Allowance.FreesNext = ss.NextFree.UTC()
+	}
+	return nil
 }
 
 // WriteJSON writes the report as one JSON object.
@@ -284,7 +572,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // WriteFiles writes <dir>/<campaign>.json and .html, the reports every run
 // and resume leaves beside the store.
-func WriteFiles(ctx context.Context, st Source, campaignID int64, dir string, now time.Time) (string, string, error) {
+func WriteFiles(ctx context.Context, st store.Store, campaignID int64, dir string, now time.Time) (string, string, error) {
 	r, err := Build(ctx, st, campaignID, now, Options{})
 	if err != nil {
 		return "", "", err
@@ -295,32 +583,35 @@ func WriteFiles(ctx context.Context, st Source, campaignID int64, dir string, no
 	name := unsafeName.ReplaceAllString(r.Campaign, "_")
 	jsonPath := filepath.Join(dir, name+".json")
 	htmlPath := filepath.Join(dir, name+".html")
-	if err := writeAtomic(jsonPath, r.WriteJSON); err != nil {
+	if err := WriteFile(jsonPath, r.WriteJSON); err != nil {
 		return "", "", err
 	}
-	if err := writeAtomic(htmlPath, r.WriteHTML); err != nil {
+	if err := WriteFile(htmlPath, r.WriteHTML); err != nil {
 		return "", "", err
 	}
 	return jsonPath, htmlPath, nil
 }
 
-// writeAtomic writes a file through a temporary file and a rename, so a
-// reader never sees half a report.
-func writeAtomic(path string, write func(io.Writer) error) error {
+// WriteFile writes a file through a temporary file in the same directory
+// and a rename, so a reader never sees half a report and a failed write
+// leaves the previous file in place. The file is made 0600: reports hold
+// phone numbers.
+func WriteFile(path string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".report-*")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
+	defer os.Remove(f.Name()) // fails harmlessly after the rename
 	if err := write(f); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
 		return err
 	}
-	if err := os.Chmod(f.Name(), 0o600); err != nil {
-		return err
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return os.Rename(f.Name(), path)
 }
