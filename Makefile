@@ -15,9 +15,10 @@ test: vet
 vet:
 	$(GO) vet $(PKGS)
 
-# bench: benchmarks only (no tests); slower, not run by CI.
+# bench: benchmarks only (no tests); slower, not run by CI. -p 1: one
+# package at a time, so benchmarks do not share the cores (README "Performance").
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS)
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS)
 
 # demo: the README's first command, against the built-in simulator.
 demo:
