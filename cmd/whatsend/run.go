@@ -286,7 +286,13 @@ func (a *app) printForecast(f campaign.Forecast, format string) error {
 	}
 	fmt.Fprintf(a.out, "dry run: nothing sent\nscope %s: limit %s (from %s)\n", f.Scope, limit, f.Source)
 	fmt.Fprintf(a.out, "%-10s  %4s  %9s  %10s\n", "date", "day", "allowance", "recipients")
-	for _, d := range f.Days {
+	for i, d := range f.Days {
+		if len(f.Days) > 40 && i >= 30 && i < len(f.Days)-5 {
+			if i == 30 {
+				fmt.Fprintf(a.out, "%-10s  (%d more days)\n", "...", len(f.Days)-35)
+			}
+			continue
+		}
 		allow := "unlimited"
 		if d.Allowance >= 0 {
 			allow = strconv.Itoa(d.Allowance)
@@ -298,8 +304,10 @@ func (a *app) printForecast(f campaign.Forecast, format string) error {
 		fmt.Fprintf(a.out, "expected to finish on %s (%d day(s))\n", f.Finish, len(f.Days))
 	case len(f.Days) == 0:
 		fmt.Fprintln(a.out, "nothing left to send")
-	default:
+	case f.Days[len(f.Days)-1].Allowance == 0:
 		fmt.Fprintln(a.out, "cannot finish: the allowance is zero")
+	default:
+		fmt.Fprintf(a.out, "does not finish within %d days at this allowance: raise the limit or split the list\n", len(f.Days))
 	}
 	return nil
 }
