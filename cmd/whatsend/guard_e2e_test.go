@@ -67,3 +67,20 @@ func TestResumeAllSkipsPaused(t *testing.T) {
 		t.Errorf("accepted %d after resuming by name, want 40", got)
 	}
 }
+
+// With --fault-131056 0.03 the share sits between 2 % and 5 %: the rate is
+// halved and the campaign finishes.
+func TestGuardSlowsOnModerate131056Share(t *testing.T) {
+	sim := startSim(t, "--latency", "1ms", "--fault-131056", "0.03", "--pair-burst", "1000", "--tier", "unlimited")
+	p := newProc(t, sim)
+	csv := writeCSV(t, p.dir, 300, 0)
+	if code := p.exec(p.runArgs(csv, "--rate", "200")...); code != exitOK {
+		t.Fatalf("run exited %d, want 0\n%s%s", code, &p.stdout, &p.stderr)
+	}
+	if !strings.Contains(p.stderr.String(), "halv") {
+		t.Errorf("the run did not say it slowed down:\n%s", &p.stderr)
+	}
+	if got := countAccepted(t, sim); got != 300 {
+		t.Errorf("accepted %d, want 300", got)
+	}
+}

@@ -1,18 +1,25 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/sender/simulator"
+	"github.com/whatsend/whatsend/sender/webhook"
 	"github.com/whatsend/whatsend/store"
 	"github.com/whatsend/whatsend/store/sqlite"
 )
@@ -26,13 +33,139 @@ type apiOptions struct {
 	tokenFile string
 }
 
-// openStore opens the SQLite store at --db.
+// openStore opens the SQLite store at --db. The store it returns also
+// carries the webhooks of --simulate's in-process simulators (see
+// rehearsal); without one it behaves exactly as the SQLite store.
 func (a *app) openStore(ctx context.Context) (store.Store, error) {
 	st, err := sqlite.Open(ctx, a.dbPath)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", a.dbPath, err)
 	}
-	return st, nil
+	r := a.rehearse()
+	r.attach(st)
+	return rehearsalStore{Store: st, r: r}, nil
+}
+
+// rehearsal ties the in-process simulators of --simulate to the store the
+// command opened: their signed webhooks go straight into a webhook
+// receiver on that store, so a rehearsal's summary and report show
+// delivered, read and replied figures with no port and no tunnel. run
+// builds its client before it opens the store and resume after, so either
+// side may come first; the simulators only send webhooks once messages are
+// sent, and by then the store is open.
+type rehearsal struct {
+	secret sender.Secret // signs and checks the simulated webhooks
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu   sync.Mutex
+	sims []*simulator.Sim
+	st   store.Store
+	rcv  *webhook.Receiver // started with the first notification
+}
+
+// rehearse returns the app's rehearsal, made on first use.
+func (a *app) rehearse() *rehearsal {
+	if a.rehearsal == nil {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		a.rehearsal = &rehearsal{secret: sender.Secret(hex.EncodeToString(b)), logger: a.logger, now: a.now}
+		if a.rehearsal.logger == nil {
+			a.rehearsal.logger = slog.New(slog.DiscardHandler)
+		}
+	}
+	return a.rehearsal
+}
+
+func (r *rehearsal) attach(st store.Store) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.st == nil {
+		r.st = st
+	}
+}
+
+func (r *rehearsal) add(sim *simulator.Sim) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sims = append(r.sims, sim)
+}
+
+// deliver is the simulators' WebhookSink: the notification goes through
+// the receiver's whole path (signature check, parse, grouped commit) and
+// returns once it is committed.
+func (r *rehearsal) deliver(body []byte, signature string) {
+	r.mu.Lock()
+	if r.rcv == nil && r.st != nil {
+		r.rcv = webhook.New(webhook.Config{Store: r.st, AppSecret: r.secret, Logger: r.logger, Now: r.now})
+	}
+	rcv := r.rcv
+	r.mu.Unlock()
+	if rcv == nil {
+		r.logger.Warn("simulated webhook dropped: no store open")
+		return
+	}
+	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Hub-Signature-256", signature)
+	w := httptest.NewRecorder()
+	rcv.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		r.logger.Warn("simulated webhook not stored", "status", w.Code)
+	}
+}
+
+// flush delivers every notification the simulators queued so far.
+func (r *rehearsal) flush(ctx context.Context) {
+	r.mu.Lock()
+	sims := append([]*simulator.Sim(nil), r.sims...)
+	r.mu.Unlock()
+	if len(sims) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for _, sim := range sims {
+		if err := sim.FlushWebhooks(ctx); err != nil && !errors.Is(err, simulator.ErrClosed) {
+			r.logger.Warn("simulated webhooks not all delivered", "err", err)
+		}
+	}
+}
+
+// close flushes and stops the simulators, then the receiver (its writer
+// commits what it holds): both before the store closes.
+func (r *rehearsal) close() {
+	r.flush(context.Background())
+	r.mu.Lock()
+	sims, rcv := r.sims, r.rcv
+	r.sims, r.rcv, r.st = nil, nil, nil
+	r.mu.Unlock()
+	for _, sim := range sims {
+		sim.Close() // waits for a delivery in progress
+	}
+	if rcv != nil {
+		rcv.Close()
+	}
+}
+
+// rehearsalStore is the store as commands see it: a summary is read after
+// the rehearsal's pending webhooks are in, and Close stops the simulators
+// and the receiver before the database.
+type rehearsalStore struct {
+	store.Store
+	r *rehearsal
+}
+
+// Summary implements store.Store.
+func (s rehearsalStore) Summary(ctx context.Context, campaignID int64) (store.Summary, error) {
+	s.r.flush(ctx)
+	return s.Store.Summary(ctx, campaignID)
+}
+
+// Close implements store.Store.
+func (s rehearsalStore) Close() error {
+	s.r.close()
+	return s.Store.Close()
 }
 
 // token reads the access token from WHATSEND_TOKEN, WHATSAPP_TOKEN or
@@ -58,9 +191,13 @@ func (a *app) token(tokenFile string) (sender.Secret, error) {
 }
 
 // newSimulator builds the in-process simulator for --simulate, with the
-// campaign's simulator settings.
+// campaign's simulator settings. Its webhooks go to the rehearsal's
+// receiver: every message delivered, most read, a tenth replied to. None
+// says STOP: the opt-out list is shared with real campaigns, and a
+// rehearsal must not take real numbers off them.
 func (a *app) newSimulator(s campaign.Settings) (*simulator.Sim, error) {
-	cfg := simulator.Config{Now: a.now, Seed: 1}
+	r := a.rehearse()
+	cfg := simulator.Config{Now: a.now, Seed: 1, WebhookSink: r.deliver, AppSecret: r.secret, ReplyRate: 0.1}
 	if s.SimTier != "" {
 		n, err := campaign.ParseTier(s.SimTier)
 		if err != nil {
@@ -95,6 +232,7 @@ func (a *app) newClient(s campaign.Settings, api apiOptions) (*sender.Client, er
 		if err != nil {
 			return nil, err
 		}
+		a.rehearse().add(sim)
 		cfg.BaseURL, cfg.Token, cfg.Transport = simulatorURL, sender.Secret(simulator.DefaultToken), sim.Transport()
 		return sender.New(cfg)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -9,14 +11,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/whatsend/whatsend/campaign"
+	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/sender/simulator"
 )
 
 type simOptions struct {
-	addr      string
-	cfg       simulator.Config
-	tier      string
-	templates string
+	addr       string
+	cfg        simulator.Config
+	tier       string
+	templates  string
+	secretFile string
 }
 
 func newSimCmd(a *app) *cobra.Command {
@@ -45,7 +49,29 @@ Inspection and control endpoints (no token):
   GET  /_sim/health     the phone-number fields
   POST /_sim/control    {"quality":"RED"}, {"status":"FLAGGED"}, {"tier":2000},
                         {"template":{"name":"order_update","status":"PAUSED"}},
-                        {"advance":"24h"}, {"fault_131056":0}
+                        {"advance":"24h"}, {"fault_131056":0},
+                        {"webhooks":"hold"} (queue notifications), {"webhooks":"release"}
+
+Webhooks: with --webhook-url (e.g. http://127.0.0.1:8080/webhook, where
+'whatsend webhook' listens) every accepted message gets the notifications
+Meta would send, each POSTed alone and signed with X-Hub-Signature-256 under
+the app secret (WHATSEND_APP_SECRET or --app-secret-file, required then):
+sent, delivered, and read for --read-rate of them; or one failed status,
+131026 for an --undeliverable-rate recipient, 131049 for a
+--marketing-limit-rate one; and an inbound text reply for --reply-rate of the
+delivered messages, "STOP" for --stop-share of those replies. Shares are
+exact over the sequence of messages and their choice follows --seed;
+notifications come --webhook-delay apart, timestamped by the simulator's
+clock. A notification not answered 200 is retried --webhook-retries times
+with a growing pause (100ms doubled, at most 5s), then given up. /_sim/stats
+then has "webhooks": {"sent","delivered","read","failed","replies","stops"
+(notifications answered 200, by kind), "ok", "retries", "gave_up",
+"dropped", "pending"}, and /_sim/messages says which messages were read and
+the reply.
+
+--fault-131056 is an exact share, evenly spread: 0.03 answers 131056 to
+exactly 3 sends in 100, never more by chance; the other faults are drawn
+from --seed.
 
 WHATSEND_NOW (RFC 3339) starts the simulator's clock at that instant.
 
@@ -70,13 +96,20 @@ address cannot be served.`,
 	f.Float64Var(&c.FailRate, "fail-rate", 0, "share of sends answered 500 / 131000")
 	f.Float64Var(&c.DropRate, "drop-rate", 0, "share of sends recorded, then the connection closed without an answer")
 	f.Float64Var(&c.HangRate, "hang-rate", 0, "share of sends that never answer")
-	f.Float64Var(&c.Fault131056, "fault-131056", 0, "share of sends answered 131056 whatever the pacing")
+	f.Float64Var(&c.Fault131056, "fault-131056", 0, "exact share of sends answered 131056 whatever the pacing, evenly spread")
 	f.Float64Var(&c.UndeliverableRate, "undeliverable-rate", 0, "share of recipients not on WhatsApp (deterministic per number)")
 	f.Float64Var(&c.MarketingLimitRate, "marketing-limit-rate", 0, "share of recipients at Meta's marketing limit (MARKETING templates)")
 	f.IntVar(&c.OverTierCode, "over-tier-code", 131048, "code answered over the tier (Meta documents none)")
 	f.BoolVar(&c.QualityModel, "quality-model", false, "quality turns YELLOW then RED as 131056 answers pile up")
 	f.Int64Var(&c.Seed, "seed", 1, "seed of the faults and jitter")
 	f.StringVar(&o.templates, "templates", "", "templates as name:lang:category:count[:status],... (default order_update:en_US:UTILITY:2)")
+	f.StringVar(&c.WebhookURL, "webhook-url", "", "POST signed status and reply webhooks to this URL (e.g. http://127.0.0.1:8080/webhook)")
+	f.StringVar(&o.secretFile, "app-secret-file", "", "read the app secret that signs webhooks from this file (default: WHATSEND_APP_SECRET)")
+	f.Float64Var(&c.ReadRate, "read-rate", simulator.DefaultReadRate, "share of delivered messages that are read")
+	f.Float64Var(&c.ReplyRate, "reply-rate", 0.1, "share of delivered messages answered with an inbound text (read too)")
+	f.Float64Var(&c.StopShare, "stop-share", 0.1, `share of those replies that say "STOP"`)
+	f.DurationVar(&c.WebhookDelay, "webhook-delay", simulator.DefaultWebhookDelay, "acceptance to the sent status, and between a message's notifications")
+	f.IntVar(&c.WebhookRetries, "webhook-retries", simulator.DefaultWebhookRetries, "retries of a notification not answered 200")
 	return cmd
 }
 
@@ -117,8 +150,53 @@ func runSim(cmd *cobra.Command, a *app, o *simOptions) error {
 	if cfg.Templates, err = parseTemplates(o.templates); err != nil {
 		return &usageError{err}
 	}
+	if err := simWebhooks(a, o, &cfg); err != nil {
+		return err
+	}
 	cfg.Now, cfg.Logger = a.now, a.logger
 	sim := simulator.New(cfg)
-
+	defer sim.Close() // after the server: stops the webhook deliveries
 	return serve(cmd.Context(), a, "sim", o.addr, sim)
+}
+
+// simWebhooks checks the webhook flags and reads the app secret. A zero
+// flag means none, where the simulator's zero means its default.
+func simWebhooks(a *app, o *simOptions, cfg *simulator.Config) error {
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"--read-rate", cfg.ReadRate}, {"--reply-rate", cfg.ReplyRate}, {"--stop-share", cfg.StopShare}} {
+		if r.v < 0 || r.v > 1 {
+			return usagef("%s %g: want a share from 0 to 1", r.name, r.v)
+		}
+	}
+	if cfg.ReadRate == 0 {
+		cfg.ReadRate = -1
+	}
+	if cfg.WebhookDelay <= 0 {
+		cfg.WebhookDelay = -1
+	}
+	if cfg.WebhookRetries <= 0 {
+		cfg.WebhookRetries = -1
+	}
+	if cfg.WebhookURL == "" {
+		return nil
+	}
+	u, err := url.Parse(cfg.WebhookURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("--webhook-url %q: want an http or https URL", cfg.WebhookURL)
+	}
+	secret := strings.TrimSpace(a.getenv("WHATSEND_APP_SECRET"))
+	if o.secretFile != "" {
+		b, err := os.ReadFile(o.secretFile)
+		if err != nil {
+			return usagef("--app-secret-file: %v", err)
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	if secret == "" {
+		return usagef("--webhook-url needs the app secret that signs webhooks: set WHATSEND_APP_SECRET (or --app-secret-file)")
+	}
+	cfg.AppSecret = sender.Secret(secret)
+	return nil
 }

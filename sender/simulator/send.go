@@ -180,7 +180,9 @@ func (s *Sim) check(req sendRequest, params, names []string, now time.Time) deci
 	if !s.takeToken(now) {
 		return decision{code: 130429, details: "Message failed to send because there were too many messages sent from this phone number in a short period of time."}
 	}
-	if s.cfg.Fault131056 > 0 && s.rnd.Float64() < s.cfg.Fault131056 {
+	// An exact share, evenly spread (error diffusion): a random draw
+	// could exceed the setting by chance in a small sample.
+	if s.fault.next(s.cfg.Fault131056) {
 		return decision{code: 131056, details: "Too many messages to this user recently."}
 	}
 	if !s.pairAllows(req.To, now) {
@@ -319,6 +321,11 @@ func (s *Sim) accept(req sendRequest, params []string) Message {
 		Undeliverable: hashShare("undeliverable", req.To) < s.cfg.UndeliverableRate,
 	}
 	m.MarketingLimited = t != nil && t.Category == "MARKETING" && hashShare("marketing", req.To) < s.cfg.MarketingLimitRate
+	category := ""
+	if t != nil {
+		category = t.Category
+	}
+	s.planWebhooks(&m, category)
 	s.msgs = append(s.msgs, m)
 	s.stats.Accepted++
 	return m

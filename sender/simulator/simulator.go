@@ -3,8 +3,9 @@
 // shapes and HTTP statuses, throughput per number (130429), the pair rate
 // per recipient as a GCRA with interval and burst (131056), the rolling
 // 24 h unique-recipient limit, quality and template states, latency with
-// jitter and injected faults. It serves `whatsend sim`, `--simulate` (in
-// process, through Transport) and every test.
+// jitter and injected faults, and the signed status and reply webhooks Meta
+// would send for every accepted message. It serves `whatsend sim`,
+// `--simulate` (in process, through Transport) and every test.
 //
 // Defaults, as for a new Meta number: token sim-token, phone number id
 // 100000000000001, business portfolio 200000000000001, WhatsApp Business
@@ -13,18 +14,36 @@
 // faults, latency 20 ms ± 10 ms, and the template order_update (en_US,
 // UTILITY, APPROVED, 2 positional body parameters).
 //
+// Fault131056 is an exact share, evenly spread: 3 % answers exactly 3 sends
+// in every 100 (error diffusion), so a sample cannot exceed it by chance.
+// The other faults are drawn from the seeded generator.
+//
+// Webhooks (cloud-api.md §5), when Config.WebhookURL or Config.WebhookSink
+// is set: every accepted message gets the status notifications Meta would
+// send, each alone in a signed POST (X-Hub-Signature-256 under AppSecret)
+// shaped as Meta's: sent, delivered and, for ReadRate of them, read; or one
+// failed status with 131026 for an undeliverable recipient, 131049 for one
+// at the marketing limit. ReplyRate of the delivered messages get an inbound
+// text reply, STOP for StopShare of those. The shares are exact over the
+// sequence of messages, their phases set by Seed; timestamps come from the
+// simulator's clock. A bounded queue and a few workers deliver them, one
+// step of WebhookDelay apart, retrying a non-200 answer a few times; the
+// send path never waits for them, and Close stops them.
+//
 // Inspection and control, no token needed:
 //
 //	GET  /_sim/messages  {"messages":[{"to","template","params","wamid","callback","time"}]}
-//	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N}}
+//	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N},"webhooks":{"sent":N,"delivered":N,"read":N,...}}
 //	GET  /_sim/health    the phone-number fields
 //	POST /_sim/control   {"quality":"RED"} {"status":"FLAGGED"} {"tier":2000}
 //	                     {"template":{"name":"order_update","status":"PAUSED"}}
 //	                     {"advance":"24h"} {"fault_131056":0.2} {"fail_rate":0}
+//	                     {"webhooks":"hold"} {"webhooks":"release"}
 package simulator
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -75,6 +94,19 @@ type Config struct {
 	Seed                                     int64
 	Now                                      func() time.Time
 	Logger                                   *slog.Logger
+
+	// Webhooks, on when WebhookURL or WebhookSink is set.
+	WebhookURL         string                              // POST each notification here
+	WebhookSink        func(body []byte, signature string) // in-process delivery instead of WebhookURL
+	AppSecret          sender.Secret                       // the HMAC key of X-Hub-Signature-256
+	ReadRate           float64                             // share of delivered messages read; 0: DefaultReadRate; < 0: none
+	ReplyRate          float64                             // share of delivered messages answered with a text
+	StopShare          float64                             // share of those replies that say STOP
+	WebhookDelay       time.Duration                       // acceptance to sent, and between steps; 0: DefaultWebhookDelay; < 0: none
+	WebhookWorkers     int                                 // deliveries at once; default DefaultWebhookWorkers
+	WebhookRetries     int                                 // retries after a non-200; default DefaultWebhookRetries; < 0: none
+	WebhookQueue       int                                 // notifications waiting at most; default DefaultWebhookQueue
+	DisplayPhoneNumber string                              // metadata.display_phone_number; default DefaultDisplayPhoneNumber
 }
 
 // Message is one accepted message.
@@ -88,12 +120,16 @@ type Message struct {
 	Time             time.Time `json:"time"`
 	Undeliverable    bool      `json:"undeliverable,omitempty"`
 	MarketingLimited bool      `json:"marketing_limited,omitempty"`
+	// With webhooks: whether the user reads it, and the reply, if any.
+	Read  bool   `json:"read,omitempty"`
+	Reply string `json:"reply,omitempty"`
 }
 
 // Stats counts answers.
 type Stats struct {
 	Accepted int            `json:"accepted"`
 	ByCode   map[string]int `json:"by_code"`
+	Webhooks *WebhookStats  `json:"webhooks,omitempty"` // with webhooks only
 }
 
 // TemplateControl changes a template.
@@ -116,6 +152,9 @@ type Control struct {
 	FailRate        *float64         `json:"fail_rate"`
 	DropRate        *float64         `json:"drop_rate"`
 	HangRate        *float64         `json:"hang_rate"`
+	// Webhooks "hold" keeps notifications queued past their time; "release"
+	// lets them go, all that are due at once: a backlog on demand.
+	Webhooks string `json:"webhooks"`
 }
 
 // Sim is the simulator. It is safe for concurrent use.
@@ -133,6 +172,8 @@ type Sim struct {
 	stats    Stats
 	recent   []bool // last answers: 131056 or not (quality model)
 	seq      uint64
+	fault    share     // Fault131056's error diffusion
+	wh       *webhooks // nil without webhooks
 }
 
 // New returns a simulator with cfg's defaults applied.
@@ -172,10 +213,43 @@ func New(cfg Config) *Sim {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.ReadRate == 0 {
+		cfg.ReadRate = DefaultReadRate
+	}
+	if cfg.WebhookDelay == 0 {
+		cfg.WebhookDelay = DefaultWebhookDelay
+	}
+	cfg.WebhookWorkers = cmp.Or(cfg.WebhookWorkers, DefaultWebhookWorkers)
+	if cfg.WebhookRetries == 0 {
+		cfg.WebhookRetries = DefaultWebhookRetries
+	}
+	cfg.WebhookRetries = max(cfg.WebhookRetries, 0)
+	cfg.WebhookQueue = cmp.Or(cfg.WebhookQueue, DefaultWebhookQueue)
+	cfg.DisplayPhoneNumber = cmp.Or(cfg.DisplayPhoneNumber, DefaultDisplayPhoneNumber)
 	s := &Sim{cfg: cfg, rnd: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed)), tat: map[string]time.Time{},
-		lastSent: map[string]time.Time{}, stats: Stats{ByCode: map[string]int{}}}
+		lastSent: map[string]time.Time{}, stats: Stats{ByCode: map[string]int{}}, wh: newWebhooks(cfg)}
 	s.bucket = s.burst()
 	return s
+}
+
+// Close stops the webhook deliveries: notifications still queued are
+// counted as given up. The API keeps answering. Close is idempotent.
+func (s *Sim) Close() error {
+	if s.wh != nil {
+		s.wh.close()
+	}
+	return nil
+}
+
+// FlushWebhooks delivers every queued notification at once, without
+// waiting for its time, and returns when none is pending: the in-process
+// rehearsal calls it before reading delivery figures. Without webhooks it
+// returns nil at once; after Close, ErrClosed.
+func (s *Sim) FlushWebhooks(ctx context.Context) error {
+	if s.wh == nil {
+		return nil
+	}
+	return s.wh.flush(ctx)
 }
 
 func (s *Sim) burst() float64 { return max(s.cfg.MPS, 1) }
@@ -204,6 +278,10 @@ func (s *Sim) Stats() Stats {
 	for k, v := range s.stats.ByCode {
 		out.ByCode[k] = v
 	}
+	if s.wh != nil {
+		wh := s.wh.snapshot()
+		out.Webhooks = &wh
+	}
 	return out
 }
 
@@ -229,6 +307,16 @@ func (s *Sim) Control(c Control) error {
 	}
 	if c.Tier != nil {
 		s.cfg.Tier = *c.Tier
+	}
+	switch c.Webhooks {
+	case "":
+	case "hold", "release":
+		if s.wh == nil {
+			return fmt.Errorf("webhooks %q: the simulator sends no webhooks", c.Webhooks)
+		}
+		s.wh.hold(c.Webhooks == "hold")
+	default:
+		return fmt.Errorf("webhooks %q: want hold or release", c.Webhooks)
 	}
 	for _, f := range []struct {
 		v   *float64

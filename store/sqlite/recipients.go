@@ -173,7 +173,7 @@ func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
 			return err
 		}
 		defer ins.Close()
-		upd, err := tx.PrepareContext(ctx, `UPDATE recipients SET state = 'in_flight', attempts = ?, updated_at = ? WHERE id = ?`)
+		upd, err := tx.PrepareContext(ctx, `UPDATE recipients SET state = 'in_flight', attempts = ?, delivery = '', updated_at = ? WHERE id = ?`)
 		if err != nil {
 			return err
 		}
@@ -212,14 +212,18 @@ func (s *Store) FinishAttempts(ctx context.Context, os []store.Outcome) error {
 		}
 		defer att.Close()
 		// A recipient already sent (a webhook settled it first) stays sent.
+		// A status webhook can arrive before the send's answer is recorded:
+		// a recipient already sent stays sent, and one a "failed" status
+		// settled keeps that state, code and schedule.
 		rec, err := tx.PrepareContext(ctx, `UPDATE recipients SET
-			state = CASE WHEN state = 'sent' THEN 'sent' ELSE ?1 END,
-			last_code = ?2, last_error = ?3,
+			state = CASE WHEN state = 'sent' THEN 'sent' WHEN delivery = 'failed' THEN state ELSE ?1 END,
+			last_code = CASE WHEN delivery = 'failed' THEN last_code ELSE ?2 END,
+			last_error = CASE WHEN delivery = 'failed' THEN last_error ELSE ?3 END,
 			wamid = CASE WHEN ?4 <> '' THEN ?4 ELSE wamid END,
 			sent_at = CASE WHEN ?1 = 'sent' AND sent_at = 0 THEN ?5 ELSE sent_at END,
 			delivery = CASE WHEN ?1 = 'sent' AND delivery = '' THEN 'sent' ELSE delivery END,
-			next_attempt_at = ?6,
-			deferrals = deferrals + CASE WHEN ?1 = 'deferred' THEN 1 ELSE 0 END,
+			next_attempt_at = CASE WHEN delivery = 'failed' THEN next_attempt_at ELSE ?6 END,
+			deferrals = deferrals + CASE WHEN ?1 = 'deferred' AND delivery <> 'failed' THEN 1 ELSE 0 END,
 			updated_at = ?5
 			WHERE id = ?7`)
 		if err != nil {

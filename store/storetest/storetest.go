@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OptOuts", testOptOuts},
 		{"WebhookDedupe", testWebhookDedupe},
 		{"Notifications", testNotifications},
+		{"FailedStatusBeforeAnswer", testFailedStatusBeforeAnswer},
 		{"StatusNeverBackwards", testStatusNeverBackwards},
 		{"StatusSettlesUncertain", testStatusSettlesUncertain},
 		{"RepliesAndUnanswered", testReplies},
@@ -124,6 +125,11 @@ func testImportDuplicates(t *testing.T, st store.Store) {
 	if len(sk) != 1 || sk[0].Line != 5 || sk[0].Raw != "abc" {
 		t.Errorf("skipped = %+v", sk)
 	}
+}
+
+// callback is the biz_opaque_callback_data the engine sends.
+func callback(r store.Recipient, a store.Attempt) string {
+	return fmt.Sprintf("c=%d;r=%d;a=%s", a.CampaignID, r.ID, a.ID)
 }
 
 func attempt(c store.Campaign, r store.Recipient, n int, at time.Time) store.Attempt {
@@ -389,17 +395,14 @@ func testStatusSettlesUncertain(t *testing.T, st store.Store) {
 	must(t, st.BeginAttempts(ctx, as))
 	_, err := st.MarkUncertain(ctx, c.ID, t0)
 	must(t, err)
-	cb := func(r store.Recipient, a store.Attempt) string {
-		return fmt.Sprintf("c=%d;r=%d;a=%s", c.ID, r.ID, a.ID)
-	}
-	ok, err := st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "wamid.x", Callback: cb(due[0], as[0]), Status: store.DeliveryDelivered, At: t0.Add(time.Minute)})
+	ok, err := st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "wamid.x", Callback: callback(due[0], as[0]), Status: store.DeliveryDelivered, At: t0.Add(time.Minute)})
 	must(t, err)
 	r, _ := st.Recipient(ctx, due[0].ID)
 	if !ok || r.State != store.StateSent || r.WAMID != "wamid.x" || r.Delivery != store.DeliveryDelivered {
 		t.Errorf("settled by delivered: %+v", r)
 	}
 	next := t0.Add(24 * time.Hour)
-	_, err = st.ApplyStatus(ctx, store.StatusUpdate{Callback: cb(due[1], as[1]), Status: store.DeliveryFailed, Code: 131049, At: t0, FailState: store.StateDeferred, NextAttemptAt: next})
+	_, err = st.ApplyStatus(ctx, store.StatusUpdate{Callback: callback(due[1], as[1]), Status: store.DeliveryFailed, Code: 131049, At: t0, FailState: store.StateDeferred, NextAttemptAt: next})
 	must(t, err)
 	r, _ = st.Recipient(ctx, due[1].ID)
 	if r.State != store.StateDeferred || !r.NextAttemptAt.Equal(next) || r.LastCode != 131049 {
@@ -538,5 +541,42 @@ func testNotifications(t *testing.T, st store.Store) {
 	must(t, err)
 	if opted, _ := st.OptedOut(ctx, []string{"+1002"}); opted["+1002"] {
 		t.Error("opt-in did not remove the webhook opt-out")
+	}
+}
+
+// A "failed" status webhook that arrives before the send's answer is
+// recorded wins: the answer does not turn the recipient back into sent. A
+// later attempt of a deferred recipient starts clean.
+func testFailedStatusBeforeAnswer(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 2)
+	due, err := st.Due(ctx, c.ID, t0, 0, 10)
+	must(t, err)
+	for i, code := range []int{131026, 131049} {
+		r := due[i]
+		a := attempt(c, r, 1, t0)
+		must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
+		u := store.StatusUpdate{Callback: callback(r, a), WAMID: fmt.Sprintf("wamid.f%d", i), Status: store.DeliveryFailed, At: t0, Code: code, Error: "x", FailState: store.StateFailed}
+		if code == 131049 {
+			u.FailState, u.NextAttemptAt = store.StateDeferred, t0.Add(24*time.Hour)
+		}
+		ok, err := st.ApplyStatus(ctx, u)
+		must(t, err)
+		if !ok {
+			t.Fatal("status matched no recipient")
+		}
+		must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateSent, WAMID: u.WAMID, FinishedAt: t0.Add(time.Second)}}))
+		got, _ := st.Recipient(ctx, r.ID)
+		if got.State != u.FailState || got.LastCode != code {
+			t.Errorf("code %d: after the late answer state %s code %d, want %s %d", code, got.State, got.LastCode, u.FailState, code)
+		}
+	}
+	// The deferred one is tried again a day later and succeeds.
+	r := due[1]
+	a := attempt(c, r, 2, t0.Add(25*time.Hour))
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateSent, WAMID: "wamid.again", FinishedAt: t0.Add(25 * time.Hour)}}))
+	if got, _ := st.Recipient(ctx, r.ID); got.State != store.StateSent || got.Delivery != store.DeliverySent {
+		t.Errorf("retried deferred recipient: state %s delivery %q, want sent", got.State, got.Delivery)
 	}
 }
