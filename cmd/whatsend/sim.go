@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/whatsend/whatsend/campaign"
-	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/sender/simulator"
 )
 
@@ -186,17 +184,13 @@ func simWebhooks(a *app, o *simOptions, cfg *simulator.Config) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return usagef("--webhook-url %q: want an http or https URL", cfg.WebhookURL)
 	}
-	secret := strings.TrimSpace(a.getenv("WHATSEND_APP_SECRET"))
-	if o.secretFile != "" {
-		b, err := os.ReadFile(o.secretFile)
-		if err != nil {
-			return usagef("--app-secret-file: %v", err)
-		}
-		secret = strings.TrimSpace(string(b))
+	secret, err := a.appSecret(o.secretFile)
+	if err != nil {
+		return err
 	}
 	if secret == "" {
 		return usagef("--webhook-url needs the app secret that signs webhooks: set WHATSEND_APP_SECRET (or --app-secret-file)")
 	}
-	cfg.AppSecret = sender.Secret(secret)
+	cfg.AppSecret = secret
 	return nil
 }

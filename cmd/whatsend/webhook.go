@@ -53,13 +53,9 @@ func runWebhook(cmd *cobra.Command, a *app, o *webhookOptions) error {
 	if verify == "" {
 		return usagef("no verify token: set WHATSEND_VERIFY_TOKEN to the string given to Meta")
 	}
-	secret := strings.TrimSpace(a.getenv("WHATSEND_APP_SECRET"))
-	if o.secretFile != "" {
-		b, err := os.ReadFile(o.secretFile)
-		if err != nil {
-			return usagef("--app-secret-file: %v", err)
-		}
-		secret = strings.TrimSpace(string(b))
+	secret, err := a.appSecret(o.secretFile)
+	if err != nil {
+		return err
 	}
 	if secret == "" {
 		return usagef("no app secret: set WHATSEND_APP_SECRET (or --app-secret-file)")
@@ -70,11 +66,24 @@ func runWebhook(cmd *cobra.Command, a *app, o *webhookOptions) error {
 	}
 	defer st.Close()
 	rcv := webhook.New(webhook.Config{
-		Store: st, VerifyToken: sender.Secret(verify), AppSecret: sender.Secret(secret),
+		Store: st, VerifyToken: sender.Secret(verify), AppSecret: secret,
 		Keywords: o.keywords, Logger: a.logger, Now: a.now,
 	})
 	defer rcv.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/webhook", rcv)
 	return serve(cmd.Context(), a, "webhook", o.addr, mux)
+}
+
+// appSecret reads the app secret that signs webhooks from --app-secret-file
+// or WHATSEND_APP_SECRET; empty when neither is set.
+func (a *app) appSecret(file string) (sender.Secret, error) {
+	if file == "" {
+		return sender.Secret(strings.TrimSpace(a.getenv("WHATSEND_APP_SECRET"))), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", usagef("--app-secret-file: %v", err)
+	}
+	return sender.Secret(strings.TrimSpace(string(b))), nil
 }
