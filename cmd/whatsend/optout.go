@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/whatsend/whatsend/campaign/csvimport"
+	"github.com/whatsend/whatsend/store"
 )
 
 func newOptoutCmd(a *app) *cobra.Command {
@@ -35,9 +36,9 @@ BAJA, CANCELAR) or that Meta reports as having stopped marketing messages.
 		}
 		return p, nil
 	}
-	add := &cobra.Command{
-		Use: "add NUMBER...", Short: "Add numbers to the opt-out list", Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	// each opens the store and applies do to every number given.
+	each := func(do func(cmd *cobra.Command, st store.Store, phone string) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
 			st, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -48,34 +49,32 @@ BAJA, CANCELAR) or that Meta reports as having stopped marketing messages.
 				if err != nil {
 					return err
 				}
-				if err := st.AddOptOut(cmd.Context(), p, "manual", a.now()); err != nil {
+				if err := do(cmd, st, p); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "opted out %s\n", p)
 			}
 			return nil
-		},
+		}
+	}
+	add := &cobra.Command{
+		Use: "add NUMBER...", Short: "Add numbers to the opt-out list", Args: cobra.MinimumNArgs(1),
+		RunE: each(func(cmd *cobra.Command, st store.Store, p string) error {
+			if err := st.AddOptOut(cmd.Context(), p, "manual", a.now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "opted out %s\n", p)
+			return nil
+		}),
 	}
 	remove := &cobra.Command{
 		Use: "remove NUMBER...", Short: "Remove numbers from the opt-out list", Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
+		RunE: each(func(cmd *cobra.Command, st store.Store, p string) error {
+			if err := st.RemoveOptOut(cmd.Context(), p); err != nil {
 				return err
 			}
-			defer st.Close()
-			for _, raw := range args {
-				p, err := normalize(raw)
-				if err != nil {
-					return err
-				}
-				if err := st.RemoveOptOut(cmd.Context(), p); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.out, "removed %s\n", p)
-			}
+			fmt.Fprintf(a.out, "removed %s\n", p)
 			return nil
-		},
+		}),
 	}
 	list := &cobra.Command{
 		Use: "list", Short: "Print the opt-out list as CSV", Args: cobra.NoArgs,
