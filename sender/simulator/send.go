@@ -238,8 +238,28 @@ func (s *Sim) pairAllows(to string, now time.Time) bool {
 		return false
 	}
 	s.tat[to] = tat.Add(t)
+	s.prunePairs(now)
 	return true
 }
+
+// prunePairs drops recipients whose theoretical arrival time has passed
+// (they are as good as never seen), each time the map has doubled since the
+// last sweep: amortised O(1) a send, and a long-running simulator's memory
+// follows the recipients of the last interval × burst.
+func (s *Sim) prunePairs(now time.Time) {
+	if len(s.tat) < max(s.tatSweepAt, minPairSweep) {
+		return
+	}
+	for to, tat := range s.tat {
+		if !tat.After(now) {
+			delete(s.tat, to)
+		}
+	}
+	s.tatSweepAt = 2 * len(s.tat)
+}
+
+// minPairSweep is the pair map's size below which it is never swept.
+const minPairSweep = 4096
 
 // tierAllows counts unique recipients in the rolling 24 h of the clock: a
 // recipient counts until 24 h after its latest send. The send log is a FIFO,

@@ -159,21 +159,22 @@ type Control struct {
 
 // Sim is the simulator. It is safe for concurrent use.
 type Sim struct {
-	mu       sync.Mutex
-	cfg      Config
-	offset   time.Duration
-	rnd      *rand.Rand
-	bucket   float64 // throughput tokens
-	bucketAt time.Time
-	tat      map[string]time.Time // GCRA theoretical arrival time per recipient
-	lastSent map[string]time.Time // latest send per recipient in the last 24 h (tier)
-	fifo     []sendEntry          // sends in order, for pruning the window
-	msgs     []Message
-	stats    Stats
-	recent   []bool // last answers: 131056 or not (quality model)
-	seq      uint64
-	fault    share     // Fault131056's error diffusion
-	wh       *webhooks // nil without webhooks
+	mu         sync.Mutex
+	cfg        Config
+	offset     time.Duration
+	rnd        *rand.Rand
+	bucket     float64 // throughput tokens
+	bucketAt   time.Time
+	tat        map[string]time.Time // GCRA theoretical arrival time per recipient
+	tatSweepAt int                  // prunePairs sweeps when tat reaches this size
+	lastSent   map[string]time.Time // latest send per recipient in the last 24 h (tier)
+	fifo       []sendEntry          // sends in order, for pruning the window
+	msgs       []Message
+	stats      Stats
+	recent     []bool // last answers: 131056 or not (quality model)
+	seq        uint64
+	fault      share     // Fault131056's error diffusion
+	wh         *webhooks // nil without webhooks
 }
 
 // New returns a simulator with cfg's defaults applied.
