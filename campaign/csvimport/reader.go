@@ -381,10 +381,29 @@ func decode(r io.Reader) (io.Reader, string, error) {
 			}
 		}
 	}
-	if utf8.Valid(valid) {
-		return br, "UTF-8", nil
+	// Old Mac exports end lines with CR alone: read them as LF.
+	var text io.Reader = br
+	lineEnd := ""
+	if bytes.IndexByte(head, '\r') >= 0 && bytes.IndexByte(head, '\n') < 0 {
+		text, lineEnd = crLines{br}, ", CR line ends"
 	}
-	return transform.NewReader(br, charmap.Windows1252.NewDecoder()), "Windows-1252", nil
+	if utf8.Valid(valid) {
+		return text, "UTF-8" + lineEnd, nil
+	}
+	return transform.NewReader(text, charmap.Windows1252.NewDecoder()), "Windows-1252" + lineEnd, nil
+}
+
+// crLines reads a text whose lines end with CR alone as lines ending in LF.
+type crLines struct{ r io.Reader }
+
+func (c crLines) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\r' {
+			p[i] = '\n'
+		}
+	}
+	return n, err
 }
 
 // lineBound cuts physical lines longer than max bytes so that a runaway

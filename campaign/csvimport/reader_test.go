@@ -73,6 +73,8 @@ var badFiles = []struct {
 		"Brazilian export: --phone-column celular, semicolons, local numbers"},
 	{"us_local_formats.csv", Config{Params: []string{"name"}, DefaultRegion: "US", Dedupe: true}, 3, false,
 		"US local formats with --default-region US"},
+	{"mac_cr_only.csv", Config{Params: []string{"name", "order_id"}, Dedupe: true}, 2, false,
+		"old Mac CSV: lines end with CR alone"},
 }
 
 // outcome is everything Read reports about one input.
