@@ -1,21 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,14 +57,14 @@ type engineRun struct {
 }
 
 func benchEngine(b *testing.B, n int, rate float64, check func(*testing.B, engineRun)) {
-	bin := engineBenchBin(b)
+	bin := whatsendBin(b)
 	var last engineRun
 	for b.Loop() {
 		b.StopTimer()
-		sim := engineBenchSim(b, bin, "--mps", "1000", "--latency", "150ms", "--tier", "unlimited",
+		sim := startSim(b, "--mps", "1000", "--latency", "150ms", "--tier", "unlimited",
 			"--pair-burst", "1000", "--throughput", "HIGH")
 		dir := b.TempDir()
-		csv := engineBenchCSV(b, dir, n)
+		csv := writeCSV(b, dir, n, 10000000)
 		b.StartTimer()
 		m := engineBenchRun(b, bin, dir, "run", csv, "--template", "order_update", "--lang", "en_US",
 			"--params", "name,order_id", "--api-url", sim.url, "--tier", "unlimited",
@@ -79,7 +73,8 @@ func benchEngine(b *testing.B, n int, rate float64, check func(*testing.B, engin
 		if m.sent != n {
 			b.Errorf("sent %d, want %d", m.sent, n)
 		}
-		stats := sim.stats(b)
+		var stats simStats
+		sim.getJSON(b, "/_sim/stats", &stats)
 		if stats.Accepted != n {
 			b.Errorf("simulator accepted %d, want %d", stats.Accepted, n)
 		}
@@ -98,100 +93,6 @@ func benchEngine(b *testing.B, n int, rate float64, check func(*testing.B, engin
 	b.ReportMetric(float64(last.sent)/last.wall.Seconds(), "wall-msg/s")
 	b.ReportMetric(last.cpuPer1000, "CPU-s/1000")
 	b.ReportMetric(float64(last.maxRSS)/(1<<20), "peak-RSS-MB")
-}
-
-// engineBenchBin builds the binary into the benchmark's temporary
-// directory (the build cache makes the second build a link).
-func engineBenchBin(b *testing.B) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "whatsend")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// engineSim is a `whatsend sim` subprocess on loopback.
-type engineSim struct {
-	url  string
-	cmd  *exec.Cmd
-	once sync.Once
-}
-
-func engineBenchSim(b *testing.B, bin string, args ...string) *engineSim {
-	b.Helper()
-	cmd := exec.Command(bin, append([]string{"sim", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), "WHATSEND_DB="+filepath.Join(b.TempDir(), "unused.db"))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	s := &engineSim{cmd: cmd}
-	b.Cleanup(s.stop)
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatalf("sim: reading its first line: %v", err)
-	}
-	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
-	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
-		b.Fatalf("sim's first line = %q, want listening on http://127.0.0.1:PORT", line)
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	s.url = url
-	return s
-}
-
-// stop ends the simulator with SIGTERM (SIGKILL after 10 s) and waits for it.
-func (s *engineSim) stop() {
-	s.once.Do(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = s.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-done
-		}
-	})
-}
-
-type engineSimStats struct {
-	Accepted int            `json:"accepted"`
-	ByCode   map[string]int `json:"by_code"`
-}
-
-func (s *engineSim) stats(b *testing.B) engineSimStats {
-	b.Helper()
-	var st engineSimStats
-	resp, err := http.Get(s.url + "/_sim/stats")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		b.Fatalf("GET /_sim/stats: %v", err)
-	}
-	return st
-}
-
-// engineBenchCSV writes n recipients with distinct valid numbers.
-func engineBenchCSV(b *testing.B, dir string, n int) string {
-	b.Helper()
-	var buf bytes.Buffer
-	buf.WriteString("name,phone,order_id\n")
-	for i := range n {
-		fmt.Fprintf(&buf, "Customer %d,+55119%08d,A-%07d\n", i, 20000000+i, i)
-	}
-	path := filepath.Join(dir, "list.csv")
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	return path
 }
 
 var (

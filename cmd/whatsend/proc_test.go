@@ -29,7 +29,7 @@ var (
 )
 
 // whatsendBin builds the binary once per test run.
-func whatsendBin(t *testing.T) string {
+func whatsendBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "whatsend-bin")
@@ -51,13 +51,30 @@ func whatsendBin(t *testing.T) string {
 
 // simProc is a `whatsend sim` subprocess.
 type simProc struct {
-	url string
-	cmd *exec.Cmd
+	url  string
+	cmd  *exec.Cmd
+	once sync.Once
+}
+
+// stop ends the simulator with SIGTERM (SIGKILL after 10 s) and waits for
+// it; the test's cleanup calls it too.
+func (s *simProc) stop() {
+	s.once.Do(func() {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-done
+		}
+	})
 }
 
 // startSim starts the simulator on 127.0.0.1 with a free port and stops it
 // when the test ends.
-func startSim(t *testing.T, args ...string) *simProc {
+func startSim(t testing.TB, args ...string) *simProc {
 	t.Helper()
 	cmd := exec.Command(whatsendBin(t), append([]string{"sim", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "WHATSEND_DB="+filepath.Join(t.TempDir(), "unused.db"))
@@ -69,17 +86,8 @@ func startSim(t *testing.T, args ...string) *simProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	sim := &simProc{cmd: cmd}
+	t.Cleanup(sim.stop)
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		t.Fatalf("sim: reading its first line: %v", err)
@@ -89,10 +97,11 @@ func startSim(t *testing.T, args ...string) *simProc {
 		t.Fatalf("sim's first line = %q, want listening on http://127.0.0.1:PORT", line)
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	return &simProc{url: url, cmd: cmd}
+	sim.url = url
+	return sim
 }
 
-func (s *simProc) getJSON(t *testing.T, path string, v any) {
+func (s *simProc) getJSON(t testing.TB, path string, v any) {
 	t.Helper()
 	resp, err := http.Get(s.url + path)
 	if err != nil {
@@ -183,7 +192,7 @@ func (p *proc) exec(args ...string) int {
 }
 
 // writeCSV writes n recipients with distinct valid numbers.
-func writeCSV(t *testing.T, dir string, n, offset int) string {
+func writeCSV(t testing.TB, dir string, n, offset int) string {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("name,phone,order_id\n")
