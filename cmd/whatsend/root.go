@@ -51,6 +51,7 @@ Exit status:
 		newSimCmd(a),
 		newWebhookCmd(a),
 		newOptoutCmd(a),
+		newCampaignCmd(a),
 	)
 	markRuns(a, root)
 	return root
