@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/whatsend/whatsend/campaign/csvimport"
 	"github.com/whatsend/whatsend/store"
@@ -25,6 +28,9 @@ type ImportConfig struct {
 	Campaign     store.Campaign // Name, Template, Language, Params, PhoneNumberID, Scope, Settings
 	ExplicitName bool           // the user gave --name: it is part of the campaign's identity
 	BatchSize    int            // rows per transaction, default DefaultImportBatch
+	// Owner holds the import's lease; the zero Owner is this process, with
+	// its liveness judged by the heartbeat alone.
+	Owner Owner
 }
 
 // ImportResult is what an import did.
@@ -37,12 +43,23 @@ type ImportResult struct {
 }
 
 // Import imports a CSV into a new campaign, or finds the campaign that
-// already holds it (same content hash, template, language and, when given,
-// name). A half import left by a killed process stays in state importing and
-// is replaced. A refused file leaves no campaign behind.
+// already holds it (same content hash, template and language and, when
+// given, name). A refused file leaves no campaign behind.
+//
+// The import is owned: it holds the lease "import:<hash>:<template>:<lang>"
+// from before it looks for the campaign until the campaign is ready, so two
+// runs of one new CSV never both import it; the second gets an error
+// matching ErrBusy that names the holder. A half import (state importing)
+// is replaced only by the holder of that lease, which means its importer
+// is gone, and never when the campaign has any attempt.
 func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult, error) {
 	var res ImportResult
-	hash, err := fileHash(cfg.File)
+	f, err := csvimport.Open(cfg.File)
+	if err != nil {
+		return res, importRefusal(err)
+	}
+	defer f.Close()
+	hash, err := fileHash(ctx, f)
 	if err != nil {
 		return res, &ImportError{File: cfg.File, Err: err}
 	}
@@ -50,13 +67,32 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 	if cfg.ExplicitName {
 		key.Name = cfg.Campaign.Name
 	}
+
+	ls := &leases{st: st, owner: cfg.Owner, now: time.Now}
+	if ls.owner.ID == "" {
+		ls.owner = anonymousOwner()
+	}
+	if err := ls.acquire(ctx, importLeaseKey(key)); err != nil {
+		if errors.Is(err, ErrBusy) {
+			return res, fmt.Errorf("%s is being imported by another process; try again when it is done: %w", cfg.File, err)
+		}
+		return res, err
+	}
+	defer ls.release()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var hb sync.WaitGroup
+	hb.Go(func() { ls.keepAlive(ctx, cancel) })
+	defer hb.Wait()
+	defer cancel(nil)
+
 	c, err := st.FindCampaign(ctx, key)
 	switch {
 	case err == nil && c.State != store.CampaignImporting:
 		res.Campaign, res.Existing = c, true
 		return res, nil
 	case err == nil:
-		if err := st.DeleteCampaign(ctx, c.ID); err != nil {
+		if err := removeHalfImport(ctx, st, c); err != nil {
 			return res, fmt.Errorf("remove the half import of %s: %w", cfg.File, err)
 		}
 	case !errors.Is(err, store.ErrNotFound):
@@ -79,19 +115,23 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 		return res, err
 	}
 	c.ID = id
-	rr, dups, opted, err := importRows(ctx, st, id, cfg)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return res, &ImportError{File: cfg.File, Err: err}
+	}
+	rr, dups, opted, err := importRows(ctx, st, id, f, cfg)
 	res.Result, res.Duplicates, res.OptedOut = rr, dups, opted
 	if err == nil && rr.Valid-dups-opted <= 0 {
 		err = &ImportError{File: cfg.File, Err: fmt.Errorf("no valid row among %d rows (duplicates or opted out)", rr.Rows)}
 	}
 	if err != nil {
 		// Nothing half written stays behind (a kill here leaves the
-		// campaign importing, which the next run replaces).
+		// campaign importing, which the next run replaces). The campaign
+		// is this import's own: nothing can have been sent from it.
 		_ = st.DeleteCampaign(context.WithoutCancel(ctx), id)
-		if re, ok := errors.AsType[*csvimport.RefusalError](err); ok {
-			return res, &ImportError{File: re.File, Line: re.Line, Column: re.Column, Err: re.Err}
+		if cause := context.Cause(ctx); cause != nil && errors.Is(err, ctx.Err()) {
+			return res, cause
 		}
-		return res, err
+		return res, importRefusal(err)
 	}
 	if err := st.FinishImport(ctx, id, rr.Rows); err != nil {
 		return res, err
@@ -100,13 +140,9 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 	return res, err
 }
 
-// importRows streams the reader into the store in batches.
-func importRows(ctx context.Context, st store.Store, id int64, cfg ImportConfig) (csvimport.Result, int, int, error) {
-	f, err := os.Open(cfg.File)
-	if err != nil {
-		return csvimport.Result{}, 0, 0, &ImportError{File: cfg.File, Err: err}
-	}
-	defer f.Close()
+// importRows streams the file into the store in batches. It stops when ctx
+// is done, between two rows.
+func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg ImportConfig) (csvimport.Result, int, int, error) {
 	size := cfg.BatchSize
 	if size <= 0 {
 		size = DefaultImportBatch
@@ -156,12 +192,18 @@ func importRows(ctx context.Context, st store.Store, id int64, cfg ImportConfig)
 		return nil
 	}
 	res, err := csvimport.Read(f, cfg.File, cfg.CSV, func(r csvimport.Row) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		rows = append(rows, store.Recipient{Line: r.Line, Phone: r.Phone, Params: r.Params})
 		if len(rows)+len(skips) >= size {
 			return flush()
 		}
 		return nil
 	}, func(s csvimport.Skip) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		skips = append(skips, store.SkippedRow{Line: s.Line, Reason: s.Reason, Detail: s.Detail, Raw: s.Raw})
 		if len(rows)+len(skips) >= size {
 			return flush()
@@ -174,15 +216,59 @@ func importRows(ctx context.Context, st store.Store, id int64, cfg ImportConfig)
 	return res, dups, opts, flush()
 }
 
-func fileHash(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
+// fileHash is the hex SHA-256 of the file's bytes. It stops when ctx is
+// done, between two reads.
+func fileHash(ctx context.Context, f io.Reader) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	buf := make([]byte, 1<<20)
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", context.Cause(ctx)
+		}
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return hex.EncodeToString(h.Sum(nil)), nil
+		}
+		if err != nil {
+			return "", err
+		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// importRefusal turns the reader's refusal into the import's.
+func importRefusal(err error) error {
+	if re, ok := errors.AsType[*csvimport.RefusalError](err); ok {
+		return &ImportError{File: re.File, Line: re.Line, Column: re.Column, Err: re.Err}
+	}
+	return err
+}
+
+// importLeaseKey is the lease an import holds: one per CSV content,
+// template and language, whatever the name, since a run without --name
+// continues the newest campaign with that content.
+func importLeaseKey(k store.CampaignKey) string {
+	return "import:" + k.CSVHash + ":" + k.Template + ":" + k.Language
+}
+
+// removeHalfImport deletes a campaign left importing by a process that is
+// gone. A campaign that has any attempt is never deleted.
+func removeHalfImport(ctx context.Context, st store.Store, c store.Campaign) error {
+	sum, err := st.Summary(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if sum.Attempts > 0 {
+		return fmt.Errorf("campaign %s is still marked importing but has %d send attempts; it is kept", c.Name, sum.Attempts)
+	}
+	return st.DeleteCampaign(ctx, c.ID)
+}
+
+// anonymousOwner is this process as a lease owner when the caller gave
+// none: its liveness is judged by its heartbeat.
+func anonymousOwner() Owner {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	host, _ := os.Hostname()
+	return Owner{ID: fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b), PID: os.Getpid(), Host: host}
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/sender/simulator"
 	"github.com/whatsend/whatsend/store"
-	"github.com/whatsend/whatsend/store/sqlite"
 )
 
 const testPhoneID = "100000000000001"
@@ -36,12 +35,7 @@ type env struct {
 // fake time flows.
 func newEnv(t *testing.T, cfg simulator.Config) *env {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "whatsend.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, dir := openStore(t)
 	if cfg.Latency == 0 {
 		cfg.Latency = -1
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/whatsend/whatsend/campaign"
 )
 
 // app carries what every command shares: the I/O streams, the environment,
@@ -82,4 +86,21 @@ func (a *app) finish(err error) int {
 		}
 	}
 	return code
+}
+
+// storeContext names the store in an error that came from it, e.g. "database
+// or disk is full", which alone does not say which disk. Refusals, lease
+// conflicts and interruptions are returned as they are.
+func (a *app) storeContext(err error) error {
+	if err == nil || errors.Is(err, campaign.ErrRefused) || errors.Is(err, campaign.ErrBusy) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if _, ok := errors.AsType[*interruptedError](err); ok {
+		return err
+	}
+	if _, ok := errors.AsType[*usageError](err); ok {
+		return err
+	}
+	return fmt.Errorf("store %s: %w", a.dbPath, err)
 }

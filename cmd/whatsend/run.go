@@ -162,9 +162,10 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 			PhoneNumberID: s.PhoneNumberID, Scope: s.Scope(), Settings: s.Encode(),
 		},
 		ExplicitName: o.name != "",
+		Owner:        owner(),
 	})
 	if err != nil {
-		return err
+		return a.storeContext(err)
 	}
 	c := imp.Campaign
 	if imp.Existing {

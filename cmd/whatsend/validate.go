@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -71,7 +69,7 @@ func runValidate(a *app, o *validateOptions, file string) error {
 	}
 	rep := validateReport{File: file, Skipped: []validateSkip{}}
 	o.csv.Dedupe = true
-	f, err := os.Open(file)
+	f, err := csvimport.Open(file)
 	var res csvimport.Result
 	if err == nil {
 		defer f.Close()
@@ -79,8 +77,6 @@ func runValidate(a *app, o *validateOptions, file string) error {
 			rep.Skipped = append(rep.Skipped, validateSkip{Line: s.Line, Reason: s.Reason, Detail: s.Detail})
 			return nil
 		})
-	} else {
-		err = &csvimport.RefusalError{File: file, Err: errors.Unwrap(err)}
 	}
 	rep.Rows, rep.Valid, rep.Encoding = res.Rows, res.Valid, res.Encoding
 	if err != nil {

@@ -74,8 +74,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	var mode string
-	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	mode, err := journalMode(ctx, w)
+	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -96,6 +96,36 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	s.r = r
 	return s, nil
+}
+
+// journalMode reads the journal mode of the write connection, whose DSN
+// sets WAL. Turning a new database to WAL needs a moment alone with it and
+// does not wait on the busy timeout: when another process is creating the
+// same store at that instant, it is tried again until BusyTimeout.
+func journalMode(ctx context.Context, w *sql.DB) (string, error) {
+	deadline := time.Now().Add(BusyTimeout)
+	for {
+		var mode string
+		err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return mode, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports a SQLITE_BUSY or SQLITE_LOCKED answer.
+func isBusy(err error) bool {
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == 5 || c == 6
+	}
+	return false
 }
 
 // OpenReadOnly opens an existing store for reading only (reports): it never
