@@ -79,6 +79,7 @@ type RunOptions struct {
 type Result struct {
 	Campaign   store.Campaign
 	Summary    store.Summary
+	SummaryErr error // the campaign's figures could not be read (e.g. a full disk): Summary is empty
 	Sent       int // accepted by Meta this invocation
 	Failed     int
 	Deferred   int
@@ -829,9 +830,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // result fills the invocation's figures.
 func (r *runner) result(ctx context.Context, res Result) Result {
-	if sum, err := r.d.Store.Summary(context.WithoutCancel(ctx), r.c.ID); err == nil {
-		res.Summary = sum
-	}
+	res.Summary, res.SummaryErr = r.d.Store.Summary(context.WithoutCancel(ctx), r.c.ID)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res.Sent, res.Failed, res.Deferred = r.stats.sent, r.stats.failed, r.stats.deferred

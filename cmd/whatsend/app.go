@@ -89,10 +89,12 @@ func (a *app) finish(err error) int {
 }
 
 // storeContext names the store in an error that came from it, e.g. "database
-// or disk is full", which alone does not say which disk. Refusals, lease
-// conflicts and interruptions are returned as they are.
+// or disk is full", which alone does not say which disk. The ways a command
+// ends that are not failures (paused, work left, busy, refused,
+// interrupted, a usage error) are returned as they are.
 func (a *app) storeContext(err error) error {
 	if err == nil || errors.Is(err, campaign.ErrRefused) || errors.Is(err, campaign.ErrBusy) ||
+		errors.Is(err, campaign.ErrPaused) || errors.Is(err, campaign.ErrMoreWork) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

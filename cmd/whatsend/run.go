@@ -205,8 +205,11 @@ func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, 
 	if _, busy := errors.AsType[*store.LeaseHeldError](err); busy || errors.Is(err, campaign.ErrBusy) {
 		return err
 	}
+	err = a.storeContext(err)
 	a.printSummary(res, err)
-	a.writeReports(cmd, st, res.Campaign)
+	if res.SummaryErr == nil {
+		a.writeReports(cmd, st, res.Campaign)
+	}
 	return err
 }
 
@@ -230,6 +233,15 @@ func (a *app) printSummary(r campaign.Result, err error) {
 	by := sum.ByState
 	fmt.Fprintf(w, "  this run: sent %d, failed %d, deferred %d, uncertain %d, in %s\n",
 		r.Sent, r.Failed, r.Deferred, r.Uncertain, r.Elapsed.Round(time.Millisecond))
+	if r.SummaryErr != nil || r.Campaign.ID == 0 {
+		// Zeros here would read as "nothing sent, nothing left".
+		cause := "the run ended before reading them"
+		if r.SummaryErr != nil {
+			cause = r.SummaryErr.Error()
+		}
+		fmt.Fprintf(w, "  campaign: figures unavailable (%s); 'whatsend status' shows them once the store can be read\n", cause)
+		return
+	}
 	fmt.Fprintf(w, "  campaign: %d sent, %d failed, %d skipped, %d deferred, %d uncertain, %d remaining\n",
 		by[store.StateSent], by[store.StateFailed], by[store.StateSkipped]+sum.ImportSkipped,
 		by[store.StateDeferred], by[store.StateUncertain],
