@@ -80,7 +80,7 @@ type Result struct {
 	Campaign   store.Campaign
 	Summary    store.Summary
 	SummaryErr error // the campaign's figures could not be read (e.g. a full disk): Summary is empty
-	Sent       int // accepted by Meta this invocation
+	Sent       int   // accepted by Meta this invocation
 	Failed     int
 	Deferred   int
 	Uncertain  int // became uncertain this invocation (ambiguous answers, or a crash before)
