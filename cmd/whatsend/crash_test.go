@@ -50,6 +50,22 @@ func TestKillNineThenResumeSendsNothingTwice(t *testing.T) {
 		t.Fatalf("campaign not finished after 10 resumes (last exit %d)", code)
 	}
 
+	accepted, uncertainAtKill := checkNothingSentTwice(t, sim, p)
+	// An uncertain recipient without an ambiguous answer was in flight at a
+	// kill: at most the requests a run has in flight at once, per kill.
+	if uncertainAtKill > kills*64 {
+		t.Errorf("%d recipients uncertain without an ambiguous answer, more than %d kills can explain", uncertainAtKill, kills)
+	}
+	t.Logf("%d messages accepted, %d uncertain from kills", accepted, uncertainAtKill)
+}
+
+// checkNothingSentTwice checks a finished campaign against the simulator's
+// record: no number accepted twice, every sent recipient accepted once,
+// every failed or skipped one never, nothing left but sent, failed, skipped
+// or uncertain, and the store intact. It returns the messages accepted and
+// the recipients left uncertain by a kill (not by an ambiguous answer).
+func checkNothingSentTwice(t *testing.T, sim *simProc, p *proc) (accepted, uncertainAtKill int) {
+	t.Helper()
 	var msgs simMessages
 	sim.getJSON(t, "/_sim/messages", &msgs)
 	seen := map[string]int{}
@@ -59,7 +75,9 @@ func TestKillNineThenResumeSendsNothingTwice(t *testing.T) {
 			t.Errorf("%s was accepted twice", m.To)
 		}
 	}
-
+	if n := storeCount(t, p)(`SELECT count(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'`); n != 0 {
+		t.Errorf("integrity_check reports %d problems", n)
+	}
 	st, err := sqlite.Open(t.Context(), filepath.Join(p.dir, "whatsend.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +87,6 @@ func TestKillNineThenResumeSendsNothingTwice(t *testing.T) {
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("campaigns: %v %v", cs, err)
 	}
-	uncertainAtKill := 0
 	err = st.Recipients(t.Context(), cs[0].ID, func(r store.Recipient) error {
 		switch r.State {
 		case store.StateSent:
@@ -92,12 +109,7 @@ func TestKillNineThenResumeSendsNothingTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// An uncertain recipient without an ambiguous answer was in flight at a
-	// kill: at most the requests a run has in flight at once, per kill.
-	if uncertainAtKill > kills*64 {
-		t.Errorf("%d recipients uncertain without an ambiguous answer, more than %d kills can explain", uncertainAtKill, kills)
-	}
-	t.Logf("%d messages accepted, %d uncertain from kills", len(msgs.Messages), uncertainAtKill)
+	return len(msgs.Messages), uncertainAtKill
 }
 
 func TestSIGTERMStopsCleanly(t *testing.T) {
