@@ -232,17 +232,42 @@ type Notification struct {
 	At       time.Time // received
 	Statuses []StatusUpdate
 	Inbound  []Inbound
-	OptOuts  []string // numbers (E.164) that asked to stop
-	OptIns   []string // numbers that resumed Meta's marketing messages
+	// OptOuts and OptIns are Meta's marketing preferences (user_preferences
+	// stop / resume), each naming the user by number, by business-scoped
+	// user id, or both. A keyword STOP is an Inbound with OptOut set.
+	OptOuts []User
+	OptIns  []User
+	// Links are pairs of number and business-scoped user id seen together
+	// (contacts[], a message's from and from_user_id, a status's recipient).
+	Links []User
+}
+
+// User names a WhatsApp user as a webhook does: by number (E.164), by
+// business-scoped user id, or both. One of the two is never empty.
+type User struct {
+	Phone  string
+	UserID string
 }
 
 // Inbound is a message a user sent to the business.
+//
+// The store applies it to the number we message, found in this order: the
+// recipient whose message it answers (Context, our wamid), the number it
+// came from, the number known for its business-scoped user id. Meta says
+// the number a reply comes from may differ from the number we sent to.
+// Whatever the number found, the reply counts for it (replied, the 24 h
+// customer-service window) and, when OptOut, it is opted out; a message from
+// a user id whose number is not known yet keeps its opt-out by user id
+// until a link names the number.
 type Inbound struct {
-	WAMID string
-	From  string // E.164
-	At    time.Time
-	Type  string
-	Text  string
+	WAMID   string
+	From    string // E.164; empty when Meta sent only a business-scoped user id
+	UserID  string // business-scoped user id, when given
+	Context string // the wamid of our message it answers, when given
+	At      time.Time
+	Type    string
+	Text    string
+	OptOut  bool // the text or button payload is an opt-out keyword
 }
 
 // Store is the persistence contract. Implementations must be safe for use by

@@ -201,8 +201,10 @@ func TestWebhookOrderAndShares(t *testing.T) {
 		for _, p := range k.all() {
 			nt, e := parse(t, p)
 			seq[e.wamid] = append(seq[e.wamid], e)
-			for _, o := range nt.OptOuts {
-				optOuts[o] = true
+			for _, m := range nt.Inbound {
+				if m.OptOut {
+					optOuts[m.From] = true
+				}
 			}
 		}
 		var read, replies, stops int

@@ -35,6 +35,7 @@ type envelope struct {
 					Status    string `json:"status"`
 					Timestamp string `json:"timestamp"`
 					Recipient string `json:"recipient_id"`
+					UserID    string `json:"recipient_user_id"`
 					Callback  string `json:"biz_opaque_callback_data"`
 					Errors    []struct {
 						Code      int    `json:"code"`
@@ -45,12 +46,20 @@ type envelope struct {
 						} `json:"error_data"`
 					} `json:"errors"`
 				} `json:"statuses"`
+				Contacts []struct {
+					WAID   string `json:"wa_id"`
+					UserID string `json:"user_id"`
+				} `json:"contacts"`
 				Messages []struct {
 					From      string `json:"from"`
+					UserID    string `json:"from_user_id"`
 					ID        string `json:"id"`
 					Timestamp string `json:"timestamp"`
 					Type      string `json:"type"`
-					Text      struct {
+					Context   struct {
+						ID string `json:"id"`
+					} `json:"context"`
+					Text struct {
 						Body string `json:"body"`
 					} `json:"text"`
 					Button struct {
@@ -70,12 +79,30 @@ type envelope struct {
 				} `json:"messages"`
 				Preferences []struct {
 					WAID     string `json:"wa_id"`
+					UserID   string `json:"user_id"`
 					Category string `json:"category"`
 					Value    string `json:"value"`
 				} `json:"user_preferences"`
 			} `json:"value"`
 		} `json:"changes"`
 	} `json:"entry"`
+}
+
+// notification is a store.Notification being parsed.
+type notification struct{ store.Notification }
+
+// link records a number and a business-scoped user id seen together.
+func (n *notification) link(waID, userID string) {
+	phone, uid := e164(waID), strings.TrimSpace(userID)
+	if phone == "" || uid == "" {
+		return
+	}
+	for _, l := range n.Links {
+		if l.Phone == phone && l.UserID == uid {
+			return
+		}
+	}
+	n.Links = append(n.Links, store.User{Phone: phone, UserID: uid})
 }
 
 // Parse reads a notification body into what the store applies. now stands
@@ -88,7 +115,7 @@ func Parse(body []byte, now time.Time, keywords []string) (store.Notification, e
 	if env.Object != "whatsapp_business_account" {
 		return store.Notification{}, fmt.Errorf("object %q: want whatsapp_business_account", env.Object)
 	}
-	var n store.Notification
+	var n notification
 	for _, e := range env.Entry {
 		for _, ch := range e.Changes {
 			v := ch.Value
@@ -111,32 +138,40 @@ func Parse(body []byte, now time.Time, keywords []string) (store.Notification, e
 					continue // played and future statuses: nothing to record
 				}
 				n.Statuses = append(n.Statuses, u)
+				n.link(s.Recipient, s.UserID)
+			}
+			for _, c := range v.Contacts {
+				n.link(c.WAID, c.UserID)
 			}
 			for _, m := range v.Messages {
-				from := e164(m.From)
-				if from == "" {
-					continue
+				from, uid := e164(m.From), strings.TrimSpace(m.UserID)
+				if from == "" && uid == "" {
+					continue // no one to apply it to
 				}
 				text := firstNonEmpty(m.Text.Body, m.Button.Text, m.Interactive.ButtonReply.Title, m.Interactive.ListReply.Title)
-				n.Inbound = append(n.Inbound, store.Inbound{WAMID: m.ID, From: from, At: unixOr(m.Timestamp, now), Type: m.Type, Text: text})
-				if isOptOut(keywords, text, m.Button.Payload) {
-					n.OptOuts = append(n.OptOuts, from)
-				}
+				n.Inbound = append(n.Inbound, store.Inbound{WAMID: m.ID, From: from, UserID: uid, Context: m.Context.ID,
+					At: unixOr(m.Timestamp, now), Type: m.Type, Text: text, OptOut: isOptOut(keywords, text, m.Button.Payload)})
+				n.link(m.From, m.UserID)
 			}
 			for _, p := range v.Preferences {
 				if p.Category != "" && p.Category != "marketing_messages" {
 					continue
 				}
+				u := store.User{Phone: e164(p.WAID), UserID: strings.TrimSpace(p.UserID)}
+				if u.Phone == "" && u.UserID == "" {
+					continue
+				}
 				switch strings.ToLower(p.Value) {
 				case "stop":
-					n.OptOuts = append(n.OptOuts, e164(p.WAID))
+					n.OptOuts = append(n.OptOuts, u)
 				case "resume":
-					n.OptIns = append(n.OptIns, e164(p.WAID))
+					n.OptIns = append(n.OptIns, u)
 				}
+				n.link(p.WAID, p.UserID)
 			}
 		}
 	}
-	return n, nil
+	return n.Notification, nil
 }
 
 func isOptOut(keywords []string, texts ...string) bool {

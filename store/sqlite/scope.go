@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -264,13 +265,143 @@ func (s *Store) RecordInbound(ctx context.Context, m store.Inbound) error {
 }
 
 func recordInbound(ctx context.Context, tx *sql.Tx, m store.Inbound) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO inbound (wamid, from_phone, at, type, text) VALUES (?,?,?,?,?) ON CONFLICT (wamid) DO NOTHING`,
-		m.WAMID, m.From, ts(m.At), m.Type, m.Text); err != nil {
+	phone, err := inboundPhone(ctx, tx, m)
+	if err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO contacts (phone, last_reply_at) VALUES (?, ?)
-		ON CONFLICT (phone) DO UPDATE SET last_reply_at = MAX(last_reply_at, excluded.last_reply_at)`, m.From, ts(m.At))
+	if _, err := tx.ExecContext(ctx, `INSERT INTO inbound (wamid, from_phone, at, type, text, phone, user_id, context)
+		VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (wamid) DO NOTHING`,
+		m.WAMID, m.From, ts(m.At), m.Type, m.Text, phone, m.UserID, m.Context); err != nil {
+		return err
+	}
+	if phone == "" {
+		// Only a user id nobody has linked to a number yet: its opt-out
+		// waits for the link; there is no number to mark as replied.
+		if m.OptOut && m.UserID != "" {
+			return userOptOut(ctx, tx, m.UserID, m.At)
+		}
+		return nil
+	}
+	if m.UserID != "" {
+		if err := linkUser(ctx, tx, store.User{Phone: phone, UserID: m.UserID}, m.At); err != nil {
+			return err
+		}
+	}
+	for _, p := range distinct(phone, m.From) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (phone, last_reply_at) VALUES (?, ?)
+			ON CONFLICT (phone) DO UPDATE SET last_reply_at = MAX(last_reply_at, excluded.last_reply_at)`, p, ts(m.At)); err != nil {
+			return err
+		}
+		if m.OptOut {
+			if err := addOptOut(ctx, tx, p, m.At); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// inboundPhone is the number an inbound message is about: the recipient
+// whose message it answers, else the number it came from, else the number
+// known for its user id; empty when none is known.
+func inboundPhone(ctx context.Context, tx *sql.Tx, m store.Inbound) (string, error) {
+	if m.Context != "" {
+		var phone string
+		err := tx.QueryRowContext(ctx, `SELECT phone FROM recipients WHERE wamid = ? AND wamid <> '' LIMIT 1`, m.Context).Scan(&phone)
+		if err == nil {
+			return phone, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
+	}
+	if m.From != "" {
+		return m.From, nil
+	}
+	return userPhone(ctx, tx, m.UserID)
+}
+
+// userPhone is the number last seen with a user id, or "".
+func userPhone(ctx context.Context, tx *sql.Tx, userID string) (string, error) {
+	if userID == "" {
+		return "", nil
+	}
+	var phone string
+	err := tx.QueryRowContext(ctx, `SELECT phone FROM user_ids WHERE user_id = ?`, userID).Scan(&phone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return phone, err
+}
+
+// linkUser records that a user id goes with a number, and applies an
+// opt-out that was waiting for that user id's number.
+func linkUser(ctx context.Context, tx *sql.Tx, u store.User, at time.Time) error {
+	if u.Phone == "" || u.UserID == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO user_ids (user_id, phone, seen_at) VALUES (?,?,?)
+		ON CONFLICT (user_id) DO UPDATE SET phone = excluded.phone, seen_at = excluded.seen_at WHERE excluded.seen_at >= user_ids.seen_at`,
+		u.UserID, u.Phone, ts(at)); err != nil {
+		return err
+	}
+	var waitingSince int64
+	err := tx.QueryRowContext(ctx, `DELETE FROM user_optouts WHERE user_id = ? RETURNING at`, u.UserID).Scan(&waitingSince)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return addOptOut(ctx, tx, u.Phone, tm(waitingSince))
+}
+
+// addOptOut adds a number to the opt-out list as the webhook's.
+func addOptOut(ctx context.Context, tx *sql.Tx, phone string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO optouts (phone, source, at) VALUES (?,'webhook',?) ON CONFLICT (phone) DO NOTHING`, phone, ts(at))
 	return err
+}
+
+// userOptOut keeps an opt-out by user id until its number is known.
+func userOptOut(ctx context.Context, tx *sql.Tx, userID string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO user_optouts (user_id, source, at) VALUES (?,'webhook',?) ON CONFLICT (user_id) DO NOTHING`, userID, ts(at))
+	return err
+}
+
+// preference applies a marketing stop or resume to the number it names,
+// or to the number known for its user id; a stop by an unknown user id
+// waits for the link, a resume cancels a waiting stop.
+func preference(ctx context.Context, tx *sql.Tx, u store.User, stop bool, at time.Time) error {
+	phone := u.Phone
+	if phone == "" {
+		var err error
+		if phone, err = userPhone(ctx, tx, u.UserID); err != nil {
+			return err
+		}
+	}
+	switch {
+	case phone != "" && stop:
+		return addOptOut(ctx, tx, phone, at)
+	case phone != "":
+		_, err := tx.ExecContext(ctx, `DELETE FROM optouts WHERE phone = ? AND source = 'webhook'`, phone)
+		return err
+	case stop:
+		return userOptOut(ctx, tx, u.UserID, at)
+	default:
+		_, err := tx.ExecContext(ctx, `DELETE FROM user_optouts WHERE user_id = ?`, u.UserID)
+		return err
+	}
+}
+
+// distinct returns the non-empty values, each once.
+func distinct(vs ...string) []string {
+	var out []string
+	for _, v := range vs {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // SaveNotifications implements store.Store.
@@ -286,6 +417,11 @@ func (s *Store) SaveNotifications(ctx context.Context, ns []store.Notification) 
 				continue
 			}
 			fresh[i] = true
+			for _, l := range n.Links {
+				if err := linkUser(ctx, tx, l, n.At); err != nil {
+					return err
+				}
+			}
 			for _, u := range n.Statuses {
 				if _, err := applyStatus(ctx, tx, u); err != nil {
 					return err
@@ -296,13 +432,13 @@ func (s *Store) SaveNotifications(ctx context.Context, ns []store.Notification) 
 					return err
 				}
 			}
-			for _, p := range n.OptOuts {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO optouts (phone, source, at) VALUES (?,'webhook',?) ON CONFLICT (phone) DO NOTHING`, p, ts(n.At)); err != nil {
+			for _, u := range n.OptOuts {
+				if err := preference(ctx, tx, u, true, n.At); err != nil {
 					return err
 				}
 			}
-			for _, p := range n.OptIns {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM optouts WHERE phone = ? AND source = 'webhook'`, p); err != nil {
+			for _, u := range n.OptIns {
+				if err := preference(ctx, tx, u, false, n.At); err != nil {
 					return err
 				}
 			}
@@ -356,6 +492,14 @@ func applyStatus(ctx context.Context, tx *sql.Tx, u store.StatusUpdate) (bool, e
 	newRank := map[store.DeliveryStatus]int{store.DeliverySent: 1, store.DeliveryDelivered: 2, store.DeliveryRead: 3}[u.Status]
 	if newRank == 0 {
 		return true, nil
+	}
+	if u.Status == store.DeliveryDelivered {
+		// Read may arrive first (Meta does not order notifications); it
+		// stands in for the delivered time until the real one comes.
+		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET delivered_at = ? WHERE id = ? AND delivery = 'read'
+			AND (delivered_at = 0 OR delivered_at > ?)`, at, id, at); err != nil {
+			return true, err
+		}
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE recipients SET delivery = ?1,
 		state = CASE WHEN state IN ('in_flight', 'uncertain') THEN 'sent' ELSE state END,

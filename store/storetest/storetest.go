@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Warmup", testWarmup},
 		{"Leases", testLeases},
 		{"OptOuts", testOptOuts},
+		{"InboundIdentity", testInboundIdentity},
 		{"WebhookDedupe", testWebhookDedupe},
 		{"Notifications", testNotifications},
 		{"FailedStatusBeforeAnswer", testFailedStatusBeforeAnswer},
@@ -506,7 +507,7 @@ func testNotifications(t *testing.T, st store.Store) {
 			{WAMID: "wamid.nobody", Status: store.DeliveryDelivered, At: t0}, // matches nothing: still stored
 		},
 		Inbound: []store.Inbound{{WAMID: "wamid.in1", From: "+1001", At: t0.Add(time.Minute), Type: "text", Text: "hi"}},
-		OptOuts: []string{"+1002"},
+		OptOuts: []store.User{{Phone: "+1002"}},
 	}
 	// A late delivered, in its own notification, must not downgrade read.
 	n2 := store.Notification{Hash: "h2", Body: []byte(`{"a":2}`), At: t0,
@@ -537,7 +538,7 @@ func testNotifications(t *testing.T, st store.Store) {
 		t.Error("opt-out from a notification not recorded")
 	}
 	// Meta's "resume" removes a webhook opt-out.
-	_, err = st.SaveNotifications(ctx, []store.Notification{{Hash: "h3", Body: []byte(`{}`), At: t0, OptIns: []string{"+1002"}}})
+	_, err = st.SaveNotifications(ctx, []store.Notification{{Hash: "h3", Body: []byte(`{}`), At: t0, OptIns: []store.User{{Phone: "+1002"}}}})
 	must(t, err)
 	if opted, _ := st.OptedOut(ctx, []string{"+1002"}); opted["+1002"] {
 		t.Error("opt-in did not remove the webhook opt-out")
@@ -578,5 +579,39 @@ func testFailedStatusBeforeAnswer(t *testing.T, st store.Store) {
 	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateSent, WAMID: "wamid.again", FinishedAt: t0.Add(25 * time.Hour)}}))
 	if got, _ := st.Recipient(ctx, r.ID); got.State != store.StateSent || got.Delivery != store.DeliverySent {
 		t.Errorf("retried deferred recipient: state %s delivery %q, want sent", got.State, got.Delivery)
+	}
+}
+
+// An inbound message is applied to the recipient whose message it answers,
+// whatever number it came from; an opt-out by user id alone waits for a
+// link to its number and never stores an empty number.
+func testInboundIdentity(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 2)
+	r := sentRecipient(t, st, c, 1, "wamid.id1")
+	_, err := st.SaveNotifications(ctx, []store.Notification{{Hash: "i1", Body: []byte(`{"i":1}`), At: t0,
+		Inbound: []store.Inbound{{WAMID: "wamid.in.x", From: "+99887766", Context: "wamid.id1", At: t0, Type: "text", Text: "STOP", OptOut: true}},
+		OptOuts: []store.User{{UserID: "BR.42"}},
+	}})
+	must(t, err)
+	opted, err := st.OptedOut(ctx, []string{r.Phone})
+	must(t, err)
+	replied, err := st.Replied(ctx, []string{r.Phone})
+	must(t, err)
+	if !opted[r.Phone] || !replied[r.Phone] {
+		t.Errorf("recipient %s answered by context: opted out %v, replied %v; want both", r.Phone, opted[r.Phone], replied[r.Phone])
+	}
+	list, err := st.OptOuts(ctx)
+	must(t, err)
+	for _, o := range list {
+		if o.Phone == "" {
+			t.Errorf("an opt-out with an empty number: %+v", o)
+		}
+	}
+	_, err = st.SaveNotifications(ctx, []store.Notification{{Hash: "i2", Body: []byte(`{"i":2}`), At: t0,
+		Links: []store.User{{Phone: "+1009", UserID: "BR.42"}}}})
+	must(t, err)
+	if opted, _ := st.OptedOut(ctx, []string{"+1009"}); !opted["+1009"] {
+		t.Error("the stop by user id was not applied when a link named its number")
 	}
 }
