@@ -59,13 +59,16 @@ type Client struct {
 // New returns a client.
 func New(cfg Config) (*Client, error) {
 	if cfg.PhoneNumberID == "" {
-		return nil, errors.New("sender: a phone number id is required")
+		return nil, &ConfigError{Field: "PhoneNumberID", Err: errors.New("a phone number id is required")}
 	}
 	if cfg.Token == "" {
-		return nil, errors.New("sender: an access token is required")
+		return nil, &ConfigError{Field: "Token", Err: errors.New("an access token is required")}
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
+	}
+	if err := checkBaseURL(cfg.BaseURL); err != nil {
+		return nil, &ConfigError{Field: "BaseURL", Value: withoutUserinfo(cfg.BaseURL), Err: err}
 	}
 	if cfg.Version == "" {
 		cfg.Version = DefaultVersion
@@ -88,6 +91,44 @@ func New(cfg Config) (*Client, error) {
 	token := cfg.Token
 	cfg.Token = ""
 	return &Client{cfg: cfg, http: &http.Client{Transport: rt}, base: strings.TrimRight(cfg.BaseURL, "/") + "/" + cfg.Version, token: &token}, nil
+}
+
+// checkBaseURL refuses a base URL that cannot be the Graph API (or a
+// stand-in for it): requests would fail one by one, or worse, go somewhere
+// unintended with the token.
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	switch {
+	case u.Scheme == "":
+		return errors.New("no scheme: want http:// or https://, e.g. https://graph.facebook.com")
+	case !strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https"):
+		return fmt.Errorf("scheme %q: want http or https, e.g. https://graph.facebook.com", u.Scheme)
+	case u.User != nil:
+		// Credentials in the URL would be stored with the campaign's
+		// settings and quoted by net/http's errors.
+		return errors.New("has user info: put no credentials in the URL")
+	case u.Host == "" || u.Hostname() == "":
+		return errors.New("no host")
+	case u.RawQuery != "" || u.ForceQuery:
+		return errors.New("has a query: the API URL is a base (scheme, host, optional path)")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return errors.New("has a fragment: the API URL is a base (scheme, host, optional path)")
+	}
+	return nil
+}
+
+// withoutUserinfo is a URL for an error message: any user info (a password)
+// is dropped.
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }
 
 // Close releases idle connections.

@@ -112,6 +112,23 @@ func (e *APIError) Error() string {
 	return s
 }
 
+// ConfigError is a Config the client refuses: Field names the Config field
+// (BaseURL, PhoneNumberID, Token) so a caller can name its own flag.
+type ConfigError struct {
+	Field string
+	Value string // the value refused; empty for the token
+	Err   error
+}
+
+func (e *ConfigError) Error() string {
+	if e.Value == "" {
+		return "sender: " + e.Field + ": " + e.Err.Error()
+	}
+	return fmt.Sprintf("sender: %s %q: %v", e.Field, e.Value, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // TransportError is a failure to get an API answer: the network, a timeout,
 // a truncated or non-Graph body.
 type TransportError struct {
