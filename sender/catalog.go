@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -159,6 +160,13 @@ func Classify(err error) Entry {
 			e.Class = ClassSlowSender
 		}
 		return e
+	}
+	if re, ok := errors.AsType[*RedirectError](err); ok {
+		to := cmp.Or(re.Location, "an address it does not name")
+		return Entry{Title: "API URL redirects", HTTPStatus: re.HTTPStatus, Class: ClassFatal,
+			Meaning: "the API URL answers with a redirect to " + to,
+			Advice:  "check --api-url: it must name the Graph API (or your proxy) itself; whatsend does not follow redirects, so neither the token nor a message went there",
+			Known:   true}
 	}
 	if te, ok := errors.AsType[*TransportError](err); ok {
 		if te.MayHaveReached {
