@@ -196,11 +196,11 @@ func pauseFromError(err error, e sender.Entry) *pauseCause {
 	// which id was wrong. The client has already redacted the token.
 	said := ""
 	if t := metaSaid(ae); t != "" {
-		said = fmt.Sprintf(". Meta said: %q", t)
+		said = fmt.Sprintf(" Meta said: %q.", t)
 	}
 	return &pauseCause{
 		Kind:   "fatal",
-		Reason: fmt.Sprintf("Meta answered %s%s, which would fail every message. Advice: %s", code, said, e.Advice),
+		Reason: fmt.Sprintf("Meta answered %s, which would fail every message.%s Advice: %s", code, said, e.Advice),
 		Detail: d,
 	}
 }
