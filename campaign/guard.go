@@ -1,11 +1,16 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/store"
@@ -168,14 +173,60 @@ type pauseCause struct {
 
 func pauseFromError(err error, e sender.Entry) *pauseCause {
 	d := map[string]any{"code": e.Code, "class": string(e.Class), "meaning": e.Meaning, "advice": e.Advice}
-	if ae, ok := errorsAsAPI(err); ok {
-		d["details"], d["fbtrace_id"], d["http_status"] = ae.Details, ae.FBTraceID, ae.HTTPStatus
+	ae, ok := errorsAsAPI(err)
+	if !ok {
+		// Not Meta's answer (e.g. the API URL redirects): the entry's
+		// meaning is the whole story.
+		return &pauseCause{
+			Kind:   "fatal",
+			Reason: fmt.Sprintf("%s, which would fail every message. Advice: %s", upperFirst(e.Meaning), e.Advice),
+			Detail: d,
+		}
+	}
+	d["details"], d["fbtrace_id"], d["http_status"] = ae.Details, ae.FBTraceID, ae.HTTPStatus
+	code := strconv.Itoa(e.Code)
+	if ae.Subcode != 0 {
+		d["subcode"] = ae.Subcode
+		code += fmt.Sprintf(" (subcode %d: %s)", ae.Subcode, e.Meaning)
+	} else {
+		code += " (" + e.Meaning + ")"
+	}
+	// What Meta said goes into the reason that run and status print, not
+	// only into the report: a code's meaning cannot say which parameter or
+	// which id was wrong. The client has already redacted the token.
+	said := ""
+	if t := metaSaid(ae); t != "" {
+		said = fmt.Sprintf(" Meta said: %q.", t)
 	}
 	return &pauseCause{
 		Kind:   "fatal",
-		Reason: fmt.Sprintf("Meta answered %d (%s), which would fail every message. Advice: %s", e.Code, e.Meaning, e.Advice),
+		Reason: fmt.Sprintf("Meta answered %s, which would fail every message.%s Advice: %s", code, said, e.Advice),
 		Detail: d,
 	}
+}
+
+// maxSaid bounds Meta's text in a pause reason.
+const maxSaid = 200
+
+// metaSaid is the most specific text of an error answer (error_data.details,
+// else error_user_msg, else message), on one line and at most maxSaid
+// bytes.
+func metaSaid(ae *sender.APIError) string {
+	t := cmp.Or(ae.Details, ae.UserMsg, ae.Message)
+	t = strings.Join(strings.Fields(t), " ")
+	if len(t) <= maxSaid {
+		return t
+	}
+	n := maxSaid
+	for n > 0 && !utf8.RuneStart(t[n]) {
+		n--
+	}
+	return t[:n] + "…"
+}
+
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // pauseNow persists a pause and returns the error that ends the run.

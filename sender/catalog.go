@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +44,7 @@ var catalog = []Entry{
 	{10, "Permission Denied", 403, ClassFatal, "a permission was not granted or was removed", "grant whatsapp_business_messaging to the token", true},
 	{33, "Parameter value not valid", 400, ClassFatal, "the business phone number was deleted or the id is wrong", "check --phone-number-id", true},
 	{100, "Invalid parameter", 400, ClassFatal, "a request parameter is unsupported or misspelled", "read the details; if they name one recipient's data, fix that row", true},
-	{190, "Access token expired", 401, ClassFatal, "the access token expired", "create a new, non-expiring system-user token", true},
+	{190, "Access token expired", 401, ClassFatal, "the access token is invalid, expired or revoked", "create a new, non-expiring system-user token (check it in Meta's access token debugger), then run whatsend resume", true},
 	{368, "Temporarily blocked for policy violations", 403, ClassFatal, "the business account is restricted for a policy violation", "see Account Quality in WhatsApp Manager; do not resume until it is lifted", true},
 	{408, "(On-Premises) message expired", 0, ClassNA, "an On-Premises or commerce code: a message pending too long", "not expected from the Cloud API; logged with its details", true},
 	{470, "(On-Premises) re-engagement", 0, ClassNA, "the On-Premises form of 131047", "not expected from the Cloud API; if a provider relays it, treat it like 131047", true},
@@ -111,6 +112,22 @@ var catalog = []Entry{
 	{137000, "Identity key hash mismatch", 0, ClassRecipientFailed, "the user's identity changed", "verify the user another way", true},
 }
 
+// subcodes tell which way a code went, where Meta documents it: the
+// authentication subcodes of code 190 (Graph API "Handling Errors"). Meta
+// sends no subcode for a token it cannot parse; then the code's meaning,
+// which names every possibility, stands. A subcode never changes the class.
+var subcodes = map[int]map[int]string{
+	190: {
+		458: "the access token is no longer valid: the user removed the app (app not installed)",
+		459: "the access token is no longer valid: the user's account is checkpointed (they must log in to Facebook)",
+		460: "the access token was invalidated: the user changed their password",
+		463: "the access token expired",
+		464: "the access token is no longer valid: the user is unconfirmed",
+		467: "the access token is invalid (revoked, logged out or malformed)",
+		492: "the access token's session is invalid (the user lost a role on the asset)",
+	},
+}
+
 var byCode = func() map[int]Entry {
 	m := make(map[int]Entry, len(catalog))
 	for _, e := range catalog {
@@ -158,7 +175,17 @@ func Classify(err error) Entry {
 		if !e.Known && ae.HTTPStatus >= 500 {
 			e.Class = ClassSlowSender
 		}
+		if m, ok := subcodes[ae.Code][ae.Subcode]; ok {
+			e.Meaning = m
+		}
 		return e
+	}
+	if re, ok := errors.AsType[*RedirectError](err); ok {
+		to := cmp.Or(re.Location, "an address it does not name")
+		return Entry{Title: "API URL redirects", HTTPStatus: re.HTTPStatus, Class: ClassFatal,
+			Meaning: "the API URL answers with a redirect to " + to,
+			Advice:  "check --api-url: it must name the Graph API (or your proxy) itself; whatsend does not follow redirects, so neither the token nor a message went there",
+			Known:   true}
 	}
 	if te, ok := errors.AsType[*TransportError](err); ok {
 		if te.MayHaveReached {

@@ -3,6 +3,7 @@ package sender
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -92,5 +93,40 @@ func TestClassify(t *testing.T) {
 		if got := Classify(tt.err).Class; got != tt.want {
 			t.Errorf("Classify(%v) = %q, want %q", tt.err, got, tt.want)
 		}
+	}
+}
+
+// Code 190 says what is known: the token is invalid, expired or revoked;
+// Meta's error_subcode, when present, tells which (Graph API "Handling
+// Errors", authentication subcodes).
+func TestClassifyTokenSubcodes(t *testing.T) {
+	if m := Lookup(190).Meaning; !strings.Contains(m, "invalid, expired or revoked") {
+		t.Errorf("Lookup(190).Meaning = %q, want invalid, expired or revoked", m)
+	}
+	for _, tt := range []struct {
+		code, subcode int
+		want          string
+	}{
+		{190, 0, "invalid, expired or revoked"},
+		{190, 463, "the access token expired"},
+		{190, 460, "password"},
+		{190, 458, "app"},
+		{190, 459, "checkpoint"},
+		{190, 464, "unconfirmed"},
+		{190, 467, "the access token is invalid"},
+		{190, 492, "session"},
+		{190, 999, "invalid, expired or revoked"},           // an unlisted subcode keeps the code's meaning
+		{131056, 2494055, "too many messages to this user"}, // subcodes of other codes are ignored
+	} {
+		e := Classify(&APIError{HTTPStatus: 401, Code: tt.code, Subcode: tt.subcode})
+		if !strings.Contains(e.Meaning, tt.want) {
+			t.Errorf("code %d subcode %d: meaning %q, want it to contain %q", tt.code, tt.subcode, e.Meaning, tt.want)
+		}
+		if e.Class != Lookup(tt.code).Class {
+			t.Errorf("code %d subcode %d: class %s, the subcode must not change the class %s", tt.code, tt.subcode, e.Class, Lookup(tt.code).Class)
+		}
+	}
+	if m := Lookup(190).Meaning; m == "the access token expired" {
+		t.Error("Lookup(190) says expired although only the subcode can tell")
 	}
 }

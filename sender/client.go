@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Errors of the template lookup.
@@ -52,20 +53,25 @@ type Client struct {
 	base string
 	// token sits behind a pointer: fmt prints an unexported field's value
 	// raw, without calling Secret's String, so %+v of a Client would
-	// otherwise show it; a pointer prints as an address.
-	token *Secret
+	// otherwise show it; a pointer prints as an address. The redactor
+	// holds pieces of it, so it is a pointer too.
+	token    *Secret
+	redactor *redactor
 }
 
 // New returns a client.
 func New(cfg Config) (*Client, error) {
 	if cfg.PhoneNumberID == "" {
-		return nil, errors.New("sender: a phone number id is required")
+		return nil, &ConfigError{Field: "PhoneNumberID", Err: errors.New("a phone number id is required")}
 	}
 	if cfg.Token == "" {
-		return nil, errors.New("sender: an access token is required")
+		return nil, &ConfigError{Field: "Token", Err: errors.New("an access token is required")}
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
+	}
+	if err := checkBaseURL(cfg.BaseURL); err != nil {
+		return nil, &ConfigError{Field: "BaseURL", Value: withoutUserinfo(cfg.BaseURL), Err: err}
 	}
 	if cfg.Version == "" {
 		cfg.Version = DefaultVersion
@@ -87,7 +93,51 @@ func New(cfg Config) (*Client, error) {
 	}
 	token := cfg.Token
 	cfg.Token = ""
-	return &Client{cfg: cfg, http: &http.Client{Transport: rt}, base: strings.TrimRight(cfg.BaseURL, "/") + "/" + cfg.Version, token: &token}, nil
+	// Never follow a redirect: net/http would re-send the Authorization
+	// header (and a POST's body) to any host of the same domain, and a
+	// redirect from the Graph API means the URL is wrong anyway. The 3xx
+	// answer comes back to do, which reports it.
+	hc := &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Client{cfg: cfg, http: hc, base: strings.TrimRight(cfg.BaseURL, "/") + "/" + cfg.Version,
+		token: &token, redactor: newRedactor(token.Reveal())}, nil
+}
+
+// checkBaseURL refuses a base URL that cannot be the Graph API (or a
+// stand-in for it): requests would fail one by one, or worse, go somewhere
+// unintended with the token.
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	switch {
+	case u.Scheme == "":
+		return errors.New("no scheme: want http:// or https://, e.g. https://graph.facebook.com")
+	case !strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https"):
+		return fmt.Errorf("scheme %q: want http or https, e.g. https://graph.facebook.com", u.Scheme)
+	case u.User != nil:
+		// Credentials in the URL would be stored with the campaign's
+		// settings and quoted by net/http's errors.
+		return errors.New("has user info: put no credentials in the URL")
+	case u.Host == "" || u.Hostname() == "":
+		return errors.New("no host")
+	case u.RawQuery != "" || u.ForceQuery:
+		return errors.New("has a query: the API URL is a base (scheme, host, optional path)")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return errors.New("has a fragment: the API URL is a base (scheme, host, optional path)")
+	}
+	return nil
+}
+
+// withoutUserinfo is a URL for an error message: any user info (a password)
+// is dropped.
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }
 
 // Close releases idle connections.
@@ -163,9 +213,12 @@ func (c *Client) SendTemplate(ctx context.Context, m Message) (Accepted, error) 
 	if len(out.Messages) == 0 || out.Messages[0].ID == "" {
 		return Accepted{}, &TransportError{Op: "send", MayHaveReached: true, HTTPStatus: 200, Err: errors.New("answer without a message id")}
 	}
-	a := Accepted{WAMID: out.Messages[0].ID, MessageStatus: out.Messages[0].Status}
+	// Even a success's texts go to the store: an echoing proxy must not
+	// put the token there (a real wamid never holds 8 of its characters).
+	r := c.redactor.redact
+	a := Accepted{WAMID: r(out.Messages[0].ID), MessageStatus: r(out.Messages[0].Status)}
 	if len(out.Contacts) > 0 {
-		a.WAID = out.Contacts[0].WAID
+		a.WAID = r(out.Contacts[0].WAID)
 	}
 	return a, nil
 }
@@ -197,7 +250,8 @@ func (c *Client) PhoneHealth(ctx context.Context) (Health, error) {
 	if err := c.do(ctx, "health", http.MethodGet, u, nil, &out); err != nil {
 		return Health{}, err
 	}
-	h := Health{ID: out.ID, Quality: out.Quality, Status: out.Status, ThroughputLevel: out.Throughput.Level, OnBizApp: out.OnBizApp}
+	r := c.redactor.redact
+	h := Health{ID: r(out.ID), Quality: r(out.Quality), Status: r(out.Status), ThroughputLevel: r(out.Throughput.Level), OnBizApp: out.OnBizApp}
 	if l := ParseLimit(out.NewLimit); l.Known() || out.NewLimit != nil {
 		h.Limit, h.LimitField = l, "whatsapp_business_manager_messaging_limit"
 	}
@@ -292,8 +346,9 @@ func (c *Client) Template(ctx context.Context, name, lang string) (Template, err
 			if t.Name != name || t.Language != lang {
 				continue
 			}
-			r := Template{ID: t.ID, Name: t.Name, Language: t.Language, Status: t.Status, Category: t.Category,
-				Format: Positional, Quality: t.Quality.Score}
+			rd := c.redactor.redact
+			r := Template{ID: rd(t.ID), Name: t.Name, Language: t.Language, Status: rd(t.Status), Category: rd(t.Category),
+				Format: Positional, Quality: rd(t.Quality.Score)}
 			if strings.EqualFold(t.Format, "named") {
 				r.Format = Named
 			}
@@ -366,6 +421,9 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out 
 		// The answer started and broke off: Meta had the request.
 		return &TransportError{Op: op, MayHaveReached: true, HTTPStatus: resp.StatusCode, Timeout: isTimeout(err), Err: fmt.Errorf("answer cut off: %w", withoutURL(err))}
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return &RedirectError{Op: op, HTTPStatus: resp.StatusCode, Location: c.clean(location(resp))}
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if err := json.Unmarshal(data, out); err != nil {
 			return &TransportError{Op: op, MayHaveReached: true, HTTPStatus: resp.StatusCode, Err: errors.New("answer is not valid JSON")}
@@ -390,7 +448,7 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out 
 		// The texts come from the server: one that echoes the request (a
 		// proxy, a misconfigured gateway) must not carry the token into
 		// logs, the store or reports.
-		e, r := env.Error, c.redact
+		e, r := env.Error, c.clean
 		return &APIError{HTTPStatus: resp.StatusCode, Code: e.Code, Subcode: e.Subcode, Type: r(e.Type), Message: r(e.Message),
 			Details: r(e.Data.Details), UserTitle: r(e.UserTitle), UserMsg: r(e.UserMsg), FBTraceID: r(e.FBTraceID)}
 	}
@@ -400,9 +458,34 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out 
 		Err: fmt.Errorf("HTTP %d without a Graph error body", resp.StatusCode)}
 }
 
-// redact removes the token from a text the server wrote.
-func (c *Client) redact(s string) string {
-	return strings.ReplaceAll(s, c.token.Reveal(), Secret("").String())
+// maxErrText bounds each text of an error answer kept by the client.
+const maxErrText = 1024
+
+// clean makes a text the server wrote fit for an error: every run of 8 or
+// more characters of the token is redacted (a proxy that echoes the
+// request, whole or cut, must not carry it into logs, the store or
+// reports), and the text is cut to maxErrText bytes.
+func (c *Client) clean(s string) string {
+	return clip(c.redactor.redact(s), maxErrText)
+}
+
+// clip cuts s to at most n bytes, on a character boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// location is where a 3xx answer points, resolved against the request URL.
+func location(resp *http.Response) string {
+	if u, err := resp.Location(); err == nil {
+		return u.String()
+	}
+	return resp.Header.Get("Location")
 }
 
 // transportError classifies a failed round trip. The request URL (which

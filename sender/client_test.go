@@ -917,3 +917,43 @@ func TestTemplatePaging(t *testing.T) {
 		}
 	})
 }
+
+// A base URL that cannot be the Graph API is refused by New with a
+// *ConfigError naming the field, before any request.
+func TestNewRefusesBadBaseURL(t *testing.T) {
+	for _, tt := range []struct {
+		url, want string
+	}{
+		{"graph.facebook.com", "no scheme"},
+		{"localhost:8080", `scheme "localhost"`},
+		{"ftp://graph.facebook.com", `scheme "ftp"`},
+		{"https://", "no host"},
+		{"http:///v24.0", "no host"},
+		{"https://graph.facebook.com/?x=1", "has a query"},
+		{"https://graph.facebook.com?", "has a query"},
+		{"https://graph.facebook.com/#frag", "has a fragment"},
+		{"https://graph.facebook.com#", "has a fragment"},
+		{"https://user:secret@graph.facebook.com", "has user info"},
+		{"https://graph.facebook.com/\x7f", "not a URL"},
+		{" https://graph.facebook.com", "not a URL"},
+	} {
+		_, err := sender.New(sender.Config{BaseURL: tt.url, Token: testToken, PhoneNumberID: phoneID})
+		ce, ok := errors.AsType[*sender.ConfigError](err)
+		if !ok {
+			t.Errorf("New(BaseURL %q) = %v, want a *sender.ConfigError", tt.url, err)
+			continue
+		}
+		if ce.Field != "BaseURL" || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New(BaseURL %q): field %q, error %q; want BaseURL and %q", tt.url, ce.Field, err, tt.want)
+		}
+		if strings.Contains(err.Error(), "secret@") {
+			t.Errorf("New(BaseURL %q): the user info is in the error: %v", tt.url, err)
+		}
+	}
+	for _, ok := range []string{"", "https://graph.facebook.com", "https://graph.facebook.com/", "http://127.0.0.1:8090",
+		"http://[::1]:8090/", "https://proxy.example.com/graph", "HTTPS://Graph.Facebook.com"} {
+		if _, err := sender.New(sender.Config{BaseURL: ok, Token: testToken, PhoneNumberID: phoneID}); err != nil {
+			t.Errorf("New(BaseURL %q): %v, want it accepted", ok, err)
+		}
+	}
+}

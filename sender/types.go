@@ -112,6 +112,42 @@ func (e *APIError) Error() string {
 	return s
 }
 
+// ConfigError is a Config the client refuses: Field names the Config field
+// (BaseURL, PhoneNumberID, Token) so a caller can name its own flag.
+type ConfigError struct {
+	Field string
+	Value string // the value refused; empty for the token
+	Err   error
+}
+
+func (e *ConfigError) Error() string {
+	if e.Value == "" {
+		return "sender: " + e.Field + ": " + e.Err.Error()
+	}
+	return fmt.Sprintf("sender: %s %q: %v", e.Field, e.Value, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// RedirectError is a 3xx answer. The client never follows a redirect: the
+// request would carry the token (and the message) to an address nobody
+// configured. It is a configuration problem (the API URL points at the
+// wrong place), so every message would meet it: Classify calls it fatal
+// and the campaign pauses, recipients stay pending.
+type RedirectError struct {
+	Op         string // "send", "health", "template"
+	HTTPStatus int
+	Location   string // where it redirects, redacted and bounded; "" when the answer named none
+}
+
+func (e *RedirectError) Error() string {
+	to := e.Location
+	if to == "" {
+		to = "an address it does not name"
+	}
+	return fmt.Sprintf("%s: not sent: the API URL redirects (http %d) to %s: check --api-url; whatsend does not follow redirects", e.Op, e.HTTPStatus, to)
+}
+
 // TransportError is a failure to get an API answer: the network, a timeout,
 // a truncated or non-Graph body.
 type TransportError struct {

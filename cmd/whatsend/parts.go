@@ -244,7 +244,11 @@ func (a *app) newClient(s campaign.Settings, api apiOptions) (*sender.Client, er
 		return nil, err
 	}
 	cfg.Token = tok
-	return sender.New(cfg)
+	c, err := sender.New(cfg)
+	if ce, ok := errors.AsType[*sender.ConfigError](err); ok && ce.Field == "BaseURL" {
+		return nil, usagef("--api-url %q: %w", ce.Value, ce.Err)
+	}
+	return c, err
 }
 
 // owner identifies this process to the store's leases.

@@ -374,6 +374,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.health(w, r)
 	case len(parts) == 3 && parts[2] == "message_templates" && r.Method == http.MethodGet && parts[1] == s.cfg.WABAID:
 		s.templates(w, r)
+	case len(parts) == 2 && r.Method == http.MethodGet && parts[1] != s.cfg.WABAID:
+		// A health read of another number: answered like a send to it.
+		s.count(100)
+		writeError(w, 100, 400, "Invalid parameter", "unknown phone number id "+parts[1])
 	default:
 		writeError(w, 100, 400, "Unsupported request", fmt.Sprintf("%s %s is not supported", r.Method, r.URL.Path))
 	}
