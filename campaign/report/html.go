@@ -82,6 +82,7 @@ const (
 	colSkipped   = "#8e8e93"
 	colUncertain = "#d9822b"
 	colRemaining = "#c9d3df"
+	colCancelled = "#5d6d7e"
 	colShare     = "#2c5aa0"
 )
 
@@ -96,7 +97,7 @@ func partitionBar(r *Report) template.HTML {
 		color string
 	}{
 		{"sent", r.Sent, colSent}, {"failed", r.Failed, colFailed}, {"skipped", r.Skipped, colSkipped},
-		{"uncertain", r.Uncertain, colUncertain}, {"remaining", r.Remaining, colRemaining},
+		{"uncertain", r.Uncertain, colUncertain}, {"cancelled", r.Cancelled, colCancelled}, {"remaining", r.Remaining, colRemaining},
 	}
 	var b strings.Builder
 	b.WriteString(`<svg viewBox="0 0 1000 24" preserveAspectRatio="none" class="bar" role="img" aria-label="recipients by outcome">`)
@@ -447,7 +448,8 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
 <div class="card">Failed<b>{{num .Failed}}</b><small>{{percent .Failed .Recipients}}</small></div>
 <div class="card">Skipped<b>{{num .Skipped}}</b><small>{{percent .Skipped .Recipients}}</small></div>
 <div class="card">Uncertain<b>{{num .Uncertain}}</b><small>not re-sent</small></div>
-<div class="card">Remaining<b>{{num .Remaining}}</b><small>pending {{num (index .RemainingByState "pending")}}, retry {{num (index .RemainingByState "retry")}}, deferred {{num (index .RemainingByState "deferred")}}</small></div>
+{{if .Cancelled}}<div class="card">Cancelled<b>{{num .Cancelled}}</b><small>not sent: campaign cancelled</small></div>
+{{end}}<div class="card">Remaining<b>{{num .Remaining}}</b><small>pending {{num (index .RemainingByState "pending")}}, retry {{num (index .RemainingByState "retry")}}, deferred {{num (index .RemainingByState "deferred")}}</small></div>
 <div class="card">131056 share<b>{{pct .RateLimitedShare}}</b><small>{{num .RateLimited}} of {{num .Attempts}} attempts</small></div>
 <div class="card">Throughput<b>{{printf "%.1f" .Throughput.Overall}}/s</b><small>peak {{num .Throughput.PeakPerMinute}} per minute</small></div>
 </div>
@@ -462,6 +464,9 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
 <div class="scroll"><table><tr><th>Code</th><th class="n">Count</th><th>Meaning</th><th>Advice</th></tr>
 {{range .Failures}}<tr><td>{{.Code}}</td><td class="n">{{num .Count}}</td><td class="wrap">{{.Meaning}}</td><td class="wrap">{{.Advice}}</td></tr>
 {{end}}</table></div></section>{{end}}
+{{if .Retries}}<section><h2>Retries</h2><ul>
+{{range .Retries}}<li>{{.String}}</li>
+{{end}}</ul></section>{{end}}
 {{if .Pauses}}<section><h2>Pauses</h2><div class="scroll"><table><tr><th>At</th><th>Resumed</th><th>Reason and figures</th></tr>
 {{range .Pauses}}<tr><td class="t">{{when .At}}</td><td class="t">{{if .ResumedAt.IsZero}}not yet{{else}}{{when .ResumedAt}}{{end}}</td><td class="wrap">{{.Reason}}{{with figures .Detail}}<br><small class="muted">{{.}}</small>{{end}}</td></tr>
 {{end}}</table></div></section>{{end}}

@@ -247,7 +247,7 @@ func TestTotalsPartitionTheRows(t *testing.T) {
 			if r.Recipients != rows {
 				t.Errorf("recipients = %d, want the %d CSV rows", r.Recipients, rows)
 			}
-			if sum := r.Sent + r.Failed + r.Skipped + r.Uncertain + r.Remaining; sum != r.Recipients {
+			if sum := r.Sent + r.Failed + r.Skipped + r.Uncertain + r.Cancelled + r.Remaining; sum != r.Recipients {
 				t.Errorf("sent %d + failed %d + skipped %d + uncertain %d + remaining %d = %d, want recipients %d",
 					r.Sent, r.Failed, r.Skipped, r.Uncertain, r.Remaining, sum, r.Recipients)
 			}
