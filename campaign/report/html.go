@@ -404,7 +404,7 @@ h1{font-size:1.45rem;margin:.2rem 0;overflow-wrap:anywhere}
 h2{font-size:1.1rem;margin:1.8rem 0 .5rem;padding-bottom:.2rem;border-bottom:1px solid var(--line)}
 .muted{color:var(--muted)}
 .state{display:inline-block;padding:.05rem .5rem;border-radius:1rem;background:#e8eef5;font-weight:600}
-.state.paused{background:#fdecea;color:#8e1b10}.state.finished{background:#e6f4ea;color:#1d5e32}
+.state.paused{background:#fdecea;color:#8e1b10}.state.finished{background:#e6f4ea;color:#1d5e32}.state.cancelled{background:#eceff1;color:#37474f}
 .alert{border-left:4px solid #c0392b;background:#fdecea;padding:.5rem .8rem;border-radius:4px}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:.6rem;margin:.8rem 0}
 .card{border:1px solid var(--line);border-radius:8px;padding:.5rem .7rem;background:var(--panel)}

@@ -138,7 +138,7 @@ func TestJSONKeys(t *testing.T) {
 	}
 	for _, k := range []string{"campaign", "state", "recipients", "sent", "delivered", "read", "failed", "skipped",
 		"uncertain", "remaining", "rate_limited", "rate_limited_share", "failed_by_code", "skipped_by_reason", "pauses", "batches",
-		"replied", "settings", "throughput", "allowance", "failures"} {
+		"replied", "settings", "throughput", "allowance", "failures", "cancelled", "retries"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON report has no %q key", k)
 		}
