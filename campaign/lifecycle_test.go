@@ -2,10 +2,12 @@ package campaign_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/sender/simulator"
@@ -91,6 +93,54 @@ func TestRequeueRefusesCodesAndCancelled(t *testing.T) {
 		}
 		if len(e.sim.Messages()) != 0 {
 			t.Errorf("a cancelled campaign sent %d messages", len(e.sim.Messages()))
+		}
+	})
+}
+
+// Delete refuses while recipients are in flight (a dead run left them) or
+// another live process holds the lease; cancel settles the in-flight ones
+// as uncertain, and delete then works.
+func TestDeleteRefusesInFlightAndBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		c := e.campaign("c", phones(3, 0), campaign.Settings{Rate: 20})
+		ctx := t.Context()
+		due, err := e.st.Due(ctx, c.ID, time.Now(), 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := store.Attempt{ID: "x-1", CampaignID: c.ID, RecipientID: due[0].ID, Number: 1, PhoneNumberID: c.PhoneNumberID,
+			To: due[0].Phone, Scope: c.Scope, StartedAt: time.Now()}
+		if err := e.st.BeginAttempts(ctx, []store.Attempt{a}); err != nil {
+			t.Fatal(err)
+		}
+		if err := campaign.Delete(ctx, e.deps(nil), c.ID); !errors.Is(err, campaign.ErrRefused) || !strings.Contains(err.Error(), "1 recipients are in flight") {
+			t.Errorf("Delete with one in flight: %v, want a refusal naming it", err)
+		}
+		if err := e.st.AcquireLease(ctx, store.Lease{Key: fmt.Sprintf("campaign:%d", c.ID), Owner: "other-process", PID: 4242, Host: "test", Heartbeat: time.Now()},
+			store.LeasePolicy{Host: "test", StaleAfter: time.Minute, Alive: func(int) bool { return true }}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaign.Cancel(ctx, e.deps(nil), c.ID); !errors.Is(err, campaign.ErrBusy) || !strings.Contains(err.Error(), "pid 4242") {
+			t.Errorf("Cancel while another process holds the lease: %v, want busy naming pid 4242", err)
+		}
+		if err := campaign.Delete(ctx, e.deps(nil), c.ID); !errors.Is(err, campaign.ErrBusy) {
+			t.Errorf("Delete while another process holds the lease: %v, want busy", err)
+		}
+		if err := e.st.ReleaseLease(ctx, fmt.Sprintf("campaign:%d", c.ID), "other-process"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := campaign.Cancel(ctx, e.deps(nil), c.ID); err != nil || n != 2 {
+			t.Fatalf("Cancel = %d, %v; want 2 cancelled", n, err)
+		}
+		if got := e.counts(c); got[store.StateUncertain] != 1 || got[store.StateCancelled] != 2 {
+			t.Errorf("counts after cancel = %v, want 1 uncertain, 2 cancelled", got)
+		}
+		if err := campaign.Delete(ctx, e.deps(nil), c.ID); err != nil {
+			t.Fatalf("Delete after cancel: %v", err)
+		}
+		if _, err := e.st.Campaign(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("campaign after delete: %v, want ErrNotFound", err)
 		}
 	})
 }
