@@ -15,7 +15,9 @@ const rateLimitedCode = 131056
 // feeds the guard and the sender-wide back-off. Called by the recorder only.
 func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 	o := store.Outcome{AttemptID: x.d.attempt.ID, RecipientID: x.d.r.ID, FinishedAt: now}
-	n := x.d.attempt.Number
+	// The budget counts from the latest retry run (whatsend retry), while
+	// attempt numbers keep counting so attempt ids stay unique.
+	n := x.d.attempt.Number - x.d.r.RetryBase
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stats.attempts++

@@ -127,6 +127,9 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 	if c.State == store.CampaignImporting {
 		return res, fmt.Errorf("campaign %s: import did not finish; run the same CSV again to import it", c.Name)
 	}
+	if c.State == store.CampaignCancelled {
+		return res, &StateError{Campaign: c.Name, State: c.State, Action: "send", Hint: "delete it (whatsend campaign delete " + c.Name + ") to import its CSV again"}
+	}
 
 	ls := &leases{st: d.Store, owner: d.Owner, now: d.Now}
 	if err := ls.acquire(ctx, campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID)); err != nil {

@@ -26,7 +26,9 @@ type State string
 
 // Recipient states. A recipient moves pending → in_flight → sent | retry |
 // deferred | failed | uncertain; skipped is final and set at import or right
-// before sending.
+// before sending; cancelled is final and set by CancelCampaign on recipients
+// not yet sent. A failed recipient moves back to pending only through
+// RequeueFailed (whatsend retry).
 const (
 	StatePending   State = "pending"
 	StateInFlight  State = "in_flight"
@@ -36,6 +38,7 @@ const (
 	StateFailed    State = "failed"
 	StateSkipped   State = "skipped"
 	StateUncertain State = "uncertain"
+	StateCancelled State = "cancelled"
 )
 
 // CampaignState is a campaign's lifecycle state.
@@ -49,7 +52,16 @@ const (
 	CampaignReady     CampaignState = "ready"    // imported, not finished
 	CampaignPaused    CampaignState = "paused"   // stopped by the guard
 	CampaignFinished  CampaignState = "finished" // nothing pending, in flight, retrying or deferred
+	// CampaignCancelled is final: a person cancelled the campaign, its
+	// unsent recipients are cancelled, and nothing drives it again.
+	CampaignCancelled CampaignState = "cancelled"
 )
+
+// Closed reports whether nothing is left to drive in a campaign in this
+// state: finished or cancelled. resume --all skips closed campaigns.
+func (s CampaignState) Closed() bool {
+	return s == CampaignFinished || s == CampaignCancelled
+}
 
 // DeliveryStatus is what Meta's status webhooks said about a sent message.
 // Statuses never move backwards: sent < delivered < read; failed never
@@ -95,13 +107,16 @@ type CampaignKey struct {
 
 // Recipient is one valid CSV row of a campaign.
 type Recipient struct {
-	ID            int64
-	CampaignID    int64
-	Line          int      // CSV line number where the row starts
-	Phone         string   // E.164
-	Params        []string // frozen at import, in --params order
-	State         State
-	Attempts      int
+	ID         int64
+	CampaignID int64
+	Line       int      // CSV line number where the row starts
+	Phone      string   // E.164
+	Params     []string // frozen at import, in --params order
+	State      State
+	Attempts   int
+	// RetryBase is how many attempts were made before the latest
+	// RequeueFailed: the attempt budget counts from there.
+	RetryBase     int
 	Deferrals     int       // times the recipient was deferred (131049); FinishAttempts counts them
 	NextAttemptAt time.Time // zero: due now (retry and deferred set it)
 	LastCode      int       // last Meta error code, 0 when none
@@ -333,6 +348,24 @@ type Store interface {
 	// RequeueUncertain moves uncertain recipients back to pending (resume
 	// --resend-uncertain) and returns how many.
 	RequeueUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error)
+	// CancelCampaign cancels a campaign in one transaction: recipients not
+	// yet sent (pending, retry, deferred) become cancelled, those still
+	// in_flight become uncertain (the caller holds the campaign's lease, so
+	// no live process is sending them: a status webhook settles them), and
+	// the campaign's state becomes cancelled. It returns how many recipients
+	// were cancelled.
+	CancelCampaign(ctx context.Context, campaignID int64, now time.Time) (int, error)
+	// RequeueFailed re-queues, in one transaction, the failed recipients
+	// whose last error code is in codes: they become pending with a fresh
+	// attempt budget (RetryBase = Attempts, no deferrals, no delivery
+	// status), and the group is recorded as the campaign's next RetryRun. A
+	// failed recipient whose number is opted out stays failed and is
+	// counted in OptedOut. A finished campaign becomes ready. When none is
+	// re-queued nothing is recorded and the run's Number is 0.
+	RequeueFailed(ctx context.Context, campaignID int64, codes []int, now time.Time) (RetryRun, error)
+	// Retries returns a campaign's retry runs, oldest first, with what
+	// became of their recipients.
+	Retries(ctx context.Context, campaignID int64) ([]RetryRun, error)
 
 	// Sending. BeginAttempts is the checkpoint: in one durable transaction
 	// (synchronous=FULL) it moves each recipient to in_flight, bumps its
@@ -440,6 +473,21 @@ type Summary struct {
 	RateLimited     int                    // attempts answered 131056
 	FirstSend       time.Time
 	LastSend        time.Time
+}
+
+// RetryRun is one group of failed recipients re-queued together (whatsend
+// retry --failed) and what became of them.
+type RetryRun struct {
+	CampaignID int64
+	Number     int // 1-based, per campaign
+	At         time.Time
+	Codes      []int       // the error codes asked for
+	Requeued   int         // recipients re-queued
+	ByCode     map[int]int // re-queued recipients by the code they had failed with
+	OptedOut   int         // failed with one of the codes but opted out: left failed
+	// Outcome counts the re-queued recipients by their state now; one that
+	// a later run re-queued again is counted failed (it failed again).
+	Outcome map[State]int
 }
 
 // Duplicate is a recipient refused by ImportBatch because its number is

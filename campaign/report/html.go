@@ -82,6 +82,7 @@ const (
 	colSkipped   = "#8e8e93"
 	colUncertain = "#d9822b"
 	colRemaining = "#c9d3df"
+	colCancelled = "#5d6d7e"
 	colShare     = "#2c5aa0"
 )
 
@@ -96,7 +97,7 @@ func partitionBar(r *Report) template.HTML {
 		color string
 	}{
 		{"sent", r.Sent, colSent}, {"failed", r.Failed, colFailed}, {"skipped", r.Skipped, colSkipped},
-		{"uncertain", r.Uncertain, colUncertain}, {"remaining", r.Remaining, colRemaining},
+		{"uncertain", r.Uncertain, colUncertain}, {"cancelled", r.Cancelled, colCancelled}, {"remaining", r.Remaining, colRemaining},
 	}
 	var b strings.Builder
 	b.WriteString(`<svg viewBox="0 0 1000 24" preserveAspectRatio="none" class="bar" role="img" aria-label="recipients by outcome">`)
@@ -403,7 +404,7 @@ h1{font-size:1.45rem;margin:.2rem 0;overflow-wrap:anywhere}
 h2{font-size:1.1rem;margin:1.8rem 0 .5rem;padding-bottom:.2rem;border-bottom:1px solid var(--line)}
 .muted{color:var(--muted)}
 .state{display:inline-block;padding:.05rem .5rem;border-radius:1rem;background:#e8eef5;font-weight:600}
-.state.paused{background:#fdecea;color:#8e1b10}.state.finished{background:#e6f4ea;color:#1d5e32}
+.state.paused{background:#fdecea;color:#8e1b10}.state.finished{background:#e6f4ea;color:#1d5e32}.state.cancelled{background:#eceff1;color:#37474f}
 .alert{border-left:4px solid #c0392b;background:#fdecea;padding:.5rem .8rem;border-radius:4px}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:.6rem;margin:.8rem 0}
 .card{border:1px solid var(--line);border-radius:8px;padding:.5rem .7rem;background:var(--panel)}
@@ -447,7 +448,8 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
 <div class="card">Failed<b>{{num .Failed}}</b><small>{{percent .Failed .Recipients}}</small></div>
 <div class="card">Skipped<b>{{num .Skipped}}</b><small>{{percent .Skipped .Recipients}}</small></div>
 <div class="card">Uncertain<b>{{num .Uncertain}}</b><small>not re-sent</small></div>
-<div class="card">Remaining<b>{{num .Remaining}}</b><small>pending {{num (index .RemainingByState "pending")}}, retry {{num (index .RemainingByState "retry")}}, deferred {{num (index .RemainingByState "deferred")}}</small></div>
+{{if .Cancelled}}<div class="card">Cancelled<b>{{num .Cancelled}}</b><small>not sent: campaign cancelled</small></div>
+{{end}}<div class="card">Remaining<b>{{num .Remaining}}</b><small>pending {{num (index .RemainingByState "pending")}}, retry {{num (index .RemainingByState "retry")}}, deferred {{num (index .RemainingByState "deferred")}}</small></div>
 <div class="card">131056 share<b>{{pct .RateLimitedShare}}</b><small>{{num .RateLimited}} of {{num .Attempts}} attempts</small></div>
 <div class="card">Throughput<b>{{printf "%.1f" .Throughput.Overall}}/s</b><small>peak {{num .Throughput.PeakPerMinute}} per minute</small></div>
 </div>
@@ -462,6 +464,9 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
 <div class="scroll"><table><tr><th>Code</th><th class="n">Count</th><th>Meaning</th><th>Advice</th></tr>
 {{range .Failures}}<tr><td>{{.Code}}</td><td class="n">{{num .Count}}</td><td class="wrap">{{.Meaning}}</td><td class="wrap">{{.Advice}}</td></tr>
 {{end}}</table></div></section>{{end}}
+{{if .Retries}}<section><h2>Retries</h2><ul>
+{{range .Retries}}<li>{{.String}}</li>
+{{end}}</ul></section>{{end}}
 {{if .Pauses}}<section><h2>Pauses</h2><div class="scroll"><table><tr><th>At</th><th>Resumed</th><th>Reason and figures</th></tr>
 {{range .Pauses}}<tr><td class="t">{{when .At}}</td><td class="t">{{if .ResumedAt.IsZero}}not yet{{else}}{{when .ResumedAt}}{{end}}</td><td class="wrap">{{.Reason}}{{with figures .Detail}}<br><small class="muted">{{.}}</small>{{end}}</td></tr>
 {{end}}</table></div></section>{{end}}

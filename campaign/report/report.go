@@ -23,6 +23,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +36,8 @@ import (
 // scripts: keys are only ever added.
 //
 // The totals partition the CSV: Recipients (every data row, those skipped
-// at import included) = Sent + Failed + Skipped + Uncertain + Remaining.
+// at import included) = Sent + Failed + Skipped + Uncertain + Cancelled +
+// Remaining.
 // Delivered and Read are part of Sent; Remaining is pending + retry +
 // deferred + in flight.
 type Report struct {
@@ -57,6 +59,7 @@ type Report struct {
 	Failed           int            `json:"failed"`
 	Skipped          int            `json:"skipped"`
 	Uncertain        int            `json:"uncertain"`
+	Cancelled        int            `json:"cancelled"` // not sent: the campaign was cancelled
 	Remaining        int            `json:"remaining"`
 	RemainingByState map[string]int `json:"remaining_by_state"`
 
@@ -77,6 +80,7 @@ type Report struct {
 	ToCheckOmitted int         `json:"to_check_omitted"`
 
 	Pauses     []Pause    `json:"pauses"`
+	Retries    []Retry    `json:"retries"` // whatsend retry runs, oldest first
 	Batches    []Batch    `json:"batches"`
 	Throughput Throughput `json:"throughput"`
 	Allowance  Allowance  `json:"allowance"`
@@ -137,6 +141,74 @@ type Pause struct {
 	Reason    string          `json:"reason"`
 	Detail    json.RawMessage `json:"detail,omitempty"`
 	ResumedAt time.Time       `json:"resumed_at,omitzero"`
+}
+
+// Retry is one retry run (whatsend retry --failed): failed recipients
+// re-queued together, and what became of them.
+type Retry struct {
+	Number   int            `json:"number"`
+	At       time.Time      `json:"at"`
+	Requeued int            `json:"requeued"`
+	ByCode   map[string]int `json:"by_code"`   // re-queued by the code they had failed with
+	OptedOut int            `json:"opted_out"` // failed with a retried code but opted out: not re-queued
+	// Outcome counts the re-queued recipients by their state now; one a
+	// later retry re-queued again counts as failed.
+	Outcome map[string]int `json:"outcome"`
+}
+
+// String is the run's line in the report: "retry 1 at <time>: 12
+// re-queued (131026 ×10, 131000 ×2): 11 sent, 1 failed".
+func (r Retry) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "retry %d at %s: %d re-queued (%s)", r.Number, r.At.UTC().Format(time.RFC3339), r.Requeued, CodeCounts(r.ByCode))
+	if r.OptedOut > 0 {
+		fmt.Fprintf(&b, ", %d opted out (not re-queued)", r.OptedOut)
+	}
+	var parts []string
+	remaining := 0
+	for _, st := range remainingStates {
+		remaining += r.Outcome[string(st)]
+	}
+	for _, k := range []struct {
+		name string
+		n    int
+	}{
+		{"sent", r.Outcome[string(store.StateSent)]}, {"failed", r.Outcome[string(store.StateFailed)]},
+		{"skipped", r.Outcome[string(store.StateSkipped)]}, {"uncertain", r.Outcome[string(store.StateUncertain)]},
+		{"cancelled", r.Outcome[string(store.StateCancelled)]}, {"remaining", remaining},
+	} {
+		if k.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", k.n, k.name))
+		}
+	}
+	if len(parts) > 0 {
+		b.WriteString(": " + strings.Join(parts, ", "))
+	}
+	return b.String()
+}
+
+// CodeCounts renders counts by error code, most frequent first, then by
+// code: "131026 ×10, 131000 ×2".
+func CodeCounts[K comparable](m map[K]int) string {
+	type kv struct {
+		k string
+		n int
+	}
+	var kvs []kv
+	for k, n := range m {
+		kvs = append(kvs, kv{fmt.Sprint(k), n})
+	}
+	sort.Slice(kvs, func(i, j int) bool {
+		if kvs[i].n != kvs[j].n {
+			return kvs[i].n > kvs[j].n
+		}
+		return kvs[i].k < kvs[j].k
+	})
+	parts := make([]string, len(kvs))
+	for i, x := range kvs {
+		parts[i] = fmt.Sprintf("%s ×%d", x.k, x.n)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Batch is one row of the per-batch table.
@@ -220,7 +292,7 @@ func Build(ctx context.Context, st store.Store, campaignID int64, now time.Time,
 		GeneratedAt: now.UTC(), Masked: opts.Mask, Settings: settingsOf(c, s),
 		FailedByCode: map[string]int{}, SkippedByReason: map[string]int{}, RemainingByState: map[string]int{},
 		Failures: []Failure{}, SkippedRows: []SkippedRow{}, ToCheck: []Recipient{},
-		Pauses: []Pause{}, Batches: []Batch{}, Timeline: []Point{},
+		Pauses: []Pause{}, Retries: []Retry{}, Batches: []Batch{}, Timeline: []Point{},
 	}
 	if c.State == store.CampaignPaused {
 		r.PauseReason = c.PauseReason
@@ -241,7 +313,7 @@ func Build(ctx context.Context, st store.Store, campaignID int64, now time.Time,
 	})
 	wg.Go(func() { errs[1] = r.readAttempts(ctx, st, campaignID, s, opts) })
 	wg.Go(func() { errs[2] = r.readAllowance(ctx, st, c, s, now) })
-	wg.Go(func() { errs[3] = r.readPauses(ctx, st, campaignID) })
+	wg.Go(func() { errs[3] = errors.Join(r.readPauses(ctx, st, campaignID), r.readRetries(ctx, st, campaignID)) })
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -260,6 +332,7 @@ func (r *Report) totals(c store.Campaign, sum store.Summary) {
 	r.Failed = by[store.StateFailed]
 	r.Skipped = by[store.StateSkipped] + sum.ImportSkipped
 	r.Uncertain = by[store.StateUncertain]
+	r.Cancelled = by[store.StateCancelled]
 	for _, st := range remainingStates {
 		r.RemainingByState[string(st)] = by[st]
 		r.Remaining += by[st]
@@ -268,7 +341,7 @@ func (r *Report) totals(c store.Campaign, sum store.Summary) {
 	// an import in progress) the rows seen so far are the recipients.
 	r.Recipients = c.Rows
 	if c.State == store.CampaignImporting || r.Recipients == 0 {
-		r.Recipients = r.Sent + r.Failed + r.Skipped + r.Uncertain + r.Remaining
+		r.Recipients = r.Sent + r.Failed + r.Skipped + r.Uncertain + r.Cancelled + r.Remaining
 	}
 	r.Attempts, r.RateLimited = sum.Attempts, sum.RateLimited
 	if sum.Attempts > 0 {
@@ -340,6 +413,25 @@ func (r *Report) readPauses(ctx context.Context, st store.Store, campaignID int6
 			q.ResumedAt = q.ResumedAt.UTC()
 		}
 		r.Pauses = append(r.Pauses, q)
+	}
+	return nil
+}
+
+func (r *Report) readRetries(ctx context.Context, st store.Store, campaignID int64) error {
+	runs, err := st.Retries(ctx, campaignID)
+	if err != nil {
+		return err
+	}
+	for _, run := range runs {
+		q := Retry{Number: run.Number, At: run.At.UTC(), Requeued: run.Requeued, OptedOut: run.OptedOut,
+			ByCode: map[string]int{}, Outcome: map[string]int{}}
+		for code, n := range run.ByCode {
+			q.ByCode[strconv.Itoa(code)] = n
+		}
+		for st, n := range run.Outcome {
+			q.Outcome[string(st)] = n
+		}
+		r.Retries = append(r.Retries, q)
 	}
 	return nil
 }

@@ -138,7 +138,7 @@ func TestJSONKeys(t *testing.T) {
 	}
 	for _, k := range []string{"campaign", "state", "recipients", "sent", "delivered", "read", "failed", "skipped",
 		"uncertain", "remaining", "rate_limited", "rate_limited_share", "failed_by_code", "skipped_by_reason", "pauses", "batches",
-		"replied", "settings", "throughput", "allowance", "failures"} {
+		"replied", "settings", "throughput", "allowance", "failures", "cancelled", "retries"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON report has no %q key", k)
 		}
@@ -247,7 +247,7 @@ func TestTotalsPartitionTheRows(t *testing.T) {
 			if r.Recipients != rows {
 				t.Errorf("recipients = %d, want the %d CSV rows", r.Recipients, rows)
 			}
-			if sum := r.Sent + r.Failed + r.Skipped + r.Uncertain + r.Remaining; sum != r.Recipients {
+			if sum := r.Sent + r.Failed + r.Skipped + r.Uncertain + r.Cancelled + r.Remaining; sum != r.Recipients {
 				t.Errorf("sent %d + failed %d + skipped %d + uncertain %d + remaining %d = %d, want recipients %d",
 					r.Sent, r.Failed, r.Skipped, r.Uncertain, r.Remaining, sum, r.Recipients)
 			}

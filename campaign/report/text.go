@@ -50,6 +50,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("failed", r.Failed, "")
 	row("skipped", r.Skipped, "")
 	row("uncertain", r.Uncertain, ifs(r.Uncertain > 0, "may have reached Meta: not re-sent unless resume --resend-uncertain"))
+	row("cancelled", r.Cancelled, ifs(r.Cancelled > 0, "not sent: the campaign was cancelled"))
 	rb := r.RemainingByState
 	row("remaining", r.Remaining, fmt.Sprintf("pending %d, retry %d, deferred %d, in flight %d", rb["pending"], rb["retry"], rb["deferred"], rb["in_flight"]))
 	t.Flush()
@@ -90,6 +91,13 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 		}
 		t.Flush()
+	}
+
+	if len(r.Retries) > 0 {
+		p("\nretries\n")
+		for _, rt := range r.Retries {
+			p("  %s\n", rt)
+		}
 	}
 
 	if len(r.Failures) > 0 {

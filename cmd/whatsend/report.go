@@ -39,10 +39,12 @@ The report only reads the store: it can be run while the campaign is being
 sent, paused, stopped or finished, and never holds up a run in progress.
 
 The totals partition the CSV's data rows:
-  recipients = sent + failed + skipped + uncertain + remaining
+  recipients = sent + failed + skipped + uncertain + cancelled + remaining
 where delivered and read are part of sent, skipped counts rows skipped at
-import and before sending, and remaining is pending + retry + deferred +
-in flight. Uncertain recipients may have received the message; they are
+import and before sending, cancelled those not sent because the campaign
+was cancelled, and remaining is pending + retry + deferred + in flight.
+Each retry run (whatsend retry) has its own line: when, how many were
+re-queued by code, and what became of them. Uncertain recipients may have received the message; they are
 not sent again unless 'whatsend resume --resend-uncertain'.
 
 Formats:
@@ -50,12 +52,13 @@ Formats:
   json   one object, for scripts. Keys include: campaign, campaign_id, state,
          pause_reason, template, language, settings, generated_at,
          recipients, sent, delivered, read, replied, failed, skipped,
-         uncertain, remaining, remaining_by_state, attempts, rate_limited
+         uncertain, cancelled, remaining, remaining_by_state, attempts, rate_limited
          (attempts answered 131056), rate_limited_share (0 to 1),
          failed_by_code (code: count), failures (code, count, meaning,
          advice), skipped_by_reason (reason: count), skipped_rows,
          to_check (uncertain and failed recipients), pauses (at, reason,
-         detail, resumed_at), batches (batch, start, size, sent, failed,
+         detail, resumed_at), retries (number, at, requeued, by_code,
+         opted_out, outcome), batches (batch, start, size, sent, failed,
          rate_limited), throughput (overall_per_second, peak_per_minute,
          active_seconds, first_send, last_send), allowance (limit, allowed,
          used_last_24h, left, frees_next, warmup_day) and timeline (per

@@ -34,7 +34,8 @@ number). A paused campaign is resumed after its cause is checked again;
 after another in creation order, sending what today's allowance permits, and
 exits with the most urgent of their codes (1 > 3 > 4 > 10 > 0). It never
 lifts a pause: paused campaigns are listed and skipped (exit 3) until a
-person resumes them by name.
+person resumes them by name. Cancelled campaigns are skipped (exit 0);
+resuming one by name is refused (exit 2).
 
 Exit status: 0 finished; 3 paused; 4 busy (another process holds the campaign
 or the number); 10 stopped with work left; 130/143 interrupted, progress
@@ -78,7 +79,7 @@ func runResume(cmd *cobra.Command, a *app, o *resumeOptions, arg string) error {
 	var worst error
 	n := 0
 	for _, c := range cs {
-		if c.State == store.CampaignFinished || c.State == store.CampaignImporting {
+		if c.State.Closed() || c.State == store.CampaignImporting { // finished or cancelled
 			continue
 		}
 		n++

@@ -45,6 +45,7 @@ Exit status:
 	root.AddCommand(
 		newRunCmd(a),
 		newResumeCmd(a),
+		newRetryCmd(a),
 		newStatusCmd(a),
 		newReportCmd(a),
 		newValidateCmd(a),

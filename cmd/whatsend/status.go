@@ -25,29 +25,35 @@ last 24 h.
 Exit status: 0; 2 when the campaign is unknown; 1 on an unexpected error.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			var cs []store.Campaign
-			if len(args) == 1 {
-				c, err := findCampaign(ctx, st, args[0])
-				if err != nil {
-					return err
-				}
-				cs = []store.Campaign{c}
-			} else if cs, err = st.Campaigns(ctx); err != nil {
-				return err
-			}
-			if len(cs) == 0 {
-				fmt.Fprintln(a.out, "no campaigns yet")
-				return nil
-			}
-			return writeStatus(ctx, a.out, st, cs, a.now())
+			return runStatus(cmd, a, optionalArg(args))
 		},
 	}
+}
+
+// runStatus prints one campaign (arg, an id or name) or, with arg empty,
+// every campaign: status and campaign list share it.
+func runStatus(cmd *cobra.Command, a *app, arg string) error {
+	ctx := cmd.Context()
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var cs []store.Campaign
+	if arg != "" {
+		c, err := findCampaign(ctx, st, arg)
+		if err != nil {
+			return err
+		}
+		cs = []store.Campaign{c}
+	} else if cs, err = st.Campaigns(ctx); err != nil {
+		return err
+	}
+	if len(cs) == 0 {
+		fmt.Fprintln(a.out, "no campaigns yet")
+		return nil
+	}
+	return writeStatus(ctx, a.out, st, cs, a.now())
 }
 
 func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Campaign, now time.Time) error {
@@ -59,10 +65,10 @@ func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Ca
 		}
 		by := sum.ByState
 		fmt.Fprintf(w, "%d  %s  [%s]  template %s/%s  number %s\n", c.ID, c.Name, c.State, c.Template, c.Language, c.PhoneNumberID)
-		fmt.Fprintf(w, "    %d rows: %d sent (%d delivered, %d read, %d replied), %d failed, %d skipped, %d deferred, %d uncertain, %d remaining\n",
+		fmt.Fprintf(w, "    %d rows: %d sent (%d delivered, %d read, %d replied), %d failed, %d skipped, %d deferred, %d uncertain, %d cancelled, %d remaining\n",
 			c.Rows, by[store.StateSent], sum.ByDelivery[store.DeliveryDelivered]+sum.ByDelivery[store.DeliveryRead],
 			sum.ByDelivery[store.DeliveryRead], sum.Replied, by[store.StateFailed],
-			by[store.StateSkipped]+sum.ImportSkipped, by[store.StateDeferred], by[store.StateUncertain],
+			by[store.StateSkipped]+sum.ImportSkipped, by[store.StateDeferred], by[store.StateUncertain], by[store.StateCancelled],
 			by[store.StatePending]+by[store.StateRetry]+by[store.StateInFlight]+by[store.StateDeferred])
 		if len(sum.SkippedByReason) > 0 {
 			fmt.Fprintf(w, "    skipped: %s\n", countsByKey(sum.SkippedByReason))
@@ -75,8 +81,10 @@ func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Ca
 			fmt.Fprintf(w, "    paused: %s\n    continue after fixing the cause: whatsend resume %s\n", c.PauseReason, c.Name)
 		case store.CampaignImporting:
 			fmt.Fprintln(w, "    import did not finish: run the same CSV again to import it")
+		case store.CampaignCancelled:
+			fmt.Fprintf(w, "    cancelled: nothing more is sent; whatsend campaign delete %s removes it\n", c.Name)
 		}
-		if next, ok, err := st.NextDue(ctx, c.ID); err == nil && ok && c.State != store.CampaignFinished {
+		if next, ok, err := st.NextDue(ctx, c.ID); err == nil && ok && !c.State.Closed() {
 			fmt.Fprintf(w, "    next retry or deferral due %s\n", next.UTC().Format(time.RFC3339))
 		}
 		if prev, ok := scopes[c.Scope]; !ok || c.ID > prev.ID {

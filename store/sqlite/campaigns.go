@@ -114,6 +114,8 @@ func (s *Store) DeleteCampaign(ctx context.Context, campaignID int64) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM attempts WHERE campaign_id = ?`,
+			`DELETE FROM retry_recipients WHERE campaign_id = ?`,
+			`DELETE FROM retries WHERE campaign_id = ?`,
 			`DELETE FROM skipped WHERE campaign_id = ?`,
 			`DELETE FROM pauses WHERE campaign_id = ?`,
 			`DELETE FROM recipients WHERE campaign_id = ?`,

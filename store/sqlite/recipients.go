@@ -10,14 +10,14 @@ import (
 )
 
 const recipientCols = `id, campaign_id, line, phone, params, state, attempts, deferrals, next_attempt_at,
-	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at`
+	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at, retry_base`
 
 func scanRecipient(sc interface{ Scan(...any) error }) (store.Recipient, error) {
 	var r store.Recipient
 	var params string
 	var next, sent, delivered, read, updated int64
 	err := sc.Scan(&r.ID, &r.CampaignID, &r.Line, &r.Phone, &params, &r.State, &r.Attempts, &r.Deferrals, &next,
-		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated)
+		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase)
 	if err != nil {
 		return r, notFound(err)
 	}

@@ -41,6 +41,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RepliesAndUnanswered", testReplies},
 		{"Summary", testSummary},
 		{"ConcurrentWriters", testConcurrent},
+		{"Cancel", testCancel},
+		{"RequeueFailed", testRequeueFailed},
+		{"DeleteKeepsNumberRows", testDeleteKeepsNumberRows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -613,5 +616,152 @@ func testInboundIdentity(t *testing.T, st store.Store) {
 	must(t, err)
 	if opted, _ := st.OptedOut(ctx, []string{"+1009"}); !opted["+1009"] {
 		t.Error("the stop by user id was not applied when a link named its number")
+	}
+}
+
+// finish records one attempt of a recipient with an outcome.
+func finish(t *testing.T, st store.Store, c store.Campaign, r store.Recipient, n int, o store.Outcome) {
+	t.Helper()
+	a := attempt(c, r, n, t0)
+	must(t, st.BeginAttempts(t.Context(), []store.Attempt{a}))
+	o.AttemptID, o.RecipientID, o.FinishedAt = a.ID, r.ID, t0
+	must(t, st.FinishAttempts(t.Context(), []store.Outcome{o}))
+}
+
+func testCancel(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 6)
+	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	finish(t, st, c, due[0], 1, store.Outcome{State: store.StateSent, WAMID: "w0"})
+	finish(t, st, c, due[1], 1, store.Outcome{State: store.StateFailed, Code: 131026})
+	finish(t, st, c, due[2], 1, store.Outcome{State: store.StateRetry, Code: 131056, NextAttemptAt: t0.Add(time.Hour)})
+	finish(t, st, c, due[3], 1, store.Outcome{State: store.StateDeferred, Code: 131049, NextAttemptAt: t0.Add(24 * time.Hour)})
+	must(t, st.BeginAttempts(ctx, []store.Attempt{attempt(c, due[4], 1, t0)})) // left in flight by a crash
+	must(t, st.SetCampaignState(ctx, c.ID, store.CampaignPaused, "template missing", nil, t0))
+
+	n, err := st.CancelCampaign(ctx, c.ID, t0.Add(time.Minute))
+	must(t, err)
+	cn, _ := st.Counts(ctx, c.ID)
+	want := map[store.State]int{store.StateSent: 1, store.StateFailed: 1, store.StateUncertain: 1, store.StateCancelled: 3}
+	if n != 3 || len(cn) != len(want) {
+		t.Errorf("CancelCampaign = %d, counts %v; want 3 cancelled and counts %v", n, cn, want)
+	}
+	for k, v := range want {
+		if cn[k] != v {
+			t.Errorf("after cancel %s = %d, want %d (counts %v)", k, cn[k], v, cn)
+		}
+	}
+	got, _ := st.Campaign(ctx, c.ID)
+	if got.State != store.CampaignCancelled || got.PauseReason != "" || !got.State.Closed() {
+		t.Errorf("cancelled campaign = %s %q, want cancelled with no pause reason", got.State, got.PauseReason)
+	}
+	if ps, _ := st.Pauses(ctx, c.ID); len(ps) != 1 || ps[0].ResumedAt.IsZero() {
+		t.Errorf("pause history after cancel = %+v, want the pause ended", ps)
+	}
+	if d, _ := st.Due(ctx, c.ID, t0.Add(48*time.Hour), 0, 10); len(d) != 0 {
+		t.Errorf("%d recipients due after cancel, want none", len(d))
+	}
+	// The crash's in-flight recipient settles as usual by webhook.
+	if ok, err := st.ApplyStatus(ctx, store.StatusUpdate{Callback: callback(due[4], attempt(c, due[4], 1, t0)), Status: store.DeliveryDelivered, At: t0.Add(time.Hour)}); err != nil || !ok {
+		t.Fatalf("ApplyStatus after cancel: %v %v", ok, err)
+	}
+	if r, _ := st.Recipient(ctx, due[4].ID); r.State != store.StateSent {
+		t.Errorf("in-flight recipient after a delivered status = %s, want sent", r.State)
+	}
+	if _, err := st.CancelCampaign(ctx, c.ID+100, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CancelCampaign of an unknown campaign: %v, want ErrNotFound", err)
+	}
+}
+
+func testRequeueFailed(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 6)
+	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	finish(t, st, c, due[0], 1, store.Outcome{State: store.StateSent, WAMID: "w0"})
+	finish(t, st, c, due[1], 3, store.Outcome{State: store.StateFailed, Code: 131026})
+	finish(t, st, c, due[2], 1, store.Outcome{State: store.StateFailed, Code: 131000})
+	finish(t, st, c, due[3], 1, store.Outcome{State: store.StateFailed, Code: 131050}) // not asked for
+	finish(t, st, c, due[4], 1, store.Outcome{State: store.StateFailed, Code: 131026}) // opted out below
+	must(t, st.SkipRecipients(ctx, []int64{due[5].ID}, "opted_out", t0))
+	must(t, st.AddOptOut(ctx, due[4].Phone, "manual", t0))
+	must(t, st.SetCampaignState(ctx, c.ID, store.CampaignFinished, "", nil, t0))
+
+	run, err := st.RequeueFailed(ctx, c.ID, []int{131026, 131000, 131049}, t0.Add(time.Hour))
+	must(t, err)
+	if run.Number != 1 || run.Requeued != 2 || run.OptedOut != 1 || run.ByCode[131026] != 1 || run.ByCode[131000] != 1 {
+		t.Errorf("first retry = %+v, want number 1, 2 re-queued (131026, 131000), 1 opted out", run)
+	}
+	r1, _ := st.Recipient(ctx, due[1].ID)
+	if r1.State != store.StatePending || r1.RetryBase != 3 || r1.Attempts != 3 || r1.Deferrals != 0 || r1.Delivery != "" {
+		t.Errorf("re-queued recipient = %+v, want pending with retry base 3", r1)
+	}
+	for _, i := range []int{3, 4} {
+		if r, _ := st.Recipient(ctx, due[i].ID); r.State != store.StateFailed {
+			t.Errorf("line %d (code %d) = %s, want still failed", r.Line, r.LastCode, r.State)
+		}
+	}
+	if r, _ := st.Recipient(ctx, due[5].ID); r.State != store.StateSkipped {
+		t.Errorf("skipped recipient = %s, want still skipped", r.State)
+	}
+	if got, _ := st.Campaign(ctx, c.ID); got.State != store.CampaignReady {
+		t.Errorf("campaign after retry = %s, want ready", got.State)
+	}
+	// The retry sends: one sent, one fails again and is retried again.
+	finish(t, st, c, r1, 4, store.Outcome{State: store.StateSent, WAMID: "w1"})
+	r2, _ := st.Recipient(ctx, due[2].ID)
+	finish(t, st, c, r2, 2, store.Outcome{State: store.StateFailed, Code: 131000})
+	run2, err := st.RequeueFailed(ctx, c.ID, []int{131000}, t0.Add(2*time.Hour))
+	must(t, err)
+	if run2.Number != 2 || run2.Requeued != 1 {
+		t.Errorf("second retry = %+v, want number 2 with 1 re-queued", run2)
+	}
+	none, err := st.RequeueFailed(ctx, c.ID, []int{131049}, t0.Add(3*time.Hour))
+	must(t, err)
+	if none.Number != 0 || none.Requeued != 0 {
+		t.Errorf("retry with nothing to re-queue = %+v, want number 0", none)
+	}
+	runs, err := st.Retries(ctx, c.ID)
+	must(t, err)
+	if len(runs) != 2 {
+		t.Fatalf("Retries = %+v, want 2 runs", runs)
+	}
+	if o := runs[0].Outcome; o[store.StateSent] != 1 || o[store.StateFailed] != 1 || !runs[0].At.Equal(t0.Add(time.Hour)) ||
+		runs[0].OptedOut != 1 || len(runs[0].Codes) != 3 || runs[0].ByCode[131026] != 1 {
+		t.Errorf("retry 1 = %+v, want 1 sent and 1 failed again", runs[0])
+	}
+	if o := runs[1].Outcome; o[store.StatePending] != 1 || len(o) != 1 {
+		t.Errorf("retry 2 outcome = %v, want 1 pending", o)
+	}
+	must(t, st.DeleteCampaign(ctx, c.ID))
+	if runs, _ := st.Retries(ctx, c.ID); len(runs) != 0 {
+		t.Errorf("retries of a deleted campaign = %+v", runs)
+	}
+}
+
+// DeleteCampaign removes the campaign's rows, never the opt-out list nor the
+// messaging-limit window (they are about the numbers, not the campaign).
+func testDeleteKeepsNumberRows(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	a := newCampaign(t, st, "a", 3)
+	b := newCampaign(t, st, "b", 2)
+	r := sentRecipient(t, st, a, 0, "wa")
+	must(t, st.AddOptOut(ctx, "+1001", "manual", t0))
+	must(t, st.DeleteCampaign(ctx, a.ID))
+	if n, _ := st.WindowCount(ctx, "scope1", t0.Add(-time.Hour)); n != 1 {
+		t.Errorf("window after delete = %d, want the 1 send kept", n)
+	}
+	if o, _ := st.OptedOut(ctx, []string{"+1001"}); !o["+1001"] {
+		t.Errorf("opt-out lost by delete")
+	}
+	if _, err := st.Recipient(ctx, r.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("recipient of a deleted campaign: %v, want ErrNotFound", err)
+	}
+	if cn, _ := st.Counts(ctx, b.ID); cn[store.StatePending] != 2 {
+		t.Errorf("other campaign after delete = %v, want its 2 pending", cn)
+	}
+	n := 0
+	must(t, st.Attempts(ctx, a.ID, func(store.AttemptRecord) error { n++; return nil }))
+	if n != 0 {
+		t.Errorf("%d attempts left of a deleted campaign", n)
 	}
 }
