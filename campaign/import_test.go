@@ -98,6 +98,15 @@ func TestImportIsOwned(t *testing.T) {
 	if !errors.Is(err, campaign.ErrBusy) || !containsAll(err.Error(), path, "pid") {
 		t.Errorf("busy error %q should name the file and the holder", err)
 	}
+	// Nor can the campaign being imported be deleted under it.
+	cs, err := st.Campaigns(t.Context())
+	if err != nil || len(cs) != 1 || cs[0].State != store.CampaignImporting {
+		t.Fatalf("campaigns during the import = %+v, %v", cs, err)
+	}
+	other := campaign.Deps{Store: st, Owner: importCfg(path, "deleter").Owner}
+	if err := campaign.Delete(t.Context(), other, cs[0].ID); !errors.Is(err, campaign.ErrBusy) {
+		t.Errorf("delete of the campaign being imported: err = %v, want ErrBusy", err)
+	}
 	close(bs.release)
 	if err := <-first; err != nil {
 		t.Fatalf("first import: %v", err)

@@ -122,11 +122,22 @@ func Cancel(ctx context.Context, d Deps, campaignID int64) (int, error) {
 }
 
 // Delete removes a campaign and everything that belongs to it, under its
-// lease; the opt-out list and the messaging-limit window stay (they are
-// about the numbers). It refuses while recipients are in flight: a process
+// lease (and, for a campaign still importing, its import's lease); the
+// opt-out list and the messaging-limit window stay (they are about the
+// numbers). It refuses while recipients are in flight: a process
 // that is gone left them, and resume or cancel settles them first.
 func Delete(ctx context.Context, d Deps, campaignID int64) error {
+	d.defaults()
 	return underLease(ctx, d, campaignID, func(c store.Campaign) error {
+		if c.State == store.CampaignImporting {
+			// Its importer may be at work: a live one holds the import's lease.
+			imp := &leases{st: d.Store, owner: d.Owner, now: d.Now}
+			key := store.CampaignKey{CSVHash: c.CSVHash, Template: c.Template, Language: c.Language}
+			if err := imp.acquire(ctx, importLeaseKey(key)); err != nil {
+				return fmt.Errorf("campaign %s is being imported: %w", c.Name, err)
+			}
+			defer imp.release()
+		}
 		counts, err := d.Store.Counts(ctx, campaignID)
 		if err != nil {
 			return err

@@ -42,6 +42,9 @@ func TestCancelPausedCampaign(t *testing.T) {
 	if code := p.exec("resume", "1"); code != exitUsage || !strings.Contains(p.stderr.String(), "is cancelled: cannot send it") {
 		t.Errorf("resume of a cancelled campaign exited %d, want 2 saying it is cancelled\n%s", code, &p.stderr)
 	}
+	if p.stdout.Len() != 0 {
+		t.Errorf("resume of a cancelled campaign printed a run summary:\n%s", &p.stdout)
+	}
 	if code := p.exec(bad...); code != exitUsage {
 		t.Errorf("run on the cancelled campaign's CSV exited %d, want 2\n%s%s", code, &p.stdout, &p.stderr)
 	}

@@ -202,7 +202,7 @@ func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, 
 		MaxDuration: e.maxDuration, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
 	})
 	prog.Finish()
-	if _, busy := errors.AsType[*store.LeaseHeldError](err); busy || errors.Is(err, campaign.ErrBusy) {
+	if _, busy := errors.AsType[*store.LeaseHeldError](err); busy || errors.Is(err, campaign.ErrBusy) || errors.Is(err, campaign.ErrRefused) {
 		return err
 	}
 	err = a.storeContext(err)
