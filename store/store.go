@@ -21,6 +21,17 @@ import (
 // ErrNotFound is returned when a campaign, recipient or lease does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrIncompatible is matched by the error of opening a database this
+// whatsend must not use: one written by a newer whatsend, another
+// application's database, or a file that is not a database at all. Nothing
+// was written to it.
+var ErrIncompatible = errors.New("incompatible store")
+
+// ErrInaccessible is matched by the error of opening a store whose file or
+// folder cannot be used: the folder does not exist (it is not created) or
+// the file or folder is not writable.
+var ErrInaccessible = errors.New("store not accessible")
+
 // State is a recipient's durable state.
 type State string
 

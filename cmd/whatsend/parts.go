@@ -39,11 +39,20 @@ type apiOptions struct {
 func (a *app) openStore(ctx context.Context) (store.Store, error) {
 	st, err := sqlite.Open(ctx, a.dbPath)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", a.dbPath, err)
+		return nil, storeOpenError(a.dbPath, err)
 	}
 	r := a.rehearse()
 	r.attach(st)
 	return rehearsalStore{Store: st, r: r}, nil
+}
+
+// storeOpenError adds the path to an error of opening the store, unless
+// it is a refusal that already names it (exit 2, see exitCode).
+func storeOpenError(path string, err error) error {
+	if errors.Is(err, store.ErrIncompatible) || errors.Is(err, store.ErrInaccessible) {
+		return err
+	}
+	return fmt.Errorf("open store %s: %w", path, err)
 }
 
 // rehearsal ties the in-process simulators of --simulate to the store the
