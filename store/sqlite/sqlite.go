@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,16 +63,11 @@ func dsn(path string, extra ...string) string {
 // Open opens (creating it with mode 0600 if needed) and migrates the store.
 // A database it must not use is refused before anything is written to it
 // (errors matching store.ErrIncompatible): one written by a newer whatsend,
-// another application's database, a file that is not SQLite.
+// another application's database, a file that is not SQLite. A folder that
+// does not exist or cannot be written is refused too (store.ErrInaccessible).
 func Open(ctx context.Context, path string) (*Store, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, err
-		}
-		if f != nil {
-			f.Close()
-		}
+	if err := prepare(path); err != nil {
+		return nil, err
 	}
 	// Inspect through a reader first: opening the writer switches the file
 	// to WAL, a write a foreign database must never get.
@@ -87,7 +83,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	var mode string
 	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	if mode != "wal" {
 		w.Close()
@@ -98,6 +94,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		if _, ok := errors.AsType[*refusal](err); ok {
 			return nil, err
+		}
+		if r := folderRefusal(path, err); r != nil {
+			return nil, r
 		}
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
@@ -150,6 +149,71 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return &Store{w: r, r: r, readOnly: true}, nil
+}
+
+// prepare checks that the store's folder exists and that the store can be
+// written there, and creates the file (mode 0600) when it does not exist
+// yet. A missing folder is not created: a mistyped --db must not scatter
+// stores.
+func prepare(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return refuse(store.ErrInaccessible, "store %s: folder %s does not exist (it is not created)", path, dir)
+	case err != nil:
+		return refuse(store.ErrInaccessible, "store %s: folder %s: %v", path, dir, cause(err))
+	case !fi.IsDir():
+		return refuse(store.ErrInaccessible, "store %s: %s is not a folder", path, dir)
+	}
+	_, err = os.Stat(path)
+	exists := err == nil
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case !exists:
+		return refuse(store.ErrInaccessible, "store %s: cannot create it in folder %s: %v", path, dir, cause(err))
+	}
+	return refuse(store.ErrInaccessible, "store %s is not writable: %v", path, cause(err))
+}
+
+// cause drops the path an *fs.PathError repeats.
+func cause(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// openError names the path in an error of opening the database, or
+// returns the folder's refusal (see folderRefusal).
+func openError(path string, err error) error {
+	if r := folderRefusal(path, err); r != nil {
+		return r
+	}
+	return fmt.Errorf("open %s: %w", path, err)
+}
+
+// folderRefusal returns the refusal of a store whose folder is not
+// writable, when err is SQLite's failure to write or open it; nil
+// otherwise. SQLite keeps the -wal and -shm files beside the store, so it
+// cannot open a store in a folder it cannot write even when the file itself
+// is writable: that case is told apart by trying to create a file there.
+func folderRefusal(path string, err error) error {
+	e, ok := errors.AsType[*msqlite.Error](err)
+	if !ok || (e.Code()&0xff != sqlite3.SQLITE_READONLY && e.Code()&0xff != sqlite3.SQLITE_CANTOPEN) {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	f, werr := os.CreateTemp(dir, ".whatsend-probe-*")
+	if werr != nil {
+		return refuse(store.ErrInaccessible, "store %s: folder %s is not writable (SQLite keeps the store's -wal and -shm files beside it): %v",
+			path, dir, cause(werr))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
 }
 
 // refusal is an open refused for a reason the user can act on; it matches
@@ -227,7 +291,7 @@ func schemaVersion(ctx context.Context, q queryer, path string) (int, error) {
 		if e, ok := errors.AsType[*msqlite.Error](err); ok && e.Code() == sqlite3.SQLITE_NOTADB {
 			return 0, refuse(store.ErrIncompatible, "%s is not a SQLite database, so not a whatsend store; it was left as it is", path)
 		}
-		return 0, fmt.Errorf("open %s: %w", path, err)
+		return 0, openError(path, err)
 	}
 	var tables []string
 	hasVersion := false
