@@ -130,3 +130,25 @@ func TestOpenMigratesAnEmptyFile(t *testing.T) {
 		t.Errorf("Campaigns after migrating an empty file: %v", err)
 	}
 }
+
+// A store written by schema 1 (leases without a start time) is migrated:
+// its leases read back with Started 0, unknown.
+func TestMigratesSchema1Leases(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	st, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	execSQL(t, path, `ALTER TABLE leases DROP COLUMN started; DELETE FROM schema_version WHERE version > 1;
+		INSERT INTO leases (key, owner, pid, host, heartbeat) VALUES ('campaign:1', 'old', 42, 'h1', 1)`)
+	st, err = sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("open a schema 1 store: %v", err)
+	}
+	defer st.Close()
+	l, err := st.Lease(t.Context(), "campaign:1")
+	if err != nil || l.PID != 42 || l.Started != 0 {
+		t.Errorf("lease after migration = %+v, %v; want pid 42, start time 0", l, err)
+	}
+}
