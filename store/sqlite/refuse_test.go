@@ -49,6 +49,16 @@ func foreignDB(t *testing.T) string {
 	return path
 }
 
+// foreignVersioned writes another application's database that keeps its
+// own schema_version table.
+func foreignVersioned(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "app.db")
+	execSQL(t, path, `CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (20240101);
+		CREATE TABLE users (id INTEGER PRIMARY KEY)`)
+	return path
+}
+
 func notSQLite(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "campaign.csv")
@@ -66,6 +76,7 @@ func TestOpenRefusesWhatIsNotItsStore(t *testing.T) {
 	}{
 		{"newer schema", newerStore, "this store was written by a newer whatsend (schema 999; this one knows up to "},
 		{"another application's database", foreignDB, "not a whatsend store"},
+		{"another application's versioned database", foreignVersioned, "not a whatsend store"},
 		{"not SQLite", notSQLite, "not a SQLite database"},
 	}
 	opens := []struct {

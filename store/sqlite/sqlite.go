@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -310,14 +311,27 @@ func schemaVersion(ctx context.Context, q queryer, path string) (int, error) {
 	if err := rows.Close(); err != nil {
 		return 0, fmt.Errorf("open %s: %w", path, err)
 	}
-	v := 0
+	// Another application may have a schema_version table of its own:
+	// whatsend's has these two columns, and a campaigns table beside it
+	// once migrated.
+	v, ours := 0, !hasVersion
 	if hasVersion {
-		if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v); err != nil {
-			return 0, fmt.Errorf("open %s: %w", path, err)
+		var cols int
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('schema_version') WHERE name IN ('version', 'applied_at')`).Scan(&cols); err != nil {
+			return 0, openError(path, err)
+		}
+		if ours = cols == 2; ours {
+			if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v); err != nil {
+				return 0, openError(path, err)
+			}
+			ours = v == 0 || slices.Contains(tables, "campaigns")
 		}
 	}
 	switch {
-	case v == 0 && len(tables) > 0:
+	case !ours || (v == 0 && len(tables) > 0):
+		if hasVersion {
+			tables = append(tables, "schema_version")
+		}
 		if len(tables) > 3 {
 			tables = append(tables[:3], "...")
 		}
