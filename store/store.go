@@ -21,6 +21,17 @@ import (
 // ErrNotFound is returned when a campaign, recipient or lease does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrIncompatible is matched by the error of opening a database this
+// whatsend must not use: one written by a newer whatsend, another
+// application's database, or a file that is not a database at all. Nothing
+// was written to it.
+var ErrIncompatible = errors.New("incompatible store")
+
+// ErrInaccessible is matched by the error of opening a store whose file or
+// folder cannot be used: the folder does not exist (it is not created) or
+// the file or folder is not writable.
+var ErrInaccessible = errors.New("store not accessible")
+
 // State is a recipient's durable state.
 type State string
 
@@ -184,15 +195,20 @@ type Pause struct {
 
 // Lease is a claim by one process on a campaign or a sending phone number.
 type Lease struct {
-	Key       string // "campaign:<id>" or "phone:<phone-number-id>"
-	Owner     string // unique per process
-	PID       int
+	Key   string // "campaign:<id>" or "phone:<phone-number-id>"
+	Owner string // unique per process
+	PID   int
+	// Started is when the holder process started, as the host reports it
+	// (Linux: field 22 of /proc/<pid>/stat, clock ticks since boot); 0 when
+	// unknown. With the pid it tells the holder from a later process that
+	// got the same pid (a container's pid 1 after a restart).
+	Started   int64
 	Host      string
 	Heartbeat time.Time
 }
 
 // LeaseHeldError is returned by AcquireLease when another live process holds
-// the lease.
+// the lease, and by BreakLease when the lease's heartbeat is fresh.
 type LeaseHeldError struct {
 	Holder Lease
 }
@@ -202,13 +218,39 @@ func (e *LeaseHeldError) Error() string {
 		e.Holder.Key, e.Holder.PID, e.Holder.Host, e.Holder.Heartbeat.UTC().Format(time.RFC3339))
 }
 
-// LeasePolicy decides when a held lease may be taken over.
+// LeasePolicy decides when a held lease may be taken over (see Gone).
 type LeasePolicy struct {
 	Host       string        // this process's host name
-	StaleAfter time.Duration // a holder on another host whose heartbeat is older is gone
-	// Alive reports whether a pid on this host is still running; a lease
-	// whose same-host holder is not alive is taken over at once.
+	StaleAfter time.Duration // a holder whose heartbeat is older is gone, whatever its pid
+	// Alive reports whether a pid on this host is still running.
 	Alive func(pid int) bool
+	// Started returns the start time of a running pid on this host in the
+	// unit of Lease.Started, 0 when unknown; nil when never known.
+	Started func(pid int) int64
+}
+
+// Gone reports whether the holder of l is gone at now, so that its lease
+// may be taken over. A stale heartbeat means gone whatever the pid: a pid
+// is reused, by an unrelated process or, in a container restarted under the
+// same host name, by whatsend itself. While the heartbeat is fresh, a
+// holder on another host is trusted; one on this host is gone when its pid
+// is not running, or runs a process that started at another time than the
+// holder.
+func (p LeasePolicy) Gone(l Lease, now time.Time) bool {
+	if now.Sub(l.Heartbeat) > p.StaleAfter {
+		return true
+	}
+	if l.Host != p.Host || p.Alive == nil {
+		return false
+	}
+	if !p.Alive(l.PID) {
+		return true
+	}
+	if l.Started == 0 || p.Started == nil {
+		return false
+	}
+	started := p.Started(l.PID)
+	return started != 0 && started != l.Started
 }
 
 // PhoneRecord is the last health seen for a sending phone number.
@@ -416,9 +458,16 @@ type Store interface {
 	// Leases.
 
 	// AcquireLease takes the lease for key, or renews it when this owner
-	// holds it. It returns *LeaseHeldError when another holder is alive under
-	// the policy.
+	// holds it. It returns *LeaseHeldError when the holder is not gone under
+	// the policy (LeasePolicy.Gone at l.Heartbeat).
 	AcquireLease(ctx context.Context, l Lease, p LeasePolicy) error
+	// Lease returns the lease on key, or ErrNotFound.
+	Lease(ctx context.Context, key string) (Lease, error)
+	// BreakLease removes the lease on key when its heartbeat is older than
+	// staleAfter at now, and returns what it removed. A lease with a fresh
+	// heartbeat is left alone: *LeaseHeldError. With owner non-empty only
+	// that owner's lease is considered. ErrNotFound when there is none.
+	BreakLease(ctx context.Context, key, owner string, now time.Time, staleAfter time.Duration) (Lease, error)
 	// RenewLease updates the heartbeat; ErrNotFound when the owner lost it.
 	RenewLease(ctx context.Context, key, owner string, now time.Time) error
 	// ReleaseLease drops the lease if this owner holds it.

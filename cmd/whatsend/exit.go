@@ -52,7 +52,7 @@ func exitCode(err error) int {
 		return exitBusy
 	}
 	switch {
-	case errors.Is(err, campaign.ErrRefused):
+	case errors.Is(err, campaign.ErrRefused), errors.Is(err, store.ErrIncompatible), errors.Is(err, store.ErrInaccessible):
 		return exitUsage
 	case errors.Is(err, campaign.ErrPaused):
 		return exitPaused

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,11 +40,20 @@ type apiOptions struct {
 func (a *app) openStore(ctx context.Context) (store.Store, error) {
 	st, err := sqlite.Open(ctx, a.dbPath)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", a.dbPath, err)
+		return nil, storeOpenError(a.dbPath, err)
 	}
 	r := a.rehearse()
 	r.attach(st)
 	return rehearsalStore{Store: st, r: r}, nil
+}
+
+// storeOpenError adds the path to an error of opening the store, unless
+// it is a refusal that already names it (exit 2, see exitCode).
+func storeOpenError(path string, err error) error {
+	if errors.Is(err, store.ErrIncompatible) || errors.Is(err, store.ErrInaccessible) {
+		return err
+	}
+	return fmt.Errorf("open store %s: %w", path, err)
 }
 
 // rehearsal ties the in-process simulators of --simulate to the store the
@@ -258,10 +268,12 @@ func owner() campaign.Owner {
 	_, _ = rand.Read(b)
 	pid := os.Getpid()
 	return campaign.Owner{
-		ID:    fmt.Sprintf("%s:%d:%s", host, pid, hex.EncodeToString(b)),
-		PID:   pid,
-		Host:  host,
-		Alive: pidAlive,
+		ID:        fmt.Sprintf("%s:%d:%s", host, pid, hex.EncodeToString(b)),
+		PID:       pid,
+		Started:   procStarted(pid),
+		Host:      host,
+		Alive:     pidAlive,
+		StartTime: procStarted,
 	}
 }
 
@@ -272,6 +284,38 @@ func pidAlive(pid int) bool {
 	}
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// procStarted returns when process pid started, in clock ticks since boot
+// (field 22 of /proc/<pid>/stat), or 0 when it is not known: no such
+// process, or no /proc (not Linux). With the pid it names one process:
+// a pid reused later comes with another start time.
+func procStarted(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	return statStarted(string(b))
+}
+
+// statStarted reads the start time from a /proc/<pid>/stat line. Field 2,
+// the command name in parentheses, may itself hold spaces and
+// parentheses: the fields are counted from the last ')'.
+func statStarted(stat string) int64 {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(stat[i+1:]) // fields 3, 4, ...
+	const field = 22
+	if len(fields) < field-2 {
+		return 0
+	}
+	n, err := strconv.ParseInt(fields[field-3], 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // findCampaign resolves a CAMPAIGN argument (id or name); without one, the

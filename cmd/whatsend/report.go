@@ -84,7 +84,8 @@ the last two digits (+55*********21).
 -o FILE writes the report to FILE (through a temporary file and a rename,
 mode 0600) instead of standard output.
 
-Exit status: 0 report written; 2 unknown campaign, no store, or a bad flag;
+Exit status: 0 report written; 2 unknown campaign, no store, a store this
+whatsend cannot use (newer schema, not a whatsend store), or a bad flag;
 1 on an unexpected error.`,
 		Example: `  whatsend report
   whatsend report spring-sale --format html -o spring-sale.html
@@ -126,7 +127,7 @@ func runReport(ctx context.Context, a *app, o *reportOptions, arg string) error 
 		return usagef("no store at %s: start a campaign with whatsend run (or set --db)", a.dbPath)
 	}
 	if err != nil {
-		return fmt.Errorf("open store %s: %w", a.dbPath, err)
+		return storeOpenError(a.dbPath, err)
 	}
 	defer st.Close()
 	c, err := findCampaign(ctx, st, arg)

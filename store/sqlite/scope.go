@@ -107,33 +107,59 @@ func (s *Store) Phone(ctx context.Context, phoneNumberID string) (store.PhoneRec
 // AcquireLease implements store.Store.
 func (s *Store) AcquireLease(ctx context.Context, l store.Lease, p store.LeasePolicy) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var cur store.Lease
-		var hb int64
-		err := tx.QueryRowContext(ctx, `SELECT owner, pid, host, heartbeat FROM leases WHERE key = ?`, l.Key).Scan(&cur.Owner, &cur.PID, &cur.Host, &hb)
+		cur, err := leaseIn(ctx, tx, l.Key)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
+		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			return err
-		default:
-			cur.Key, cur.Heartbeat = l.Key, tm(hb)
-			if cur.Owner != l.Owner && !leaseGone(cur, l.Heartbeat, p) {
-				return &store.LeaseHeldError{Holder: cur}
-			}
+		case cur.Owner != l.Owner && !p.Gone(cur, l.Heartbeat):
+			return &store.LeaseHeldError{Holder: cur}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO leases (key, owner, pid, host, heartbeat) VALUES (?,?,?,?,?)
-			ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, host = excluded.host, heartbeat = excluded.heartbeat`,
-			l.Key, l.Owner, l.PID, l.Host, ts(l.Heartbeat))
+		_, err = tx.ExecContext(ctx, `INSERT INTO leases (key, owner, pid, started, host, heartbeat) VALUES (?,?,?,?,?,?)
+			ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, started = excluded.started,
+			host = excluded.host, heartbeat = excluded.heartbeat`,
+			l.Key, l.Owner, l.PID, l.Started, l.Host, ts(l.Heartbeat))
 		return err
 	})
 }
 
-// leaseGone is the takeover rule: a holder on this host whose pid is not
-// alive is gone at once; one on another host once its heartbeat is stale.
-func leaseGone(cur store.Lease, now time.Time, p store.LeasePolicy) bool {
-	if cur.Host == p.Host && p.Alive != nil {
-		return !p.Alive(cur.PID)
+// leaseIn reads the lease on key, or ErrNotFound.
+func leaseIn(ctx context.Context, q queryer, key string) (store.Lease, error) {
+	l := store.Lease{Key: key}
+	var hb int64
+	err := q.QueryRowContext(ctx, `SELECT owner, pid, started, host, heartbeat FROM leases WHERE key = ?`, key).
+		Scan(&l.Owner, &l.PID, &l.Started, &l.Host, &hb)
+	l.Heartbeat = tm(hb)
+	return l, notFound(err)
+}
+
+// Lease implements store.Store.
+func (s *Store) Lease(ctx context.Context, key string) (store.Lease, error) {
+	return leaseIn(ctx, s.r, key)
+}
+
+// BreakLease implements store.Store. The lease is read and removed in one
+// write transaction, so a holder that renews meanwhile keeps it.
+func (s *Store) BreakLease(ctx context.Context, key, owner string, now time.Time, staleAfter time.Duration) (store.Lease, error) {
+	var cur store.Lease
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		cur, err = leaseIn(ctx, tx, key)
+		switch {
+		case err != nil:
+			return err
+		case owner != "" && cur.Owner != owner:
+			return store.ErrNotFound
+		case now.Sub(cur.Heartbeat) <= staleAfter:
+			return &store.LeaseHeldError{Holder: cur}
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM leases WHERE key = ? AND owner = ?`, key, cur.Owner)
+		return err
+	})
+	if err != nil {
+		return store.Lease{}, err
 	}
-	return now.Sub(cur.Heartbeat) > p.StaleAfter
+	return cur, nil
 }
 
 // RenewLease implements store.Store.

@@ -18,15 +18,19 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	msqlite "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/whatsend/whatsend/store"
 )
@@ -58,15 +62,18 @@ func dsn(path string, extra ...string) string {
 }
 
 // Open opens (creating it with mode 0600 if needed) and migrates the store.
+// A database it must not use is refused before anything is written to it
+// (errors matching store.ErrIncompatible): one written by a newer whatsend,
+// another application's database, a file that is not SQLite. A folder that
+// does not exist or cannot be written is refused too (store.ErrInaccessible).
 func Open(ctx context.Context, path string) (*Store, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, err
-		}
-		if f != nil {
-			f.Close()
-		}
+	if err := prepare(path); err != nil {
+		return nil, err
+	}
+	// Inspect through a reader first: opening the writer switches the file
+	// to WAL, a write a foreign database must never get.
+	if err := probe(ctx, path); err != nil {
+		return nil, err
 	}
 	w, err := sql.Open("sqlite", dsn(path, "_pragma=journal_mode(WAL)", "_pragma=synchronous(FULL)", "_txlock=immediate"))
 	if err != nil {
@@ -77,15 +84,21 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	mode, err := journalMode(ctx, w)
 	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	if mode != "wal" {
 		w.Close()
 		return nil, fmt.Errorf("open %s: journal mode is %q, want wal", path, mode)
 	}
 	s := &Store{w: w}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, path); err != nil {
 		w.Close()
+		if _, ok := errors.AsType[*refusal](err); ok {
+			return nil, err
+		}
+		if r := folderRefusal(path, err); r != nil {
+			return nil, r
+		}
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	r, err := sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
@@ -128,10 +141,29 @@ func isBusy(err error) bool {
 	return false
 }
 
+// probe checks, without writing, that path is empty or holds a whatsend
+// store this version can use.
+func probe(ctx context.Context, path string) error {
+	if err := checkHeader(path); err != nil {
+		return err
+	}
+	r, err := sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	_, err = schemaVersion(ctx, r, path)
+	return err
+}
+
 // OpenReadOnly opens an existing store for reading only (reports): it never
-// takes a write lock, so it never blocks a run in progress.
+// takes a write lock, so it never blocks a run in progress. It refuses what
+// Open refuses; a file with no store in it yet matches fs.ErrNotExist.
 func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	if err := checkHeader(path); err != nil {
 		return nil, err
 	}
 	r, err := sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
@@ -139,11 +171,207 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	if err := r.PingContext(ctx); err != nil {
+	v, err := schemaVersion(ctx, r, path)
+	if err == nil && v == 0 {
+		err = fmt.Errorf("%s holds no whatsend store yet: %w", path, fs.ErrNotExist)
+	}
+	if err != nil {
 		r.Close()
 		return nil, err
 	}
 	return &Store{w: r, r: r, readOnly: true}, nil
+}
+
+// prepare checks that the store's folder exists and that the store can be
+// written there, and creates the file (mode 0600) when it does not exist
+// yet. A missing folder is not created: a mistyped --db must not scatter
+// stores.
+func prepare(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return refuse(store.ErrInaccessible, "store %s: folder %s does not exist (it is not created)", path, dir)
+	case err != nil:
+		return refuse(store.ErrInaccessible, "store %s: folder %s: %v", path, dir, cause(err))
+	case !fi.IsDir():
+		return refuse(store.ErrInaccessible, "store %s: %s is not a folder", path, dir)
+	}
+	_, err = os.Stat(path)
+	exists := err == nil
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case !exists:
+		return refuse(store.ErrInaccessible, "store %s: cannot create it in folder %s: %v", path, dir, cause(err))
+	}
+	return refuse(store.ErrInaccessible, "store %s is not writable: %v", path, cause(err))
+}
+
+// cause drops the path an *fs.PathError repeats.
+func cause(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// openError names the path in an error of opening the database, or
+// returns the folder's refusal (see folderRefusal).
+func openError(path string, err error) error {
+	if r := folderRefusal(path, err); r != nil {
+		return r
+	}
+	return fmt.Errorf("open %s: %w", path, err)
+}
+
+// folderRefusal returns the refusal of a store whose folder is not
+// writable, when err is SQLite's failure to write or open it; nil
+// otherwise. SQLite keeps the -wal and -shm files beside the store, so it
+// cannot open a store in a folder it cannot write even when the file itself
+// is writable: that case is told apart by trying to create a file there.
+func folderRefusal(path string, err error) error {
+	e, ok := errors.AsType[*msqlite.Error](err)
+	if !ok || (e.Code()&0xff != sqlite3.SQLITE_READONLY && e.Code()&0xff != sqlite3.SQLITE_CANTOPEN) {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	f, werr := os.CreateTemp(dir, ".whatsend-probe-*")
+	if werr != nil {
+		return refuse(store.ErrInaccessible, "store %s: folder %s is not writable (SQLite keeps the store's -wal and -shm files beside it): %v",
+			path, dir, cause(werr))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// refusal is an open refused for a reason the user can act on; it matches
+// one of the store's sentinels.
+type refusal struct {
+	msg  string
+	kind error
+}
+
+func (e *refusal) Error() string { return e.msg }
+func (e *refusal) Unwrap() error { return e.kind }
+
+func refuse(kind error, format string, args ...any) error {
+	return &refusal{msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
+// sqliteHeader starts every SQLite database file.
+const sqliteHeader = "SQLite format 3\x00"
+
+// checkHeader refuses a non-empty file that is not a SQLite database. Its
+// content is never quoted: a file given by mistake may hold a secret.
+func checkHeader(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, len(sqliteHeader))
+	n, err := io.ReadFull(f, head)
+	switch {
+	case n == 0 && errors.Is(err, io.EOF):
+		return nil // empty: a store being created
+	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("read %s: %w", path, err)
+	case string(head[:n]) != sqliteHeader:
+		return refuse(store.ErrIncompatible, "%s is not a SQLite database, so not a whatsend store; it was left as it is", path)
+	}
+	return nil
+}
+
+// latestVersion is the newest schema this whatsend knows: the highest
+// numbered embedded migration.
+func latestVersion() int {
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	latest := 0
+	for _, name := range names {
+		if v, err := migrationVersion(name); err == nil {
+			latest = max(latest, v)
+		}
+	}
+	return latest
+}
+
+func migrationVersion(name string) (int, error) {
+	base := strings.TrimPrefix(name, "migrations/")
+	v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+	if err != nil {
+		return 0, fmt.Errorf("migration %s: bad version", base)
+	}
+	return v, nil
+}
+
+// queryer is a *sql.DB or a *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// schemaVersion returns the whatsend schema version of the database at
+// path, 0 when it has no table yet. It refuses another application's
+// database and one written by a newer whatsend.
+func schemaVersion(ctx context.Context, q queryer, path string) (int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		if e, ok := errors.AsType[*msqlite.Error](err); ok && e.Code() == sqlite3.SQLITE_NOTADB {
+			return 0, refuse(store.ErrIncompatible, "%s is not a SQLite database, so not a whatsend store; it was left as it is", path)
+		}
+		return 0, openError(path, err)
+	}
+	var tables []string
+	hasVersion := false
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if name == "schema_version" {
+			hasVersion = true
+		} else {
+			tables = append(tables, name)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("open %s: %w", path, err)
+	}
+	// Another application may have a schema_version table of its own:
+	// whatsend's has these two columns, and a campaigns table beside it
+	// once migrated.
+	v, ours := 0, !hasVersion
+	if hasVersion {
+		var cols int
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('schema_version') WHERE name IN ('version', 'applied_at')`).Scan(&cols); err != nil {
+			return 0, openError(path, err)
+		}
+		if ours = cols == 2; ours {
+			if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v); err != nil {
+				return 0, openError(path, err)
+			}
+			ours = v == 0 || slices.Contains(tables, "campaigns")
+		}
+	}
+	switch {
+	case !ours || (v == 0 && len(tables) > 0):
+		if hasVersion {
+			tables = append(tables, "schema_version")
+		}
+		if len(tables) > 3 {
+			tables = append(tables[:3], "...")
+		}
+		return 0, refuse(store.ErrIncompatible, "%s is not a whatsend store: it has tables (%s) but no whatsend schema version; it was left as it is",
+			path, strings.Join(tables, ", "))
+	case v > latestVersion():
+		return 0, refuse(store.ErrIncompatible, "%s: this store was written by a newer whatsend (schema %d; this one knows up to %d); use that whatsend or a newer one",
+			path, v, latestVersion())
+	}
+	return v, nil
 }
 
 // Close closes the database.
@@ -155,9 +383,17 @@ func (s *Store) Close() error {
 }
 
 // migrate applies every embedded migration not yet recorded, each in its own
-// transaction with its version row.
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+// transaction with its version row. The version found is checked again
+// under the write lock: a newer whatsend may have migrated since the probe.
+func (s *Store) migrate(ctx context.Context, path string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := schemaVersion(ctx, tx, path); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -166,10 +402,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		v, err := migrationVersion(name)
 		if err != nil {
-			return fmt.Errorf("migration %s: bad version", base)
+			return err
 		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {
@@ -184,7 +419,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				return nil
 			}
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", base, err)
+				return fmt.Errorf("migration %s: %w", name, err)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`, v, ts(time.Now()))
 			return err

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Window", testWindow},
 		{"Warmup", testWarmup},
 		{"Leases", testLeases},
+		{"BreakLease", testBreakLease},
 		{"OptOuts", testOptOuts},
 		{"InboundIdentity", testInboundIdentity},
 		{"WebhookDedupe", testWebhookDedupe},
@@ -278,30 +279,87 @@ func testWarmup(t *testing.T, st store.Store) {
 
 func testLeases(t *testing.T, st store.Store) {
 	ctx := t.Context()
-	alive := map[int]bool{10: true, 20: true}
-	pol := store.LeasePolicy{Host: "h1", StaleAfter: 30 * time.Second, Alive: func(pid int) bool { return alive[pid] }}
-	l1 := store.Lease{Key: "phone:1", Owner: "o1", PID: 10, Host: "h1", Heartbeat: t0}
-	must(t, st.AcquireLease(ctx, l1, pol))
-	must(t, st.AcquireLease(ctx, l1, pol)) // same owner renews
-	err := st.AcquireLease(ctx, store.Lease{Key: "phone:1", Owner: "o2", PID: 20, Host: "h1", Heartbeat: t0}, pol)
-	held, ok := errors.AsType[*store.LeaseHeldError](err)
-	if !ok || held.Holder.PID != 10 || held.Holder.Host != "h1" {
-		t.Fatalf("second holder: %v, want LeaseHeldError naming pid 10", err)
+	running := map[int]int64{10: 1000, 20: 2000} // pid → start time on host h1
+	pol := store.LeasePolicy{
+		Host: "h1", StaleAfter: 30 * time.Second,
+		Alive:   func(pid int) bool { _, ok := running[pid]; return ok },
+		Started: func(pid int) int64 { return running[pid] },
 	}
-	alive[10] = false // kill -9 of the holder
+	cases := []struct {
+		name   string
+		holder store.Lease   // written at t0
+		after  time.Duration // when another process asks
+		held   bool
+	}{
+		{"this host, fresh, alive", store.Lease{PID: 10, Started: 1000, Host: "h1"}, 10 * time.Second, true},
+		{"this host, fresh, start time unknown", store.Lease{PID: 10, Host: "h1"}, 10 * time.Second, true},
+		{"this host, fresh, pid gone", store.Lease{PID: 11, Started: 1000, Host: "h1"}, 10 * time.Second, false},
+		{"this host, fresh, pid alive but another process", store.Lease{PID: 10, Started: 999, Host: "h1"}, 10 * time.Second, false},
+		{"this host, stale, pid alive", store.Lease{PID: 10, Started: 1000, Host: "h1"}, 2 * time.Hour, false},
+		{"this host, stale, start time unknown", store.Lease{PID: 10, Host: "h1"}, 31 * time.Second, false},
+		{"other host, fresh", store.Lease{PID: 10, Started: 1000, Host: "h2"}, 30 * time.Second, true},
+		{"other host, stale", store.Lease{PID: 10, Started: 1000, Host: "h2"}, 31 * time.Second, false},
+	}
+	for i, c := range cases {
+		key := fmt.Sprintf("campaign:%d", i+1)
+		h := c.holder
+		h.Key, h.Owner, h.Heartbeat = key, "holder", t0
+		must(t, st.AcquireLease(ctx, h, pol))
+		err := st.AcquireLease(ctx, store.Lease{Key: key, Owner: "newcomer", PID: 20, Started: 2000, Host: "h1", Heartbeat: t0.Add(c.after)}, pol)
+		if c.held {
+			held, ok := errors.AsType[*store.LeaseHeldError](err)
+			if !ok || held.Holder.PID != h.PID || held.Holder.Host != h.Host || held.Holder.Started != h.Started {
+				t.Errorf("%s: newcomer got %v, want LeaseHeldError naming pid %d on %s", c.name, err, h.PID, h.Host)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: newcomer got %v, want the lease taken over", c.name, err)
+			continue
+		}
+		if err := st.RenewLease(ctx, key, "holder", t0.Add(c.after)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: renewal by the old holder: %v, want ErrNotFound", c.name, err)
+		}
+	}
+
+	l := store.Lease{Key: "phone:1", Owner: "o1", PID: 10, Started: 1000, Host: "h1", Heartbeat: t0}
+	must(t, st.AcquireLease(ctx, l, pol))
+	must(t, st.AcquireLease(ctx, l, pol)) // same owner renews
+	must(t, st.RenewLease(ctx, "phone:1", "o1", t0.Add(5*time.Second)))
+	got, err := st.Lease(ctx, "phone:1")
+	l.Heartbeat = t0.Add(5 * time.Second)
+	if err != nil || got != l {
+		t.Errorf("Lease = %+v, %v; want %+v", got, err, l)
+	}
+	if _, err := st.Lease(ctx, "phone:404"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Lease of no lease: %v, want ErrNotFound", err)
+	}
+	must(t, st.ReleaseLease(ctx, "phone:1", "o1"))
 	must(t, st.AcquireLease(ctx, store.Lease{Key: "phone:1", Owner: "o2", PID: 20, Host: "h1", Heartbeat: t0}, pol))
-	if err := st.RenewLease(ctx, "phone:1", "o1", t0); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("renewal by the old owner: %v, want ErrNotFound", err)
+}
+
+func testBreakLease(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	pol := store.LeasePolicy{Host: "h1", StaleAfter: 30 * time.Second, Alive: func(int) bool { return true }}
+	l := store.Lease{Key: "campaign:1", Owner: "o1", PID: 10, Host: "h1", Heartbeat: t0}
+	must(t, st.AcquireLease(ctx, l, pol))
+	_, err := st.BreakLease(ctx, l.Key, "", t0.Add(30*time.Second), 30*time.Second)
+	if held, ok := errors.AsType[*store.LeaseHeldError](err); !ok || held.Holder != l {
+		t.Errorf("breaking a fresh lease: %v, want LeaseHeldError naming %+v", err, l)
 	}
-	// Another host: taken over only once the heartbeat is stale.
-	remote := store.Lease{Key: "campaign:1", Owner: "r1", PID: 99, Host: "h2", Heartbeat: t0}
-	must(t, st.AcquireLease(ctx, remote, pol))
-	if err := st.AcquireLease(ctx, store.Lease{Key: "campaign:1", Owner: "o3", PID: 20, Host: "h1", Heartbeat: t0.Add(10 * time.Second)}, pol); err == nil {
-		t.Error("fresh remote lease was taken over")
+	if _, err := st.BreakLease(ctx, l.Key, "o2", t0.Add(time.Hour), 30*time.Second); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("breaking another owner's lease: %v, want ErrNotFound", err)
 	}
-	must(t, st.AcquireLease(ctx, store.Lease{Key: "campaign:1", Owner: "o3", PID: 20, Host: "h1", Heartbeat: t0.Add(31 * time.Second)}, pol))
-	must(t, st.ReleaseLease(ctx, "campaign:1", "o3"))
-	must(t, st.AcquireLease(ctx, store.Lease{Key: "campaign:1", Owner: "o4", PID: 20, Host: "h1", Heartbeat: t0}, pol))
+	got, err := st.BreakLease(ctx, l.Key, "o1", t0.Add(31*time.Second), 30*time.Second)
+	if err != nil || got != l {
+		t.Errorf("breaking a stale lease = %+v, %v; want %+v removed", got, err, l)
+	}
+	if _, err := st.Lease(ctx, l.Key); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("lease still there after BreakLease: %v", err)
+	}
+	if _, err := st.BreakLease(ctx, l.Key, "", t0.Add(time.Hour), 30*time.Second); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("breaking no lease: %v, want ErrNotFound", err)
+	}
 }
 
 func testOptOuts(t *testing.T, st store.Store) {

@@ -1,0 +1,132 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/whatsend/whatsend/store"
+	"github.com/whatsend/whatsend/store/sqlite"
+)
+
+func openLeaseStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+var testOwner = Owner{ID: "me", PID: 10, Started: 1000, Host: "h1", Alive: func(int) bool { return true }}
+
+// The heartbeat is renewed every LeaseHeartbeat with the clock's time, and
+// a lease taken over from under the holder stops it within one beat.
+func TestLeaseHeartbeat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openLeaseStore(t)
+		start := time.Now()
+		ls := &leases{st: st, owner: testOwner, now: time.Now}
+		if err := ls.acquire(t.Context(), "campaign:1", "phone:1"); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		var lost error
+		var wg sync.WaitGroup
+		wg.Go(func() { ls.keepAlive(ctx, func(err error) { lost = err }) })
+
+		time.Sleep(3*LeaseHeartbeat + LeaseHeartbeat/2)
+		synctest.Wait()
+		for _, k := range []string{"campaign:1", "phone:1"} {
+			l, err := st.Lease(t.Context(), k)
+			if want := start.Add(3 * LeaseHeartbeat); err != nil || !l.Heartbeat.Equal(want) {
+				t.Errorf("%s heartbeat after %v = %v (%v), want %v", k, 3*LeaseHeartbeat+LeaseHeartbeat/2, l.Heartbeat, err, want)
+			}
+		}
+		// Another process takes the lease (say this one looked dead to it).
+		gone := store.LeasePolicy{Host: "h1", StaleAfter: LeaseStale, Alive: func(int) bool { return false }}
+		if err := st.AcquireLease(t.Context(), store.Lease{Key: "campaign:1", Owner: "other", PID: 20, Host: "h1", Heartbeat: time.Now()}, gone); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(LeaseHeartbeat)
+		wg.Wait() // keepAlive returns after calling lost
+		if !errors.Is(lost, ErrBusy) || !strings.Contains(lost.Error(), "campaign:1") {
+			t.Errorf("lost(%v), want ErrBusy naming campaign:1", lost)
+		}
+		cancel()
+	})
+}
+
+// A holder that stopped renewing is taken over LeaseStale after its last
+// heartbeat, even though its pid runs (a reused pid), and not before.
+func TestLeaseStaleHolderTakenOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openLeaseStore(t)
+		holder := &leases{st: st, owner: testOwner, now: time.Now}
+		if err := holder.acquire(t.Context(), "campaign:1"); err != nil {
+			t.Fatal(err)
+		}
+		// The holder is killed: no more heartbeats. Its pid is reused by a
+		// process whose start time is not known.
+		other := Owner{ID: "other", PID: 20, Host: "h1", Alive: func(int) bool { return true }}
+		time.Sleep(LeaseStale)
+		next := &leases{st: st, owner: other, now: time.Now}
+		if err := next.acquire(t.Context(), "campaign:1"); !errors.Is(err, ErrBusy) {
+			t.Fatalf("acquire %v after the last heartbeat: %v, want ErrBusy", LeaseStale, err)
+		}
+		time.Sleep(time.Second)
+		if err := next.acquire(t.Context(), "campaign:1"); err != nil {
+			t.Fatalf("acquire %v after the last heartbeat: %v, want the lease", LeaseStale+time.Second, err)
+		}
+	})
+}
+
+func TestUnlock(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+	c := store.Campaign{ID: 1, PhoneNumberID: "100"}
+	pol := testOwner.policy()
+	take := func(st store.Store, key, owner string, at time.Time) {
+		t.Helper()
+		if err := st.AcquireLease(ctx, store.Lease{Key: key, Owner: owner, PID: 10, Host: "h1", Heartbeat: at}, pol); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	st := openLeaseStore(t)
+	if removed, err := Unlock(ctx, st, c, t0); err != nil || len(removed) != 0 {
+		t.Errorf("Unlock with no lease = %v, %v; want nothing removed", removed, err)
+	}
+
+	take(st, "campaign:1", "ghost", t0)
+	take(st, "phone:100", "ghost", t0)
+	_, err := Unlock(ctx, st, c, t0.Add(10*time.Second))
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "pid 10 on h1, heartbeat 10s ago") {
+		t.Errorf("Unlock of a fresh lease: %v, want ErrBusy naming pid 10 on h1 and the heartbeat's age", err)
+	}
+	if _, err := st.Lease(ctx, "campaign:1"); err != nil {
+		t.Errorf("a fresh lease was removed: %v", err)
+	}
+	removed, err := Unlock(ctx, st, c, t0.Add(2*time.Hour))
+	if err != nil || len(removed) != 2 || removed[0].Key != "campaign:1" || removed[1].Key != "phone:100" {
+		t.Errorf("Unlock of a stale lease = %+v, %v; want campaign:1 and phone:100 removed", removed, err)
+	}
+
+	// The number's lease held by another campaign's process stays.
+	st = openLeaseStore(t)
+	take(st, "campaign:1", "ghost", t0)
+	take(st, "phone:100", "sender", t0)
+	removed, err = Unlock(ctx, st, c, t0.Add(2*time.Hour))
+	if err != nil || len(removed) != 1 {
+		t.Errorf("Unlock = %+v, %v; want only the campaign's lease removed", removed, err)
+	}
+	if l, err := st.Lease(ctx, "phone:100"); err != nil || l.Owner != "sender" {
+		t.Errorf("another owner's number lease: %+v, %v; want it kept", l, err)
+	}
+}
