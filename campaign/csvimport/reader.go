@@ -128,7 +128,7 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 	cr.Comma = res.Delimiter
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
-	cr.ReuseRecord = true
+	cr.ReuseRecord = false // records are handed to other goroutines
 
 	// The header is the first record that is not blank: blank lines and
 	// rows of empty cells (",,,") before it are skipped.
@@ -180,92 +180,105 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 	if cfg.Dedupe {
 		seen = map[string]int{}
 	}
-	skip := func(line int, reason, detail, raw string) error {
-		res.Skipped++
-		// Reports must stay valid UTF-8: a stray byte in a file read as
-		// UTF-8 is replaced, and a long value is cut at a rune boundary.
-		raw = strings.ToValidUTF8(raw, "\uFFFD")
-		if len(raw) > maxRaw {
-			n := maxRaw
-			for n > 0 && !utf8.RuneStart(raw[n]) {
-				n--
-			}
-			raw = raw[:n]
-		}
-		return onSkip(Skip{Line: line, Reason: reason, Detail: detail, Raw: raw})
-	}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		line := recordLine(cr, rec)
-		if err != nil {
-			var pe *csv.ParseError
-			if !errors.As(err, &pe) {
-				return res, &RefusalError{File: file, Line: line, Err: err}
+	check := checker{cfg: cfg, header: res.Header, phoneIdx: phoneIdx, paramIdx: paramIdx, need: need, delim: res.Delimiter}
+	p := startPipeline(cr, check)
+	defer p.stop()
+	for b := range p.order {
+		<-b.done
+		for _, it := range b.items {
+			if it.blank {
+				continue
 			}
 			res.Rows++
-			if err := skip(pe.StartLine, ReasonBadRow, "unreadable row: "+pe.Err.Error(), ""); err != nil {
-				return res, err
+			if it.skip.Reason == "" && seen != nil {
+				if first, dup := seen[it.row.Phone]; dup {
+					it.skip = Skip{Line: it.row.Line, Reason: ReasonDuplicate,
+						Detail: fmt.Sprintf("%s is the same number as line %d", it.row.Phone, first), Raw: sanitizeRaw(it.rawPhone)}
+				} else {
+					seen[it.row.Phone] = it.row.Line
+				}
 			}
-			continue
-		}
-		if blankRecord(rec) {
-			continue // a line with only spaces, or a row of empty cells
-		}
-		res.Rows++
-		if len(rec) <= need {
-			if err := skip(line, ReasonBadRow, fmt.Sprintf("the row has %d fields, the header has %d", len(rec), len(res.Header)), strings.Join(rec, string(res.Delimiter))); err != nil {
-				return res, err
-			}
-			continue
-		}
-		if reason, detail := checkRecord(rec, cfg.MaxFieldBytes); reason != "" {
-			if err := skip(line, reason, detail, ""); err != nil {
-				return res, err
-			}
-			continue
-		}
-		phone, reason, detail := Normalize(rec[phoneIdx], cfg.DefaultRegion)
-		if reason != "" {
-			if err := skip(line, reason, res.PhoneColumn+": "+detail, rec[phoneIdx]); err != nil {
-				return res, err
-			}
-			continue
-		}
-		params := make([]string, len(paramIdx))
-		missing := ""
-		for i, idx := range paramIdx {
-			params[i] = strings.TrimSpace(rec[idx])
-			if params[i] == "" && missing == "" {
-				missing = res.Header[idx]
-			}
-		}
-		if missing != "" {
-			if err := skip(line, ReasonMissingParam, fmt.Sprintf("%s is empty (needed by --params)", missing), rec[phoneIdx]); err != nil {
-				return res, err
-			}
-			continue
-		}
-		if seen != nil {
-			if first, dup := seen[phone]; dup {
-				if err := skip(line, ReasonDuplicate, fmt.Sprintf("%s is the same number as line %d", phone, first), rec[phoneIdx]); err != nil {
+			if it.skip.Reason != "" {
+				res.Skipped++
+				if err := onSkip(it.skip); err != nil {
 					return res, err
 				}
 				continue
 			}
-			seen[phone] = line
+			res.Valid++
+			if err := onRow(it.row); err != nil {
+				return res, err
+			}
 		}
-		res.Valid++
-		if err := onRow(Row{Line: line, Phone: phone, Params: params}); err != nil {
-			return res, err
+		if b.err != nil {
+			return res, &RefusalError{File: file, Line: b.errLine, Err: b.err}
 		}
 	}
 	if res.Valid == 0 {
 		return res, &RefusalError{File: file, Err: fmt.Errorf("no valid row among %d (%d skipped)", res.Rows, res.Skipped)}
 	}
 	return res, nil
+}
+
+// checker decides what one record is: a row, a skip, or blank.
+type checker struct {
+	cfg      Config
+	header   []string
+	phoneIdx int
+	paramIdx []int
+	need     int // the highest column index a row must have
+	delim    rune
+}
+
+// item is one record's verdict.
+type item struct {
+	row      Row
+	skip     Skip // Reason set when the record is skipped
+	rawPhone string
+	blank    bool
+}
+
+func (c *checker) check(rec []string, line int) item {
+	if blankRecord(rec) {
+		return item{blank: true} // a line with only spaces, or a row of empty cells
+	}
+	skip := func(reason, detail, raw string) item {
+		return item{skip: Skip{Line: line, Reason: reason, Detail: detail, Raw: sanitizeRaw(raw)}}
+	}
+	if len(rec) <= c.need {
+		return skip(ReasonBadRow, fmt.Sprintf("the row has %d fields, the header has %d", len(rec), len(c.header)), strings.Join(rec, string(c.delim)))
+	}
+	if reason, detail := checkRecord(rec, c.cfg.MaxFieldBytes); reason != "" {
+		return skip(reason, detail, "")
+	}
+	raw := rec[c.phoneIdx]
+	phone, reason, detail := Normalize(raw, c.cfg.DefaultRegion)
+	if reason != "" {
+		return skip(reason, c.header[c.phoneIdx]+": "+detail, raw)
+	}
+	params := make([]string, len(c.paramIdx))
+	for i, idx := range c.paramIdx {
+		params[i] = strings.TrimSpace(rec[idx])
+		if params[i] == "" {
+			return skip(ReasonMissingParam, fmt.Sprintf("%s is empty (needed by --params)", c.header[idx]), raw)
+		}
+	}
+	return item{row: Row{Line: line, Phone: phone, Params: params}, rawPhone: raw}
+}
+
+// sanitizeRaw keeps a raw value fit for reports: valid UTF-8 (a stray
+// byte in a file read as UTF-8 is replaced) and at most maxRaw bytes, cut
+// at a rune boundary.
+func sanitizeRaw(raw string) string {
+	raw = strings.ToValidUTF8(raw, "\uFFFD")
+	if len(raw) > maxRaw {
+		n := maxRaw
+		for n > 0 && !utf8.RuneStart(raw[n]) {
+			n--
+		}
+		raw = raw[:n]
+	}
+	return raw
 }
 
 // checkRecord refuses a row whose fields are too long or not valid text.

@@ -1,9 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/whatsend/whatsend/store"
@@ -54,6 +57,9 @@ func (s *Store) CreateCampaign(ctx context.Context, c store.Campaign) (int64, er
 
 // ImportBatch implements store.Store.
 func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Recipient, skipped []store.SkippedRow) ([]store.Duplicate, error) {
+	if err := s.setBulk(ctx, true); err != nil {
+		return nil, err
+	}
 	var dups []store.Duplicate
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		dups = dups[:0]
@@ -65,6 +71,13 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 			}
 			defer ins.Close()
 			var first *sql.Stmt
+			// In number order, so the unique (campaign, phone) index is
+			// walked forward instead of at random (users' lists are in no
+			// order); at equal numbers the earlier line comes first and wins.
+			rs = slices.Clone(rs)
+			slices.SortStableFunc(rs, func(a, b store.Recipient) int {
+				return cmp.Or(strings.Compare(a.Phone, b.Phone), cmp.Compare(a.Line, b.Line))
+			})
 			for _, r := range rs {
 				res, err := ins.ExecContext(ctx, campaignID, r.Line, r.Phone, jsonStrings(r.Params))
 				if err != nil {
@@ -105,12 +118,18 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 
 // FinishImport implements store.Store.
 func (s *Store) FinishImport(ctx context.Context, campaignID int64, rows int) error {
+	if err := s.setBulk(ctx, false); err != nil {
+		return err
+	}
 	return s.exec(ctx, `UPDATE campaigns SET state = ?, rows = ?, updated_at = ? WHERE id = ? AND state = ?`,
 		store.CampaignReady, rows, ts(time.Now()), campaignID, store.CampaignImporting)
 }
 
 // DeleteCampaign implements store.Store.
 func (s *Store) DeleteCampaign(ctx context.Context, campaignID int64) error {
+	if err := s.setBulk(ctx, false); err != nil { // a refused import ends here
+		return err
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM attempts WHERE campaign_id = ?`,
