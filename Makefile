@@ -26,6 +26,13 @@ bench:
 torture:
 	$(GO) test -tags torture -count=1 -run '^TestTorture$$' -v -timeout 60m ./cmd/whatsend/
 
+# fuzz: each fuzzer of the CSV reader for FUZZTIME (default 30s); the seed
+# corpora run in make test already.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./campaign/csvimport/
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime $(FUZZTIME) ./campaign/csvimport/
+
 # demo: the README's first command, against the built-in simulator.
 demo:
 	$(GO) run ./cmd/whatsend run testdata/campaign.csv --template order_update --lang en_US --params name,order_id --simulate

@@ -98,6 +98,9 @@ func TestImportIsOwned(t *testing.T) {
 	if !errors.Is(err, campaign.ErrBusy) || !containsAll(err.Error(), path, "pid") {
 		t.Errorf("busy error %q should name the file and the holder", err)
 	}
+	if held, ok := errors.AsType[*store.LeaseHeldError](err); !ok || held.Holder.Owner != "first" {
+		t.Errorf("busy error %v does not carry the *store.LeaseHeldError of the holder", err)
+	}
 	// Nor can the campaign being imported be deleted under it.
 	cs, err := st.Campaigns(t.Context())
 	if err != nil || len(cs) != 1 || cs[0].State != store.CampaignImporting {

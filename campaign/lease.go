@@ -61,7 +61,7 @@ func (l *leases) acquire(ctx context.Context, keys ...string) error {
 		if err != nil {
 			l.release()
 			if held, ok := errors.AsType[*store.LeaseHeldError](err); ok {
-				return fmt.Errorf("%w: %v", ErrBusy, held)
+				return fmt.Errorf("%w: %w", ErrBusy, held)
 			}
 			return fmt.Errorf("lease %s: %w", k, err)
 		}

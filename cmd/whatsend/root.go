@@ -72,11 +72,3 @@ func markRuns(a *app, c *cobra.Command) {
 		markRuns(a, sub)
 	}
 }
-
-// notBuilt is the RunE of a command whose behaviour is not built yet: it says
-// so and exits 2 rather than pretending.
-func notBuilt(name string) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
-		return usagef("%s is not built yet in this version of whatsend", name)
-	}
-}
