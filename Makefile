@@ -1,10 +1,14 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: build test bench torture demo fmt vet fuzz clean
+.PHONY: build install test bench torture demo fmt vet fuzz clean
 
+# build and install stamp the module version and commit (whatsend version).
 build:
-	$(GO) build -o bin/whatsend ./cmd/whatsend
+	$(GO) build -buildvcs=true -o bin/whatsend ./cmd/whatsend
+
+install:
+	$(GO) install -buildvcs=true ./cmd/whatsend
 
 # test: what CI runs (.ci/run). vet, a gofmt check, then every test.
 test: vet

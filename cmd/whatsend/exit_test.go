@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -38,5 +39,20 @@ func TestExitCode(t *testing.T) {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("%s: exitCode(%v) = %d, want %d", tc.name, tc.err, got, tc.want)
 		}
+	}
+}
+
+// The version names the build, never a placeholder, and -ldflags wins.
+func TestVersionString(t *testing.T) {
+	if v := versionString(); v == "" || v == "dev" {
+		t.Errorf("versionString() = %q", v)
+	}
+	defer func(old string) { version = old }(version)
+	version = "v1.2.3"
+	if v := versionString(); !strings.HasPrefix(v, "v1.2.3") {
+		t.Errorf("with -X main.version=v1.2.3: %q", v)
+	}
+	if got := (&interruptedError{sig: syscall.SIGTERM}).Error(); got != "interrupted (SIGTERM)" {
+		t.Errorf("interrupted error reads %q", got)
 	}
 }
