@@ -41,6 +41,19 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 		o.State, o.NextAttemptAt = store.StateRetry, now.Add(pairRetryDelay(time.Duration(r.s.PairInterval), n, r.d.Rand))
 		r.stats.retried++
 	case sender.ClassSlowSender:
+		if !throughputCode(e.Code) {
+			// A transient failure at Meta (500/131000, 131016, 133004...):
+			// only this recipient waits, on its own back-off; the others
+			// keep the pace.
+			if n >= r.s.MaxAttempts {
+				o.State = store.StateFailed
+				o.Error = fmt.Sprintf("gave up after %d attempts: %s", n, o.Error)
+				break
+			}
+			o.State, o.NextAttemptAt = store.StateRetry, now.Add(slowDelay(n, r.d.Rand))
+			r.stats.retried++
+			break
+		}
 		r.slowStreak++
 		wait := slowDelay(r.slowStreak, r.d.Rand)
 		if e.Code == 131057 {
@@ -92,6 +105,18 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 		r.stats.settled++
 	}
 	return o
+}
+
+// throughputCode reports whether a slow-sender answer is about the number's
+// or the app's call rate (130429 throughput, 131057 maintenance, 4 and
+// 80007 call quotas): those slow the whole sender down. Other slow-sender
+// answers are transient failures that back off only their recipient.
+func throughputCode(code int) bool {
+	switch code {
+	case 130429, 131057, 4, 80007:
+		return true
+	}
+	return false
 }
 
 // errorDetail is the error text kept with a recipient: Meta's details, never
