@@ -1,7 +1,11 @@
 package campaign_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -104,4 +108,110 @@ func TestRunThroughputErrorsStillSlowEveryone(t *testing.T) {
 			})
 		})
 	}
+}
+
+// unreachable answers every send as the client does when the request
+// never left (dial, DNS, TLS failure).
+type unreachable struct {
+	inner campaign.Sender
+	calls atomic.Int64
+}
+
+func (u *unreachable) SendTemplate(ctx context.Context, m sender.Message) (sender.Accepted, error) {
+	u.calls.Add(1)
+	return sender.Accepted{}, &sender.TransportError{Op: "send", Err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused")}
+}
+
+func (u *unreachable) PhoneHealth(ctx context.Context) (sender.Health, error) {
+	return u.inner.PhoneHealth(ctx)
+}
+
+// TestRunSendsThatNeverLeftPause: sends failing before any byte left fail
+// no recipient, use none of their attempts, leave the allowance and the
+// warm-up untouched, and pause the campaign after a bounded number of
+// tries naming the network.
+func TestRunSendsThatNeverLeftPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: 10000})
+		u := &unreachable{inner: e.client}
+		c := e.campaign("n", phones(200, 0), campaign.Settings{Rate: 20, Tier: "api", MaxAttempts: 2})
+		start := time.Now()
+		_, err := e.run(c, u, campaign.RunOptions{})
+		if !errors.Is(err, campaign.ErrPaused) {
+			t.Fatalf("run: %v, want paused", err)
+		}
+		if el := time.Since(start); el > time.Minute {
+			t.Errorf("paused after %v of fake time, want within a minute", el)
+		}
+		if n := u.calls.Load(); n > 40 {
+			t.Errorf("%d sends tried before the pause, want a bounded few", n)
+		}
+		got, _ := e.st.Campaign(t.Context(), c.ID)
+		if got.State != store.CampaignPaused || !strings.Contains(got.PauseReason, "cannot reach the API") || !strings.Contains(got.PauseReason, "connection refused") {
+			t.Errorf("campaign %s, reason %q: want paused naming the network cause", got.State, got.PauseReason)
+		}
+		if !campaign.RetriesItself(got) {
+			t.Errorf("a network pause is not retried by resume --all")
+		}
+		if cn := e.counts(c); cn[store.StatePending] != 200 {
+			t.Errorf("counts %v, want all 200 pending", cn)
+		}
+		_ = e.st.Recipients(t.Context(), c.ID, func(r store.Recipient) error {
+			if r.Attempts != 0 {
+				t.Errorf("recipient line %d used %d attempts, want 0", r.Line, r.Attempts)
+			}
+			return nil
+		})
+		if n, _ := e.st.WindowCount(t.Context(), c.Scope, start.Add(-time.Hour)); n != 0 {
+			t.Errorf("WindowCount = %d, want 0: nothing reached Meta", n)
+		}
+		if _, ok, _ := e.st.WarmupStart(t.Context(), c.Scope); ok {
+			t.Errorf("the warm-up started although nothing reached Meta")
+		}
+		// When the network is back, resume sends everything.
+		if _, err := e.run(got, nil, campaign.RunOptions{}); err != nil {
+			t.Fatalf("resume: %v", err)
+		}
+		if cn := e.counts(c); cn[store.StateSent] != 200 {
+			t.Errorf("after resume counts %v, want 200 sent", cn)
+		}
+		if _, ok, _ := e.st.WarmupStart(t.Context(), c.Scope); !ok {
+			t.Errorf("no warm-up start after real sends")
+		}
+	})
+}
+
+// downHealth fails the health read as an unreachable API does.
+type downHealth struct{ unreachable }
+
+func (d *downHealth) PhoneHealth(ctx context.Context) (sender.Health, error) {
+	return sender.Health{}, &sender.TransportError{Op: "health", Err: errors.New("lookup graph.facebook.invalid: no such host")}
+}
+
+// TestRunPreflightNeedsTheAPI: without a successful health read nothing is
+// sent; the run pauses within 30 s naming the cause.
+func TestRunPreflightNeedsTheAPI(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: 1000})
+		d := &downHealth{unreachable{inner: e.client}}
+		c := e.campaign("p", phones(20, 0), campaign.Settings{Tier: "api"})
+		start := time.Now()
+		_, err := e.run(c, d, campaign.RunOptions{})
+		if !errors.Is(err, campaign.ErrPaused) {
+			t.Fatalf("run: %v, want paused", err)
+		}
+		if el := time.Since(start); el > 30*time.Second {
+			t.Errorf("paused after %v, want within 30 s", el)
+		}
+		if n := d.calls.Load(); n != 0 {
+			t.Errorf("%d sends tried, want none", n)
+		}
+		got, _ := e.st.Campaign(t.Context(), c.ID)
+		if !strings.Contains(got.PauseReason, "cannot reach the API") || !strings.Contains(got.PauseReason, "no such host") {
+			t.Errorf("pause reason %q, want the network cause", got.PauseReason)
+		}
+		if !campaign.RetriesItself(got) {
+			t.Errorf("a network pause is not retried by resume --all")
+		}
+	})
 }

@@ -18,6 +18,10 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 	n := x.d.attempt.Number
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if x.err != nil && sender.Classify(x.err).Class == sender.ClassNotSent {
+		return r.notSent(x, o, now)
+	}
+	r.netStreak = 0
 	r.stats.attempts++
 	if x.err == nil {
 		o.State, o.WAMID, o.MessageStatus = store.StateSent, x.acc.WAMID, x.acc.MessageStatus
@@ -104,6 +108,27 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 	case store.StateDeferred, store.StateUncertain:
 		r.stats.settled++
 	}
+	return o
+}
+
+// maxNotSent is how many sends in a row may fail before any byte left
+// (dial, DNS, TLS) before the campaign pauses: the network, not a
+// recipient, is at fault.
+const maxNotSent = 5
+
+// notSent handles a send that never left the process: the attempt is given
+// back (no attempt used, nothing counted against the allowance or the
+// warm-up), the recipient is pending again, the whole sender waits, and a
+// streak of them pauses the campaign naming the cause. Called with r.mu held.
+func (r *runner) notSent(x sendResult, o store.Outcome, now time.Time) store.Outcome {
+	o.State, o.NotSent = store.StatePending, true
+	r.netStreak++
+	r.slowUntil = maxTime(r.slowUntil, now.Add(slowDelay(r.netStreak, r.d.Rand)))
+	if r.netStreak >= maxNotSent && r.pause == nil {
+		r.pause = networkPause(x.err, fmt.Sprintf("%d sends in a row could not leave", r.netStreak))
+	}
+	r.d.Logger.Warn("send could not leave: the API is unreachable; the recipient stays pending",
+		"recipient_id", x.d.r.ID, "line", x.d.r.Line, "in_a_row", r.netStreak, "err", errorDetail(x.err))
 	return o
 }
 

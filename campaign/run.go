@@ -199,6 +199,7 @@ type runner struct {
 	mu         sync.Mutex // guards the fields below, written by the recorder
 	slowUntil  time.Time
 	slowStreak int
+	netStreak  int // sends in a row that could not leave (the API unreachable)
 	pause      *pauseCause
 	fatalErr   error
 	stats      runStats
@@ -316,17 +317,12 @@ func remaining(c map[store.State]int) int {
 // returns the health read and whether it succeeded.
 func (r *runner) chooseRate(ctx context.Context) (sender.Health, bool, error) {
 	rt, why := r.s.Rate, fmt.Sprintf("--rate %g", r.s.Rate)
-	h, err := r.d.Sender.PhoneHealth(ctx)
+	h, err := r.preflightHealth(ctx)
 	ok := err == nil
 	if err != nil {
-		if ctx.Err() != nil {
-			return h, false, context.Cause(ctx)
-		}
-		if e := sender.Classify(err); e.Class == sender.ClassFatal {
-			return h, false, r.pauseNow(ctx, pauseFromError(err, e))
-		}
-		r.d.Logger.Warn("could not read the phone number's health; using --rate", "err", err)
-	} else {
+		return h, false, err
+	}
+	{
 		r.g.observeHealth(h)
 		r.savePhone(ctx, h)
 		capRate, capWhy := throughputCap(h)
@@ -347,6 +343,45 @@ func (r *runner) chooseRate(ctx context.Context) (sender.Health, bool, error) {
 	}
 	r.d.Logger.Info("send rate", "campaign", r.c.Name, "rate", rt, "reason", why)
 	return h, ok, nil
+}
+
+// preflightBudget bounds the pre-flight's health reads: an unreachable API
+// pauses the run within it (and within 30 s of the start).
+const preflightBudget = 15 * time.Second
+
+// preflightHealth reads the number's health before any send, retrying with
+// back-off within preflightBudget. Nothing is sent without a successful
+// read: an API that cannot be reached, or that keeps failing the read,
+// pauses the campaign with the cause (a network pause, which resume --all
+// retries by itself, when the request could not leave or got no answer).
+func (r *runner) preflightHealth(ctx context.Context) (sender.Health, error) {
+	rctx, cancel := context.WithTimeout(ctx, preflightBudget)
+	defer cancel()
+	for n := 1; ; n++ {
+		h, err := r.d.Sender.PhoneHealth(rctx)
+		if err == nil {
+			return h, nil
+		}
+		if ctx.Err() != nil {
+			return h, context.Cause(ctx)
+		}
+		e := sender.Classify(err)
+		if e.Class == sender.ClassFatal {
+			return h, r.pauseNow(ctx, pauseFromError(err, e))
+		}
+		wait := slowDelay(n, r.d.Rand)
+		if dl, _ := rctx.Deadline(); rctx.Err() != nil || time.Until(dl) < wait {
+			if _, ok := errors.AsType[*sender.TransportError](err); ok || errors.Is(err, context.DeadlineExceeded) {
+				return h, r.pauseNow(ctx, networkPause(err, fmt.Sprintf("the phone number's health could not be read (%d tries)", n)))
+			}
+			return h, r.pauseNow(ctx, &pauseCause{Kind: "health", Detail: map[string]any{"error": errorDetail(err)},
+				Reason: fmt.Sprintf("pre-flight: the phone number's health could not be read (%d tries): %s", n, errorDetail(err))})
+		}
+		r.d.Logger.Warn("could not read the phone number's health; trying again", "try", n, "wait", wait.Round(time.Millisecond), "err", err)
+		if err := sleepCtx(ctx, wait); err != nil {
+			return h, context.Cause(ctx)
+		}
+	}
 }
 
 // throughputCap is the number's throughput from its health (cloud-api.md §4.1).
@@ -492,6 +527,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			Scope:         r.c.Scope,
 			Batch:         r.batch,
 			StartedAt:     at,
+			StartsWarmup:  r.allowance.starting,
 		}}
 		r.inBatch++
 		if r.inBatch >= r.s.BatchSize {

@@ -135,6 +135,9 @@ type Attempt struct {
 	Scope         string
 	Batch         int
 	StartedAt     time.Time
+	// StartsWarmup: when the scope has no warm-up start, this attempt's
+	// StartedAt becomes it (the scope's first send starts the warm-up).
+	StartsWarmup bool
 }
 
 // Outcome is the result of one attempt.
@@ -148,6 +151,12 @@ type Outcome struct {
 	MessageStatus string    // accepted, held_for_quality_assessment, ...
 	NextAttemptAt time.Time // for retry and deferred
 	FinishedAt    time.Time
+	// NotSent: the request never left the process (dial, DNS, TLS
+	// failure), so nothing reached Meta. The attempt is withdrawn: its
+	// unique-recipient window row and its attempt number are given back,
+	// the warm-up start it set moves to the scope's next counted send (or
+	// goes), and the recipient is pending again. State is ignored.
+	NotSent bool
 }
 
 // AttemptRecord is an attempt with its outcome, for the guard and the report.
@@ -312,11 +321,13 @@ type Store interface {
 	// Sending. BeginAttempts is the checkpoint: in one durable transaction
 	// (synchronous=FULL) it moves each recipient to in_flight, bumps its
 	// attempt count, inserts the attempt and records the recipient in the
-	// scope's unique-recipient window. Only after it returns may the requests
+	// scope's unique-recipient window (and starts the scope's warm-up for an
+	// attempt with StartsWarmup). Only after it returns may the requests
 	// leave the process.
 	BeginAttempts(ctx context.Context, as []Attempt) error
 	// FinishAttempts records outcomes in one transaction. A recipient already
-	// sent is never moved back from sent.
+	// sent is never moved back from sent. A NotSent outcome withdraws its
+	// attempt (see Outcome.NotSent).
 	FinishAttempts(ctx context.Context, os []Outcome) error
 	// Attempts returns a campaign's attempts in start order, streaming.
 	Attempts(ctx context.Context, campaignID int64, fn func(AttemptRecord) error) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/whatsend/whatsend/store"
@@ -195,9 +196,51 @@ func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
 			if _, err := win.ExecContext(ctx, a.Scope, a.To, at, a.To, ts(a.StartedAt.Add(-24*time.Hour))); err != nil {
 				return err
 			}
+			if a.StartsWarmup {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO warmup (scope, start) VALUES (?, ?) ON CONFLICT (scope) DO NOTHING`, a.Scope, at); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
+}
+
+// withdrawAttempt undoes a checkpoint whose request never left: the attempt
+// row, its window row and its attempt number go; a warm-up start it set
+// moves to the scope's earliest remaining send since, or goes. The attempt
+// row is deleted, not kept, so the next attempt reuses its number and id.
+func withdrawAttempt(ctx context.Context, tx *sql.Tx, o store.Outcome) error {
+	var scope, phone string
+	var started int64
+	err := tx.QueryRowContext(ctx, `SELECT scope, to_phone, started_at FROM attempts WHERE id = ? AND state = 'in_flight'`, o.AttemptID).
+		Scan(&scope, &phone, &started)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // already finished (e.g. marked uncertain): nothing to give back
+	}
+	if err != nil {
+		return err
+	}
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{`DELETE FROM attempts WHERE id = ?`, []any{o.AttemptID}},
+		{`DELETE FROM window_log WHERE rowid = (SELECT rowid FROM window_log WHERE scope = ? AND phone = ? AND sent_at = ? LIMIT 1)`,
+			[]any{scope, phone, started}},
+		{`UPDATE recipients SET state = 'pending', attempts = MAX(attempts - 1, 0), next_attempt_at = 0, updated_at = ?
+			WHERE id = ? AND state = 'in_flight'`, []any{ts(o.FinishedAt), o.RecipientID}},
+		{`DELETE FROM warmup WHERE scope = ?1 AND start = ?2
+			AND NOT EXISTS (SELECT 1 FROM window_log WHERE scope = ?1 AND sent_at >= ?2)`, []any{scope, started}},
+		{`UPDATE warmup SET start = (SELECT MIN(sent_at) FROM window_log WHERE scope = ?1 AND sent_at >= ?2)
+			WHERE scope = ?1 AND start = ?2`, []any{scope, started}},
+	}
+	for _, st := range steps {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FinishAttempts implements store.Store.
@@ -231,6 +274,12 @@ func (s *Store) FinishAttempts(ctx context.Context, os []store.Outcome) error {
 		}
 		defer rec.Close()
 		for _, o := range os {
+			if o.NotSent {
+				if err := withdrawAttempt(ctx, tx, o); err != nil {
+					return err
+				}
+				continue
+			}
 			at := ts(o.FinishedAt)
 			if _, err := att.ExecContext(ctx, o.State, o.Code, o.MessageStatus, at, o.AttemptID); err != nil {
 				return err

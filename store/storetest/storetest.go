@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UncertainAfterCrash", testUncertain},
 		{"Window", testWindow},
 		{"Warmup", testWarmup},
+		{"NotSentReleases", testNotSentReleases},
 		{"Leases", testLeases},
 		{"OptOuts", testOptOuts},
 		{"WebhookDedupe", testWebhookDedupe},
@@ -269,6 +270,60 @@ func testWarmup(t *testing.T, st store.Store) {
 	must(t, st.SetWarmupStart(ctx, "s", t0.Add(-48*time.Hour), false))
 	if got, _, _ := st.WarmupStart(ctx, "s"); !got.Equal(t0.Add(-48 * time.Hour)) {
 		t.Errorf("explicit start not kept: %v", got)
+	}
+}
+
+// testNotSentReleases: an attempt whose request never left (dial, DNS, TLS)
+// gives back everything its checkpoint took: the unique-recipient window
+// row, the warm-up start it set, and the attempt number; the recipient is
+// pending again. An attempt that may have reached Meta keeps all of them.
+func testNotSentReleases(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 3)
+	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	a0, a1 := attempt(c, due[0], 1, t0), attempt(c, due[1], 1, t0.Add(time.Second))
+	a0.StartsWarmup, a1.StartsWarmup = true, true
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a0, a1}))
+	if got, ok, _ := st.WarmupStart(ctx, c.Scope); !ok || !got.Equal(t0) {
+		t.Fatalf("warm-up start after the first checkpoint = %v %v, want %v", got, ok, t0)
+	}
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a0.ID, RecipientID: due[0].ID, State: store.StatePending, NotSent: true, FinishedAt: t0.Add(2 * time.Second)}}))
+	r, _ := st.Recipient(ctx, due[0].ID)
+	if r.State != store.StatePending || r.Attempts != 0 {
+		t.Errorf("not-sent recipient = %s with %d attempts, want pending with 0", r.State, r.Attempts)
+	}
+	if n, _ := st.WindowCount(ctx, c.Scope, t0.Add(-time.Hour)); n != 1 {
+		t.Errorf("WindowCount = %d, want 1 (only the attempt that may have reached)", n)
+	}
+	// The warm-up now starts at the first attempt that may have reached.
+	if got, ok, _ := st.WarmupStart(ctx, c.Scope); !ok || !got.Equal(t0.Add(time.Second)) {
+		t.Errorf("warm-up start = %v %v, want %v", got, ok, t0.Add(time.Second))
+	}
+	// The same attempt number is used again by the next attempt.
+	a0 = attempt(c, due[0], 1, t0.Add(time.Minute))
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a0}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{
+		{AttemptID: a0.ID, RecipientID: due[0].ID, State: store.StatePending, NotSent: true, FinishedAt: t0.Add(time.Minute)},
+		{AttemptID: a1.ID, RecipientID: due[1].ID, State: store.StatePending, NotSent: true, FinishedAt: t0.Add(time.Minute)},
+	}))
+	if n, _ := st.WindowCount(ctx, c.Scope, t0.Add(-time.Hour)); n != 0 {
+		t.Errorf("WindowCount = %d, want 0: nothing may have reached Meta", n)
+	}
+	if _, ok, _ := st.WarmupStart(ctx, c.Scope); ok {
+		t.Errorf("warm-up start kept although no attempt may have reached Meta")
+	}
+	sum, _ := st.Summary(ctx, c.ID)
+	if sum.Attempts != 0 || sum.ByState[store.StatePending] != 3 {
+		t.Errorf("summary: %d attempts, %v; want 0 attempts and 3 pending", sum.Attempts, sum.ByState)
+	}
+	// An explicit warm-up start is never released.
+	must(t, st.SetWarmupStart(ctx, c.Scope, t0.Add(-72*time.Hour), false))
+	a2 := attempt(c, due[2], 1, t0.Add(2*time.Minute))
+	a2.StartsWarmup = true
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a2}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a2.ID, RecipientID: due[2].ID, State: store.StatePending, NotSent: true, FinishedAt: t0.Add(2 * time.Minute)}}))
+	if got, ok, _ := st.WarmupStart(ctx, c.Scope); !ok || !got.Equal(t0.Add(-72*time.Hour)) {
+		t.Errorf("explicit warm-up start = %v %v, want it kept", got, ok)
 	}
 }
 
