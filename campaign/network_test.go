@@ -215,3 +215,64 @@ func TestRunPreflightNeedsTheAPI(t *testing.T) {
 		}
 	})
 }
+
+// hung never answers a send until its context is cancelled, as a request
+// written to a server that never replies.
+type hung struct {
+	unreachable
+	started chan struct{}
+}
+
+func (h *hung) SendTemplate(ctx context.Context, m sender.Message) (sender.Accepted, error) {
+	if h.calls.Add(1) == 1 {
+		close(h.started)
+	}
+	<-ctx.Done()
+	return sender.Accepted{}, &sender.TransportError{Op: "send", MayHaveReached: true, Err: ctx.Err()}
+}
+
+// TestRunShutdownWaitIsBounded: on a signal, requests still in flight are
+// waited for at most ShutdownWait; then they are abandoned and their
+// recipients are uncertain (never re-sent by default).
+func TestRunShutdownWaitIsBounded(t *testing.T) {
+	for _, wait := range []time.Duration{0, 3 * time.Second} {
+		t.Run(fmt.Sprint(wait), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+				h := &hung{unreachable: unreachable{inner: e.client}, started: make(chan struct{})}
+				c := e.campaign("h", phones(50, 0), campaign.Settings{Rate: 10})
+				ctx, cancel := context.WithCancelCause(t.Context())
+				defer cancel(nil)
+				sigterm := errors.New("interrupted by SIGTERM")
+				type ret struct {
+					res campaign.Result
+					err error
+				}
+				done := make(chan ret, 1)
+				go func() {
+					res, err := campaign.Run(ctx, e.deps(h), c.ID, campaign.RunOptions{ShutdownWait: wait})
+					done <- ret{res, err}
+				}()
+				<-h.started
+				time.Sleep(time.Second)
+				cancel(sigterm)
+				stopped := time.Now()
+				got := <-done
+				want := wait
+				if want == 0 {
+					want = campaign.DefaultShutdownWait
+				}
+				if el := time.Since(stopped); el < want || el > want+time.Second {
+					t.Errorf("Run returned %v after the signal, want the shutdown wait %v", el, want)
+				}
+				if !errors.Is(got.err, sigterm) {
+					t.Errorf("Run: %v, want the signal's cause", got.err)
+				}
+				cn := e.counts(c)
+				if n := h.calls.Load(); cn[store.StateUncertain] != int(n) || cn[store.StateInFlight] != 0 {
+					t.Errorf("counts %v after %d hung requests, want each uncertain and none in flight", cn, n)
+				}
+			})
+		})
+	}
+}

@@ -73,7 +73,17 @@ type RunOptions struct {
 	// RetryWait is the longest the run waits in-process for a retry to come
 	// due; later retries (deferrals) end the run with work left.
 	RetryWait time.Duration
+	// ShutdownWait bounds how long an interrupted run waits for the
+	// requests already out (default DefaultShutdownWait). Those still
+	// unanswered then are abandoned: their in_flight checkpoint is in the
+	// store and they end uncertain, never re-sent by default.
+	ShutdownWait time.Duration
 }
+
+// DefaultShutdownWait is the default RunOptions.ShutdownWait: Docker's
+// default stop grace, and a third of the 30 s HTTP timeout a hung request
+// would otherwise hold the exit to.
+const DefaultShutdownWait = 10 * time.Second
 
 // Result is what one invocation of run or resume did.
 type Result struct {
@@ -113,6 +123,7 @@ const maxConcurrency = 512
 func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, error) {
 	d.defaults()
 	o.RetryWait = cmpOr(o.RetryWait, defaultRetryWait)
+	o.ShutdownWait = cmpOr(o.ShutdownWait, DefaultShutdownWait)
 	c, err := d.Store.Campaign(ctx, campaignID)
 	if err != nil {
 		return Result{}, fmt.Errorf("campaign %d: %w", campaignID, err)
@@ -416,15 +427,18 @@ func (r *runner) loop(ctx context.Context) error {
 	var sends sync.WaitGroup
 	slots := make(chan struct{}, maxConcurrency)
 
+	// Requests already out finish on a signal, for at most ShutdownWait.
+	sendCtx, abandon := context.WithCancel(context.WithoutCancel(ctx))
+	defer abandon()
 	cpDone := make(chan error, 1)
-	go func() { cpDone <- r.checkpointer(ctx, toCommit, slots, results, &sends) }()
+	go func() { cpDone <- r.checkpointer(ctx, sendCtx, toCommit, slots, results, &sends) }()
 	recDone := make(chan struct{})
 	go func() { r.recorder(ctx, results); close(recDone) }()
 
 	stopErr := r.dispatch(ctx, toCommit)
 	close(toCommit)
 	cpErr := <-cpDone
-	sends.Wait()
+	r.waitSends(ctx, &sends, abandon)
 	close(results)
 	<-recDone
 
@@ -432,6 +446,31 @@ func (r *runner) loop(ctx context.Context) error {
 	fatalErr := r.fatalErr
 	r.mu.Unlock()
 	return errors.Join(stopErr, cpErr, fatalErr)
+}
+
+// waitSends waits for the requests already out. Once ctx is cancelled (a
+// signal) it waits at most ShutdownWait, then cancels those still
+// unanswered: they come back as transport errors and are recorded
+// uncertain (or pending when the request had not been written yet).
+func (r *runner) waitSends(ctx context.Context, sends *sync.WaitGroup, abandon context.CancelFunc) {
+	done := make(chan struct{})
+	go func() { sends.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(r.o.ShutdownWait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	r.d.Logger.Warn("requests still unanswered after the shutdown wait are abandoned: their recipients are uncertain",
+		"campaign", r.c.Name, "in_flight", r.inflight.Load(), "wait", r.o.ShutdownWait)
+	abandon()
+	<-done
 }
 
 // dispatch picks recipients and paces them out until a stop condition.
@@ -696,8 +735,7 @@ func (r *runner) sleepUntil(ctx context.Context, at, deadline time.Time) error {
 
 // checkpointer commits dispatched recipients as in_flight in groups — the
 // checkpoint a crash relies on — and only then starts their requests.
-func (r *runner) checkpointer(ctx context.Context, in <-chan dispatched, slots chan struct{}, results chan<- sendResult, sends *sync.WaitGroup) error {
-	sendCtx := context.WithoutCancel(ctx) // requests already out finish on a signal
+func (r *runner) checkpointer(ctx, sendCtx context.Context, in <-chan dispatched, slots chan struct{}, results chan<- sendResult, sends *sync.WaitGroup) error {
 	group := make([]dispatched, 0, 64)
 	for first := range in {
 		group = gather(in, append(group[:0], first), r.cpWait, r.flushing.Load)
