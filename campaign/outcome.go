@@ -74,12 +74,15 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 		r.stats.retried++
 		r.d.Logger.Warn("slowing the sender down", "code", e.Code, "wait", wait.Round(time.Millisecond))
 	case sender.ClassDefer:
-		if x.d.r.Deferrals >= r.s.DeferDays {
-			o.State = store.StateFailed
-			o.Error = fmt.Sprintf("still deferred after %d days: %s", r.s.DeferDays, o.Error)
-			break
+		// The store owns the 131049 rule (one for answers and webhooks):
+		// it schedules the deferral, or fails the recipient once the
+		// campaign's MaxDeferrals is reached; the count here mirrors it.
+		o.State = store.StateDeferred
+		if x.d.r.Deferrals >= r.c.MaxDeferrals {
+			r.stats.failed++
+			r.stats.settled++
+			return o
 		}
-		o.State, o.NextAttemptAt = store.StateDeferred, now.Add(DefaultDeferInterval)
 		r.stats.deferred++
 	case sender.ClassUncertain:
 		o.State = store.StateUncertain

@@ -65,6 +65,14 @@ const (
 	DeliveryFailed    DeliveryStatus = "failed"
 )
 
+// DeferInterval is the wait before a deferred recipient (131049) is tried
+// again: at least 24 h (cloud-api.md §4.4), then daily. The store schedules
+// every deferral with it, from a send answer or a status webhook.
+const DeferInterval = 24 * time.Hour
+
+// DefaultMaxDeferrals is a campaign's MaxDeferrals when none is given.
+const DefaultMaxDeferrals = 3
+
 // Campaign is one CSV sent with one template in one language.
 type Campaign struct {
 	ID            int64
@@ -81,8 +89,13 @@ type Campaign struct {
 	PauseReason   string // set while paused
 	PauseDetail   []byte // JSON figures behind the pause
 	Rows          int    // CSV data rows seen at import, skipped included
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// MaxDeferrals is how many times a recipient may be deferred (131049,
+	// Meta's per-user marketing limit) before it fails: --defer-days,
+	// written at creation; 0 there means DefaultMaxDeferrals. The store
+	// applies it to deferrals from send answers and status webhooks alike.
+	MaxDeferrals int
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // CampaignKey identifies a campaign for "run again continues it".
@@ -149,7 +162,7 @@ type Outcome struct {
 	Error         string
 	WAMID         string
 	MessageStatus string    // accepted, held_for_quality_assessment, ...
-	NextAttemptAt time.Time // for retry and deferred
+	NextAttemptAt time.Time // for retry; a deferral is scheduled by the store (DeferInterval)
 	FinishedAt    time.Time
 	// NotSent: the request never left the process (dial, DNS, TLS
 	// failure), so nothing reached Meta. The attempt is withdrawn: its
@@ -227,9 +240,12 @@ type StatusUpdate struct {
 	Error     string
 	Recipient string // recipient_id (WhatsApp id)
 	// FailState is where a failed status moves the recipient: StateFailed,
-	// or StateDeferred with NextAttemptAt (131049). The caller decides it
-	// from the error catalog; the store only applies it.
-	FailState     State
+	// or StateDeferred (131049), which the store schedules at At +
+	// DeferInterval, or fails once the campaign's MaxDeferrals is reached,
+	// exactly as for a send answered 131049. The caller decides FailState
+	// from the error catalog.
+	FailState State
+	// NextAttemptAt is ignored for a deferral (the store schedules it).
 	NextAttemptAt time.Time
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/whatsend/whatsend/store"
@@ -206,6 +207,23 @@ func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
 	})
 }
 
+// deferral is the one 131049 rule, for send answers and status webhooks
+// alike: a recipient deferred fewer times than its campaign's
+// max_deferrals is deferred again until at + DeferInterval; one that
+// reached it fails, saying so in its error.
+func deferral(ctx context.Context, tx *sql.Tx, recipientID int64, at time.Time, detail string) (store.State, time.Time, string, error) {
+	var n, limit int
+	err := tx.QueryRowContext(ctx, `SELECT r.deferrals, c.max_deferrals FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
+		WHERE r.id = ?`, recipientID).Scan(&n, &limit)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, "", err
+	}
+	if err == nil && n >= limit {
+		return store.StateFailed, time.Time{}, fmt.Sprintf("still deferred after %d deferrals (--defer-days %d): %s", n, limit, detail), nil
+	}
+	return store.StateDeferred, at.Add(store.DeferInterval), detail, nil
+}
+
 // withdrawAttempt undoes a checkpoint whose request never left: the attempt
 // row, its window row and its attempt number go; a warm-up start it set
 // moves to the scope's earliest remaining send since, or goes. The attempt
@@ -279,6 +297,11 @@ func (s *Store) FinishAttempts(ctx context.Context, os []store.Outcome) error {
 					return err
 				}
 				continue
+			}
+			if o.State == store.StateDeferred {
+				if o.State, o.NextAttemptAt, o.Error, err = deferral(ctx, tx, o.RecipientID, o.FinishedAt, o.Error); err != nil {
+					return err
+				}
 			}
 			at := ts(o.FinishedAt)
 			if _, err := att.ExecContext(ctx, o.State, o.Code, o.MessageStatus, at, o.AttemptID); err != nil {
