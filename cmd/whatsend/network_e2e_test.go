@@ -44,15 +44,7 @@ func TestUnreachableAPIPausesAndCronRetries(t *testing.T) {
 			t.Errorf("run --api-url %s does not say it cannot reach the API:\n%s", tc.api, out)
 		}
 	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(p.dir, "whatsend.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	cs, err := st.Campaigns(t.Context())
-	if err != nil || len(cs) != 2 {
-		t.Fatalf("campaigns %d (%v), want 2", len(cs), err)
-	}
+	st, cs := p.openStore(2)
 	scope := cs[0].Scope
 	if used, _ := st.WindowCount(t.Context(), scope, time.Now().Add(-48*time.Hour)); used != 0 {
 		t.Errorf("scope %s used count %d, want 0", scope, used)
@@ -85,4 +77,20 @@ func TestUnreachableAPIPausesAndCronRetries(t *testing.T) {
 			t.Errorf("campaign %s is %s after resume --all, want %s", c.Name, c.State, want)
 		}
 	}
+}
+
+// openStore opens the invocations' store (closed when the test ends) and
+// returns it with its campaigns, which must number want.
+func (p *proc) openStore(want int) (store.Store, []store.Campaign) {
+	p.t.Helper()
+	st, err := sqlite.Open(p.t.Context(), filepath.Join(p.dir, "whatsend.db"))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() { st.Close() })
+	cs, err := st.Campaigns(p.t.Context())
+	if err != nil || len(cs) != want {
+		p.t.Fatalf("campaigns %d (%v), want %d", len(cs), err, want)
+	}
+	return st, cs
 }
