@@ -35,8 +35,10 @@ type allowance struct {
 	nextFree time.Time
 }
 
-func newAllowance(ctx context.Context, st store.Store, s Settings, c store.Campaign, log *slog.Logger, h sender.Health, fromAPI bool) (*allowance, error) {
-	a := &allowance{st: st, log: log, s: s, scope: c.Scope, limit: ResolveLimit(s, h.Limit, fromAPI)}
+// newAllowance builds the scope's allowance from the pre-flight's health
+// read (a run never starts without one).
+func newAllowance(ctx context.Context, st store.Store, s Settings, c store.Campaign, log *slog.Logger, h sender.Health) (*allowance, error) {
+	a := &allowance{st: st, log: log, s: s, scope: c.Scope, limit: ResolveLimit(s, h.Limit, true)}
 	if s.WarmupStart != "" {
 		t, err := time.Parse(time.DateOnly, s.WarmupStart)
 		if err != nil {

@@ -280,14 +280,14 @@ func (r *runner) run(ctx context.Context) error {
 	}
 
 	r.g = newGuard(r.s, r.d.Now)
-	h, healthOK, err := r.chooseRate(ctx)
+	h, err := r.chooseRate(ctx)
 	if err != nil {
 		return err
 	}
 	if err := r.preflightTemplate(ctx); err != nil {
 		return err
 	}
-	al, err := newAllowance(ctx, st, r.s, r.c, r.d.Logger, h, healthOK)
+	al, err := newAllowance(ctx, st, r.s, r.c, r.d.Logger, h)
 	if err != nil {
 		return err
 	}
@@ -323,26 +323,22 @@ func remaining(c map[store.State]int) int {
 	return c[store.StatePending] + c[store.StateInFlight] + c[store.StateRetry] + c[store.StateDeferred]
 }
 
-// chooseRate reads the number's health and picks the send rate: the lowest
-// of --rate and the number's throughput from the API, and says why. It
-// returns the health read and whether it succeeded.
-func (r *runner) chooseRate(ctx context.Context) (sender.Health, bool, error) {
+// chooseRate reads the number's health (the pre-flight: nothing is sent
+// without it) and picks the send rate: the lowest of --rate and the
+// number's throughput from the API, and says why.
+func (r *runner) chooseRate(ctx context.Context) (sender.Health, error) {
 	rt, why := r.s.Rate, fmt.Sprintf("--rate %g", r.s.Rate)
 	h, err := r.preflightHealth(ctx)
-	ok := err == nil
 	if err != nil {
-		return h, false, err
+		return h, err
 	}
-	{
-		r.g.observeHealth(h)
-		r.savePhone(ctx, h)
-		capRate, capWhy := throughputCap(h)
-		if capRate > 0 && capRate <= rt {
-			rt, why = capRate, capWhy
-		}
-		if p := r.g.healthPause(h); p != nil && !r.o.Force {
-			return h, ok, r.pauseNow(ctx, p)
-		}
+	r.g.observeHealth(h)
+	r.savePhone(ctx, h)
+	if capRate, capWhy := throughputCap(h); capRate > 0 && capRate <= rt {
+		rt, why = capRate, capWhy
+	}
+	if p := r.g.healthPause(h); p != nil && !r.o.Force {
+		return h, r.pauseNow(ctx, p)
 	}
 	r.baseRate, r.rateReason = rt, why
 	// A burst of 10 ms of sends: a stall longer than one interval (a page
@@ -353,7 +349,7 @@ func (r *runner) chooseRate(ctx context.Context) (sender.Health, bool, error) {
 		r.cpWait = checkpointWait
 	}
 	r.d.Logger.Info("send rate", "campaign", r.c.Name, "rate", rt, "reason", why)
-	return h, ok, nil
+	return h, nil
 }
 
 // preflightBudget bounds the pre-flight's health reads: an unreachable API
