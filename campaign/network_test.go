@@ -140,6 +140,7 @@ func TestRunSendsThatNeverLeftPause(t *testing.T) {
 		if !errors.Is(err, campaign.ErrPaused) {
 			t.Fatalf("run: %v, want paused", err)
 		}
+		t.Logf("paused after %v of fake time and %d sends that could not leave", time.Since(start), u.calls.Load())
 		if el := time.Since(start); el > time.Minute {
 			t.Errorf("paused after %v of fake time, want within a minute", el)
 		}
