@@ -110,6 +110,10 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 	} else if other, err := st.CampaignByName(ctx, c.Name); err == nil {
 		return res, &ImportError{File: cfg.File, Err: fmt.Errorf("campaign name %q is taken by campaign %d (another CSV, template or language)", c.Name, other.ID)}
 	}
+	// The store applies the 131049 cap to send answers and webhooks alike.
+	if s, err := DecodeSettings(c.Settings); err == nil {
+		c.MaxDeferrals = s.withDefaults().DeferDays
+	}
 	id, err := st.CreateCampaign(ctx, c)
 	if err != nil {
 		return res, err

@@ -35,7 +35,7 @@ func (b *blockingStore) ImportBatch(ctx context.Context, id int64, rs []store.Re
 	return b.Store.ImportBatch(ctx, id, rs, sk)
 }
 
-func openStore(t *testing.T) (store.Store, string) {
+func openStore(t testing.TB) (store.Store, string) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "whatsend.db"))
