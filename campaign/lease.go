@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/whatsend/whatsend/store"
@@ -130,4 +131,22 @@ func Unlock(ctx context.Context, st store.Store, c store.Campaign, now time.Time
 		owner = l.Owner
 	}
 	return removed, nil
+}
+
+// hold takes every key (as acquire) and keeps their heartbeats fresh until
+// stop is called. The context it returns is cancelled, with an error
+// matching ErrBusy as its cause, when a lease is lost; stop cancels it,
+// waits for the heartbeat and releases the leases.
+func (l *leases) hold(ctx context.Context, keys ...string) (held context.Context, stop func(), err error) {
+	if err := l.acquire(ctx, keys...); err != nil {
+		return nil, nil, err
+	}
+	held, cancel := context.WithCancelCause(ctx)
+	var hb sync.WaitGroup
+	hb.Go(func() { l.keepAlive(held, cancel) })
+	return held, func() {
+		cancel(nil)
+		hb.Wait()
+		l.release()
+	}, nil
 }

@@ -143,16 +143,11 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 	}
 
 	ls := &leases{st: d.Store, owner: d.Owner, now: d.Now}
-	if err := ls.acquire(ctx, campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID)); err != nil {
+	runCtx, stop, err := ls.hold(ctx, campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID))
+	if err != nil {
 		return res, err
 	}
-	defer ls.release()
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var hb sync.WaitGroup
-	hb.Go(func() { ls.keepAlive(runCtx, cancel) })
-	defer hb.Wait()
-	defer cancel(nil)
+	defer stop()
 
 	r := &runner{d: d, c: c, s: s, o: o, start: d.Now()}
 	err = r.run(runCtx)
