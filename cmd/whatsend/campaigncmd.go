@@ -9,6 +9,6 @@ func newCampaignCmd(a *app) *cobra.Command {
 		Use:   "campaign",
 		Short: "List campaigns and change, cancel, delete or unlock one",
 	}
-	cmd.AddCommand()
+	cmd.AddCommand(newCampaignSetCmd(a))
 	return cmd
 }
