@@ -58,6 +58,15 @@ template and the language (and --name, when given). Running the same command
 again continues that campaign instead of importing it twice. Every setting is
 stored with the campaign, so 'whatsend resume' needs no flags.
 
+On an existing campaign, the flags given are compared with the stored
+settings: different ones are refused (exit 2) with the list of differences,
+unless --update is given, which applies those safe mid-campaign (rate, tier,
+daily limit, batches, pair interval, guard, retries, warm-up) and refuses the
+others (template, language, params, phone column, region). A campaign keeps
+its target (the built-in simulator, or an API URL and phone number id): a run
+naming another target is refused. Either way, --name NEW starts a new
+campaign. 'whatsend campaign set' changes settings without the CSV.
+
 The access token comes from WHATSEND_TOKEN (or WHATSAPP_TOKEN, or
 --token-file), never from a flag: other users can read command lines in ps.
 The phone number id comes from --phone-number-id or WHATSEND_PHONE_NUMBER_ID;
