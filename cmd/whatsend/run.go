@@ -216,13 +216,16 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 		if c, err = a.updateSettings(ctx, a.errOut, st, c, stored, s, given); err != nil {
 			return err
 		}
-		if cs, _ := campaign.DecodeSettings(c.Settings); !cs.Simulate && (cs.WABAID != s.WABAID || cs.APIVersion != s.APIVersion) {
-			// The stored ids and version, not the environment's.
-			if client, err = a.newClient(cs, o.api); err != nil {
-				return err
-			}
+		// Continue with the stored settings, as resume does: the same
+		// target, and for a rehearsal the simulator it started with.
+		cs, err := campaign.DecodeSettings(c.Settings)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(a.errOut, "whatsend: %s was imported before as campaign %s (id %d); continuing it\n", file, c.Name, c.ID)
+		if client, err = a.newClient(cs, o.api); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.errOut, "whatsend: %s was imported before as campaign %s (id %d)%s; continuing it\n", file, c.Name, c.ID, rehearsalMark(cs))
 	} else {
 		r := imp.Result
 		fmt.Fprintf(a.errOut, "whatsend: imported %s as campaign %s (id %d): %d rows, %d valid, %d skipped\n",

@@ -124,3 +124,22 @@ func TestRealCampaignNeverRehearsed(t *testing.T) {
 		t.Errorf("report: rehearsal %v, sent %v; want false, 5", m["rehearsal"], m["sent"])
 	}
 }
+
+// run continuing a campaign sends with the stored settings, as resume
+// does: a rehearsal started with --tier unlimited and continued by a run
+// that leaves --tier out still plays an unlimited simulator, not the
+// simulator's default tier of 250.
+func TestRunContinuesWithStoredSettings(t *testing.T) {
+	p := newProc(t, nil)
+	csv := writeCSV(t, p.dir, 260, 0)
+	base := []string{"run", csv, "--template", "order_update", "--lang", "en_US", "--params", "name,order_id", "--simulate"}
+	if code := p.exec(append(base, "--tier", "unlimited", "--dry-run")...); code != 0 {
+		t.Fatalf("dry run exited %d\n%s", code, &p.stderr)
+	}
+	if code := p.exec(base...); code != 0 {
+		t.Fatalf("run without --tier exited %d, want 0\n%s%s", code, &p.stdout, &p.stderr)
+	}
+	if m := p.reportJSON(); m["sent"] != 260.0 || m["failed"] != 0.0 {
+		t.Errorf("report: sent %v, failed %v; want 260, 0", m["sent"], m["failed"])
+	}
+}
