@@ -42,7 +42,8 @@ one by name is refused (exit 2).
 Exit status: 0 finished; 3 paused; 4 busy (another process holds the campaign
 or the number); 10 stopped with work left; 130/143 interrupted, progress
 saved; 2 usage error; 1 unexpected error.`,
-		Args: cobra.MaximumNArgs(1),
+		Args:    cobra.MaximumNArgs(1),
+		PreRunE: func(*cobra.Command, []string) error { return o.exec.validate() },
 		RunE: func(cmd *cobra.Command, args []string) error {
 			arg := ""
 			if len(args) == 1 {
@@ -136,6 +137,11 @@ func mostUrgent(a, b error) error {
 func (a *app) resumeOne(cmd *cobra.Command, st store.Store, c store.Campaign, o *resumeOptions) error {
 	s, err := campaign.DecodeSettings(c.Settings)
 	if err != nil {
+		return err
+	}
+	// The client comes from the stored target alone: a rehearsal goes back
+	// to the built-in simulator, a real campaign to its API and number.
+	if err := campaign.CheckPhoneNumberID(c.Name, s, "WHATSEND_PHONE_NUMBER_ID", a.getenv("WHATSEND_PHONE_NUMBER_ID")); err != nil {
 		return err
 	}
 	client, err := a.newClient(s, o.api)
