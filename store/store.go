@@ -50,6 +50,9 @@ const (
 	StateSkipped   State = "skipped"
 	StateUncertain State = "uncertain"
 	StateCancelled State = "cancelled"
+	// StateExpired is final: the campaign's --not-after passed before the
+	// recipient was sent (ExpireRecipients).
+	StateExpired State = "expired"
 )
 
 // CampaignState is a campaign's lifecycle state.
@@ -152,6 +155,10 @@ type Recipient struct {
 	DeliveredAt   time.Time
 	ReadAt        time.Time
 	UpdatedAt     time.Time
+	// ResentAfterSilence: the recipient was uncertain, no status came for
+	// it while the webhook receiver was up, and ResendSilent re-queued it
+	// (once).
+	ResentAfterSilence bool
 }
 
 // SkippedRow is a CSV row refused at import, kept for the report.
@@ -415,6 +422,27 @@ type Store interface {
 	// RequeueUncertain moves uncertain recipients back to pending (resume
 	// --resend-uncertain) and returns how many.
 	RequeueUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error)
+	// HoldRecipients makes recipients (pending, retry or deferred) not due
+	// before until: they are outside their send window. NextDue counts
+	// held pending recipients.
+	HoldRecipients(ctx context.Context, ids []int64, until time.Time) error
+	// ReleaseHolds makes every held pending recipient of a campaign due
+	// again (its window settings may have changed since they were held).
+	ReleaseHolds(ctx context.Context, campaignID int64) error
+	// ExpireRecipients moves a campaign's pending, retry and deferred
+	// recipients to expired (--not-after passed) and returns how many.
+	ExpireRecipients(ctx context.Context, campaignID int64, now time.Time) (int, error)
+	// ResendSilent re-queues (pending) the uncertain recipients of a
+	// campaign that got no delivery status, were never re-queued this way,
+	// whose last attempt started at or before sentBefore, and for whose
+	// sending phone number the webhook receiver applied a status after that
+	// attempt started (the receiver was up and heard nothing of them). It
+	// marks them ResentAfterSilence and returns how many. It also returns
+	// the earliest last-attempt start among the uncertain recipients it may
+	// still re-queue later (no status, not re-queued, started after
+	// sentBefore), when the receiver ever applied a status for that phone
+	// number; zero otherwise.
+	ResendSilent(ctx context.Context, campaignID int64, phoneNumberID string, sentBefore, now time.Time) (int, time.Time, error)
 	// CancelCampaign cancels a campaign in one transaction: recipients not
 	// yet sent (pending, retry, deferred) become cancelled, those still
 	// in_flight become uncertain (the caller holds the campaign's lease, so
@@ -549,6 +577,8 @@ type Summary struct {
 	RateLimited     int                    // attempts answered 131056
 	FirstSend       time.Time
 	LastSend        time.Time
+	// ResentAfterSilence counts recipients re-queued by ResendSilent.
+	ResentAfterSilence int
 }
 
 // RetryRun is one group of failed recipients re-queued together (whatsend

@@ -12,14 +12,15 @@ import (
 )
 
 const recipientCols = `id, campaign_id, line, phone, params, state, attempts, deferrals, next_attempt_at,
-	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at, retry_base`
+	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at, retry_base,
+	resent_after_silence`
 
 func scanRecipient(sc interface{ Scan(...any) error }) (store.Recipient, error) {
 	var r store.Recipient
 	var params string
 	var next, sent, delivered, read, updated int64
 	err := sc.Scan(&r.ID, &r.CampaignID, &r.Line, &r.Phone, &params, &r.State, &r.Attempts, &r.Deferrals, &next,
-		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase)
+		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence)
 	if err != nil {
 		return r, notFound(err)
 	}
@@ -50,7 +51,7 @@ func (s *Store) Due(ctx context.Context, campaignID int64, now time.Time, afterI
 	// One index range per state, merged by SQLite in index order: an OR over
 	// the states scanned and sorted the whole campaign on every page.
 	return s.queryRecipients(ctx, `SELECT `+recipientCols+` FROM recipients
-			WHERE campaign_id = ?1 AND state = 'pending' AND id > ?2
+			WHERE campaign_id = ?1 AND state = 'pending' AND next_attempt_at <= ?3 AND id > ?2
 		UNION ALL SELECT `+recipientCols+` FROM recipients
 			WHERE campaign_id = ?1 AND state = 'retry' AND next_attempt_at <= ?3 AND id > ?2
 		UNION ALL SELECT `+recipientCols+` FROM recipients
@@ -61,7 +62,8 @@ func (s *Store) Due(ctx context.Context, campaignID int64, now time.Time, afterI
 // NextDue implements store.Store.
 func (s *Store) NextDue(ctx context.Context, campaignID int64) (time.Time, bool, error) {
 	var n sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM recipients WHERE campaign_id = ? AND state IN ('retry', 'deferred')`, campaignID).Scan(&n)
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM recipients WHERE campaign_id = ? AND state IN ('pending', 'retry', 'deferred')
+		AND (state <> 'pending' OR next_attempt_at > 0)`, campaignID).Scan(&n)
 	if err != nil || !n.Valid {
 		return time.Time{}, false, err
 	}

@@ -449,7 +449,7 @@ func (s *Store) SaveNotifications(ctx context.Context, ns []store.Notification) 
 				}
 			}
 			for _, u := range n.Statuses {
-				if _, err := applyStatus(ctx, tx, u); err != nil {
+				if _, err := applyStatus(ctx, tx, u, n.At); err != nil {
 					return err
 				}
 			}
@@ -488,18 +488,21 @@ func (s *Store) ApplyStatus(ctx context.Context, u store.StatusUpdate) (bool, er
 	var matched bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		matched, err = applyStatus(ctx, tx, u)
+		matched, err = applyStatus(ctx, tx, u, u.At)
 		return err
 	})
 	return matched, err
 }
 
-// applyStatus applies one status in tx and reports whether a recipient
-// matched.
-func applyStatus(ctx context.Context, tx *sql.Tx, u store.StatusUpdate) (bool, error) {
+// applyStatus applies one status, received at received, in tx and reports
+// whether a recipient matched.
+func applyStatus(ctx context.Context, tx *sql.Tx, u store.StatusUpdate, received time.Time) (bool, error) {
 	id, err := matchRecipient(ctx, tx, u)
 	if err != nil || id == 0 {
 		return false, err
+	}
+	if err := statusSeen(ctx, tx, id, received); err != nil {
+		return true, err
 	}
 	at := ts(u.At)
 	oldRank := strings.Replace(deliveryRank, "%s", "delivery", 1)
@@ -631,6 +634,9 @@ func (s *Store) Summary(ctx context.Context, campaignID int64) (store.Summary, e
 		}},
 		{`SELECT COUNT(*) FROM recipients r JOIN contacts c ON c.phone = r.phone WHERE r.campaign_id = ?`, func(r *sql.Rows) error {
 			return r.Scan(&sum.Replied)
+		}},
+		{`SELECT COUNT(*) FROM recipients WHERE campaign_id = ? AND resent_after_silence = 1`, func(r *sql.Rows) error {
+			return r.Scan(&sum.ResentAfterSilence)
 		}},
 		{`SELECT COUNT(*), COALESCE(SUM(code = 131056), 0), COALESCE(MIN(started_at), 0), COALESCE(MAX(started_at), 0) FROM attempts WHERE campaign_id = ?`, func(r *sql.Rows) error {
 			var first, last int64

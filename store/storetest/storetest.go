@@ -48,6 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Cancel", testCancel},
 		{"RequeueFailed", testRequeueFailed},
 		{"DeleteKeepsNumberRows", testDeleteKeepsNumberRows},
+		{"Holds", testHolds},
+		{"Expire", testExpire},
+		{"ResendSilent", testResendSilent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
