@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/whatsend/whatsend/sender"
@@ -25,6 +26,10 @@ type Forecast struct {
 	Source string        `json:"limit_source"`
 	Days   []ForecastDay `json:"days"`
 	Finish string        `json:"finish"` // YYYY-MM-DD, empty when it cannot finish
+	// Window is the send window, when the campaign has one; NextOpen is
+	// when the first recipient outside it may next be sent (UTC).
+	Window   string     `json:"window,omitempty"`
+	NextOpen *time.Time `json:"next_open,omitempty"`
 }
 
 // maxForecastDays bounds a forecast (a campaign that cannot finish).
@@ -36,7 +41,26 @@ const maxForecastDays = 3660
 // of its warm-up day. start is the scope's warm-up start (zero: it starts
 // now).
 func BuildForecast(scope string, lim Limit, warmupDays int, start, now time.Time, used, left int) Forecast {
+	return buildForecast(scope, lim, warmupDays, start, now, used, left, func(time.Time) int { return left })
+}
+
+// BuildWindowForecast is BuildForecast for recipients that may be sent
+// only from their own instant on (their send window's first opening, or a
+// retry's time): opens holds one instant per recipient left, and a day
+// sends only those whose instant came before it ends.
+func BuildWindowForecast(scope string, lim Limit, warmupDays int, start, now time.Time, used int, opens []time.Time) Forecast {
+	opens = slices.SortedFunc(slices.Values(opens), time.Time.Compare)
+	return buildForecast(scope, lim, warmupDays, start, now, used, len(opens), func(end time.Time) int {
+		n, _ := slices.BinarySearchFunc(opens, end, time.Time.Compare)
+		return n
+	})
+}
+
+// buildForecast plans left recipients; ready(end) is how many of them may
+// be sent before end.
+func buildForecast(scope string, lim Limit, warmupDays int, start, now time.Time, used, left int, ready func(end time.Time) int) Forecast {
 	f := Forecast{Scope: scope, Limit: lim.Users, Source: lim.Source}
+	total := left
 	if start.IsZero() {
 		start = now
 	}
@@ -55,9 +79,9 @@ func BuildForecast(scope string, lim Limit, warmupDays int, start, now time.Time
 		if i == 0 && allow >= 0 {
 			capacity = max(allow-used, 0)
 		}
-		n := left
+		n := ready(now.Add(time.Duration(i+1)*Window)) - (total - left)
 		if capacity >= 0 {
-			n = min(left, capacity)
+			n = min(n, capacity)
 		}
 		left -= n
 		f.Days = append(f.Days, ForecastDay{Date: at.UTC().Format(time.DateOnly), Day: day, Allowance: allow, Recipients: n})
@@ -111,7 +135,41 @@ func Plan(ctx context.Context, st store.Store, snd Sender, campaignID int64, now
 	}
 	by := sum.ByState
 	left := by[store.StatePending] + by[store.StateRetry] + by[store.StateDeferred] + by[store.StateInFlight]
-	return BuildForecast(c.Scope, lim, s.WarmupDays, start, now, used, left), nil
+	w, err := newSendWindow(s)
+	if err != nil || w == nil {
+		return BuildForecast(c.Scope, lim, s.WarmupDays, start, now, used, left), err
+	}
+	opens, err := windowOpens(ctx, st, w, campaignID, now)
+	if err != nil {
+		return Forecast{}, err
+	}
+	f := BuildWindowForecast(c.Scope, lim, s.WarmupDays, start, now, used, opens)
+	f.Window = w.String()
+	for _, at := range opens {
+		if at.After(now) && (f.NextOpen == nil || at.Before(*f.NextOpen)) {
+			u := at.UTC()
+			f.NextOpen = &u
+		}
+	}
+	return f, nil
+}
+
+// windowOpens returns, per recipient left to send, the first instant it
+// may be sent: its send window's next opening from its due time.
+func windowOpens(ctx context.Context, st store.Store, w *sendWindow, campaignID int64, now time.Time) ([]time.Time, error) {
+	var opens []time.Time
+	err := st.Recipients(ctx, campaignID, func(r store.Recipient) error {
+		switch r.State {
+		case store.StatePending, store.StateRetry, store.StateDeferred, store.StateInFlight:
+			due := now
+			if r.State != store.StatePending {
+				due = later(now, r.NextAttemptAt)
+			}
+			opens = append(opens, w.next(r.Phone, due))
+		}
+		return nil
+	})
+	return opens, err
 }
 
 func later(a, b time.Time) time.Time {

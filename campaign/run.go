@@ -100,6 +100,14 @@ type Result struct {
 	RateReason string
 	Stop       string    // why the run ended, for the summary
 	NextAt     time.Time // when there is more to do, if known
+	// Window is the campaign's send window as a person reads it, empty
+	// when it has none.
+	Window string
+	// Expired: recipients expired this invocation (--not-after passed).
+	Expired int
+	// ResentAfterSilence: uncertain recipients re-queued this invocation
+	// because no status came for them while the receiver was up.
+	ResentAfterSilence int
 }
 
 // Achieved is the send rate reached this invocation.
@@ -150,7 +158,16 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 	defer stop()
 
 	r := &runner{d: d, c: c, s: s, o: o, start: d.Now()}
+	if r.win, err = newSendWindow(s); err != nil {
+		return res, fmt.Errorf("%w: campaign %s: %w", ErrRefused, c.Name, err)
+	}
+	if r.expiry, _, err = NotAfter(s.NotAfter, c.CreatedAt); err != nil {
+		return res, fmt.Errorf("%w: campaign %s: %w", ErrRefused, c.Name, err)
+	}
 	err = r.run(runCtx)
+	if errors.Is(err, errExpired) {
+		err = r.expire(context.WithoutCancel(ctx))
+	}
 	res = r.result(ctx, res)
 	if err == nil || errors.Is(err, ErrMoreWork) || errors.Is(err, ErrPaused) {
 		if c, err2 := d.Store.Campaign(context.WithoutCancel(ctx), campaignID); err2 == nil {
@@ -203,7 +220,12 @@ type runner struct {
 	rateReason  string
 	tpl         templateCheck
 	marketing   bool // the template is MARKETING: US recipients are skipped
-	wasPaused   bool // the run resumes a paused campaign
+	win         *sendWindow
+	expiry      time.Time // --not-after; zero: none
+	expired     int       // recipients expired this run
+	resent      int       // uncertain recipients resent after silence this run
+	settleAt    time.Time // when more uncertain recipients may be resent after silence
+	wasPaused   bool      // the run resumes a paused campaign
 	sentAny     atomic.Int64
 
 	mu         sync.Mutex // guards the fields below, written by the recorder
@@ -264,6 +286,15 @@ func (r *runner) run(ctx context.Context) error {
 		if n > 0 {
 			log.Info("re-sending uncertain recipients", "campaign", r.c.Name, "count", n)
 		}
+	} else if err := r.settle(ctx, now); err != nil {
+		return err
+	}
+	if r.pastExpiry(now) {
+		return errExpired
+	}
+	// Holds from an earlier run may rest on other window settings.
+	if err := st.ReleaseHolds(ctx, r.c.ID); err != nil {
+		return err
 	}
 	if r.c.State == store.CampaignFinished {
 		counts, err := st.Counts(ctx, r.c.ID)
@@ -483,6 +514,9 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			return err
 		}
 		now := r.d.Now()
+		if r.pastExpiry(now) {
+			return errExpired
+		}
 		if !deadline.IsZero() && !now.Before(deadline) {
 			r.stopMsg = fmt.Sprintf("--max-duration %s reached", r.o.MaxDuration)
 			return ErrMoreWork
@@ -546,6 +580,12 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			return err
 		}
 		at := r.d.Now()
+		if r.pastExpiry(at) || !r.win.open(next.Phone, at) {
+			// The pace crossed --not-after or the end of the window.
+			r.allowance.giveBack(next.Phone)
+			buf = nil
+			continue
+		}
 		r.pair.record(next.Phone, at)
 		n := next.Attempts + 1
 		r.inflight.Add(1)
@@ -629,7 +669,11 @@ func (r *runner) fetch(ctx context.Context, now time.Time) ([]store.Recipient, e
 	if len(out) == 0 {
 		return nil, nil
 	}
-	return r.skipBlocked(ctx, out, now)
+	out, err = r.skipBlocked(ctx, out, now)
+	if err != nil {
+		return nil, err
+	}
+	return r.holdClosed(ctx, out, now)
 }
 
 // skipBlocked marks recipients skipped right before sending: the opted-out;
@@ -703,6 +747,9 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 		return true, err
 	}
 	if remaining(counts) == 0 {
+		if !r.settleAt.IsZero() {
+			return r.awaitSettle(ctx, counts, deadline)
+		}
 		r.stopMsg = "finished"
 		return true, r.d.Store.SetCampaignState(ctx, r.c.ID, store.CampaignFinished, "", nil, now)
 	}
@@ -710,9 +757,22 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 	if err != nil {
 		return true, err
 	}
+	// Pending recipients that are not due are outside their send window.
+	outside := counts[store.StatePending]
+	if outside > 0 && ok && r.o.Wait && (deadline.IsZero() || !next.After(deadline)) {
+		r.waitingFor(fmt.Sprintf("outside the send window until %s", LocalTime(next)), next)
+		return false, r.sleepUntil(ctx, next, deadline)
+	}
 	if !ok || next.Sub(now) > r.o.RetryWait || (!deadline.IsZero() && next.After(deadline)) {
 		r.nextAt = next
 		r.stopMsg = fmt.Sprintf("%d deferred or waiting to retry", counts[store.StateDeferred]+counts[store.StateRetry])
+		if outside > 0 {
+			r.stopMsg = fmt.Sprintf("%d recipients outside their send window (%s); the next window opens %s",
+				outside, r.win, LocalTime(next))
+			if n := counts[store.StateDeferred] + counts[store.StateRetry]; n > 0 {
+				r.stopMsg += fmt.Sprintf("; %d deferred or waiting to retry", n)
+			}
+		}
 		return true, ErrMoreWork
 	}
 	return false, r.sleepUntil(ctx, next, deadline)
@@ -721,6 +781,9 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 func (r *runner) sleepUntil(ctx context.Context, at, deadline time.Time) error {
 	if !deadline.IsZero() && at.After(deadline) {
 		at = deadline
+	}
+	if !r.expiry.IsZero() && at.After(r.expiry) {
+		at = r.expiry
 	}
 	if err := sleepCtx(ctx, at.Sub(r.d.Now())); err != nil {
 		return context.Cause(ctx)
@@ -906,6 +969,10 @@ func (r *runner) result(ctx context.Context, res Result) Result {
 	res.Elapsed = r.d.Now().Sub(r.start)
 	res.Rate, res.RateReason = r.baseRate, r.rateReason
 	res.Stop, res.NextAt = r.stopMsg, r.nextAt
+	res.Expired, res.ResentAfterSilence = r.expired, r.resent
+	if r.win != nil {
+		res.Window = r.win.String()
+	}
 	if math.IsNaN(res.Rate) {
 		res.Rate = 0
 	}

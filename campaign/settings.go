@@ -98,6 +98,17 @@ type Settings struct {
 	// campaign) without ever replying; 0 is the default, -1 never skips.
 	MaxUnanswered int `json:"max_unanswered,omitempty"`
 
+	// Send window (issue 17): recipients are messaged only inside Window
+	// ("09:00-20:00") on Days ("mon-fri") in their own time zone, or in TZ
+	// for everyone. NotAfter stops the campaign (pending recipients
+	// expire); SettleAfter is how long an uncertain recipient waits for a
+	// status before it is resent while the webhook receiver is up.
+	Window      string   `json:"window,omitempty"`
+	Days        string   `json:"days,omitempty"`
+	TZ          string   `json:"tz,omitempty"`
+	NotAfter    string   `json:"not_after,omitempty"`
+	SettleAfter Duration `json:"settle_after,omitempty"`
+
 	// Simulator settings used with Simulate.
 	SimTier string `json:"sim_tier,omitempty"`
 }
@@ -111,6 +122,7 @@ func (s Settings) withDefaults() Settings {
 	s.DeferDays = cmp.Or(s.DeferDays, DefaultDeferDays)
 	s.WarmupDays = cmp.Or(s.WarmupDays, DefaultWarmupDays)
 	s.MaxUnanswered = cmp.Or(s.MaxUnanswered, DefaultMaxUnanswered)
+	s.SettleAfter = cmp.Or(s.SettleAfter, Duration(DefaultSettleAfter))
 	return s
 }
 
@@ -177,6 +189,15 @@ func (s Settings) Validate() error {
 		if _, err := ParseTier(s.Tier); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if _, err := newSendWindow(s); err != nil {
+		errs = append(errs, err)
+	}
+	if _, _, err := NotAfter(s.NotAfter, time.Now()); err != nil {
+		errs = append(errs, err)
+	}
+	if s.SettleAfter < 0 {
+		errs = append(errs, fmt.Errorf("--settle-after %s: want a positive duration, e.g. 30m", time.Duration(s.SettleAfter)))
 	}
 	if s.DefaultRegion != "" && !knownRegion(s.DefaultRegion) {
 		errs = append(errs, fmt.Errorf("--default-region %q: want a region code libphonenumber knows, e.g. BR, US, DE", s.DefaultRegion))
@@ -389,7 +410,7 @@ func (e *ChangesError) Error() string {
 	case e.Update || !safe:
 		b.WriteString("\nthey need a new campaign: run the same command with --name NEW (and without the settings to keep this one)")
 		if !e.Update {
-			b.WriteString("; --update applies only --rate, --tier, --daily-limit, batch, pair, guard, retry and warm-up settings")
+			b.WriteString("; --update applies only --rate, --tier, --daily-limit, batch, pair, guard, retry, warm-up and send-window settings")
 		}
 	default:
 		b.WriteString("\nto apply them to this campaign, add --update (or use whatsend campaign set); to keep the stored ones, leave the flags out")
@@ -520,6 +541,17 @@ var settingFields = []settingField{
 	{flag: "--pause-share", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.PauseShare, DefaultPauseShare)) },
 		copy: func(d *Settings, s Settings) { d.PauseShare = s.PauseShare },
 		zero: func(s Settings) bool { return s.PauseShare == 0 }, want: "a share between 0 and 1, e.g. 0.05"},
+	{flag: "--window", safe: true, show: func(s Settings) string { return orNone(s.Window) },
+		copy: func(d *Settings, s Settings) { d.Window = s.Window }},
+	{flag: "--days", safe: true, show: func(s Settings) string { return cmp.Or(s.Days, "every day") },
+		copy: func(d *Settings, s Settings) { d.Days = s.Days }},
+	{flag: "--tz", safe: true, show: func(s Settings) string { return cmp.Or(s.TZ, "each recipient's") },
+		copy: func(d *Settings, s Settings) { d.TZ = s.TZ }},
+	{flag: "--not-after", safe: true, show: func(s Settings) string { return orNone(s.NotAfter) },
+		copy: func(d *Settings, s Settings) { d.NotAfter = s.NotAfter }},
+	{flag: "--settle-after", safe: true, show: func(s Settings) string { return time.Duration(s.SettleAfter).String() },
+		copy: func(d *Settings, s Settings) { d.SettleAfter = s.SettleAfter },
+		zero: func(s Settings) bool { return s.SettleAfter == 0 }, want: "a positive duration, e.g. 30m"},
 	{flag: "--max-unanswered", safe: true, show: func(s Settings) string { return fmt.Sprint(max(s.MaxUnanswered, 0)) },
 		copy: func(d *Settings, s Settings) { d.MaxUnanswered = s.MaxUnanswered }},
 }
