@@ -386,3 +386,13 @@ func (r *runner) waitingFor(why string, until time.Time) {
 		r.d.Progress.Update(p)
 	}
 }
+
+// DescribeWindow is a campaign's send window as a person reads it, empty
+// when it has none (or its settings cannot be read).
+func DescribeWindow(s Settings) string {
+	w, err := newSendWindow(s)
+	if err != nil || w == nil {
+		return ""
+	}
+	return w.String()
+}

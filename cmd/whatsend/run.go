@@ -34,6 +34,7 @@ type settingsFlags struct {
 	s        campaign.Settings
 	interval time.Duration
 	pair     time.Duration
+	settle   time.Duration
 }
 
 // execOptions are the per-invocation flags shared by run and resume.
@@ -128,6 +129,11 @@ func (o *settingsFlags) addFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.s.SlowShare, "slow-share", 0, "131056 share above which the rate is halved (default 0.02)")
 	f.Float64Var(&o.s.PauseShare, "pause-share", 0, "131056 share above which the campaign pauses (default 0.05)")
 	f.IntVar(&o.s.MaxUnanswered, "max-unanswered", campaign.DefaultMaxUnanswered, "skip recipients sent this many template messages that never replied (0: never skip)")
+	f.StringVar(&o.s.Window, "window", "", "send only between these hours of the recipient's local time, e.g. 09:00-20:00 (default: any time)")
+	f.StringVar(&o.s.Days, "days", "", "send only on these days of the recipient's week, e.g. mon-fri (default: every day)")
+	f.StringVar(&o.s.TZ, "tz", "", "one time zone for every recipient's window, e.g. America/Sao_Paulo (default: from each number)")
+	f.StringVar(&o.s.NotAfter, "not-after", "", "send nothing after this local date/time (2026-12-24T18:00) or this long after the campaign's creation (72h); the unsent expire")
+	f.DurationVar(&o.settle, "settle-after", 0, "resend once an uncertain recipient no status came for in this long while the webhook receiver was up (default 30m)")
 }
 
 // settings returns the settings the flags give, in their stored form, and
@@ -136,6 +142,7 @@ func (o *settingsFlags) settings(cmd *cobra.Command) (campaign.Settings, func(fl
 	s := o.s
 	s.BatchInterval = campaign.Duration(o.interval)
 	s.PairInterval = campaign.Duration(o.pair)
+	s.SettleAfter = campaign.Duration(o.settle)
 	// 0 on the command line means "none"; stored as -1 since 0 is the default.
 	if s.MaxUnanswered == 0 {
 		s.MaxUnanswered = -1
@@ -315,6 +322,9 @@ func (a *app) printSummary(r campaign.Result, err error) {
 	if r.Stop != "" && r.Stop != "finished" {
 		fmt.Fprintf(w, "  why: %s\n", r.Stop)
 	}
+	if r.Window != "" {
+		fmt.Fprintf(w, "  send window: %s\n", r.Window)
+	}
 	by := sum.ByState
 	fmt.Fprintf(w, "  this run: sent %d, failed %d, deferred %d, uncertain %d, in %s\n",
 		r.Sent, r.Failed, r.Deferred, r.Uncertain, r.Elapsed.Round(time.Millisecond))
@@ -331,6 +341,12 @@ func (a *app) printSummary(r campaign.Result, err error) {
 		by[store.StateSent], by[store.StateFailed], by[store.StateSkipped]+sum.ImportSkipped,
 		by[store.StateDeferred], by[store.StateUncertain],
 		by[store.StatePending]+by[store.StateRetry]+by[store.StateInFlight]+by[store.StateDeferred])
+	if n := by[store.StateExpired]; n > 0 {
+		fmt.Fprintf(w, "  expired: %d (its --not-after passed before they were sent)\n", n)
+	}
+	if sum.ResentAfterSilence > 0 {
+		fmt.Fprintf(w, "  resent after silence: %d (uncertain, no status while the webhook receiver was up)\n", sum.ResentAfterSilence)
+	}
 	if len(sum.FailedByCode) > 0 {
 		fmt.Fprintf(w, "  failed by code: %s\n", failedByCode(sum.FailedByCode))
 	}
@@ -346,7 +362,7 @@ func (a *app) printSummary(r campaign.Result, err error) {
 		fmt.Fprintf(w, "  rate: %g msg/s (%s); achieved %.1f msg/s\n", r.Rate, r.RateReason, r.Achieved())
 	}
 	if !r.NextAt.IsZero() {
-		fmt.Fprintf(w, "  more can be sent from %s: run 'whatsend resume' then (or from cron: whatsend resume --all)\n", r.NextAt.UTC().Format(time.RFC3339))
+		fmt.Fprintf(w, "  more can be sent from %s: run 'whatsend resume' then (or from cron: whatsend resume --all)\n", campaign.LocalTime(r.NextAt))
 	} else if errors.Is(err, campaign.ErrMoreWork) {
 		fmt.Fprintln(w, "  continue with: whatsend resume")
 	}
@@ -396,6 +412,12 @@ func (a *app) printForecast(f campaign.Forecast, format string) error {
 			allow = strconv.Itoa(d.Allowance)
 		}
 		fmt.Fprintf(a.out, "%-10s  %4d  %9s  %10d\n", d.Date, d.Day, allow, d.Recipients)
+	}
+	if f.Window != "" {
+		fmt.Fprintf(a.out, "send window: %s\n", f.Window)
+		if f.NextOpen != nil {
+			fmt.Fprintf(a.out, "next opening: %s\n", campaign.LocalTime(*f.NextOpen))
+		}
 	}
 	switch {
 	case f.Finish != "":

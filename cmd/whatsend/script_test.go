@@ -35,6 +35,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("TESTDATA", testdata)
 			env.Setenv("WHATSEND_DB", filepath.Join(env.WorkDir, "whatsend.db"))
 			env.Setenv("WHATSEND_NOW", "2026-03-02T09:00:00Z")
+			env.Setenv("TZ", "UTC") // times shown to a person are local: make them the same everywhere
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -85,8 +85,24 @@ func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Ca
 		case store.CampaignCancelled:
 			fmt.Fprintf(w, "    cancelled: nothing more is sent; whatsend campaign delete %s removes it\n", c.Name)
 		}
+		if win := campaign.DescribeWindow(s); win != "" {
+			fmt.Fprintf(w, "    send window: %s\n", win)
+		}
+		if end, ok, err := campaign.NotAfter(s.NotAfter, c.CreatedAt); err == nil && ok {
+			fmt.Fprintf(w, "    not after: %s\n", campaign.LocalTime(end))
+		}
+		if n := by[store.StateExpired]; n > 0 {
+			fmt.Fprintf(w, "    expired: %d (--not-after passed)\n", n)
+		}
+		if sum.ResentAfterSilence > 0 {
+			fmt.Fprintf(w, "    resent after silence: %d\n", sum.ResentAfterSilence)
+		}
 		if next, ok, err := st.NextDue(ctx, c.ID); err == nil && ok && !c.State.Closed() {
-			fmt.Fprintf(w, "    next retry or deferral due %s\n", next.UTC().Format(time.RFC3339))
+			what := "next retry or deferral due"
+			if by[store.StatePending] > 0 && campaign.DescribeWindow(s) != "" {
+				what = "next send window opening or retry due"
+			}
+			fmt.Fprintf(w, "    %s %s\n", what, campaign.LocalTime(next))
 		}
 		if prev, ok := scopes[c.Scope]; !ok || c.ID > prev.ID {
 			scopes[c.Scope] = c
@@ -132,7 +148,7 @@ func writeScope(ctx context.Context, w io.Writer, st store.Store, c store.Campai
 	}
 	fmt.Fprintf(w, "    last 24 h: %d of %d unique recipients; %d left now\n", ss.Used, ss.Allowed, ss.Left)
 	if ss.Left == 0 && !ss.NextFree.IsZero() {
-		fmt.Fprintf(w, "    next capacity: %s\n", ss.NextFree.UTC().Format(time.RFC3339))
+		fmt.Fprintf(w, "    next capacity: %s\n", campaign.LocalTime(ss.NextFree))
 	}
 	return nil
 }
