@@ -251,7 +251,7 @@ func (p *paramWriter) Flush()       { p.w.Flush() }
 func (p *paramWriter) Error() error { return p.w.Error() }
 
 // ParseStates reads --only values: state names (pending, in_flight, sent,
-// retry, deferred, failed, skipped, uncertain, cancelled; in-flight also
+// retry, deferred, failed, skipped, uncertain, cancelled, expired; in-flight also
 // accepted) and
 // "remaining" for pending, retry, deferred and in_flight together.
 func ParseStates(values []string) ([]store.State, error) {
@@ -270,10 +270,10 @@ func ParseStates(values []string) ([]store.State, error) {
 		s := store.State(v)
 		switch s {
 		case store.StatePending, store.StateInFlight, store.StateSent, store.StateRetry, store.StateDeferred,
-			store.StateFailed, store.StateSkipped, store.StateUncertain, store.StateCancelled:
+			store.StateFailed, store.StateSkipped, store.StateUncertain, store.StateCancelled, store.StateExpired:
 			out = append(out, s)
 		default:
-			return nil, fmt.Errorf("unknown state %q (want failed, uncertain, skipped, cancelled, sent, remaining, pending, retry, deferred or in_flight)", v)
+			return nil, fmt.Errorf("unknown state %q (want failed, uncertain, skipped, cancelled, expired, sent, remaining, pending, retry, deferred or in_flight)", v)
 		}
 	}
 	return out, nil

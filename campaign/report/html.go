@@ -97,7 +97,8 @@ func partitionBar(r *Report) template.HTML {
 		color string
 	}{
 		{"sent", r.Sent, colSent}, {"failed", r.Failed, colFailed}, {"skipped", r.Skipped, colSkipped},
-		{"uncertain", r.Uncertain, colUncertain}, {"cancelled", r.Cancelled, colCancelled}, {"remaining", r.Remaining, colRemaining},
+		{"uncertain", r.Uncertain, colUncertain}, {"cancelled", r.Cancelled, colCancelled}, {"expired", r.Expired, colCancelled},
+		{"remaining", r.Remaining, colRemaining},
 	}
 	var b strings.Builder
 	b.WriteString(`<svg viewBox="0 0 1000 24" preserveAspectRatio="none" class="bar" role="img" aria-label="recipients by outcome">`)
@@ -449,6 +450,8 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
 <div class="card">Skipped<b>{{num .Skipped}}</b><small>{{percent .Skipped .Recipients}}</small></div>
 <div class="card">Uncertain<b>{{num .Uncertain}}</b><small>not re-sent</small></div>
 {{if .Cancelled}}<div class="card">Cancelled<b>{{num .Cancelled}}</b><small>not sent: campaign cancelled</small></div>
+{{end}}{{if .Expired}}<div class="card">Expired<b>{{num .Expired}}</b><small>not sent: --not-after passed</small></div>
+{{end}}{{if .ResentAfterSilence}}<div class="card">Resent after silence<b>{{num .ResentAfterSilence}}</b><small>uncertain, no status while the receiver was up</small></div>
 {{end}}<div class="card">Remaining<b>{{num .Remaining}}</b><small>pending {{num (index .RemainingByState "pending")}}, retry {{num (index .RemainingByState "retry")}}, deferred {{num (index .RemainingByState "deferred")}}</small></div>
 <div class="card">131056 share<b>{{pct .RateLimitedShare}}</b><small>{{num .RateLimited}} of {{num .Attempts}} attempts</small></div>
 <div class="card">Throughput<b>{{printf "%.1f" .Throughput.Overall}}/s</b><small>peak {{num .Throughput.PeakPerMinute}} per minute</small></div>

@@ -37,7 +37,7 @@ import (
 //
 // The totals partition the CSV: Recipients (every data row, those skipped
 // at import included) = Sent + Failed + Skipped + Uncertain + Cancelled +
-// Remaining.
+// Expired + Remaining.
 // Delivered and Read are part of Sent; Remaining is pending + retry +
 // deferred + in flight.
 type Report struct {
@@ -54,17 +54,22 @@ type Report struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	Masked      bool      `json:"masked,omitempty"`
 
-	Recipients       int            `json:"recipients"`
-	Sent             int            `json:"sent"`
-	Delivered        int            `json:"delivered"`
-	Read             int            `json:"read"`
-	Replied          int            `json:"replied"`
-	Failed           int            `json:"failed"`
-	Skipped          int            `json:"skipped"`
-	Uncertain        int            `json:"uncertain"`
-	Cancelled        int            `json:"cancelled"` // not sent: the campaign was cancelled
-	Remaining        int            `json:"remaining"`
-	RemainingByState map[string]int `json:"remaining_by_state"`
+	Recipients int `json:"recipients"`
+	Sent       int `json:"sent"`
+	Delivered  int `json:"delivered"`
+	Read       int `json:"read"`
+	Replied    int `json:"replied"`
+	Failed     int `json:"failed"`
+	Skipped    int `json:"skipped"`
+	Uncertain  int `json:"uncertain"`
+	Cancelled  int `json:"cancelled"` // not sent: the campaign was cancelled
+	Expired    int `json:"expired"`   // not sent: its --not-after passed first
+	// ResentAfterSilence counts uncertain recipients resent once because no
+	// status came for them while the webhook receiver was up (part of the
+	// states above: they are sent, failed... again).
+	ResentAfterSilence int            `json:"resent_after_silence"`
+	Remaining          int            `json:"remaining"`
+	RemainingByState   map[string]int `json:"remaining_by_state"`
 
 	Attempts         int     `json:"attempts"`
 	RateLimited      int     `json:"rate_limited"`       // attempts answered 131056
@@ -106,6 +111,10 @@ type Settings struct {
 	WarmupDays    int      `json:"warmup_days"`
 	WarmupDay     int      `json:"warmup_day"`
 	Simulate      bool     `json:"simulate,omitempty"`
+	// Window is the send window as a person reads it; NotAfter the
+	// campaign's --not-after (UTC). Both absent when not set.
+	Window   string     `json:"window,omitempty"`
+	NotAfter *time.Time `json:"not_after,omitempty"`
 }
 
 // Failure is one error code's count with the catalog's words.
@@ -136,6 +145,8 @@ type Recipient struct {
 	Code     int      `json:"code,omitempty"`
 	Meaning  string   `json:"meaning,omitempty"`
 	Detail   string   `json:"detail,omitempty"`
+	// ResentAfterSilence: it was uncertain and resent once after silence.
+	ResentAfterSilence bool `json:"resent_after_silence,omitempty"`
 }
 
 // Pause is one pause with its reason and figures.
@@ -336,6 +347,8 @@ func (r *Report) totals(c store.Campaign, sum store.Summary) {
 	r.Skipped = by[store.StateSkipped] + sum.ImportSkipped
 	r.Uncertain = by[store.StateUncertain]
 	r.Cancelled = by[store.StateCancelled]
+	r.Expired = by[store.StateExpired]
+	r.ResentAfterSilence = sum.ResentAfterSilence
 	for _, st := range remainingStates {
 		r.RemainingByState[string(st)] = by[st]
 		r.Remaining += by[st]
@@ -344,7 +357,7 @@ func (r *Report) totals(c store.Campaign, sum store.Summary) {
 	// an import in progress) the rows seen so far are the recipients.
 	r.Recipients = c.Rows
 	if c.State == store.CampaignImporting || r.Recipients == 0 {
-		r.Recipients = r.Sent + r.Failed + r.Skipped + r.Uncertain + r.Cancelled + r.Remaining
+		r.Recipients = r.Sent + r.Failed + r.Skipped + r.Uncertain + r.Cancelled + r.Expired + r.Remaining
 	}
 	r.Attempts, r.RateLimited = sum.Attempts, sum.RateLimited
 	if sum.Attempts > 0 {
@@ -395,6 +408,11 @@ func settingsOf(c store.Campaign, s campaign.Settings) Settings {
 		DailyLimit:    s.DailyLimit,
 		WarmupDays:    cmp.Or(s.WarmupDays, campaign.DefaultWarmupDays),
 		Simulate:      s.Simulate,
+		Window:        campaign.DescribeWindow(s),
+	}
+	if end, ok, err := campaign.NotAfter(s.NotAfter, c.CreatedAt); err == nil && ok {
+		u := end.UTC()
+		out.NotAfter = &u
 	}
 	if out.Params == nil {
 		out.Params = []string{}
@@ -504,7 +522,7 @@ func recipientOf(rc store.Recipient, mask bool) Recipient {
 		params = []string{}
 	}
 	return Recipient{Line: rc.Line, Phone: p, Params: params, State: string(rc.State), Attempts: rc.Attempts,
-		Code: rc.LastCode, Meaning: meaningOf(rc.LastCode), Detail: maskIf(rc.LastError, mask)}
+		Code: rc.LastCode, Meaning: meaningOf(rc.LastCode), Detail: maskIf(rc.LastError, mask), ResentAfterSilence: rc.ResentAfterSilence}
 }
 
 func maskIf(s string, mask bool) string {

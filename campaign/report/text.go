@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/whatsend/whatsend/campaign"
 	"io"
 	"maps"
 	"slices"
@@ -38,6 +39,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		warmup = fmt.Sprintf("warm-up over (day %d)", s.WarmupDay)
 	}
 	p("  limit %s%s, %s\n", tier, ifs(s.DailyLimit > 0, fmt.Sprintf(", --daily-limit %d", s.DailyLimit)), warmup)
+	if s.Window != "" {
+		p("  send window %s\n", clean(s.Window))
+	}
+	if s.NotAfter != nil {
+		p("  not after %s\n", campaign.LocalTime(*s.NotAfter))
+	}
 	p("  report at %s\n", r.GeneratedAt.Format(time.RFC3339))
 
 	p("\ntotals\n")
@@ -51,10 +58,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("skipped", r.Skipped, "")
 	row("uncertain", r.Uncertain, ifs(r.Uncertain > 0, "may have reached Meta: not re-sent unless resume --resend-uncertain"))
 	row("cancelled", r.Cancelled, ifs(r.Cancelled > 0, "not sent: the campaign was cancelled"))
+	row("expired", r.Expired, ifs(r.Expired > 0, "not sent: the campaign's --not-after passed first"))
 	rb := r.RemainingByState
 	row("remaining", r.Remaining, fmt.Sprintf("pending %d, retry %d, deferred %d, in flight %d", rb["pending"], rb["retry"], rb["deferred"], rb["in_flight"]))
 	t.Flush()
 
+	if r.ResentAfterSilence > 0 {
+		p("resent_after_silence: %d uncertain recipients resent once: no status came for them while the webhook receiver was up\n", r.ResentAfterSilence)
+	}
 	p("\n131056 (pair rate limit): %d of %d attempts, %.1f%%\n", r.RateLimited, r.Attempts, r.RateLimitedShare*100)
 	tp := r.Throughput
 	if tp.FirstSend.IsZero() {
