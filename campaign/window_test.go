@@ -245,3 +245,29 @@ func TestNotAfterBeforeFirstRun(t *testing.T) {
 		}
 	})
 }
+
+// TestWindowWait: with --wait a run started at Monday 00:00 UTC (before
+// every window) sleeps until each window opens and finishes in one
+// invocation, sending nothing outside a window. (A shorter wait than from
+// Saturday: the lease heartbeat ticks all along.)
+func TestWindowWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		time.Sleep(time.Until(time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)))
+		start := time.Now()
+		c := e.campaign("wait", windowPhones(), weekdays)
+		if _, err := e.run(c, nil, campaign.RunOptions{Wait: true}); err != nil {
+			t.Fatalf("run --wait: %v, want finished", err)
+		}
+		msgs := e.sim.Messages()
+		if len(msgs) != 15 {
+			t.Fatalf("sent %d, want 15", len(msgs))
+		}
+		for _, m := range msgs {
+			want := firstOpen(t, m.To, start)
+			if !inWindow(t, m.To, m.Time) || m.Time.Sub(want) < 0 || m.Time.Sub(want) > time.Minute {
+				t.Errorf("%s sent at %v, want within a minute of its first opening %v", m.To, m.Time, want)
+			}
+		}
+	})
+}
