@@ -142,6 +142,16 @@ func scrub(msg, dsn string) string {
 	return msg
 }
 
+// scrubbed is a driver error whose message was rewritten without the
+// password; it still matches what the driver's error matches.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
+
 // Open connects to the database, creates the store's schema when it does
 // not exist and migrates it. A schema it must not use is refused before
 // anything is written to it (store.ErrIncompatible); a server that does
@@ -192,8 +202,14 @@ func connect(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		c := cfg.ConnConfig
-		return nil, s.refusal(fmt.Errorf("PostgreSQL server %s (database %s, user %s): %s",
-			hostPort(c.Host, c.Port), c.Database, c.User, scrub(err.Error(), dsn)))
+		cause := err
+		if ce, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+			cause = ce.Unwrap() // without the user and database said below
+		}
+		return nil, s.refusal(&scrubbed{
+			msg: fmt.Sprintf("PostgreSQL server %s (database %s, user %s): %s", hostPort(c.Host, c.Port), c.Database, c.User, scrub(cause.Error(), dsn)),
+			err: err,
+		})
 	}
 	return s, nil
 }
@@ -218,7 +234,7 @@ func (s *Store) refusal(err error) error {
 	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
 		switch {
 		case pe.Code == "3D000", strings.HasPrefix(pe.Code, "28"), pe.Code == "42501":
-			return fmt.Errorf("store %s: %v: %w", s.where, err, store.ErrInaccessible)
+			return fmt.Errorf("store %s: %w", s.where, &refused{msg: err.Error(), kind: store.ErrInaccessible})
 		}
 	}
 	return fmt.Errorf("store %s: %w", s.where, err)
