@@ -108,3 +108,20 @@ func TestStoreDSNErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLiteDSN: --db sqlite://PATH is the SQLite file at PATH.
+func TestSQLiteDSN(t *testing.T) {
+	p := newProc(t, nil)
+	path := filepath.Join(p.dir, "sub.db")
+	csv := writeCSV(t, p.dir, 3, 0)
+	if code := p.exec("--db", "sqlite://"+path, "run", csv, "--template", "order_update", "--lang", "en_US",
+		"--params", "name,order_id", "--simulate", "--dry-run"); code != 0 {
+		t.Fatalf("run exited %d: %s", code, p.stderr.String())
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("sqlite://%s: %v", path, err)
+	}
+	if code := p.exec("--db", "sqlite://"+path, "report", "--format", "json"); code != 0 {
+		t.Errorf("report exited %d: %s", code, p.stderr.String())
+	}
+}

@@ -25,6 +25,9 @@ import (
 // authentication, user postgres, database test.
 const DefaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
+// defaultDSN is DefaultDSN; this package's tests point it elsewhere.
+var defaultDSN = DefaultDSN
+
 // Server returns the DSN of the test server, without a schema. It skips
 // the test when no server answers, unless CI=true or
 // WHATSEND_TEST_POSTGRES is set: then the test fails.
@@ -32,7 +35,7 @@ func Server(t testing.TB) string {
 	t.Helper()
 	dsn, must := os.Getenv("WHATSEND_TEST_POSTGRES"), true
 	if dsn == "" {
-		dsn, must = DefaultDSN, os.Getenv("CI") == "true"
+		dsn, must = defaultDSN, os.Getenv("CI") == "true"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
