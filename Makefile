@@ -1,10 +1,14 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: build test bench torture demo fmt vet fuzz clean
+.PHONY: build install test bench torture demo fmt vet fuzz clean
 
+# build and install stamp the module version and commit (whatsend version).
 build:
-	$(GO) build -o bin/whatsend ./cmd/whatsend
+	$(GO) build -buildvcs=true -o bin/whatsend ./cmd/whatsend
+
+install:
+	$(GO) install -buildvcs=true ./cmd/whatsend
 
 # test: what CI runs (.ci/run). vet, a gofmt check, then every test.
 test: vet
@@ -25,6 +29,13 @@ bench:
 # WHATSEND_TORTURE_KILLS=N sets the number of kills (default 50).
 torture:
 	$(GO) test -tags torture -count=1 -run '^TestTorture$$' -v -timeout 60m ./cmd/whatsend/
+
+# fuzz: each fuzzer of the CSV reader for FUZZTIME (default 30s); the seed
+# corpora run in make test already.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./campaign/csvimport/
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime $(FUZZTIME) ./campaign/csvimport/
 
 # demo: the README's first command, against the built-in simulator.
 demo:

@@ -20,6 +20,9 @@ type allowance struct {
 	scope string
 	limit Limit
 	start time.Time // warm-up start; zero until the scope's first send
+	// starting: the scope had no warm-up start when this run began; its
+	// attempts carry StartsWarmup.
+	starting bool
 	// flush waits until every dispatched recipient is committed, so the
 	// store's window count includes them.
 	flush func(context.Context) error
@@ -32,8 +35,10 @@ type allowance struct {
 	nextFree time.Time
 }
 
-func newAllowance(ctx context.Context, st store.Store, s Settings, c store.Campaign, log *slog.Logger, h sender.Health, fromAPI bool) (*allowance, error) {
-	a := &allowance{st: st, log: log, s: s, scope: c.Scope, limit: ResolveLimit(s, h.Limit, fromAPI)}
+// newAllowance builds the scope's allowance from the pre-flight's health
+// read (a run never starts without one).
+func newAllowance(ctx context.Context, st store.Store, s Settings, c store.Campaign, log *slog.Logger, h sender.Health) (*allowance, error) {
+	a := &allowance{st: st, log: log, s: s, scope: c.Scope, limit: ResolveLimit(s, h.Limit, true)}
 	if s.WarmupStart != "" {
 		t, err := time.Parse(time.DateOnly, s.WarmupStart)
 		if err != nil {
@@ -77,15 +82,10 @@ func (a *allowance) take(ctx context.Context, phone string, now time.Time) (bool
 		return true, nil
 	}
 	if a.start.IsZero() {
-		// The scope's first send starts its warm-up.
-		if err := a.st.SetWarmupStart(ctx, a.scope, now, true); err != nil {
-			return false, err
-		}
-		t, _, err := a.st.WarmupStart(ctx, a.scope)
-		if err != nil {
-			return false, err
-		}
-		a.start = t
+		// The scope's first send starts its warm-up: its checkpoint records
+		// the start (StartsWarmup), and a send that never leaves gives it
+		// back, so an unreachable API starts no warm-up.
+		a.start, a.starting = now, true
 	}
 	in, err := a.st.WindowContains(ctx, a.scope, now.Add(-Window), []string{phone})
 	if err != nil {

@@ -229,9 +229,33 @@ func upperFirst(s string) string {
 	return string(unicode.ToUpper(r)) + s[n:]
 }
 
+// pauseKindNetwork is the kind of a pause caused by an unreachable API.
+const pauseKindNetwork = "network"
+
+// networkPause is the pause of a run that cannot reach the API.
+func networkPause(err error, what string) *pauseCause {
+	return &pauseCause{Kind: pauseKindNetwork,
+		Reason: fmt.Sprintf("cannot reach the API: %s: %s (nothing was sent or counted; resume --all retries it)", what, errorDetail(err)),
+		Detail: map[string]any{"error": errorDetail(err)}}
+}
+
+// RetriesItself reports whether a paused campaign may be resumed without a
+// person: only a pause whose cause is the network (the API was
+// unreachable) is; resume --all re-runs the pre-flight and continues when
+// the API answers. Every other pause needs someone to fix its cause.
+func RetriesItself(c store.Campaign) bool {
+	if c.State != store.CampaignPaused {
+		return false
+	}
+	var d struct {
+		Kind string `json:"kind"`
+	}
+	return json.Unmarshal(c.PauseDetail, &d) == nil && d.Kind == pauseKindNetwork
+}
+
 // pauseNow persists a pause and returns the error that ends the run.
 func (r *runner) pauseNow(ctx context.Context, p *pauseCause) error {
-	if r.wasPaused && r.sentAny.Load() == 0 && p.Kind != "store" {
+	if r.wasPaused && r.sentAny.Load() == 0 && p.Kind != "store" && p.Kind != pauseKindNetwork {
 		p.Reason = "resume refused, the cause is still there (whatsend resume --force sends anyway): " + p.Reason
 	}
 	detail := map[string]any{"kind": p.Kind}

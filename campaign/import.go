@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/whatsend/whatsend/campaign/csvimport"
@@ -72,19 +71,14 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 	if ls.owner.ID == "" {
 		ls.owner = anonymousOwner()
 	}
-	if err := ls.acquire(ctx, importLeaseKey(key)); err != nil {
+	ctx, stop, err := ls.hold(ctx, importLeaseKey(key))
+	if err != nil {
 		if errors.Is(err, ErrBusy) {
 			return res, fmt.Errorf("%s is being imported by another process; try again when it is done: %w", cfg.File, err)
 		}
 		return res, err
 	}
-	defer ls.release()
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var hb sync.WaitGroup
-	hb.Go(func() { ls.keepAlive(ctx, cancel) })
-	defer hb.Wait()
-	defer cancel(nil)
+	defer stop()
 
 	c, err := st.FindCampaign(ctx, key)
 	switch {
@@ -109,6 +103,10 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 		}
 	} else if other, err := st.CampaignByName(ctx, c.Name); err == nil {
 		return res, &ImportError{File: cfg.File, Err: fmt.Errorf("campaign name %q is taken by campaign %d (another CSV, template or language)", c.Name, other.ID)}
+	}
+	// The store applies the 131049 cap to send answers and webhooks alike.
+	if s, err := DecodeSettings(c.Settings); err == nil {
+		c.MaxDeferrals = s.withDefaults().DeferDays
 	}
 	id, err := st.CreateCampaign(ctx, c)
 	if err != nil {

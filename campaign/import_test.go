@@ -35,7 +35,7 @@ func (b *blockingStore) ImportBatch(ctx context.Context, id int64, rs []store.Re
 	return b.Store.ImportBatch(ctx, id, rs, sk)
 }
 
-func openStore(t *testing.T) (store.Store, string) {
+func openStore(t testing.TB) (store.Store, string) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "whatsend.db"))
@@ -97,6 +97,9 @@ func TestImportIsOwned(t *testing.T) {
 	}
 	if !errors.Is(err, campaign.ErrBusy) || !containsAll(err.Error(), path, "pid") {
 		t.Errorf("busy error %q should name the file and the holder", err)
+	}
+	if held, ok := errors.AsType[*store.LeaseHeldError](err); !ok || held.Holder.Owner != "first" {
+		t.Errorf("busy error %v does not carry the *store.LeaseHeldError of the holder", err)
 	}
 	// Nor can the campaign being imported be deleted under it.
 	cs, err := st.Campaigns(t.Context())

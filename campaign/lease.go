@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/whatsend/whatsend/store"
@@ -61,7 +62,7 @@ func (l *leases) acquire(ctx context.Context, keys ...string) error {
 		if err != nil {
 			l.release()
 			if held, ok := errors.AsType[*store.LeaseHeldError](err); ok {
-				return fmt.Errorf("%w: %v", ErrBusy, held)
+				return fmt.Errorf("%w: %w", ErrBusy, held)
 			}
 			return fmt.Errorf("lease %s: %w", k, err)
 		}
@@ -130,4 +131,22 @@ func Unlock(ctx context.Context, st store.Store, c store.Campaign, now time.Time
 		owner = l.Owner
 	}
 	return removed, nil
+}
+
+// hold takes every key (as acquire) and keeps their heartbeats fresh until
+// stop is called. The context it returns is cancelled, with an error
+// matching ErrBusy as its cause, when a lease is lost; stop cancels it,
+// waits for the heartbeat and releases the leases.
+func (l *leases) hold(ctx context.Context, keys ...string) (held context.Context, stop func(), err error) {
+	if err := l.acquire(ctx, keys...); err != nil {
+		return nil, nil, err
+	}
+	held, cancel := context.WithCancelCause(ctx)
+	var hb sync.WaitGroup
+	hb.Go(func() { l.keepAlive(held, cancel) })
+	return held, func() {
+		cancel(nil)
+		hb.Wait()
+		l.release()
+	}, nil
 }

@@ -20,6 +20,10 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 	n := x.d.attempt.Number - x.d.r.RetryBase
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if x.err != nil && sender.Classify(x.err).Class == sender.ClassNotSent {
+		return r.notSent(x, o, now)
+	}
+	r.netStreak = 0
 	r.stats.attempts++
 	if x.err == nil {
 		o.State, o.WAMID, o.MessageStatus = store.StateSent, x.acc.WAMID, x.acc.MessageStatus
@@ -43,6 +47,19 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 		o.State, o.NextAttemptAt = store.StateRetry, now.Add(pairRetryDelay(time.Duration(r.s.PairInterval), n, r.d.Rand))
 		r.stats.retried++
 	case sender.ClassSlowSender:
+		if !throughputCode(e.Code) {
+			// A transient failure at Meta (500/131000, 131016, 133004...):
+			// only this recipient waits, on its own back-off; the others
+			// keep the pace.
+			if n >= r.s.MaxAttempts {
+				o.State = store.StateFailed
+				o.Error = fmt.Sprintf("gave up after %d attempts: %s", n, o.Error)
+				break
+			}
+			o.State, o.NextAttemptAt = store.StateRetry, now.Add(slowDelay(n, r.d.Rand))
+			r.stats.retried++
+			break
+		}
 		r.slowStreak++
 		wait := slowDelay(r.slowStreak, r.d.Rand)
 		if e.Code == 131057 {
@@ -59,12 +76,15 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 		r.stats.retried++
 		r.d.Logger.Warn("slowing the sender down", "code", e.Code, "wait", wait.Round(time.Millisecond))
 	case sender.ClassDefer:
-		if x.d.r.Deferrals >= r.s.DeferDays {
-			o.State = store.StateFailed
-			o.Error = fmt.Sprintf("still deferred after %d days: %s", r.s.DeferDays, o.Error)
-			break
+		// The store owns the 131049 rule (one for answers and webhooks):
+		// it schedules the deferral, or fails the recipient once the
+		// campaign's MaxDeferrals is reached; the count here mirrors it.
+		o.State = store.StateDeferred
+		if x.d.r.Deferrals >= r.c.MaxDeferrals {
+			r.stats.failed++
+			r.stats.settled++
+			return o
 		}
-		o.State, o.NextAttemptAt = store.StateDeferred, now.Add(DefaultDeferInterval)
 		r.stats.deferred++
 	case sender.ClassUncertain:
 		o.State = store.StateUncertain
@@ -94,6 +114,39 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 		r.stats.settled++
 	}
 	return o
+}
+
+// maxNotSent is how many sends in a row may fail before any byte left
+// (dial, DNS, TLS) before the campaign pauses: the network, not a
+// recipient, is at fault.
+const maxNotSent = 5
+
+// notSent handles a send that never left the process: the attempt is given
+// back (no attempt used, nothing counted against the allowance or the
+// warm-up), the recipient is pending again, the whole sender waits, and a
+// streak of them pauses the campaign naming the cause. Called with r.mu held.
+func (r *runner) notSent(x sendResult, o store.Outcome, now time.Time) store.Outcome {
+	o.State, o.NotSent = store.StatePending, true
+	r.netStreak++
+	r.slowUntil = maxTime(r.slowUntil, now.Add(slowDelay(r.netStreak, r.d.Rand)))
+	if r.netStreak >= maxNotSent && r.pause == nil {
+		r.pause = networkPause(x.err, fmt.Sprintf("%d sends in a row could not leave", r.netStreak))
+	}
+	r.d.Logger.Warn("send could not leave: the API is unreachable; the recipient stays pending",
+		"recipient_id", x.d.r.ID, "line", x.d.r.Line, "in_a_row", r.netStreak, "err", errorDetail(x.err))
+	return o
+}
+
+// throughputCode reports whether a slow-sender answer is about the number's
+// or the app's call rate (130429 throughput, 131057 maintenance, 4 and
+// 80007 call quotas): those slow the whole sender down. Other slow-sender
+// answers are transient failures that back off only their recipient.
+func throughputCode(code int) bool {
+	switch code {
+	case 130429, 131057, 4, 80007:
+		return true
+	}
+	return false
 }
 
 // errorDetail is the error text kept with a recipient: Meta's details, never

@@ -73,7 +73,17 @@ type RunOptions struct {
 	// RetryWait is the longest the run waits in-process for a retry to come
 	// due; later retries (deferrals) end the run with work left.
 	RetryWait time.Duration
+	// ShutdownWait bounds how long an interrupted run waits for the
+	// requests already out (default DefaultShutdownWait). Those still
+	// unanswered then are abandoned: their in_flight checkpoint is in the
+	// store and they end uncertain, never re-sent by default.
+	ShutdownWait time.Duration
 }
+
+// DefaultShutdownWait is the default RunOptions.ShutdownWait: Docker's
+// default stop grace, and a third of the 30 s HTTP timeout a hung request
+// would otherwise hold the exit to.
+const DefaultShutdownWait = 10 * time.Second
 
 // Result is what one invocation of run or resume did.
 type Result struct {
@@ -114,6 +124,7 @@ const maxConcurrency = 512
 func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, error) {
 	d.defaults()
 	o.RetryWait = cmpOr(o.RetryWait, defaultRetryWait)
+	o.ShutdownWait = cmpOr(o.ShutdownWait, DefaultShutdownWait)
 	c, err := d.Store.Campaign(ctx, campaignID)
 	if err != nil {
 		return Result{}, fmt.Errorf("campaign %d: %w", campaignID, err)
@@ -132,16 +143,11 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 	}
 
 	ls := &leases{st: d.Store, owner: d.Owner, now: d.Now}
-	if err := ls.acquire(ctx, campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID)); err != nil {
+	runCtx, stop, err := ls.hold(ctx, campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID))
+	if err != nil {
 		return res, err
 	}
-	defer ls.release()
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var hb sync.WaitGroup
-	hb.Go(func() { ls.keepAlive(runCtx, cancel) })
-	defer hb.Wait()
-	defer cancel(nil)
+	defer stop()
 
 	r := &runner{d: d, c: c, s: s, o: o, start: d.Now()}
 	err = r.run(runCtx)
@@ -203,6 +209,7 @@ type runner struct {
 	mu         sync.Mutex // guards the fields below, written by the recorder
 	slowUntil  time.Time
 	slowStreak int
+	netStreak  int // sends in a row that could not leave (the API unreachable)
 	pause      *pauseCause
 	fatalErr   error
 	stats      runStats
@@ -272,14 +279,14 @@ func (r *runner) run(ctx context.Context) error {
 	}
 
 	r.g = newGuard(r.s, r.d.Now)
-	h, healthOK, err := r.chooseRate(ctx)
+	h, err := r.chooseRate(ctx)
 	if err != nil {
 		return err
 	}
 	if err := r.preflightTemplate(ctx); err != nil {
 		return err
 	}
-	al, err := newAllowance(ctx, st, r.s, r.c, r.d.Logger, h, healthOK)
+	al, err := newAllowance(ctx, st, r.s, r.c, r.d.Logger, h)
 	if err != nil {
 		return err
 	}
@@ -315,31 +322,22 @@ func remaining(c map[store.State]int) int {
 	return c[store.StatePending] + c[store.StateInFlight] + c[store.StateRetry] + c[store.StateDeferred]
 }
 
-// chooseRate reads the number's health and picks the send rate: the lowest
-// of --rate and the number's throughput from the API, and says why. It
-// returns the health read and whether it succeeded.
-func (r *runner) chooseRate(ctx context.Context) (sender.Health, bool, error) {
+// chooseRate reads the number's health (the pre-flight: nothing is sent
+// without it) and picks the send rate: the lowest of --rate and the
+// number's throughput from the API, and says why.
+func (r *runner) chooseRate(ctx context.Context) (sender.Health, error) {
 	rt, why := r.s.Rate, fmt.Sprintf("--rate %g", r.s.Rate)
-	h, err := r.d.Sender.PhoneHealth(ctx)
-	ok := err == nil
+	h, err := r.preflightHealth(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return h, false, context.Cause(ctx)
-		}
-		if e := sender.Classify(err); e.Class == sender.ClassFatal {
-			return h, false, r.pauseNow(ctx, pauseFromError(err, e))
-		}
-		r.d.Logger.Warn("could not read the phone number's health; using --rate", "err", err)
-	} else {
-		r.g.observeHealth(h)
-		r.savePhone(ctx, h)
-		capRate, capWhy := throughputCap(h)
-		if capRate > 0 && capRate <= rt {
-			rt, why = capRate, capWhy
-		}
-		if p := r.g.healthPause(h); p != nil && !r.o.Force {
-			return h, ok, r.pauseNow(ctx, p)
-		}
+		return h, err
+	}
+	r.g.observeHealth(h)
+	r.savePhone(ctx, h)
+	if capRate, capWhy := throughputCap(h); capRate > 0 && capRate <= rt {
+		rt, why = capRate, capWhy
+	}
+	if p := r.g.healthPause(h); p != nil && !r.o.Force {
+		return h, r.pauseNow(ctx, p)
 	}
 	r.baseRate, r.rateReason = rt, why
 	// A burst of 10 ms of sends: a stall longer than one interval (a page
@@ -350,7 +348,46 @@ func (r *runner) chooseRate(ctx context.Context) (sender.Health, bool, error) {
 		r.cpWait = checkpointWait
 	}
 	r.d.Logger.Info("send rate", "campaign", r.c.Name, "rate", rt, "reason", why)
-	return h, ok, nil
+	return h, nil
+}
+
+// preflightBudget bounds the pre-flight's health reads: an unreachable API
+// pauses the run within it (and within 30 s of the start).
+const preflightBudget = 15 * time.Second
+
+// preflightHealth reads the number's health before any send, retrying with
+// back-off within preflightBudget. Nothing is sent without a successful
+// read: an API that cannot be reached, or that keeps failing the read,
+// pauses the campaign with the cause (a network pause, which resume --all
+// retries by itself, when the request could not leave or got no answer).
+func (r *runner) preflightHealth(ctx context.Context) (sender.Health, error) {
+	rctx, cancel := context.WithTimeout(ctx, preflightBudget)
+	defer cancel()
+	for n := 1; ; n++ {
+		h, err := r.d.Sender.PhoneHealth(rctx)
+		if err == nil {
+			return h, nil
+		}
+		if ctx.Err() != nil {
+			return h, context.Cause(ctx)
+		}
+		e := sender.Classify(err)
+		if e.Class == sender.ClassFatal {
+			return h, r.pauseNow(ctx, pauseFromError(err, e))
+		}
+		wait := slowDelay(n, r.d.Rand)
+		if dl, _ := rctx.Deadline(); rctx.Err() != nil || time.Until(dl) < wait {
+			if _, ok := errors.AsType[*sender.TransportError](err); ok || errors.Is(err, context.DeadlineExceeded) {
+				return h, r.pauseNow(ctx, networkPause(err, fmt.Sprintf("the phone number's health could not be read (%d tries)", n)))
+			}
+			return h, r.pauseNow(ctx, &pauseCause{Kind: "health", Detail: map[string]any{"error": errorDetail(err)},
+				Reason: fmt.Sprintf("pre-flight: the phone number's health could not be read (%d tries): %s", n, errorDetail(err))})
+		}
+		r.d.Logger.Warn("could not read the phone number's health; trying again", "try", n, "wait", wait.Round(time.Millisecond), "err", err)
+		if err := sleepCtx(ctx, wait); err != nil {
+			return h, context.Cause(ctx)
+		}
+	}
 }
 
 // throughputCap is the number's throughput from its health (cloud-api.md §4.1).
@@ -385,15 +422,18 @@ func (r *runner) loop(ctx context.Context) error {
 	var sends sync.WaitGroup
 	slots := make(chan struct{}, maxConcurrency)
 
+	// Requests already out finish on a signal, for at most ShutdownWait.
+	sendCtx, abandon := context.WithCancel(context.WithoutCancel(ctx))
+	defer abandon()
 	cpDone := make(chan error, 1)
-	go func() { cpDone <- r.checkpointer(ctx, toCommit, slots, results, &sends) }()
+	go func() { cpDone <- r.checkpointer(ctx, sendCtx, toCommit, slots, results, &sends) }()
 	recDone := make(chan struct{})
 	go func() { r.recorder(ctx, results); close(recDone) }()
 
 	stopErr := r.dispatch(ctx, toCommit)
 	close(toCommit)
 	cpErr := <-cpDone
-	sends.Wait()
+	r.waitSends(ctx, &sends, abandon)
 	close(results)
 	<-recDone
 
@@ -401,6 +441,31 @@ func (r *runner) loop(ctx context.Context) error {
 	fatalErr := r.fatalErr
 	r.mu.Unlock()
 	return errors.Join(stopErr, cpErr, fatalErr)
+}
+
+// waitSends waits for the requests already out. Once ctx is cancelled (a
+// signal) it waits at most ShutdownWait, then cancels those still
+// unanswered: they come back as transport errors and are recorded
+// uncertain (or pending when the request had not been written yet).
+func (r *runner) waitSends(ctx context.Context, sends *sync.WaitGroup, abandon context.CancelFunc) {
+	done := make(chan struct{})
+	go func() { sends.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(r.o.ShutdownWait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	r.d.Logger.Warn("requests still unanswered after the shutdown wait are abandoned: their recipients are uncertain",
+		"campaign", r.c.Name, "in_flight", r.inflight.Load(), "wait", r.o.ShutdownWait)
+	abandon()
+	<-done
 }
 
 // dispatch picks recipients and paces them out until a stop condition.
@@ -496,6 +561,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			Scope:         r.c.Scope,
 			Batch:         r.batch,
 			StartedAt:     at,
+			StartsWarmup:  r.allowance.starting,
 		}}
 		r.inBatch++
 		if r.inBatch >= r.s.BatchSize {
@@ -664,8 +730,7 @@ func (r *runner) sleepUntil(ctx context.Context, at, deadline time.Time) error {
 
 // checkpointer commits dispatched recipients as in_flight in groups — the
 // checkpoint a crash relies on — and only then starts their requests.
-func (r *runner) checkpointer(ctx context.Context, in <-chan dispatched, slots chan struct{}, results chan<- sendResult, sends *sync.WaitGroup) error {
-	sendCtx := context.WithoutCancel(ctx) // requests already out finish on a signal
+func (r *runner) checkpointer(ctx, sendCtx context.Context, in <-chan dispatched, slots chan struct{}, results chan<- sendResult, sends *sync.WaitGroup) error {
 	group := make([]dispatched, 0, 64)
 	for first := range in {
 		group = gather(in, append(group[:0], first), r.cpWait, r.flushing.Load)

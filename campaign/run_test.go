@@ -23,7 +23,7 @@ const testPhoneID = "100000000000001"
 
 // env is one engine test's world: a store, the simulator and a client.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	st     store.Store
 	sim    *simulator.Sim
 	client *sender.Client
@@ -33,7 +33,7 @@ type env struct {
 // newEnv builds the world inside a synctest bubble: the simulator is reached
 // through its in-process transport, so no goroutine blocks on a socket and
 // fake time flows.
-func newEnv(t *testing.T, cfg simulator.Config) *env {
+func newEnv(t testing.TB, cfg simulator.Config) *env {
 	t.Helper()
 	st, dir := openStore(t)
 	if cfg.Latency == 0 {

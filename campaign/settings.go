@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/whatsend/whatsend/sender"
+	"github.com/whatsend/whatsend/store"
 )
 
 // Defaults (DESIGN.md "Limits the engine enforces", cloud-api.md §4).
@@ -19,7 +20,7 @@ const (
 	DefaultPairInterval  = 6 * time.Second // one message per user every 6 s (cloud-api.md §4.2)
 	DefaultMaxAttempts   = 5
 	DefaultDeferDays     = 3
-	DefaultDeferInterval = 24 * time.Hour // 131049: wait at least 24 h (cloud-api.md §4.4)
+	DefaultDeferInterval = store.DeferInterval // 131049: wait at least 24 h (cloud-api.md §4.4); the store applies it
 	DefaultWarmupDays    = 14
 	DefaultMaxUnanswered = 3
 )

@@ -19,6 +19,7 @@ const (
 	ClassFatal           Class = "fatal"            // every message would fail: pause the campaign
 	ClassNA              Class = "n/a"              // not a send result (registration, inbound, other APIs)
 	ClassUncertain       Class = "uncertain"        // the request may have reached Meta; no answer
+	ClassNotSent         Class = "not-sent"         // the request never left (dial, DNS, TLS): nothing reached Meta
 )
 
 // Entry is one error code of the catalog.
@@ -166,7 +167,7 @@ func Codes() []int {
 // Classify returns the catalog entry for a send's error. An *APIError is
 // classified by its code (never by HTTP status when a code exists; an
 // unknown code with a 5xx status is slow-sender). A *TransportError is
-// uncertain when the request may have reached Meta, slow-sender when it
+// uncertain when the request may have reached Meta, not-sent when it
 // surely did not. Any other error (a cancelled context before the request
 // left) returns an Entry with an empty Class.
 func Classify(err error) Entry {
@@ -193,8 +194,11 @@ func Classify(err error) Entry {
 				Meaning: "the request may have reached Meta but no answer came back",
 				Advice:  "not re-sent; a status webhook settles it, or resume --resend-uncertain"}
 		}
-		return Entry{Title: "not sent", Class: ClassSlowSender,
-			Meaning: "the request could not be sent (network)", Advice: "whatsend retries with back-off", Known: true}
+		// No byte left: not a recipient's failure and not a Meta code. The
+		// engine gives the attempt back and pauses if the network stays down.
+		return Entry{Title: "not sent", Class: ClassNotSent,
+			Meaning: "the request could not be sent: the API is unreachable (network, DNS or TLS)",
+			Advice:  "check the network and --api-url; the campaign pauses if it persists and resume --all retries it"}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return Entry{Title: "not sent", Meaning: "the request was not made"}

@@ -87,7 +87,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("send: %w", &APIError{HTTPStatus: 400, Code: 131049}), ClassDefer},
 		{&APIError{HTTPStatus: 500, Code: 132001}, ClassFatal}, // the code wins over HTTP
 		{&TransportError{Op: "send", MayHaveReached: true, Err: errors.New("EOF")}, ClassUncertain},
-		{&TransportError{Op: "send", Err: errors.New("connection refused")}, ClassSlowSender},
+		{&TransportError{Op: "send", Err: errors.New("connection refused")}, ClassNotSent},
 		{errors.New("something else"), ""},
 	} {
 		if got := Classify(tt.err).Class; got != tt.want {

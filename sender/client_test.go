@@ -460,8 +460,8 @@ func TestDialRefusedIsNotSent(t *testing.T) {
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("error %v does not wrap ECONNREFUSED", err)
 	}
-	if got := sender.Classify(err).Class; got != sender.ClassSlowSender {
-		t.Errorf("Classify = %s, want %s", got, sender.ClassSlowSender)
+	if got := sender.Classify(err).Class; got != sender.ClassNotSent {
+		t.Errorf("Classify = %s, want %s", got, sender.ClassNotSent)
 	}
 }
 

@@ -88,6 +88,14 @@ const (
 	DeliveryFailed    DeliveryStatus = "failed"
 )
 
+// DeferInterval is the wait before a deferred recipient (131049) is tried
+// again: at least 24 h (cloud-api.md §4.4), then daily. The store schedules
+// every deferral with it, from a send answer or a status webhook.
+const DeferInterval = 24 * time.Hour
+
+// DefaultMaxDeferrals is a campaign's MaxDeferrals when none is given.
+const DefaultMaxDeferrals = 3
+
 // Campaign is one CSV sent with one template in one language.
 type Campaign struct {
 	ID            int64
@@ -104,8 +112,13 @@ type Campaign struct {
 	PauseReason   string // set while paused
 	PauseDetail   []byte // JSON figures behind the pause
 	Rows          int    // CSV data rows seen at import, skipped included
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// MaxDeferrals is how many times a recipient may be deferred (131049,
+	// Meta's per-user marketing limit) before it fails: --defer-days,
+	// written at creation; 0 there means DefaultMaxDeferrals. The store
+	// applies it to deferrals from send answers and status webhooks alike.
+	MaxDeferrals int
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // CampaignKey identifies a campaign for "run again continues it".
@@ -161,6 +174,9 @@ type Attempt struct {
 	Scope         string
 	Batch         int
 	StartedAt     time.Time
+	// StartsWarmup: when the scope has no warm-up start, this attempt's
+	// StartedAt becomes it (the scope's first send starts the warm-up).
+	StartsWarmup bool
 }
 
 // Outcome is the result of one attempt.
@@ -172,8 +188,14 @@ type Outcome struct {
 	Error         string
 	WAMID         string
 	MessageStatus string    // accepted, held_for_quality_assessment, ...
-	NextAttemptAt time.Time // for retry and deferred
+	NextAttemptAt time.Time // for retry; a deferral is scheduled by the store (DeferInterval)
 	FinishedAt    time.Time
+	// NotSent: the request never left the process (dial, DNS, TLS
+	// failure), so nothing reached Meta. The attempt is withdrawn: its
+	// unique-recipient window row and its attempt number are given back,
+	// the warm-up start it set moves to the scope's next counted send (or
+	// goes), and the recipient is pending again. State is ignored.
+	NotSent bool
 }
 
 // AttemptRecord is an attempt with its outcome, for the guard and the report.
@@ -275,9 +297,12 @@ type StatusUpdate struct {
 	Error     string
 	Recipient string // recipient_id (WhatsApp id)
 	// FailState is where a failed status moves the recipient: StateFailed,
-	// or StateDeferred with NextAttemptAt (131049). The caller decides it
-	// from the error catalog; the store only applies it.
-	FailState     State
+	// or StateDeferred (131049), which the store schedules at At +
+	// DeferInterval, or fails once the campaign's MaxDeferrals is reached,
+	// exactly as for a send answered 131049. The caller decides FailState
+	// from the error catalog.
+	FailState State
+	// NextAttemptAt is ignored for a deferral (the store schedules it).
 	NextAttemptAt time.Time
 }
 
@@ -412,11 +437,13 @@ type Store interface {
 	// Sending. BeginAttempts is the checkpoint: in one durable transaction
 	// (synchronous=FULL) it moves each recipient to in_flight, bumps its
 	// attempt count, inserts the attempt and records the recipient in the
-	// scope's unique-recipient window. Only after it returns may the requests
+	// scope's unique-recipient window (and starts the scope's warm-up for an
+	// attempt with StartsWarmup). Only after it returns may the requests
 	// leave the process.
 	BeginAttempts(ctx context.Context, as []Attempt) error
 	// FinishAttempts records outcomes in one transaction. A recipient already
-	// sent is never moved back from sent.
+	// sent is never moved back from sent. A NotSent outcome withdraws its
+	// attempt (see Outcome.NotSent).
 	FinishAttempts(ctx context.Context, os []Outcome) error
 	// Attempts returns a campaign's attempts in start order, streaming.
 	Attempts(ctx context.Context, campaignID int64, fn func(AttemptRecord) error) error

@@ -25,7 +25,18 @@ const (
 // signal arrives, so the exit code can tell SIGINT from SIGTERM.
 type interruptedError struct{ sig syscall.Signal }
 
-func (e *interruptedError) Error() string { return fmt.Sprintf("interrupted by %v", e.sig) }
+func (e *interruptedError) Error() string { return "interrupted (" + signalName(e.sig) + ")" }
+
+// signalName is a signal as a person types it: SIGINT, SIGTERM.
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return fmt.Sprintf("signal %d", int(s))
+}
 
 // usageError is a bad flag, argument or environment: exit 2.
 type usageError struct{ err error }

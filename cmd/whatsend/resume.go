@@ -32,10 +32,12 @@ number). A paused campaign is resumed after its cause is checked again;
 
 --all is the cron entry: it drives every campaign that is not finished, one
 after another in creation order, sending what today's allowance permits, and
-exits with the most urgent of their codes (1 > 3 > 4 > 10 > 0). It never
-lifts a pause: paused campaigns are listed and skipped (exit 3) until a
-person resumes them by name. Cancelled campaigns are skipped (exit 0);
-resuming one by name is refused (exit 2).
+exits with the most urgent of their codes (1 > 3 > 4 > 10 > 0). It lifts
+only a pause caused by the network (the API could not be reached): that
+campaign's pre-flight runs again and it continues when the API answers.
+Other paused campaigns are listed and skipped (exit 3) until a person
+resumes them by name. Cancelled campaigns are skipped (exit 0); resuming
+one by name is refused (exit 2).
 
 Exit status: 0 finished; 3 paused; 4 busy (another process holds the campaign
 or the number); 10 stopped with work left; 130/143 interrupted, progress
@@ -83,9 +85,13 @@ func runResume(cmd *cobra.Command, a *app, o *resumeOptions, arg string) error {
 			continue
 		}
 		n++
-		if c.State == store.CampaignPaused {
-			// Cron never lifts a pause: a person resumes it by name after
-			// fixing the cause. It still yields 3 so cron mail shows it.
+		if c.State == store.CampaignPaused && campaign.RetriesItself(c) {
+			// The API was unreachable: the run re-checks it and continues
+			// when it answers, or pauses again.
+			fmt.Fprintf(a.out, "campaign %s (id %d): paused because the API was unreachable; trying again\n", c.Name, c.ID)
+		} else if c.State == store.CampaignPaused {
+			// Cron never lifts another pause: a person resumes it by name
+			// after fixing the cause. It still yields 3 so cron mail shows it.
 			fmt.Fprintf(a.out, "campaign %s (id %d): paused, skipped: %s\n  after fixing the cause: whatsend resume %s\n", c.Name, c.ID, c.PauseReason, c.Name)
 			worst = mostUrgent(worst, fmt.Errorf("campaign %s: %w", c.Name, campaign.ErrPaused))
 			continue

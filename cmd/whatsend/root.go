@@ -1,11 +1,66 @@
 package main
 
 import (
+	"fmt"
+	"runtime/debug"
+	"strings"
+
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=..."; when it
+// is not, versionString reads the module version and the commit that the
+// go command records in the binary.
+var version = ""
+
+// versionString is what --version and `whatsend version` print: the
+// module version, then the commit (with "+dirty" when the tree had
+// changes) and its time when the build recorded them.
+func versionString() string {
+	info, ok := debug.ReadBuildInfo()
+	v := version
+	if v == "" && ok {
+		v = info.Main.Version
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	if !ok {
+		return v
+	}
+	var rev, at, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		if strings.HasSuffix(v, "+dirty") {
+			dirty = "" // the pseudo-version says it already
+		}
+		v += fmt.Sprintf(" (commit %.12s%s, %s)", rev, dirty, at)
+	}
+	return v
+}
+
+func newVersionCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and commit whatsend was built from",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := fmt.Fprintf(a.out, "whatsend %s\n", versionString())
+			return err
+		},
+	}
+}
 
 func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
@@ -26,7 +81,7 @@ Exit status:
   10   stopped with work left (allowance used up, --max-duration reached)
   130  interrupted by SIGINT, progress saved
   143  interrupted by SIGTERM, progress saved`,
-		Version:       version,
+		Version:       versionString(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -53,6 +108,7 @@ Exit status:
 		newWebhookCmd(a),
 		newOptoutCmd(a),
 		newCampaignCmd(a),
+		newVersionCmd(a),
 	)
 	markRuns(a, root)
 	return root
@@ -70,13 +126,5 @@ func markRuns(a *app, c *cobra.Command) {
 	}
 	for _, sub := range c.Commands() {
 		markRuns(a, sub)
-	}
-}
-
-// notBuilt is the RunE of a command whose behaviour is not built yet: it says
-// so and exits 2 rather than pretending.
-func notBuilt(name string) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
-		return usagef("%s is not built yet in this version of whatsend", name)
 	}
 }

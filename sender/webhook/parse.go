@@ -18,10 +18,6 @@ import (
 // opt-out list (compared trimmed and case-insensitively).
 var DefaultOptOutKeywords = []string{"STOP", "UNSUBSCRIBE", "PARAR", "SAIR", "BAJA", "CANCELAR"}
 
-// DeferAfter is when a recipient whose message failed with 131049 (Meta's
-// per-user marketing limit) is tried again: the engine's deferral schedule.
-const DeferAfter = 24 * time.Hour
-
 // envelope is the part of Meta's payload whatsend reads.
 type envelope struct {
 	Object string `json:"object"`
@@ -131,7 +127,9 @@ func Parse(body []byte, now time.Time, keywords []string) (store.Notification, e
 						u.Code = er.Code
 						u.Error = strings.TrimSpace(er.Title + ": " + firstNonEmpty(er.ErrorData.Details, er.Message))
 						if sender.Lookup(er.Code).Class == sender.ClassDefer {
-							u.FailState, u.NextAttemptAt = store.StateDeferred, u.At.Add(DeferAfter)
+							// The store schedules it and applies the
+							// campaign's cap, as for a send answered 131049.
+							u.FailState = store.StateDeferred
 						}
 					}
 				default:

@@ -63,9 +63,11 @@ func New(cfg Config) *Receiver {
 	if cfg.Keywords == nil {
 		cfg.Keywords = DefaultOptOutKeywords
 	}
+	upper := make([]string, len(cfg.Keywords)) // the caller's slice is not ours to change
 	for i, k := range cfg.Keywords {
-		cfg.Keywords[i] = strings.ToUpper(strings.TrimSpace(k))
+		upper[i] = strings.ToUpper(strings.TrimSpace(k))
 	}
+	cfg.Keywords = upper
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}

@@ -13,14 +13,14 @@ import (
 )
 
 const campaignCols = `id, name, csv_path, csv_hash, template, language, params, phone_number_id, scope,
-	settings, state, pause_reason, pause_detail, rows, created_at, updated_at`
+	settings, state, pause_reason, pause_detail, rows, created_at, updated_at, max_deferrals`
 
 func scanCampaign(sc pgx.Row) (store.Campaign, error) {
 	var c store.Campaign
 	var params string
 	var created, updated int64
 	err := sc.Scan(&c.ID, &c.Name, &c.CSVPath, &c.CSVHash, &c.Template, &c.Language, &params,
-		&c.PhoneNumberID, &c.Scope, &c.Settings, &c.State, &c.PauseReason, &c.PauseDetail, &c.Rows, &created, &updated)
+		&c.PhoneNumberID, &c.Scope, &c.Settings, &c.State, &c.PauseReason, &c.PauseDetail, &c.Rows, &created, &updated, &c.MaxDeferrals)
 	if err != nil {
 		return c, notFound(err)
 	}
@@ -35,10 +35,11 @@ func (s *Store) CreateCampaign(ctx context.Context, c store.Campaign) (int64, er
 	var id int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO campaigns (name, csv_path, csv_hash, template, language, params,
-			phone_number_id, scope, settings, state, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
-			RETURNING id`,
+			phone_number_id, scope, settings, state, created_at, updated_at, max_deferrals)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id`,
 			c.Name, c.CSVPath, c.CSVHash, c.Template, c.Language, jsonList(c.Params),
-			c.PhoneNumberID, c.Scope, c.Settings, store.CampaignImporting, now, now).Scan(&id)
+			c.PhoneNumberID, c.Scope, c.Settings, store.CampaignImporting, now, now,
+			cmp.Or(c.MaxDeferrals, store.DefaultMaxDeferrals)).Scan(&id)
 	})
 	return id, err
 }

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -131,9 +133,57 @@ func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
 			b.Queue(`INSERT INTO window_log (scope, phone, sent_at, in_csw)
 				VALUES ($1, $2, $3, EXISTS (SELECT 1 FROM contacts WHERE phone = $2 AND last_reply_at > $4))`,
 				a.Scope, a.To, at, ts(a.StartedAt.Add(-24*time.Hour)))
+			if a.StartsWarmup {
+				b.Queue(`INSERT INTO warmup (scope, start) VALUES ($1, $2) ON CONFLICT (scope) DO NOTHING`, a.Scope, at)
+			}
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
+}
+
+// deferral is the one 131049 rule, for send answers and status webhooks
+// alike: a recipient deferred fewer times than its campaign's
+// max_deferrals is deferred again until at + DeferInterval; one that
+// reached it fails, saying so in its error.
+func deferral(ctx context.Context, tx pgx.Tx, recipientID int64, at time.Time, detail string) (store.State, time.Time, string, error) {
+	var n, limit int
+	err := tx.QueryRow(ctx, `SELECT r.deferrals, c.max_deferrals FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
+		WHERE r.id = $1`, recipientID).Scan(&n, &limit)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return "", time.Time{}, "", err
+	}
+	if err == nil && n >= limit {
+		return store.StateFailed, time.Time{}, fmt.Sprintf("still deferred after %d deferrals (--defer-days %d): %s", n, limit, detail), nil
+	}
+	return store.StateDeferred, at.Add(store.DeferInterval), detail, nil
+}
+
+// withdrawAttempt undoes a checkpoint whose request never left: the attempt
+// row, its window row and its attempt number go; a warm-up start it set
+// moves to the scope's earliest remaining send since, or goes. The attempt
+// row is deleted, not kept, so the next attempt reuses its number and id.
+func withdrawAttempt(ctx context.Context, tx pgx.Tx, o store.Outcome) error {
+	var scope, phone string
+	var started int64
+	err := tx.QueryRow(ctx, `SELECT scope, to_phone, started_at FROM attempts WHERE id = $1 AND state = 'in_flight' FOR UPDATE`, o.AttemptID).
+		Scan(&scope, &phone, &started)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // already finished (e.g. marked uncertain): nothing to give back
+	}
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM attempts WHERE id = $1`, o.AttemptID)
+	b.Queue(`DELETE FROM window_log WHERE ctid = (SELECT ctid FROM window_log WHERE scope = $1 AND phone = $2 AND sent_at = $3 LIMIT 1)`,
+		scope, phone, started)
+	b.Queue(`UPDATE recipients SET state = 'pending', attempts = GREATEST(attempts - 1, 0), next_attempt_at = 0, updated_at = $1
+		WHERE id = $2 AND state = 'in_flight'`, ts(o.FinishedAt), o.RecipientID)
+	b.Queue(`DELETE FROM warmup WHERE scope = $1 AND start = $2
+		AND NOT EXISTS (SELECT 1 FROM window_log WHERE scope = $1 AND sent_at >= $2)`, scope, started)
+	b.Queue(`UPDATE warmup SET start = (SELECT MIN(sent_at) FROM window_log WHERE scope = $1 AND sent_at >= $2)
+		WHERE scope = $1 AND start = $2`, scope, started)
+	return tx.SendBatch(ctx, b).Close()
 }
 
 // FinishAttempts implements store.Store.
@@ -144,6 +194,18 @@ func (s *Store) FinishAttempts(ctx context.Context, os []store.Outcome) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for _, o := range os {
+			if o.NotSent {
+				if err := withdrawAttempt(ctx, tx, o); err != nil {
+					return err
+				}
+				continue
+			}
+			if o.State == store.StateDeferred {
+				var err error
+				if o.State, o.NextAttemptAt, o.Error, err = deferral(ctx, tx, o.RecipientID, o.FinishedAt, o.Error); err != nil {
+					return err
+				}
+			}
 			at := ts(o.FinishedAt)
 			b.Queue(`UPDATE attempts SET state = $1, code = $2, message_status = $3, finished_at = $4 WHERE id = $5`,
 				o.State, o.Code, o.MessageStatus, at, o.AttemptID)

@@ -32,6 +32,19 @@ func admin(t *testing.T, dsn string) (*pgx.Conn, string) {
 	return conn, u.Query().Get("schema")
 }
 
+// created makes a store in a fresh schema and closes it.
+func created(t *testing.T) (string, *pgx.Conn, string) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	st, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	conn, schema := admin(t, dsn)
+	return dsn, conn, schema
+}
+
 func execAll(t *testing.T, conn *pgx.Conn, qs ...string) {
 	t.Helper()
 	for _, q := range qs {
@@ -87,13 +100,7 @@ func TestRefusesForeignSchema(t *testing.T) {
 // TestRefusesNewerSchema: a store migrated by a newer whatsend is refused
 // by Open and OpenReadOnly.
 func TestRefusesNewerSchema(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	st, err := postgres.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	conn, schema := admin(t, dsn)
+	dsn, conn, schema := created(t)
 	execAll(t, conn, `INSERT INTO `+schema+`.schema_version (version, applied_at) VALUES (999, 0)`)
 	if _, err := postgres.Open(t.Context(), dsn); !errors.Is(err, store.ErrIncompatible) || !strings.Contains(err.Error(), "newer whatsend (schema 999") {
 		t.Errorf("Open = %v, want ErrIncompatible: newer whatsend", err)
@@ -125,12 +132,12 @@ func TestReopenAndReadOnly(t *testing.T) {
 		}
 		st.Close()
 	}
-	var versions int
-	if err := conn.QueryRow(t.Context(), `SELECT COUNT(*) FROM `+schema+`.schema_version`).Scan(&versions); err != nil {
+	var versions, latest int
+	if err := conn.QueryRow(t.Context(), `SELECT COUNT(*), MAX(version) FROM `+schema+`.schema_version`).Scan(&versions, &latest); err != nil {
 		t.Fatal(err)
 	}
-	if versions != 1 {
-		t.Errorf("%d schema_version rows after two opens, want 1", versions)
+	if versions != latest || latest < 2 {
+		t.Errorf("%d schema_version rows up to version %d after two opens, want one per version", versions, latest)
 	}
 	ro, err := postgres.OpenReadOnly(t.Context(), dsn)
 	if err != nil {
@@ -236,5 +243,27 @@ func TestDSNErrors(t *testing.T) {
 		t.Errorf("server down: %v, want a plain error", err)
 	case !strings.Contains(err.Error(), "127.0.0.1:1"), strings.Contains(err.Error(), secret):
 		t.Errorf("server down: %q, want the host named and no password", err)
+	}
+}
+
+// TestMigratesOlderStore: a store at schema 1 (before max_deferrals) is
+// migrated on open, its campaigns keep the default cap.
+func TestMigratesOlderStore(t *testing.T) {
+	dsn, conn, schema := created(t)
+	execAll(t, conn, `SET search_path TO `+schema,
+		`DELETE FROM schema_version WHERE version > 1`,
+		`ALTER TABLE campaigns DROP COLUMN max_deferrals`,
+		`INSERT INTO campaigns (name, csv_hash, template, language, state, created_at, updated_at) VALUES ('old', 'h', 't', 'en', 'ready', 1, 1)`)
+	st, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("open a schema-1 store: %v", err)
+	}
+	defer st.Close()
+	c, err := st.CampaignByName(t.Context(), "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxDeferrals != store.DefaultMaxDeferrals {
+		t.Errorf("migrated campaign MaxDeferrals = %d, want %d", c.MaxDeferrals, store.DefaultMaxDeferrals)
 	}
 }

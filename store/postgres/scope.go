@@ -467,15 +467,27 @@ func applyStatus(ctx context.Context, tx pgx.Tx, u store.StatusUpdate) (bool, er
 	}
 	at := ts(u.At)
 	if u.Status == store.DeliveryFailed {
-		fail := u.FailState
+		fail, next, detail := u.FailState, u.NextAttemptAt, u.Error
 		if fail == "" {
 			fail = store.StateFailed
 		}
-		_, err := tx.Exec(ctx, `UPDATE recipients SET delivery = 'failed', state = $1::text, last_code = $2, last_error = $3,
+		if fail == store.StateDeferred {
+			if fail, next, detail, err = deferral(ctx, tx, id, u.At, u.Error); err != nil {
+				return true, err
+			}
+		}
+		tag, err := tx.Exec(ctx, `UPDATE recipients SET delivery = 'failed', state = $1::text, last_code = $2, last_error = $3,
 			next_attempt_at = $4, deferrals = deferrals + CASE WHEN $1::text = 'deferred' THEN 1 ELSE 0 END,
 			wamid = CASE WHEN wamid = '' THEN $5::text ELSE wamid END, updated_at = $6
 			WHERE id = $7 AND delivery IN ('', 'sent')`,
-			fail, u.Code, u.Error, ts(u.NextAttemptAt), u.WAMID, at, id)
+			fail, u.Code, detail, ts(next), u.WAMID, at, id)
+		if err != nil || fail != store.StateDeferred || tag.RowsAffected() == 0 {
+			return true, err
+		}
+		// A deferral reopens a finished campaign: it has work again, and
+		// resume --all sends it when due.
+		_, err = tx.Exec(ctx, `UPDATE campaigns SET state = 'ready', updated_at = $1
+			WHERE id = (SELECT campaign_id FROM recipients WHERE id = $2) AND state = 'finished'`, at, id)
 		return true, err
 	}
 	newRank := map[store.DeliveryStatus]int{store.DeliverySent: 1, store.DeliveryDelivered: 2, store.DeliveryRead: 3}[u.Status]

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/whatsend/whatsend/store"
@@ -195,9 +197,68 @@ func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
 			if _, err := win.ExecContext(ctx, a.Scope, a.To, at, a.To, ts(a.StartedAt.Add(-24*time.Hour))); err != nil {
 				return err
 			}
+			if a.StartsWarmup {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO warmup (scope, start) VALUES (?, ?) ON CONFLICT (scope) DO NOTHING`, a.Scope, at); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
+}
+
+// deferral is the one 131049 rule, for send answers and status webhooks
+// alike: a recipient deferred fewer times than its campaign's
+// max_deferrals is deferred again until at + DeferInterval; one that
+// reached it fails, saying so in its error.
+func deferral(ctx context.Context, tx *sql.Tx, recipientID int64, at time.Time, detail string) (store.State, time.Time, string, error) {
+	var n, limit int
+	err := tx.QueryRowContext(ctx, `SELECT r.deferrals, c.max_deferrals FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
+		WHERE r.id = ?`, recipientID).Scan(&n, &limit)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, "", err
+	}
+	if err == nil && n >= limit {
+		return store.StateFailed, time.Time{}, fmt.Sprintf("still deferred after %d deferrals (--defer-days %d): %s", n, limit, detail), nil
+	}
+	return store.StateDeferred, at.Add(store.DeferInterval), detail, nil
+}
+
+// withdrawAttempt undoes a checkpoint whose request never left: the attempt
+// row, its window row and its attempt number go; a warm-up start it set
+// moves to the scope's earliest remaining send since, or goes. The attempt
+// row is deleted, not kept, so the next attempt reuses its number and id.
+func withdrawAttempt(ctx context.Context, tx *sql.Tx, o store.Outcome) error {
+	var scope, phone string
+	var started int64
+	err := tx.QueryRowContext(ctx, `SELECT scope, to_phone, started_at FROM attempts WHERE id = ? AND state = 'in_flight'`, o.AttemptID).
+		Scan(&scope, &phone, &started)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // already finished (e.g. marked uncertain): nothing to give back
+	}
+	if err != nil {
+		return err
+	}
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{`DELETE FROM attempts WHERE id = ?`, []any{o.AttemptID}},
+		{`DELETE FROM window_log WHERE rowid = (SELECT rowid FROM window_log WHERE scope = ? AND phone = ? AND sent_at = ? LIMIT 1)`,
+			[]any{scope, phone, started}},
+		{`UPDATE recipients SET state = 'pending', attempts = MAX(attempts - 1, 0), next_attempt_at = 0, updated_at = ?
+			WHERE id = ? AND state = 'in_flight'`, []any{ts(o.FinishedAt), o.RecipientID}},
+		{`DELETE FROM warmup WHERE scope = ?1 AND start = ?2
+			AND NOT EXISTS (SELECT 1 FROM window_log WHERE scope = ?1 AND sent_at >= ?2)`, []any{scope, started}},
+		{`UPDATE warmup SET start = (SELECT MIN(sent_at) FROM window_log WHERE scope = ?1 AND sent_at >= ?2)
+			WHERE scope = ?1 AND start = ?2`, []any{scope, started}},
+	}
+	for _, st := range steps {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FinishAttempts implements store.Store.
@@ -231,6 +292,17 @@ func (s *Store) FinishAttempts(ctx context.Context, os []store.Outcome) error {
 		}
 		defer rec.Close()
 		for _, o := range os {
+			if o.NotSent {
+				if err := withdrawAttempt(ctx, tx, o); err != nil {
+					return err
+				}
+				continue
+			}
+			if o.State == store.StateDeferred {
+				if o.State, o.NextAttemptAt, o.Error, err = deferral(ctx, tx, o.RecipientID, o.FinishedAt, o.Error); err != nil {
+					return err
+				}
+			}
 			at := ts(o.FinishedAt)
 			if _, err := att.ExecContext(ctx, o.State, o.Code, o.MessageStatus, at, o.AttemptID); err != nil {
 				return err

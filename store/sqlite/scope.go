@@ -504,15 +504,29 @@ func applyStatus(ctx context.Context, tx *sql.Tx, u store.StatusUpdate) (bool, e
 	at := ts(u.At)
 	oldRank := strings.Replace(deliveryRank, "%s", "delivery", 1)
 	if u.Status == store.DeliveryFailed {
-		fail := u.FailState
+		fail, next, detail := u.FailState, u.NextAttemptAt, u.Error
 		if fail == "" {
 			fail = store.StateFailed
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE recipients SET delivery = 'failed', state = ?, last_code = ?, last_error = ?,
+		if fail == store.StateDeferred {
+			if fail, next, detail, err = deferral(ctx, tx, id, u.At, u.Error); err != nil {
+				return true, err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE recipients SET delivery = 'failed', state = ?, last_code = ?, last_error = ?,
 			next_attempt_at = ?, deferrals = deferrals + CASE WHEN ? = 'deferred' THEN 1 ELSE 0 END,
 			wamid = CASE WHEN wamid = '' THEN ? ELSE wamid END, updated_at = ?
 			WHERE id = ? AND delivery IN ('', 'sent')`,
-			fail, u.Code, u.Error, ts(u.NextAttemptAt), fail, u.WAMID, at, id)
+			fail, u.Code, detail, ts(next), fail, u.WAMID, at, id)
+		if err != nil || fail != store.StateDeferred {
+			return true, err
+		}
+		// A deferral reopens a finished campaign: it has work again, and
+		// resume --all sends it when due.
+		if k, _ := res.RowsAffected(); k > 0 {
+			_, err = tx.ExecContext(ctx, `UPDATE campaigns SET state = 'ready', updated_at = ?
+				WHERE id = (SELECT campaign_id FROM recipients WHERE id = ?) AND state = 'finished'`, at, id)
+		}
 		return true, err
 	}
 	newRank := map[store.DeliveryStatus]int{store.DeliverySent: 1, store.DeliveryDelivered: 2, store.DeliveryRead: 3}[u.Status]

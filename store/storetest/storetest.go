@@ -30,6 +30,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UncertainAfterCrash", testUncertain},
 		{"Window", testWindow},
 		{"Warmup", testWarmup},
+		{"NotSentReleases", testNotSentReleases},
+		{"DeferralCapBothPaths", testDeferralCap},
+		{"DeferralReopensFinished", testDeferralReopens},
 		{"Leases", testLeases},
 		{"BreakLease", testBreakLease},
 		{"OptOuts", testOptOuts},
@@ -274,6 +277,60 @@ func testWarmup(t *testing.T, st store.Store) {
 	must(t, st.SetWarmupStart(ctx, "s", t0.Add(-48*time.Hour), false))
 	if got, _, _ := st.WarmupStart(ctx, "s"); !got.Equal(t0.Add(-48 * time.Hour)) {
 		t.Errorf("explicit start not kept: %v", got)
+	}
+}
+
+// testNotSentReleases: an attempt whose request never left (dial, DNS, TLS)
+// gives back everything its checkpoint took: the unique-recipient window
+// row, the warm-up start it set, and the attempt number; the recipient is
+// pending again. An attempt that may have reached Meta keeps all of them.
+func testNotSentReleases(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 3)
+	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	a0, a1 := attempt(c, due[0], 1, t0), attempt(c, due[1], 1, t0.Add(time.Second))
+	a0.StartsWarmup, a1.StartsWarmup = true, true
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a0, a1}))
+	if got, ok, _ := st.WarmupStart(ctx, c.Scope); !ok || !got.Equal(t0) {
+		t.Fatalf("warm-up start after the first checkpoint = %v %v, want %v", got, ok, t0)
+	}
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a0.ID, RecipientID: due[0].ID, State: store.StatePending, NotSent: true, FinishedAt: t0.Add(2 * time.Second)}}))
+	r, _ := st.Recipient(ctx, due[0].ID)
+	if r.State != store.StatePending || r.Attempts != 0 {
+		t.Errorf("not-sent recipient = %s with %d attempts, want pending with 0", r.State, r.Attempts)
+	}
+	if n, _ := st.WindowCount(ctx, c.Scope, t0.Add(-time.Hour)); n != 1 {
+		t.Errorf("WindowCount = %d, want 1 (only the attempt that may have reached)", n)
+	}
+	// The warm-up now starts at the first attempt that may have reached.
+	if got, ok, _ := st.WarmupStart(ctx, c.Scope); !ok || !got.Equal(t0.Add(time.Second)) {
+		t.Errorf("warm-up start = %v %v, want %v", got, ok, t0.Add(time.Second))
+	}
+	// The same attempt number is used again by the next attempt.
+	a0 = attempt(c, due[0], 1, t0.Add(time.Minute))
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a0}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{
+		{AttemptID: a0.ID, RecipientID: due[0].ID, State: store.StatePending, NotSent: true, FinishedAt: t0.Add(time.Minute)},
+		{AttemptID: a1.ID, RecipientID: due[1].ID, State: store.StatePending, NotSent: true, FinishedAt: t0.Add(time.Minute)},
+	}))
+	if n, _ := st.WindowCount(ctx, c.Scope, t0.Add(-time.Hour)); n != 0 {
+		t.Errorf("WindowCount = %d, want 0: nothing may have reached Meta", n)
+	}
+	if _, ok, _ := st.WarmupStart(ctx, c.Scope); ok {
+		t.Errorf("warm-up start kept although no attempt may have reached Meta")
+	}
+	sum, _ := st.Summary(ctx, c.ID)
+	if sum.Attempts != 0 || sum.ByState[store.StatePending] != 3 {
+		t.Errorf("summary: %d attempts, %v; want 0 attempts and 3 pending", sum.Attempts, sum.ByState)
+	}
+	// An explicit warm-up start is never released.
+	must(t, st.SetWarmupStart(ctx, c.Scope, t0.Add(-72*time.Hour), false))
+	a2 := attempt(c, due[2], 1, t0.Add(2*time.Minute))
+	a2.StartsWarmup = true
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a2}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a2.ID, RecipientID: due[2].ID, State: store.StatePending, NotSent: true, FinishedAt: t0.Add(2 * time.Minute)}}))
+	if got, ok, _ := st.WarmupStart(ctx, c.Scope); !ok || !got.Equal(t0.Add(-72*time.Hour)) {
+		t.Errorf("explicit warm-up start = %v %v, want it kept", got, ok)
 	}
 }
 
@@ -821,5 +878,81 @@ func testDeleteKeepsNumberRows(t *testing.T, st store.Store) {
 	must(t, st.Attempts(ctx, a.ID, func(store.AttemptRecord) error { n++; return nil }))
 	if n != 0 {
 		t.Errorf("%d attempts left of a deleted campaign", n)
+	}
+}
+
+// testDeferralCap: the campaign's MaxDeferrals caps 131049 deferrals
+// whether they come in a send answer (FinishAttempts) or a status webhook
+// (ApplyStatus), and both use the same DeferInterval.
+func testDeferralCap(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "cap", CSVHash: "h-cap", Template: "t", Language: "en",
+		PhoneNumberID: "pn1", Scope: "scope1", MaxDeferrals: 2})
+	must(t, err)
+	_, err = st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+1000"}}, nil)
+	must(t, err)
+	must(t, st.FinishImport(ctx, id, 1))
+	c, err := st.Campaign(ctx, id)
+	must(t, err)
+	if c.MaxDeferrals != 2 {
+		t.Fatalf("MaxDeferrals = %d, want 2", c.MaxDeferrals)
+	}
+	due, _ := st.Due(ctx, c.ID, t0, 0, 1)
+	r := due[0]
+	at := t0
+	// 1: a send answered 131049.
+	a := attempt(c, r, 1, at)
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateDeferred, Code: 131049, Error: "x", FinishedAt: at}}))
+	got, _ := st.Recipient(ctx, r.ID)
+	if got.State != store.StateDeferred || got.Deferrals != 1 || !got.NextAttemptAt.Equal(at.Add(store.DeferInterval)) {
+		t.Fatalf("after a 131049 answer: %s, %d deferrals, next %v; want deferred once, next %v", got.State, got.Deferrals, got.NextAttemptAt, at.Add(store.DeferInterval))
+	}
+	// 2: accepted, then a 131049 status webhook.
+	at = at.Add(store.DeferInterval)
+	a = attempt(c, r, 2, at)
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateSent, WAMID: "wamid.d2", FinishedAt: at}}))
+	_, err = st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "wamid.d2", Status: store.DeliveryFailed, At: at.Add(time.Minute), Code: 131049, Error: "y", FailState: store.StateDeferred})
+	must(t, err)
+	got, _ = st.Recipient(ctx, r.ID)
+	if got.State != store.StateDeferred || got.Deferrals != 2 || !got.NextAttemptAt.Equal(at.Add(time.Minute+store.DeferInterval)) {
+		t.Fatalf("after a 131049 webhook: %s, %d deferrals, next %v; want deferred twice, next %v", got.State, got.Deferrals, got.NextAttemptAt, at.Add(time.Minute+store.DeferInterval))
+	}
+	// 3: the cap is reached, by either path: the recipient fails.
+	at = at.Add(2 * store.DeferInterval)
+	a = attempt(c, r, 3, at)
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateDeferred, Code: 131049, Error: "z", FinishedAt: at}}))
+	got, _ = st.Recipient(ctx, r.ID)
+	if got.State != store.StateFailed || got.Deferrals != 2 || got.LastCode != 131049 {
+		t.Errorf("third 131049 answer: %s, %d deferrals, code %d; want failed after 2 deferrals with 131049", got.State, got.Deferrals, got.LastCode)
+	}
+}
+
+// testDeferralReopens: a 131049 status webhook on a finished campaign
+// reopens it (ready), so the next resume sends the deferred recipient.
+func testDeferralReopens(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 1)
+	sentRecipient(t, st, c, 0, "wamid.r0")
+	must(t, st.SetCampaignState(ctx, c.ID, store.CampaignFinished, "", nil, t0))
+	_, err := st.SaveNotifications(ctx, []store.Notification{{Hash: "d", Body: []byte("{}"), At: t0.Add(time.Hour),
+		Statuses: []store.StatusUpdate{{WAMID: "wamid.r0", Status: store.DeliveryFailed, At: t0.Add(time.Hour), Code: 131049, FailState: store.StateDeferred}}}})
+	must(t, err)
+	got, _ := st.Campaign(ctx, c.ID)
+	if got.State != store.CampaignReady {
+		t.Errorf("campaign %s after a 131049 webhook, want ready", got.State)
+	}
+	next, ok, _ := st.NextDue(ctx, c.ID)
+	if !ok || !next.Equal(t0.Add(time.Hour+store.DeferInterval)) {
+		t.Errorf("NextDue = %v %v, want %v", next, ok, t0.Add(time.Hour+store.DeferInterval))
+	}
+	// A plain failure does not reopen it.
+	must(t, st.SetCampaignState(ctx, c.ID, store.CampaignFinished, "", nil, t0))
+	_, err = st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "wamid.r0", Status: store.DeliveryFailed, At: t0.Add(2 * time.Hour), Code: 131026, FailState: store.StateFailed})
+	must(t, err)
+	if got, _ := st.Campaign(ctx, c.ID); got.State != store.CampaignFinished {
+		t.Errorf("campaign %s after a 131026 webhook, want finished", got.State)
 	}
 }
