@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/nyaruka/phonenumbers"
 
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/store"
@@ -111,7 +114,9 @@ func (s Settings) withDefaults() Settings {
 	return s
 }
 
-// Validate reports the first setting out of range, naming its flag.
+// Validate reports every setting out of range, naming its flag. A zero
+// value means the default here; ValidateGiven also refuses a zero the user
+// typed where zero means nothing.
 func (s Settings) Validate() error {
 	var errs []error
 	if s.Template == "" {
@@ -120,35 +125,48 @@ func (s Settings) Validate() error {
 	if s.Language == "" {
 		errs = append(errs, errors.New("--lang is required"))
 	}
-	if s.Rate < 0 || s.Rate > MaxRate {
+	// Written as !(in range) so that NaN, which compares false with
+	// everything, is refused too.
+	if s.Rate != 0 && !(s.Rate >= 1 && s.Rate <= MaxRate) {
 		errs = append(errs, fmt.Errorf("--rate %g: want 1 to %g msg/s", s.Rate, MaxRate))
 	}
 	if s.BatchSize < 0 {
-		errs = append(errs, fmt.Errorf("--batch-size %d: want a positive number", s.BatchSize))
+		errs = append(errs, fmt.Errorf("--batch-size %d: want 1 or more recipients", s.BatchSize))
 	}
 	if s.BatchInterval < 0 {
-		errs = append(errs, errors.New("--batch-interval: want a non-negative duration"))
+		errs = append(errs, fmt.Errorf("--batch-interval %s: want 0 or a positive duration", time.Duration(s.BatchInterval)))
 	}
 	if s.PairInterval < 0 {
-		errs = append(errs, errors.New("--pair-interval: want a non-negative duration"))
+		errs = append(errs, fmt.Errorf("--pair-interval %s: want a positive duration, e.g. 6s", time.Duration(s.PairInterval)))
 	}
 	if s.MaxAttempts < 0 {
-		errs = append(errs, fmt.Errorf("--max-attempts %d: want a positive number", s.MaxAttempts))
+		errs = append(errs, fmt.Errorf("--max-attempts %d: want 1 or more", s.MaxAttempts))
 	}
 	if s.DeferDays < 0 {
-		errs = append(errs, fmt.Errorf("--defer-days %d: want a positive number", s.DeferDays))
+		errs = append(errs, fmt.Errorf("--defer-days %d: want 1 or more days", s.DeferDays))
 	}
 	if s.DailyLimit < 0 {
-		errs = append(errs, fmt.Errorf("--daily-limit %d: want a positive number", s.DailyLimit))
+		errs = append(errs, fmt.Errorf("--daily-limit %d: want 1 or more recipients", s.DailyLimit))
 	}
 	if s.WarmupDays < -1 {
 		errs = append(errs, fmt.Errorf("--warmup-days %d: want 0 (no warm-up) or more", s.WarmupDays))
 	}
-	if s.SlowShare < 0 || s.SlowShare >= 1 || s.PauseShare < 0 || s.PauseShare >= 1 {
-		errs = append(errs, errors.New("--slow-share and --pause-share: want a share between 0 and 1, e.g. 0.02"))
+	if s.MaxUnanswered < -1 {
+		errs = append(errs, fmt.Errorf("--max-unanswered %d: want 0 (never skip) or more", s.MaxUnanswered))
 	}
-	if s.GuardWindow < 0 || s.GuardMinSample < 0 {
-		errs = append(errs, errors.New("--guard-window and --guard-min-sample: want positive numbers"))
+	for _, sh := range []struct {
+		flag string
+		v    float64
+	}{{"--slow-share", s.SlowShare}, {"--pause-share", s.PauseShare}} {
+		if sh.v != 0 && !(sh.v > 0 && sh.v < 1) {
+			errs = append(errs, fmt.Errorf("%s %g: want a share between 0 and 1, e.g. 0.02", sh.flag, sh.v))
+		}
+	}
+	if s.GuardWindow < 0 {
+		errs = append(errs, fmt.Errorf("--guard-window %d: want 1 or more send attempts", s.GuardWindow))
+	}
+	if s.GuardMinSample < 0 {
+		errs = append(errs, fmt.Errorf("--guard-min-sample %d: want 1 or more send attempts", s.GuardMinSample))
 	}
 	if s.WarmupStart != "" {
 		if _, err := time.Parse(time.DateOnly, s.WarmupStart); err != nil {
@@ -159,6 +177,34 @@ func (s Settings) Validate() error {
 		if _, err := ParseTier(s.Tier); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if s.DefaultRegion != "" && !knownRegion(s.DefaultRegion) {
+		errs = append(errs, fmt.Errorf("--default-region %q: want a region code libphonenumber knows, e.g. BR, US, DE", s.DefaultRegion))
+	}
+	return errors.Join(errs...)
+}
+
+// knownRegion reports whether libphonenumber has numbering data for the
+// region code (any case, as csvimport upper-cases it).
+func knownRegion(code string) bool {
+	_, ok := phonenumbers.GetSupportedRegions()[strings.ToUpper(code)]
+	return ok
+}
+
+// ValidateGiven is Validate for settings read from flags: given reports
+// whether the user set a flag. A flag set to zero where zero means nothing
+// (--rate 0, --batch-size 0, --max-attempts 0...) is refused rather than
+// silently read as the default, and a warm-up that starts after now is
+// refused (its day count would be negative).
+func (s Settings) ValidateGiven(given func(flag string) bool, now time.Time) error {
+	errs := []error{s.Validate()}
+	for _, f := range settingFields {
+		if f.zero != nil && given(f.flag) && f.zero(s) {
+			errs = append(errs, fmt.Errorf("%s 0: want %s", f.flag, f.want))
+		}
+	}
+	if d, err := time.Parse(time.DateOnly, s.WarmupStart); err == nil && d.After(now.UTC()) {
+		errs = append(errs, fmt.Errorf("--warmup-start %s: a date in the future; want today (%s) or earlier", s.WarmupStart, now.UTC().Format(time.DateOnly)))
 	}
 	return errors.Join(errs...)
 }
@@ -213,4 +259,276 @@ func ParseTier(v string) (int, error) {
 		return 0, fmt.Errorf("--tier %q: want a number of users per 24 h or unlimited", v)
 	}
 	return n, nil
+}
+
+// Target is where a campaign sends: the built-in simulator (a rehearsal),
+// or a Graph API base URL, with a phone number and, when given, the
+// business portfolio that scopes its messaging limit. A campaign keeps
+// its target for life: a rehearsal never reaches Meta, and a real
+// campaign's recipients are never reported sent by a simulator.
+type Target struct {
+	Simulator     bool
+	APIURL        string // normalised; empty for the simulator
+	PhoneNumberID string
+	BusinessID    string
+}
+
+// Target returns the campaign's target.
+func (s Settings) Target() Target {
+	t := Target{Simulator: s.Simulate, PhoneNumberID: s.PhoneNumberID, BusinessID: s.BusinessID}
+	if !s.Simulate {
+		t.APIURL = normalAPIURL(s.APIURL)
+	}
+	return t
+}
+
+func normalAPIURL(u string) string {
+	return strings.TrimRight(cmp.Or(u, sender.DefaultBaseURL), "/")
+}
+
+func (t Target) String() string {
+	where := t.APIURL
+	if t.Simulator {
+		where = "the built-in simulator (a rehearsal)"
+	}
+	s := fmt.Sprintf("%s, phone number id %s", where, t.PhoneNumberID)
+	if t.BusinessID != "" {
+		s += ", business id " + t.BusinessID
+	}
+	return s
+}
+
+// TargetError refuses a command that would send a campaign somewhere else
+// than where it was started. It matches ErrRefused (exit 2).
+type TargetError struct {
+	Campaign string
+	Stored   Target
+	Given    Target
+	Hint     string // how to proceed
+	// Env names the variable that gave the phone number id, when the
+	// command (resume) takes the target from the campaign and only that
+	// variable contradicts it.
+	Env string
+}
+
+func (e *TargetError) Error() string {
+	if e.Env != "" {
+		return fmt.Sprintf("campaign %s sends to %s; %s names phone number id %s: a campaign never changes where it sends; %s",
+			e.Campaign, e.Stored, e.Env, e.Given.PhoneNumberID, e.Hint)
+	}
+	return fmt.Sprintf("campaign %s sends to %s; this command would send to %s: a campaign never changes where it sends; %s",
+		e.Campaign, e.Stored, e.Given, e.Hint)
+}
+
+// Unwrap makes a TargetError match ErrRefused.
+func (e *TargetError) Unwrap() error { return ErrRefused }
+
+// CheckTarget refuses given settings whose target is not the stored
+// campaign's. A business id not given is the stored one: leaving out
+// WHATSEND_BUSINESS_ID does not move a campaign to another scope.
+func CheckTarget(name string, stored, given Settings, hint string) error {
+	if given.BusinessID == "" {
+		given.BusinessID = stored.BusinessID
+	}
+	if st, gt := stored.Target(), given.Target(); st != gt {
+		return &TargetError{Campaign: name, Stored: st, Given: gt, Hint: hint}
+	}
+	return nil
+}
+
+// CheckPhoneNumberID refuses a phone number id taken from the environment
+// variable env (resume) that contradicts the campaign's target; an empty
+// id names nothing.
+func CheckPhoneNumberID(name string, stored Settings, env, id string) error {
+	if id == "" || id == stored.PhoneNumberID {
+		return nil
+	}
+	given := stored.Target()
+	given.PhoneNumberID = id
+	return &TargetError{Campaign: name, Stored: stored.Target(), Given: given, Env: env,
+		Hint: fmt.Sprintf("resume sends only where the campaign started: unset %s (or set it to %s), or start a campaign for that number with whatsend run --name NEW", env, stored.PhoneNumberID)}
+}
+
+// Change is one setting given to an existing campaign that differs from
+// the stored one. Stored and Given are shown with defaults filled in.
+type Change struct {
+	Flag   string
+	Stored string
+	Given  string
+	// Safe: the change may be applied mid-campaign (pacing, limits, guard,
+	// retries). The others (template, parameters, phone column, region,
+	// target) would make the recipients already sent a different campaign.
+	Safe bool
+}
+
+func (c Change) String() string {
+	return fmt.Sprintf("%s: stored %s, given %s", c.Flag, c.Stored, c.Given)
+}
+
+// ChangesError refuses settings that differ from the stored ones: all of
+// them without an update, the unsafe ones with it. It matches ErrRefused.
+type ChangesError struct {
+	Campaign string
+	Changes  []Change
+	Update   bool // the command asked for the changes to be applied
+}
+
+func (e *ChangesError) Error() string {
+	var b strings.Builder
+	if e.Update {
+		fmt.Fprintf(&b, "campaign %s: these settings cannot change mid-campaign:", e.Campaign)
+	} else {
+		fmt.Fprintf(&b, "campaign %s was started with other settings:", e.Campaign)
+	}
+	safe := true
+	for _, c := range e.Changes {
+		fmt.Fprintf(&b, "\n  %s", c)
+		safe = safe && c.Safe
+	}
+	switch {
+	case e.Update || !safe:
+		b.WriteString("\nthey need a new campaign: run the same command with --name NEW (and without the settings to keep this one)")
+		if !e.Update {
+			b.WriteString("; --update applies only --rate, --tier, --daily-limit, batch, pair, guard, retry and warm-up settings")
+		}
+	default:
+		b.WriteString("\nto apply them to this campaign, add --update (or use whatsend campaign set); to keep the stored ones, leave the flags out")
+	}
+	return b.String()
+}
+
+// Unwrap makes a ChangesError match ErrRefused.
+func (e *ChangesError) Unwrap() error { return ErrRefused }
+
+// Changes lists the settings the user gave (given reports whether a flag
+// was set) whose value differs from the stored one, in flag order.
+func Changes(stored, gave Settings, given func(flag string) bool) []Change {
+	var out []Change
+	for _, f := range settingFields {
+		if !given(f.flag) {
+			continue
+		}
+		if a, b := f.show(stored.withDefaults()), f.show(gave.withDefaults()); a != b {
+			out = append(out, Change{Flag: f.flag, Stored: a, Given: b, Safe: f.safe})
+		}
+	}
+	return out
+}
+
+// Update applies the given settings that differ from the stored ones and
+// are safe mid-campaign, returning the new settings and the changes. It
+// refuses (ChangesError, nothing applied) when any change is unsafe, and
+// checks the result's ranges.
+func Update(name string, stored, gave Settings, given func(flag string) bool) (Settings, []Change, error) {
+	changes := Changes(stored, gave, given)
+	var unsafe []Change
+	for _, c := range changes {
+		if !c.Safe {
+			unsafe = append(unsafe, c)
+		}
+	}
+	if len(unsafe) > 0 {
+		return stored, nil, &ChangesError{Campaign: name, Changes: unsafe, Update: true}
+	}
+	s := stored
+	for _, f := range settingFields {
+		if given(f.flag) && f.safe {
+			f.copy(&s, gave)
+		}
+	}
+	if err := s.Validate(); err != nil {
+		return stored, nil, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	return s, changes, nil
+}
+
+// settingField is one flag of the stored settings: how to show its value
+// (defaults filled in), copy it, and whether zero is meaningless for it.
+type settingField struct {
+	flag string
+	safe bool
+	show func(Settings) string
+	copy func(dst *Settings, src Settings)
+	zero func(Settings) bool // nil: zero given on the command line is meaningful
+	want string              // the range, for the refusal of zero
+}
+
+// settingFields are the stored settings' flags, in the order run lists them.
+var settingFields = []settingField{
+	{flag: "--template", show: func(s Settings) string { return s.Template },
+		copy: func(d *Settings, s Settings) { d.Template = s.Template }},
+	{flag: "--lang", show: func(s Settings) string { return s.Language },
+		copy: func(d *Settings, s Settings) { d.Language = s.Language }},
+	{flag: "--params", show: func(s Settings) string { return orNone(strings.Join(s.Params, ",")) },
+		copy: func(d *Settings, s Settings) { d.Params = s.Params }},
+	{flag: "--phone-column", show: func(s Settings) string { return cmp.Or(s.PhoneColumn, "detected") },
+		copy: func(d *Settings, s Settings) { d.PhoneColumn = s.PhoneColumn }},
+	{flag: "--default-region", show: func(s Settings) string { return orNone(strings.ToUpper(s.DefaultRegion)) },
+		copy: func(d *Settings, s Settings) { d.DefaultRegion = s.DefaultRegion }},
+	{flag: "--simulate", show: func(s Settings) string { return fmt.Sprint(s.Simulate) },
+		copy: func(d *Settings, s Settings) { d.Simulate = s.Simulate }},
+	{flag: "--api-url", show: func(s Settings) string { return normalAPIURL(s.APIURL) },
+		copy: func(d *Settings, s Settings) { d.APIURL = s.APIURL }},
+	{flag: "--phone-number-id", show: func(s Settings) string { return s.PhoneNumberID },
+		copy: func(d *Settings, s Settings) { d.PhoneNumberID = s.PhoneNumberID }},
+	{flag: "--business-id", show: func(s Settings) string { return orNone(s.BusinessID) },
+		copy: func(d *Settings, s Settings) { d.BusinessID = s.BusinessID }},
+	{flag: "--waba-id", safe: true, show: func(s Settings) string { return orNone(s.WABAID) },
+		copy: func(d *Settings, s Settings) { d.WABAID = s.WABAID }},
+	{flag: "--api-version", safe: true, show: func(s Settings) string { return cmp.Or(s.APIVersion, sender.DefaultVersion) },
+		copy: func(d *Settings, s Settings) { d.APIVersion = s.APIVersion }},
+	{flag: "--rate", safe: true, show: func(s Settings) string { return fmt.Sprint(s.Rate) },
+		copy: func(d *Settings, s Settings) { d.Rate = s.Rate },
+		zero: func(s Settings) bool { return s.Rate == 0 }, want: fmt.Sprintf("1 to %g msg/s", MaxRate)},
+	{flag: "--batch-size", safe: true, show: func(s Settings) string { return fmt.Sprint(s.BatchSize) },
+		copy: func(d *Settings, s Settings) { d.BatchSize = s.BatchSize },
+		zero: func(s Settings) bool { return s.BatchSize == 0 }, want: "1 or more recipients"},
+	{flag: "--batch-interval", safe: true, show: func(s Settings) string { return time.Duration(s.BatchInterval).String() },
+		copy: func(d *Settings, s Settings) { d.BatchInterval = s.BatchInterval }},
+	{flag: "--pair-interval", safe: true, show: func(s Settings) string { return time.Duration(s.PairInterval).String() },
+		copy: func(d *Settings, s Settings) { d.PairInterval = s.PairInterval },
+		zero: func(s Settings) bool { return s.PairInterval == 0 }, want: "a positive duration, e.g. 6s (Meta's pair rate)"},
+	{flag: "--max-attempts", safe: true, show: func(s Settings) string { return fmt.Sprint(s.MaxAttempts) },
+		copy: func(d *Settings, s Settings) { d.MaxAttempts = s.MaxAttempts },
+		zero: func(s Settings) bool { return s.MaxAttempts == 0 }, want: "1 or more"},
+	{flag: "--defer-days", safe: true, show: func(s Settings) string { return fmt.Sprint(s.DeferDays) },
+		copy: func(d *Settings, s Settings) { d.DeferDays = s.DeferDays },
+		zero: func(s Settings) bool { return s.DeferDays == 0 }, want: "1 or more days"},
+	{flag: "--tier", safe: true, show: func(s Settings) string { return cmp.Or(s.Tier, "from the API") },
+		copy: func(d *Settings, s Settings) {
+			d.Tier = s.Tier
+			if d.Simulate {
+				d.SimTier = s.Tier // the rehearsal's simulator plays that tier
+			}
+		}},
+	{flag: "--daily-limit", safe: true, show: func(s Settings) string { return orNone(positive(s.DailyLimit)) },
+		copy: func(d *Settings, s Settings) { d.DailyLimit = s.DailyLimit },
+		zero: func(s Settings) bool { return s.DailyLimit == 0 }, want: "1 or more recipients (leave the flag out for no cap)"},
+	{flag: "--warmup-start", safe: true, show: func(s Settings) string { return cmp.Or(s.WarmupStart, "the scope's first send") },
+		copy: func(d *Settings, s Settings) { d.WarmupStart = s.WarmupStart }},
+	{flag: "--warmup-days", safe: true, show: func(s Settings) string { return fmt.Sprint(max(s.WarmupDays, 0)) },
+		copy: func(d *Settings, s Settings) { d.WarmupDays = s.WarmupDays }},
+	{flag: "--guard-window", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.GuardWindow, DefaultGuardWindow)) },
+		copy: func(d *Settings, s Settings) { d.GuardWindow = s.GuardWindow },
+		zero: func(s Settings) bool { return s.GuardWindow == 0 }, want: "1 or more send attempts"},
+	{flag: "--guard-min-sample", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.GuardMinSample, DefaultGuardMinSample)) },
+		copy: func(d *Settings, s Settings) { d.GuardMinSample = s.GuardMinSample },
+		zero: func(s Settings) bool { return s.GuardMinSample == 0 }, want: "1 or more send attempts"},
+	{flag: "--slow-share", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.SlowShare, DefaultSlowShare)) },
+		copy: func(d *Settings, s Settings) { d.SlowShare = s.SlowShare },
+		zero: func(s Settings) bool { return s.SlowShare == 0 }, want: "a share between 0 and 1, e.g. 0.02"},
+	{flag: "--pause-share", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.PauseShare, DefaultPauseShare)) },
+		copy: func(d *Settings, s Settings) { d.PauseShare = s.PauseShare },
+		zero: func(s Settings) bool { return s.PauseShare == 0 }, want: "a share between 0 and 1, e.g. 0.05"},
+	{flag: "--max-unanswered", safe: true, show: func(s Settings) string { return fmt.Sprint(max(s.MaxUnanswered, 0)) },
+		copy: func(d *Settings, s Settings) { d.MaxUnanswered = s.MaxUnanswered }},
+}
+
+func orNone(v string) string { return cmp.Or(v, "none") }
+
+func positive(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
 }

@@ -395,7 +395,7 @@ func failuresChart(fs []Failure) template.HTML {
 const pageHTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>whatsend report: {{.Campaign}}</title>
+<title>whatsend report: {{.Campaign}}{{if .Rehearsal}} (rehearsal){{end}}</title>
 <style>
 :root{--fg:#1d2329;--muted:#5f6b76;--line:#dde3ea;--bg:#fff;--panel:#f7f9fb}
 *{box-sizing:border-box}
@@ -434,7 +434,7 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
 @media print{@page{margin:1.5cm}body{max-width:none;padding:0;font-size:10.5pt}.card,.chart,figure,tr,.alert{break-inside:avoid}h2{break-after:avoid}.scroll{overflow:visible}.chart,.card,th{background:none}}
 </style></head><body>
 <header>
-<h1>{{.Campaign}}</h1>
+<h1>{{.Campaign}}{{if .Rehearsal}} (rehearsal){{end}}</h1>
 <p class="muted">Template <b>{{.Template}}</b> ({{.Language}}) · <span class="state {{.State}}">{{.State}}</span> · report of {{when .GeneratedAt}}{{if .Masked}} · phone numbers masked{{end}}</p>
 {{if .PauseReason}}<p class="alert"><b>Paused:</b> {{.PauseReason}}<br>Continue after fixing the cause: <code>whatsend resume {{.Campaign}}</code></p>{{end}}
 </header>

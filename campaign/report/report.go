@@ -41,9 +41,12 @@ import (
 // Delivered and Read are part of Sent; Remaining is pending + retry +
 // deferred + in flight.
 type Report struct {
-	Campaign    string    `json:"campaign"`
-	CampaignID  int64     `json:"campaign_id"`
-	State       string    `json:"state"`
+	Campaign   string `json:"campaign"`
+	CampaignID int64  `json:"campaign_id"`
+	State      string `json:"state"`
+	// Rehearsal: a --simulate campaign; nothing it reports sent left the
+	// machine.
+	Rehearsal   bool      `json:"rehearsal"`
 	PauseReason string    `json:"pause_reason,omitempty"`
 	Template    string    `json:"template"`
 	Language    string    `json:"language"`
@@ -289,7 +292,7 @@ func Build(ctx context.Context, st store.Store, campaignID int64, now time.Time,
 	}
 	r := &Report{
 		Campaign: c.Name, CampaignID: c.ID, State: string(c.State), Template: c.Template, Language: c.Language,
-		GeneratedAt: now.UTC(), Masked: opts.Mask, Settings: settingsOf(c, s),
+		GeneratedAt: now.UTC(), Masked: opts.Mask, Settings: settingsOf(c, s), Rehearsal: s.Simulate,
 		FailedByCode: map[string]int{}, SkippedByReason: map[string]int{}, RemainingByState: map[string]int{},
 		Failures: []Failure{}, SkippedRows: []SkippedRow{}, ToCheck: []Recipient{},
 		Pauses: []Pause{}, Retries: []Retry{}, Batches: []Batch{}, Timeline: []Point{},

@@ -20,7 +20,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 
-	p("campaign %s (id %d): %s\n", clean(r.Campaign), r.CampaignID, r.State)
+	p("campaign %s (id %d)%s: %s\n", clean(r.Campaign), r.CampaignID, ifs(r.Rehearsal, " (rehearsal)"), r.State)
 	if r.PauseReason != "" {
 		p("  paused: %s\n", clean(r.PauseReason))
 	}

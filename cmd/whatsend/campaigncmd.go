@@ -9,6 +9,6 @@ func newCampaignCmd(a *app) *cobra.Command {
 		Use:   "campaign",
 		Short: "List campaigns and change, cancel, delete or unlock one",
 	}
-	cmd.AddCommand(newCampaignListCmd(a), newCampaignCancelCmd(a), newCampaignDeleteCmd(a), newUnlockCmd(a))
+	cmd.AddCommand(newCampaignListCmd(a), newCampaignSetCmd(a), newCampaignCancelCmd(a), newCampaignDeleteCmd(a), newUnlockCmd(a))
 	return cmd
 }

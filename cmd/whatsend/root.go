@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; when it
@@ -85,6 +88,9 @@ Exit status:
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := finiteFloats(cmd); err != nil {
+				return err
+			}
 			return a.setup()
 		},
 	}
@@ -127,4 +133,20 @@ func markRuns(a *app, c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		markRuns(a, sub)
 	}
+}
+
+// finiteFloats refuses NaN and infinities in every float flag of a command:
+// strconv reads "NaN" and "Inf" as numbers, and no whatsend flag means them
+// (a NaN rate would also fail to store as JSON).
+func finiteFloats(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Value.Type() != "float64" {
+			return
+		}
+		if v, perr := strconv.ParseFloat(f.Value.String(), 64); perr == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
+			err = usagef("--%s %s: want a finite number", f.Name, f.Value)
+		}
+	})
+	return err
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -17,19 +19,27 @@ import (
 
 // runOptions are the flags of whatsend run.
 type runOptions struct {
+	settingsFlags
+	name   string
+	api    apiOptions
+	exec   execOptions
+	dryRun bool
+	update bool
+	format string
+}
+
+// settingsFlags are the flags stored with a campaign: run takes them all,
+// campaign set changes them.
+type settingsFlags struct {
 	s        campaign.Settings
-	name     string
-	api      apiOptions
-	exec     execOptions
 	interval time.Duration
 	pair     time.Duration
-	dryRun   bool
-	format   string
 }
 
 // execOptions are the per-invocation flags shared by run and resume.
 type execOptions struct {
 	maxDuration     time.Duration
+	shutdownWait    time.Duration
 	wait            bool
 	force           bool
 	resendUncertain bool
@@ -48,6 +58,15 @@ their line) and creates a campaign identified by the file's content, the
 template and the language (and --name, when given). Running the same command
 again continues that campaign instead of importing it twice. Every setting is
 stored with the campaign, so 'whatsend resume' needs no flags.
+
+On an existing campaign, the flags given are compared with the stored
+settings: different ones are refused (exit 2) with the list of differences,
+unless --update is given, which applies those safe mid-campaign (rate, tier,
+daily limit, batches, pair interval, guard, retries, warm-up) and refuses the
+others (template, language, params, phone column, region). A campaign keeps
+its target (the built-in simulator, or an API URL and phone number id): a run
+naming another target is refused. Either way, --name NEW starts a new
+campaign. 'whatsend campaign set' changes settings without the CSV.
 
 The access token comes from WHATSEND_TOKEN (or WHATSAPP_TOKEN, or
 --token-file), never from a flag: other users can read command lines in ps.
@@ -68,11 +87,25 @@ saved; 1 unexpected error.`,
 			return runRun(cmd, a, o, args[0])
 		},
 	}
+	o.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.name, "name", "", "campaign name (default: derived from the file, template and content)")
+	f.StringVar(&o.api.tokenFile, "token-file", "", "read the access token from this file")
+	f.BoolVar(&o.update, "update", false, "apply changed settings to the existing campaign (rate, tier, limits, batches, guard, retries, warm-up)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "import (or reuse) the campaign, send nothing, and print the forecast per day")
+	f.StringVar(&o.format, "format", "text", "--dry-run output: text or json")
+	addExecFlags(cmd, &o.exec)
+	_ = cmd.MarkFlagRequired("template")
+	_ = cmd.MarkFlagRequired("lang")
+	return cmd
+}
+
+// addFlags binds the settings flags.
+func (o *settingsFlags) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.s.Template, "template", "", "template name (required)")
 	f.StringVar(&o.s.Language, "lang", "", "template language code, exactly as approved, e.g. en_US (required)")
 	f.StringSliceVar(&o.s.Params, "params", nil, "CSV columns mapped to the template's body parameters, in order")
-	f.StringVar(&o.name, "name", "", "campaign name (default: derived from the file, template and content)")
 	f.StringVar(&o.s.PhoneColumn, "phone-column", "", "the CSV column holding the phone number (default: detected by name)")
 	f.StringVar(&o.s.DefaultRegion, "default-region", "", "region for numbers without a country code, e.g. BR")
 	f.StringVar(&o.s.PhoneNumberID, "phone-number-id", "", "the sending phone number's id (env WHATSEND_PHONE_NUMBER_ID)")
@@ -80,7 +113,6 @@ saved; 1 unexpected error.`,
 	f.StringVar(&o.s.BusinessID, "business-id", "", "the business portfolio id: the messaging limit's scope (env WHATSEND_BUSINESS_ID)")
 	f.StringVar(&o.s.APIURL, "api-url", "", "Graph API base URL (default https://graph.facebook.com)")
 	f.StringVar(&o.s.APIVersion, "api-version", "", "Graph API version (default v24.0)")
-	f.StringVar(&o.api.tokenFile, "token-file", "", "read the access token from this file")
 	f.BoolVar(&o.s.Simulate, "simulate", false, "send to the built-in Cloud API simulator (no account needed)")
 	f.Float64Var(&o.s.Rate, "rate", 0, "messages per second, at most 1000 (default 80, or the number's throughput when lower)")
 	f.IntVar(&o.s.BatchSize, "batch-size", 0, "recipients per batch (default 100)")
@@ -97,30 +129,14 @@ saved; 1 unexpected error.`,
 	f.Float64Var(&o.s.SlowShare, "slow-share", 0, "131056 share above which the rate is halved (default 0.02)")
 	f.Float64Var(&o.s.PauseShare, "pause-share", 0, "131056 share above which the campaign pauses (default 0.05)")
 	f.IntVar(&o.s.MaxUnanswered, "max-unanswered", campaign.DefaultMaxUnanswered, "skip recipients sent this many template messages that never replied (0: never skip)")
-	f.BoolVar(&o.dryRun, "dry-run", false, "import (or reuse) the campaign, send nothing, and print the forecast per day")
-	f.StringVar(&o.format, "format", "text", "--dry-run output: text or json")
-	addExecFlags(cmd, &o.exec)
-	_ = cmd.MarkFlagRequired("template")
-	_ = cmd.MarkFlagRequired("lang")
-	return cmd
 }
 
-func addExecFlags(cmd *cobra.Command, e *execOptions) {
-	f := cmd.Flags()
-	f.DurationVar(&e.maxDuration, "max-duration", 0, "stop with work left after this long (exit 10)")
-	f.BoolVar(&e.wait, "wait", false, "when the allowance is used up, wait for capacity instead of stopping")
-	f.BoolVar(&e.force, "force", false, "resume a paused campaign even while its cause persists")
-	f.BoolVar(&e.resendUncertain, "resend-uncertain", false, "re-send recipients whose outcome is unknown (may duplicate messages)")
-}
-
-func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
-	ctx := cmd.Context()
+// settings returns the settings the flags give, in their stored form, and
+// which flags the user set.
+func (o *settingsFlags) settings(cmd *cobra.Command) (campaign.Settings, func(flag string) bool) {
 	s := o.s
 	s.BatchInterval = campaign.Duration(o.interval)
 	s.PairInterval = campaign.Duration(o.pair)
-	s.PhoneNumberID = firstNonEmpty(s.PhoneNumberID, a.getenv("WHATSEND_PHONE_NUMBER_ID"))
-	s.WABAID = firstNonEmpty(s.WABAID, a.getenv("WHATSEND_WABA_ID"))
-	s.BusinessID = firstNonEmpty(s.BusinessID, a.getenv("WHATSEND_BUSINESS_ID"))
 	// 0 on the command line means "none"; stored as -1 since 0 is the default.
 	if s.MaxUnanswered == 0 {
 		s.MaxUnanswered = -1
@@ -128,12 +144,33 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	if cmd.Flags().Changed("warmup-days") && s.WarmupDays == 0 {
 		s.WarmupDays = -1
 	}
+	return s, func(flag string) bool { return cmd.Flags().Changed(strings.TrimPrefix(flag, "--")) }
+}
+
+func addExecFlags(cmd *cobra.Command, e *execOptions) {
+	f := cmd.Flags()
+	f.DurationVar(&e.maxDuration, "max-duration", 0, "stop with work left after this long (exit 10)")
+	f.DurationVar(&e.shutdownWait, "shutdown-wait", campaign.DefaultShutdownWait, "on SIGINT/SIGTERM, wait this long for requests in flight; those still unanswered are left uncertain")
+	f.BoolVar(&e.wait, "wait", false, "when the allowance is used up, wait for capacity instead of stopping")
+	f.BoolVar(&e.force, "force", false, "resume a paused campaign even while its cause persists")
+	f.BoolVar(&e.resendUncertain, "resend-uncertain", false, "re-send recipients whose outcome is unknown (may duplicate messages)")
+}
+
+func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
+	ctx := cmd.Context()
+	s, given := o.settings(cmd)
+	s.PhoneNumberID = firstNonEmpty(s.PhoneNumberID, a.getenv("WHATSEND_PHONE_NUMBER_ID"))
+	s.WABAID = firstNonEmpty(s.WABAID, a.getenv("WHATSEND_WABA_ID"))
+	s.BusinessID = firstNonEmpty(s.BusinessID, a.getenv("WHATSEND_BUSINESS_ID"))
 	if s.Simulate {
 		simulatorDefaults(&s)
 		s.SimTier = s.Tier
 	}
-	if err := s.Validate(); err != nil {
+	if err := s.ValidateGiven(given, a.now()); err != nil {
 		return &usageError{err}
+	}
+	if err := o.exec.validate(); err != nil {
+		return err
 	}
 	if o.format != "text" && o.format != "json" {
 		return usagef("--format %q: want text or json", o.format)
@@ -169,7 +206,29 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	}
 	c := imp.Campaign
 	if imp.Existing {
-		fmt.Fprintf(a.errOut, "whatsend: %s was imported before as campaign %s (id %d); continuing it\n", file, c.Name, c.ID)
+		stored, err := campaign.DecodeSettings(c.Settings)
+		if err != nil {
+			return err
+		}
+		if err := campaign.CheckTarget(c.Name, stored, s, "to send this list there, start a new campaign: the same command with --name NEW"); err != nil {
+			return err
+		}
+		if changes := campaign.Changes(stored, s, given); len(changes) > 0 && !o.update {
+			return &campaign.ChangesError{Campaign: c.Name, Changes: changes}
+		}
+		if c, err = a.updateSettings(ctx, a.errOut, st, c, stored, s, given); err != nil {
+			return err
+		}
+		// Continue with the stored settings, as resume does: the same
+		// target, and for a rehearsal the simulator it started with.
+		cs, err := campaign.DecodeSettings(c.Settings)
+		if err != nil {
+			return err
+		}
+		if client, err = a.newClient(cs, o.api); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.errOut, "whatsend: %s was imported before as campaign %s (id %d)%s; continuing it\n", file, c.Name, c.ID, rehearsalMark(cs))
 	} else {
 		r := imp.Result
 		fmt.Fprintf(a.errOut, "whatsend: imported %s as campaign %s (id %d): %d rows, %d valid, %d skipped\n",
@@ -183,6 +242,37 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 		return a.printForecast(f, o.format)
 	}
 	return a.drive(cmd, st, client, c, o.exec)
+}
+
+// validate refuses a negative --max-duration (0 means none) and a
+// --shutdown-wait that is not positive.
+func (e execOptions) validate() error {
+	if e.maxDuration < 0 {
+		return usagef("--max-duration %s: want a positive duration, or 0 for no limit", e.maxDuration)
+	}
+	if e.shutdownWait <= 0 {
+		return usagef("--shutdown-wait %s: want a positive duration", e.shutdownWait)
+	}
+	return nil
+}
+
+// updateSettings applies the settings the user gave that differ from the
+// campaign's stored ones and are safe mid-campaign, refusing unsafe ones,
+// and says what changed.
+func (a *app) updateSettings(ctx context.Context, w io.Writer, st store.Store, c store.Campaign, stored, gave campaign.Settings, given func(string) bool) (store.Campaign, error) {
+	s, changes, err := campaign.Update(c.Name, stored, gave, given)
+	if err != nil || len(changes) == 0 {
+		return c, err
+	}
+	b := s.Encode()
+	if err := st.UpdateSettings(ctx, c.ID, b); err != nil {
+		return c, fmt.Errorf("campaign %s: store the new settings: %w", c.Name, err)
+	}
+	c.Settings = b
+	for _, ch := range changes {
+		fmt.Fprintf(w, "campaign %s: %s was %s, now %s\n", c.Name, ch.Flag, ch.Stored, ch.Given)
+	}
+	return c, nil
 }
 
 func firstNonEmpty(a, b string) string {
@@ -199,7 +289,7 @@ func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, 
 	res, err := campaign.Run(ctx, campaign.Deps{
 		Store: st, Sender: client, Logger: a.logger, Now: a.now, Progress: prog, Owner: owner(),
 	}, c.ID, campaign.RunOptions{
-		MaxDuration: e.maxDuration, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
+		MaxDuration: e.maxDuration, ShutdownWait: e.shutdownWait, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
 	})
 	prog.Finish()
 	if _, busy := errors.AsType[*store.LeaseHeldError](err); busy || errors.Is(err, campaign.ErrBusy) || errors.Is(err, campaign.ErrRefused) {
@@ -226,7 +316,8 @@ func (a *app) printSummary(r campaign.Result, err error) {
 	case err != nil:
 		state = "stopped: " + err.Error()
 	}
-	fmt.Fprintf(w, "campaign %s (id %d): %s\n", r.Campaign.Name, r.Campaign.ID, state)
+	s, _ := campaign.DecodeSettings(r.Campaign.Settings) // unreadable: shown unmarked
+	fmt.Fprintf(w, "campaign %s (id %d)%s: %s\n", r.Campaign.Name, r.Campaign.ID, rehearsalMark(s), state)
 	if r.Stop != "" && r.Stop != "finished" {
 		fmt.Fprintf(w, "  why: %s\n", r.Stop)
 	}

@@ -64,7 +64,8 @@ func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Ca
 			return err
 		}
 		by := sum.ByState
-		fmt.Fprintf(w, "%d  %s  [%s]  template %s/%s  number %s\n", c.ID, c.Name, c.State, c.Template, c.Language, c.PhoneNumberID)
+		s, _ := campaign.DecodeSettings(c.Settings) // unreadable: shown unmarked
+		fmt.Fprintf(w, "%d  %s%s  [%s]  template %s/%s  number %s\n", c.ID, c.Name, rehearsalMark(s), c.State, c.Template, c.Language, c.PhoneNumberID)
 		fmt.Fprintf(w, "    %d rows: %d sent (%d delivered, %d read, %d replied), %d failed, %d skipped, %d deferred, %d uncertain, %d cancelled, %d remaining\n",
 			c.Rows, by[store.StateSent], sum.ByDelivery[store.DeliveryDelivered]+sum.ByDelivery[store.DeliveryRead],
 			sum.ByDelivery[store.DeliveryRead], sum.Replied, by[store.StateFailed],
@@ -149,4 +150,12 @@ func (a *app) writeReports(cmd *cobra.Command, st store.Store, c store.Campaign)
 		return
 	}
 	fmt.Fprintf(a.out, "reports: %s %s\n", jsonPath, htmlPath)
+}
+
+// rehearsalMark marks a --simulate campaign wherever it is listed.
+func rehearsalMark(s campaign.Settings) string {
+	if s.Simulate {
+		return " (rehearsal)"
+	}
+	return ""
 }
