@@ -13,14 +13,15 @@ import (
 )
 
 const recipientCols = `id, campaign_id, line, phone, params, state, attempts, deferrals, next_attempt_at,
-	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at, retry_base`
+	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at, retry_base,
+	resent_after_silence`
 
 func scanRecipient(sc pgx.Row) (store.Recipient, error) {
 	var r store.Recipient
 	var params string
 	var next, sent, delivered, read, updated int64
 	err := sc.Scan(&r.ID, &r.CampaignID, &r.Line, &r.Phone, &params, &r.State, &r.Attempts, &r.Deferrals, &next,
-		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase)
+		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence)
 	if err != nil {
 		return r, notFound(err)
 	}
@@ -36,7 +37,7 @@ func (s *Store) Due(ctx context.Context, campaignID int64, now time.Time, afterI
 		out = append(out, r)
 		return nil
 	}, `SELECT `+recipientCols+` FROM recipients
-			WHERE campaign_id = $1 AND state = 'pending' AND id > $2
+			WHERE campaign_id = $1 AND state = 'pending' AND next_attempt_at <= $3 AND id > $2
 		UNION ALL SELECT `+recipientCols+` FROM recipients
 			WHERE campaign_id = $1 AND state = 'retry' AND next_attempt_at <= $3 AND id > $2
 		UNION ALL SELECT `+recipientCols+` FROM recipients
@@ -48,7 +49,8 @@ func (s *Store) Due(ctx context.Context, campaignID int64, now time.Time, afterI
 // NextDue implements store.Store.
 func (s *Store) NextDue(ctx context.Context, campaignID int64) (time.Time, bool, error) {
 	var n *int64
-	err := s.pool.QueryRow(ctx, `SELECT MIN(next_attempt_at) FROM recipients WHERE campaign_id = $1 AND state IN ('retry', 'deferred')`, campaignID).Scan(&n)
+	err := s.pool.QueryRow(ctx, `SELECT MIN(next_attempt_at) FROM recipients WHERE campaign_id = $1 AND state IN ('pending', 'retry', 'deferred')
+		AND (state <> 'pending' OR next_attempt_at > 0)`, campaignID).Scan(&n)
 	if err != nil || n == nil {
 		return time.Time{}, false, err
 	}

@@ -253,6 +253,7 @@ func TestMigratesOlderStore(t *testing.T) {
 	execAll(t, conn, `SET search_path TO `+schema,
 		`DELETE FROM schema_version WHERE version > 1`,
 		`ALTER TABLE campaigns DROP COLUMN max_deferrals`,
+		`ALTER TABLE recipients DROP COLUMN resent_after_silence`, `DROP TABLE status_seen`, `DROP INDEX attempts_recipient`,
 		`INSERT INTO campaigns (name, csv_hash, template, language, state, created_at, updated_at) VALUES ('old', 'h', 't', 'en', 'ready', 1, 1)`)
 	st, err := postgres.Open(t.Context(), dsn)
 	if err != nil {

@@ -413,7 +413,7 @@ func (s *Store) SaveNotifications(ctx context.Context, ns []store.Notification) 
 				}
 			}
 			for _, u := range n.Statuses {
-				if _, err := applyStatus(ctx, tx, u); err != nil {
+				if _, err := applyStatus(ctx, tx, u, n.At); err != nil {
 					return err
 				}
 			}
@@ -452,18 +452,21 @@ func (s *Store) ApplyStatus(ctx context.Context, u store.StatusUpdate) (bool, er
 	var matched bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		matched, err = applyStatus(ctx, tx, u)
+		matched, err = applyStatus(ctx, tx, u, u.At)
 		return err
 	})
 	return matched, err
 }
 
-// applyStatus applies one status in tx and reports whether a recipient
-// matched.
-func applyStatus(ctx context.Context, tx pgx.Tx, u store.StatusUpdate) (bool, error) {
+// applyStatus applies one status, received at received, in tx and reports
+// whether a recipient matched.
+func applyStatus(ctx context.Context, tx pgx.Tx, u store.StatusUpdate, received time.Time) (bool, error) {
 	id, err := matchRecipient(ctx, tx, u)
 	if err != nil || id == 0 {
 		return false, err
+	}
+	if err := statusSeen(ctx, tx, id, received); err != nil {
+		return true, err
 	}
 	at := ts(u.At)
 	if u.Status == store.DeliveryFailed {
@@ -577,6 +580,8 @@ func (s *Store) Summary(ctx context.Context, campaignID int64) (store.Summary, e
 			[]any{&k, &n}, func() { sum.SkippedByReason[k] += n }},
 		{`SELECT COUNT(*) FROM recipients r JOIN contacts c ON c.phone = r.phone WHERE r.campaign_id = $1`,
 			[]any{&sum.Replied}, func() {}},
+		{`SELECT COUNT(*) FROM recipients WHERE campaign_id = $1 AND resent_after_silence`,
+			[]any{&sum.ResentAfterSilence}, func() {}},
 		{`SELECT COUNT(*), COUNT(*) FILTER (WHERE code = 131056), COALESCE(MIN(started_at), 0), COALESCE(MAX(started_at), 0)
 			FROM attempts WHERE campaign_id = $1`,
 			[]any{&sum.Attempts, &sum.RateLimited, &first, &last}, func() { sum.FirstSend, sum.LastSend = tm(first), tm(last) }},
