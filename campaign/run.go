@@ -769,6 +769,10 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 		if outside > 0 {
 			r.stopMsg = fmt.Sprintf("%d recipients outside their send window (%s); the next window opens %s",
 				outside, r.win, LocalTime(next))
+			if r.pastExpiry(next) {
+				r.stopMsg = fmt.Sprintf("%d recipients outside their send window (%s), which opens only after --not-after %s: they expire then",
+					outside, r.win, LocalTime(r.expiry))
+			}
 			if n := counts[store.StateDeferred] + counts[store.StateRetry]; n > 0 {
 				r.stopMsg += fmt.Sprintf("; %d deferred or waiting to retry", n)
 			}

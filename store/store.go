@@ -367,7 +367,9 @@ type Store interface {
 
 	// Campaigns.
 
-	// CreateCampaign inserts a campaign in state importing and returns its id.
+	// CreateCampaign inserts a campaign in state importing and returns its
+	// id. Its CreatedAt, when set, is the creation time (the caller's
+	// clock); otherwise now.
 	CreateCampaign(ctx context.Context, c Campaign) (int64, error)
 	// ImportBatch adds recipients and skipped rows to an importing campaign in
 	// one transaction. A recipient whose phone is already in the campaign

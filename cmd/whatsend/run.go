@@ -203,7 +203,7 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 		CSV:  csvimport.Config{PhoneColumn: s.PhoneColumn, Params: s.Params, DefaultRegion: s.DefaultRegion},
 		Campaign: store.Campaign{
 			Name: o.name, Template: s.Template, Language: s.Language, Params: s.Params,
-			PhoneNumberID: s.PhoneNumberID, Scope: s.Scope(), Settings: s.Encode(),
+			PhoneNumberID: s.PhoneNumberID, Scope: s.Scope(), Settings: s.Encode(), CreatedAt: a.now(),
 		},
 		ExplicitName: o.name != "",
 		Owner:        owner(),

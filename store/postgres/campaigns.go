@@ -32,6 +32,9 @@ func scanCampaign(sc pgx.Row) (store.Campaign, error) {
 // CreateCampaign implements store.Store.
 func (s *Store) CreateCampaign(ctx context.Context, c store.Campaign) (int64, error) {
 	now := ts(time.Now())
+	if !c.CreatedAt.IsZero() {
+		now = ts(c.CreatedAt) // the caller's clock (--not-after counts from it)
+	}
 	var id int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO campaigns (name, csv_path, csv_hash, template, language, params,

@@ -40,6 +40,9 @@ func jsonStrings(xs []string) string {
 // CreateCampaign implements store.Store.
 func (s *Store) CreateCampaign(ctx context.Context, c store.Campaign) (int64, error) {
 	now := ts(time.Now())
+	if !c.CreatedAt.IsZero() {
+		now = ts(c.CreatedAt) // the caller's clock (--not-after counts from it)
+	}
 	var id int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO campaigns (name, csv_path, csv_hash, template, language, params,
