@@ -32,7 +32,9 @@ func TestWindowForecastMatchesCronE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Date(2026, 12, 5, 11, 0, 0, 0, time.UTC) // a Saturday
-	at := func(d time.Duration) { p.extra = []string{"WHATSEND_NOW=" + start.Add(d).Format(time.RFC3339), "TZ=UTC"} }
+	at := func(d time.Duration) {
+		p.extra = []string{"WHATSEND_NOW=" + start.Add(d).Format(time.RFC3339), "TZ=UTC"}
+	}
 	at(0)
 	args := []string{"run", csv, "--name", "zones", "--template", "order_update", "--lang", "en_US", "--params", "name,order_id",
 		"--simulate", "--tier", "unlimited", "--window", "09:00-20:00", "--days", "mon-fri"}
