@@ -655,25 +655,30 @@ func (r *runner) fetch(ctx context.Context, now time.Time) ([]store.Recipient, e
 	if err := r.flushCheckpoints(ctx); err != nil {
 		return nil, err
 	}
-	st := r.d.Store
-	page, err := st.Due(ctx, r.c.ID, now, 0, r.s.BatchSize+len(r.waiting))
-	if err != nil {
-		return nil, err
-	}
-	out := page[:0]
-	for _, rc := range page {
-		if !r.waiting[rc.ID] {
-			out = append(out, rc)
+	// A page whose recipients were all skipped or held (outside their
+	// window) is no longer due: read the next one. Each pass takes at least
+	// one recipient out of Due, so the loop ends.
+	for {
+		page, err := r.d.Store.Due(ctx, r.c.ID, now, 0, r.s.BatchSize+len(r.waiting))
+		if err != nil {
+			return nil, err
+		}
+		out := page[:0]
+		for _, rc := range page {
+			if !r.waiting[rc.ID] {
+				out = append(out, rc)
+			}
+		}
+		if len(out) == 0 {
+			return nil, nil
+		}
+		if out, err = r.skipBlocked(ctx, out, now); err != nil {
+			return nil, err
+		}
+		if out, err = r.holdClosed(ctx, out, now); err != nil || len(out) > 0 {
+			return out, err
 		}
 	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	out, err = r.skipBlocked(ctx, out, now)
-	if err != nil {
-		return nil, err
-	}
-	return r.holdClosed(ctx, out, now)
 }
 
 // skipBlocked marks recipients skipped right before sending: the opted-out;

@@ -324,8 +324,11 @@ func (r *runner) holdClosed(ctx context.Context, page []store.Recipient, now tim
 			out = append(out, rc)
 			continue
 		}
-		if at.IsZero() || (!r.expiry.IsZero() && at.After(r.expiry)) {
+		if !r.expiry.IsZero() && (at.IsZero() || at.After(r.expiry)) {
 			at = r.expiry // its window opens after --not-after: it waits for the end
+		}
+		if at.IsZero() {
+			at = now.Add(24 * time.Hour) // no day in the window: never (Validate refuses it)
 		}
 		hold[at] = append(hold[at], rc.ID)
 	}

@@ -271,3 +271,25 @@ func TestWindowWait(t *testing.T) {
 		}
 	})
 }
+
+// TestWindowClosedFirstPage: when the first page of due recipients is all
+// outside its window, the run still finds and sends the open ones after it.
+func TestWindowClosedFirstPage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		// Monday 03:00 UTC: 10:00 in Jakarta (open), 00:00 in São Paulo.
+		time.Sleep(time.Until(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)))
+		nums := phones(30, 0) // São Paulo
+		for i := range 5 {
+			nums = append(nums, fmt.Sprintf("+6281234567%03d", i))
+		}
+		c := e.campaign("pages", nums, campaign.Settings{Window: "09:00-20:00", BatchSize: 10})
+		_, err := e.run(c, nil, campaign.RunOptions{})
+		if !errors.Is(err, campaign.ErrMoreWork) {
+			t.Fatalf("run: %v, want work left", err)
+		}
+		if n := len(e.sim.Messages()); n != 5 {
+			t.Errorf("sent %d, want the 5 Jakarta numbers after 3 closed pages", n)
+		}
+	})
+}
