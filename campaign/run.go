@@ -944,7 +944,7 @@ func (r *runner) waitCapacity(ctx context.Context) error {
 	r.d.Logger.Info("allowance used up; waiting for capacity", "campaign", r.c.Name, "until", at.UTC().Format(time.RFC3339))
 	if r.d.Progress != nil {
 		p := r.progress()
-		p.Waiting = "allowance used up until " + at.UTC().Format(time.RFC3339)
+		p.Waiting = "allowance used up until " + LocalTime(at)
 		r.d.Progress.Update(p)
 	}
 	r.allowance.fresh = false
