@@ -115,6 +115,9 @@ type Settings struct {
 	// campaign's --not-after (UTC). Both absent when not set.
 	Window   string     `json:"window,omitempty"`
 	NotAfter *time.Time `json:"not_after,omitempty"`
+	// NextOpening is when the next held recipient's window opens (or a
+	// retry comes due), while some wait.
+	NextOpening *time.Time `json:"next_opening,omitempty"`
 }
 
 // Failure is one error code's count with the catalog's words.
@@ -333,6 +336,13 @@ func Build(ctx context.Context, st store.Store, campaignID int64, now time.Time,
 		return nil, err
 	}
 	r.Settings.WarmupDay = r.Allowance.WarmupDay
+	if r.Settings.Window != "" && r.RemainingByState[string(store.StatePending)] > 0 && !c.State.Closed() {
+		// Pending recipients not due are held outside their window.
+		if next, ok, err := st.NextDue(ctx, campaignID); err == nil && ok {
+			u := next.UTC()
+			r.Settings.NextOpening = &u
+		}
+	}
 	return r, nil
 }
 

@@ -42,6 +42,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if s.Window != "" {
 		p("  send window %s\n", clean(s.Window))
 	}
+	if s.NextOpening != nil {
+		p("  next window opening (or retry) %s\n", campaign.LocalTime(*s.NextOpening))
+	}
 	if s.NotAfter != nil {
 		p("  not after %s\n", campaign.LocalTime(*s.NotAfter))
 	}

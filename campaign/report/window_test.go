@@ -71,3 +71,41 @@ func TestReportExpiredAndResent(t *testing.T) {
 		t.Errorf("--only expired: %v %v", states, err)
 	}
 }
+
+// TestReportWindow: the report shows the send window and, while
+// recipients wait outside it, the next opening.
+func TestReportWindow(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	s := []byte(`{"template":"order_update","language":"en_US","phone_number_id":"` + fixturePhoneID + `","window":"09:00-20:00","days":"mon-fri","not_after":"2026-12-24T18:00:00Z"}`)
+	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "w", CSVHash: "h", Template: "order_update", Language: "en_US",
+		PhoneNumberID: fixturePhoneID, Scope: fixtureScope, Settings: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+5511910000001"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishImport(ctx, id, 1); err != nil {
+		t.Fatal(err)
+	}
+	opens := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	if err := st.HoldRecipients(ctx, []int64{recipientIDs(t, st, id)[2].ID}, opens); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(ctx, st, id, opens.Add(-time.Hour), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(r.Settings.Window, "09:00-20:00 on mon,tue,wed,thu,fri") || r.Settings.NextOpening == nil || !r.Settings.NextOpening.Equal(opens) ||
+		r.Settings.NotAfter == nil || !r.Settings.NotAfter.Equal(time.Date(2026, 12, 24, 18, 0, 0, 0, time.UTC)) {
+		t.Errorf("report settings %+v: want the window, next opening %v and not-after", r.Settings, opens)
+	}
+	var text bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "send window 09:00-20:00") || !strings.Contains(text.String(), "next window opening (or retry) ") {
+		t.Errorf("text report lacks the window:\n%s", text.String())
+	}
+}
