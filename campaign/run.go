@@ -292,9 +292,11 @@ func (r *runner) run(ctx context.Context) error {
 	if r.pastExpiry(now) {
 		return errExpired
 	}
-	// Holds from an earlier run may rest on other window settings.
-	if err := st.ReleaseHolds(ctx, r.c.ID); err != nil {
-		return err
+	if r.win == nil {
+		// The window was removed since recipients were held by it.
+		if err := st.ReleaseHolds(ctx, r.c.ID); err != nil {
+			return err
+		}
 	}
 	if r.c.State == store.CampaignFinished {
 		counts, err := st.Counts(ctx, r.c.ID)

@@ -399,3 +399,16 @@ func DescribeWindow(s Settings) string {
 	}
 	return w.String()
 }
+
+// WindowChanged reports whether changes touch the send window or
+// --not-after: recipients held by the old settings must be released
+// (store.ReleaseHolds) so that the next run holds them by the new ones.
+func WindowChanged(changes []Change) bool {
+	for _, c := range changes {
+		switch c.Flag {
+		case "--window", "--days", "--tz", "--not-after":
+			return true
+		}
+	}
+	return false
+}

@@ -276,6 +276,13 @@ func (a *app) updateSettings(ctx context.Context, w io.Writer, st store.Store, c
 		return c, fmt.Errorf("campaign %s: store the new settings: %w", c.Name, err)
 	}
 	c.Settings = b
+	if campaign.WindowChanged(changes) {
+		// Recipients held outside the old window are due again: the next
+		// run holds them by the new one.
+		if err := st.ReleaseHolds(ctx, c.ID); err != nil {
+			return c, fmt.Errorf("campaign %s: release the send-window holds: %w", c.Name, err)
+		}
+	}
 	for _, ch := range changes {
 		fmt.Fprintf(w, "campaign %s: %s was %s, now %s\n", c.Name, ch.Flag, ch.Stored, ch.Given)
 	}
