@@ -71,7 +71,10 @@ the reply.
 exactly 3 sends in 100, never more by chance; the other faults are drawn
 from --seed.
 
-WHATSEND_NOW (RFC 3339) starts the simulator's clock at that instant.
+WHATSEND_NOW starts the simulator's clock at that instant: RFC 3339
+(2026-12-05T09:00:00-03:00) or a local time and an IANA zone
+(2026-12-05T09:00 America/Sao_Paulo). {"advance": ...} moves the clock and
+the notifications still waiting for their time alike.
 
 Exit status: 130 or 143 after a stop by SIGINT or SIGTERM; 2 on bad flags; 1 when the
 address cannot be served.`,

@@ -296,6 +296,7 @@ func (s *Sim) Control(c Control) error {
 			return fmt.Errorf("advance %q: want a positive Go duration such as 24h", c.Advance)
 		}
 		s.offset += d
+		s.wh.advance(d) // pending notifications move with the clock
 	}
 	if c.Quality != "" {
 		s.cfg.Quality = strings.ToUpper(c.Quality)
