@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -91,6 +92,9 @@ func TestWindowWeekAcrossZones(t *testing.T) {
 		monday := time.Date(2026, 12, 7, 9, 0, 0, 0, jakarta)
 		if !res.NextAt.Equal(monday) {
 			t.Errorf("Saturday run: next opening %v, want Monday 09:00 in Jakarta (%v)", res.NextAt, monday)
+		}
+		if want := "the next window opens " + campaign.LocalTime(monday); !strings.Contains(res.Stop, want) {
+			t.Errorf("Saturday run says %q, want it to name %q", res.Stop, want)
 		}
 		if len(e.sim.Messages()) != 0 || res.Sent != 0 {
 			t.Fatalf("Saturday run sent %d messages, want none", len(e.sim.Messages()))
