@@ -13,7 +13,7 @@ func newCampaignSetCmd(a *app) *cobra.Command {
 	o := &settingsFlags{}
 	cmd := &cobra.Command{
 		Use:   "set CAMPAIGN --rate N [--tier N] [...]",
-		Short: "Change a campaign's pacing, limit, guard, retry or warm-up settings",
+		Short: "Change a campaign's pacing, limit, guard, retry, warm-up or send-window settings",
 		Long: `Set changes settings stored with a campaign (its id or name), without its CSV:
 the same as 'whatsend run FILE ... --update'. Only the flags given are
 changed; the others keep their stored value.
@@ -22,7 +22,8 @@ Settings that are safe mid-campaign can change: --rate, --tier,
 --daily-limit, --batch-size, --batch-interval, --pair-interval,
 --max-attempts, --defer-days, --guard-window, --guard-min-sample,
 --slow-share, --pause-share, --warmup-start, --warmup-days,
---max-unanswered, --waba-id and --api-version. The others (--template,
+--max-unanswered, --window, --days, --tz, --not-after, --settle-after,
+--waba-id and --api-version. The others (--template,
 --lang, --params, --phone-column, --default-region and where the campaign
 sends: --simulate, --api-url, --phone-number-id, --business-id) are refused:
 they need a new campaign ('whatsend run FILE ... --name NEW').
