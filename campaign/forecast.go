@@ -109,8 +109,7 @@ func Plan(ctx context.Context, st store.Store, snd Sender, campaignID int64, now
 	if err != nil {
 		return Forecast{}, err
 	}
-	by := sum.ByState
-	left := by[store.StatePending] + by[store.StateRetry] + by[store.StateDeferred] + by[store.StateInFlight]
+	left := toSettle(sum.ByState)
 	return BuildForecast(c.Scope, lim, s.WarmupDays, start, now, used, left), nil
 }
 

@@ -139,7 +139,7 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 		return res, fmt.Errorf("campaign %s: import did not finish; run the same CSV again to import it", c.Name)
 	}
 	if c.State == store.CampaignCancelled {
-		return res, &StateError{Campaign: c.Name, State: c.State, Action: "send", Hint: "delete it (whatsend campaign delete " + c.Name + ") to import its CSV again"}
+		return res, &StateError{Campaign: c.Name, State: c.State, Action: "send", Hint: "delete it (whatsend campaign delete " + QuoteArg(c.Name) + ") to import its CSV again"}
 	}
 
 	ls := &leases{st: d.Store, owner: d.Owner, now: d.Now}
@@ -270,7 +270,7 @@ func (r *runner) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if remaining(counts) == 0 {
+		if toSettle(counts) == 0 {
 			return nil
 		}
 		if err := st.SetCampaignState(ctx, r.c.ID, store.CampaignReady, "", nil, now); err != nil {
@@ -312,14 +312,15 @@ func (r *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.stats.total = remaining(counts)
+	r.stats.total = toSettle(counts)
 
 	return r.loop(ctx)
 }
 
-// remaining counts recipients not yet settled.
-func remaining(c map[store.State]int) int {
-	return c[store.StatePending] + c[store.StateInFlight] + c[store.StateRetry] + c[store.StateDeferred]
+// toSettle counts the recipients a run settles: those remaining and those
+// a killed run left in flight.
+func toSettle(c map[store.State]int) int {
+	return Remaining(c) + c[store.StateInFlight]
 }
 
 // chooseRate reads the number's health (the pre-flight: nothing is sent
@@ -702,7 +703,7 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	if remaining(counts) == 0 {
+	if toSettle(counts) == 0 {
 		r.stopMsg = "finished"
 		return true, r.d.Store.SetCampaignState(ctx, r.c.ID, store.CampaignFinished, "", nil, now)
 	}

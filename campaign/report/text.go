@@ -52,7 +52,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("uncertain", r.Uncertain, ifs(r.Uncertain > 0, "may have reached Meta: not re-sent unless resume --resend-uncertain"))
 	row("cancelled", r.Cancelled, ifs(r.Cancelled > 0, "not sent: the campaign was cancelled"))
 	rb := r.RemainingByState
-	row("remaining", r.Remaining, fmt.Sprintf("pending %d, retry %d, deferred %d, in flight %d", rb["pending"], rb["retry"], rb["deferred"], rb["in_flight"]))
+	if r.InFlight > 0 {
+		row("in flight", r.InFlight, "a run was stopped with these requests out: the next run settles them")
+	}
+	row("remaining", r.Remaining, fmt.Sprintf("pending %d, retry %d, deferred %d", rb["pending"], rb["retry"], rb["deferred"]))
 	t.Flush()
 
 	p("\n131056 (pair rate limit): %d of %d attempts, %.1f%%\n", r.RateLimited, r.Attempts, r.RateLimitedShare*100)
