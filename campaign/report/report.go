@@ -75,6 +75,7 @@ type Report struct {
 	Throughput Throughput `json:"throughput"`
 	Allowance  Allowance  `json:"allowance"`
 	Timeline   []Point    `json:"timeline"`
+	fine       []Point    // per second (Minute holds the second): the charts of a run shorter than maxFine seconds of sending
 }
 
 // Totals are a campaign's figures that every view shows alike (the report,
@@ -304,7 +305,35 @@ type Point struct {
 	// GuardWindow attempts) at the minute's last attempt: what the guard
 	// compares with the slow-down and pause thresholds.
 	WindowShare float64 `json:"window_share"`
+
+	peakShare float64 // the highest window share within the point (charts)
+	failedRL  int     // failed attempts answered 131056 (charts)
 }
+
+// add counts one attempt into the point; share is the guard's window share
+// after it, when it was answered (ok).
+func (p *Point) add(a store.AttemptRecord, share float64, ok bool) {
+	p.Attempts++
+	switch a.State {
+	case store.StateSent:
+		p.Sent++
+	case store.StateFailed:
+		p.Failed++
+		if a.Code == rateLimitedCode {
+			p.failedRL++
+		}
+	}
+	if a.Code == rateLimitedCode {
+		p.RateLimited++
+	}
+	if ok {
+		p.WindowShare = share
+		p.peakShare = max(p.peakShare, share)
+	}
+}
+
+// maxFine bounds the per-second series the charts of a short run use.
+const maxFine = 6 * 3600
 
 // Options tune a report.
 type Options struct {
@@ -540,6 +569,8 @@ func (r *Report) readAttempts(ctx context.Context, st store.Store, campaignID in
 	batches := map[int]*Batch{}
 	var cur *Point
 	window := campaign.NewShareWindow(s.GuardWindow)
+	var fine *Point
+	fineOff := false
 	var prev time.Time
 	var active time.Duration
 	err := st.Attempts(ctx, campaignID, func(a store.AttemptRecord) error {
@@ -564,23 +595,35 @@ func (r *Report) readAttempts(ctx context.Context, st store.Store, campaignID in
 			r.Timeline = append(r.Timeline, Point{Minute: m})
 			cur = &r.Timeline[len(r.Timeline)-1]
 		}
-		cur.Attempts++
+		// Per second too, for the charts of a short run; dropped past
+		// maxFine seconds with attempts (the charts use minutes then).
+		if !fineOff {
+			if m := at.Truncate(time.Second); fine == nil || !m.Equal(fine.Minute) {
+				if len(r.fine) == maxFine {
+					r.fine, fine, fineOff = nil, nil, true
+				} else {
+					r.fine = append(r.fine, Point{Minute: m})
+					fine = &r.fine[len(r.fine)-1]
+				}
+			}
+		}
 		switch a.State {
 		case store.StateSent:
 			b.Sent++
-			cur.Sent++
 		case store.StateFailed:
 			b.Failed++
-			cur.Failed++
 		}
-		if a.State != store.StateInFlight && a.State != store.StateUncertain {
+		answered := a.State != store.StateInFlight && a.State != store.StateUncertain
+		if answered {
 			// The guard's window, as the guard keeps it.
 			window.Observe(a.Code == rateLimitedCode)
-			cur.WindowShare = window.Share()
+		}
+		cur.add(a, window.Share(), answered)
+		if fine != nil {
+			fine.add(a, window.Share(), answered)
 		}
 		if a.Code == rateLimitedCode {
 			b.RateLimited++
-			cur.RateLimited++
 		}
 		return nil
 	})

@@ -239,6 +239,18 @@ func figures(detail json.RawMessage) string {
 	if json.Unmarshal(detail, &m) != nil || len(m) == 0 {
 		return string(detail)
 	}
+	// The guard's 131056 pause, in words.
+	var ratio struct {
+		Kind      string  `json:"kind"`
+		Share     float64 `json:"share"`
+		Window    int     `json:"window"`
+		Hits      int     `json:"hits"`
+		Threshold float64 `json:"threshold"`
+	}
+	if json.Unmarshal(detail, &ratio) == nil && ratio.Kind == "ratio" && ratio.Window > 0 {
+		return fmt.Sprintf("131056 share %.1f %% over the last %d attempts (%d answered 131056), limit %.0f %%",
+			ratio.Share*100, ratio.Window, ratio.Hits, ratio.Threshold*100)
+	}
 	parts := make([]string, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v, _ := json.Marshal(m[k])
