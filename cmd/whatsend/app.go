@@ -13,6 +13,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/whatsend/whatsend/campaign"
+	"github.com/whatsend/whatsend/store"
+	"github.com/whatsend/whatsend/store/sqlite"
 )
 
 // app carries what every command shares: the I/O streams, the environment,
@@ -60,9 +62,14 @@ func (a *app) setup() error {
 	return nil
 }
 
-// reportDir is where run and resume write their reports: beside the store.
+// reportDir is where run and resume write their reports: beside a SQLite
+// store, in the working folder for a database server's.
 func (a *app) reportDir() string {
-	return filepath.Join(filepath.Dir(a.dbPath), "reports")
+	switch store.Scheme(a.dbPath) {
+	case "", "sqlite":
+		return filepath.Join(filepath.Dir(sqlite.Path(a.dbPath)), "reports")
+	}
+	return "reports"
 }
 
 // errIsTerminal reports whether stderr is a terminal (progress bar or log lines).
@@ -104,5 +111,5 @@ func (a *app) storeContext(err error) error {
 	if _, ok := errors.AsType[*usageError](err); ok {
 		return err
 	}
-	return fmt.Errorf("store %s: %w", a.dbPath, err)
+	return fmt.Errorf("store %s: %w", store.Redact(a.dbPath), err)
 }

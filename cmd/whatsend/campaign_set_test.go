@@ -130,6 +130,8 @@ func TestFlagEdges(t *testing.T) {
 		{simArgs(csv, "--warmup-days", "-2"), "--warmup-days"},
 		{simArgs(csv, "--tier", "0"), "--tier"},
 		{[]string{"resume", "--max-duration", "-1s"}, "--max-duration"},
+		{simArgs(csv, "--shutdown-wait", "0s"), "--shutdown-wait"},
+		{[]string{"resume", "--shutdown-wait", "-5s"}, "--shutdown-wait"},
 		{[]string{"sim", "--mps", "NaN"}, "--mps"},
 		{[]string{"sim", "--fail-rate", "Inf"}, "--fail-rate"},
 	} {

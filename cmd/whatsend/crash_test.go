@@ -190,3 +190,41 @@ func TestLeases(t *testing.T) {
 		t.Errorf("resume after kill -9 exited %d, want 0 or 10 (lease taken over)\n%s", code, p.stderr.String())
 	}
 }
+
+// With every request hung, SIGTERM ends the run after --shutdown-wait, not
+// after the client's 30 s timeout: exit 143, and the requests that never
+// answered are left uncertain, never re-sent.
+func TestSIGTERMWithHungRequests(t *testing.T) {
+	sim := startSim(t, "--mps", "1000", "--tier", "unlimited", "--hang-rate", "1")
+	p := newProc(t, sim)
+	csv := writeCSV(t, p.dir, 50, 0)
+	cmd := p.command(p.runArgs(csv, "--rate", "20", "--shutdown-wait", "1s")...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	count := storeCount(t, p)
+	waitFor(t, "requests in flight", time.Minute, func() bool {
+		return count(`SELECT count(*) FROM recipients WHERE state = 'in_flight'`) >= 3
+	})
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if code := exitCodeOf(err); code != 143 {
+			t.Errorf("exit %d, want 143\n%s", code, out.String())
+		}
+	case <-time.After(25 * time.Second): // the client's own timeout is 30 s
+		_ = cmd.Process.Kill()
+		<-exited
+		t.Fatalf("SIGTERM with hung requests did not end the run before the HTTP timeout\n%s", out.String())
+	}
+	if n := count(`SELECT count(*) FROM recipients WHERE state = 'in_flight'`); n != 0 {
+		t.Errorf("%d recipients still in_flight after shutdown", n)
+	}
+	if n := count(`SELECT count(*) FROM recipients WHERE state = 'uncertain'`); n < 3 {
+		t.Errorf("%d recipients uncertain, want the hung ones (at least 3)", n)
+	}
+}

@@ -22,7 +22,8 @@ import (
 	"github.com/whatsend/whatsend/sender/simulator"
 	"github.com/whatsend/whatsend/sender/webhook"
 	"github.com/whatsend/whatsend/store"
-	"github.com/whatsend/whatsend/store/sqlite"
+	_ "github.com/whatsend/whatsend/store/postgres" // postgres:// DSNs
+	_ "github.com/whatsend/whatsend/store/sqlite"   // paths and sqlite:// DSNs
 )
 
 // simulatorURL is the base URL given to the client when it talks to the
@@ -34,11 +35,12 @@ type apiOptions struct {
 	tokenFile string
 }
 
-// openStore opens the SQLite store at --db. The store it returns also
-// carries the webhooks of --simulate's in-process simulators (see
-// rehearsal); without one it behaves exactly as the SQLite store.
+// openStore opens the store --db names (a SQLite path or a PostgreSQL
+// DSN, see store.Open). The store it returns also carries the webhooks of
+// --simulate's in-process simulators (see rehearsal); without one it
+// behaves exactly as the store.
 func (a *app) openStore(ctx context.Context) (store.Store, error) {
-	st, err := sqlite.Open(ctx, a.dbPath)
+	st, err := store.Open(ctx, a.dbPath)
 	if err != nil {
 		return nil, storeOpenError(a.dbPath, err)
 	}
@@ -47,13 +49,20 @@ func (a *app) openStore(ctx context.Context) (store.Store, error) {
 	return rehearsalStore{Store: st, r: r}, nil
 }
 
-// storeOpenError adds the path to an error of opening the store, unless
-// it is a refusal that already names it (exit 2, see exitCode).
-func storeOpenError(path string, err error) error {
-	if errors.Is(err, store.ErrIncompatible) || errors.Is(err, store.ErrInaccessible) {
+// storeOpenError adds the store's DSN, its password redacted, to an
+// error of opening it, unless the error already names it. A malformed DSN
+// is a usage error; refusals are returned as they are (exit 2 both, see
+// exitCode); anything else, a server that does not answer included, is
+// exit 1.
+func storeOpenError(dsn string, err error) error {
+	if errors.Is(err, store.ErrBadDSN) {
+		return &usageError{err}
+	}
+	if errors.Is(err, store.ErrIncompatible) || errors.Is(err, store.ErrInaccessible) ||
+		strings.Contains(err.Error(), store.Redact(dsn)) {
 		return err
 	}
-	return fmt.Errorf("open store %s: %w", path, err)
+	return fmt.Errorf("open store %s: %w", store.Redact(dsn), err)
 }
 
 // rehearsal ties the in-process simulators of --simulate to the store the

@@ -12,7 +12,6 @@ import (
 
 	"github.com/whatsend/whatsend/campaign/report"
 	"github.com/whatsend/whatsend/store"
-	"github.com/whatsend/whatsend/store/sqlite"
 )
 
 // reportOptions are the flags of whatsend report.
@@ -122,9 +121,9 @@ func runReport(ctx context.Context, a *app, o *reportOptions, arg string) error 
 		return usagef("--only filters the CSV export: add --format csv")
 	}
 	// Read only: a report never takes the write lock a run needs.
-	st, err := sqlite.OpenReadOnly(ctx, a.dbPath)
+	st, err := store.OpenReadOnly(ctx, a.dbPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return usagef("no store at %s: start a campaign with whatsend run (or set --db)", a.dbPath)
+		return usagef("no store at %s: start a campaign with whatsend run (or set --db)", store.Redact(a.dbPath))
 	}
 	if err != nil {
 		return storeOpenError(a.dbPath, err)

@@ -97,6 +97,12 @@ func runResume(cmd *cobra.Command, a *app, o *resumeOptions, arg string) error {
 			worst = mostUrgent(worst, fmt.Errorf("campaign %s: %w", c.Name, campaign.ErrPaused))
 			continue
 		}
+		if skip := a.otherNumber(c); skip != "" {
+			// Cron with WHATSEND_PHONE_NUMBER_ID set drives that number's
+			// campaigns; another number's are not an error every hour.
+			fmt.Fprintf(a.out, "campaign %s (id %d): %s, skipped\n", c.Name, c.ID, skip)
+			continue
+		}
 		err := a.resumeOne(cmd, st, c, o)
 		if ctx.Err() != nil {
 			return err // a signal overrides all
@@ -132,6 +138,18 @@ func mostUrgent(a, b error) error {
 		return b
 	}
 	return a
+}
+
+// otherNumber says why resume --all leaves a campaign alone when
+// WHATSEND_PHONE_NUMBER_ID names another number than the campaign's; ""
+// when it does not.
+func (a *app) otherNumber(c store.Campaign) string {
+	env := a.getenv("WHATSEND_PHONE_NUMBER_ID")
+	s, err := campaign.DecodeSettings(c.Settings)
+	if env == "" || err != nil || campaign.CheckPhoneNumberID(c.Name, s, "WHATSEND_PHONE_NUMBER_ID", env) == nil {
+		return ""
+	}
+	return fmt.Sprintf("sends from %s, not WHATSEND_PHONE_NUMBER_ID=%s (resume it by name without that variable)", s.Target(), env)
 }
 
 func (a *app) resumeOne(cmd *cobra.Command, st store.Store, c store.Campaign, o *resumeOptions) error {

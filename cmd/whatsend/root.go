@@ -100,7 +100,7 @@ Exit status:
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &usageError{err}
 	})
-	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "path of the SQLite store (env WHATSEND_DB, default ./whatsend.db)")
+	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "the store: a SQLite file path (or sqlite://PATH) or a postgres:// DSN (env WHATSEND_DB, default ./whatsend.db)")
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
 
 	root.AddCommand(

@@ -41,6 +41,7 @@ type settingsFlags struct {
 // execOptions are the per-invocation flags shared by run and resume.
 type execOptions struct {
 	maxDuration     time.Duration
+	shutdownWait    time.Duration
 	wait            bool
 	force           bool
 	resendUncertain bool
@@ -151,6 +152,7 @@ func (o *settingsFlags) settings(cmd *cobra.Command) (campaign.Settings, func(fl
 func addExecFlags(cmd *cobra.Command, e *execOptions) {
 	f := cmd.Flags()
 	f.DurationVar(&e.maxDuration, "max-duration", 0, "stop with work left after this long (exit 10)")
+	f.DurationVar(&e.shutdownWait, "shutdown-wait", campaign.DefaultShutdownWait, "on SIGINT/SIGTERM, wait this long for requests in flight; those still unanswered are left uncertain")
 	f.BoolVar(&e.wait, "wait", false, "when the allowance is used up, wait for capacity instead of stopping")
 	f.BoolVar(&e.force, "force", false, "resume a paused campaign even while its cause persists")
 	f.BoolVar(&e.resendUncertain, "resend-uncertain", false, "re-send recipients whose outcome is unknown (may duplicate messages)")
@@ -245,10 +247,14 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	return a.drive(cmd, st, client, c, o.exec)
 }
 
-// validate refuses a negative --max-duration (0 means none).
+// validate refuses a negative --max-duration (0 means none) and a
+// --shutdown-wait that is not positive.
 func (e execOptions) validate() error {
 	if e.maxDuration < 0 {
 		return usagef("--max-duration %s: want a positive duration, or 0 for no limit", e.maxDuration)
+	}
+	if e.shutdownWait <= 0 {
+		return usagef("--shutdown-wait %s: want a positive duration", e.shutdownWait)
 	}
 	return nil
 }
@@ -286,7 +292,7 @@ func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, 
 	res, err := campaign.Run(ctx, campaign.Deps{
 		Store: st, Sender: client, Logger: a.logger, Now: a.now, Progress: prog, Owner: owner(),
 	}, c.ID, campaign.RunOptions{
-		MaxDuration: e.maxDuration, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
+		MaxDuration: e.maxDuration, ShutdownWait: e.shutdownWait, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
 	})
 	prog.Finish()
 	if _, busy := errors.AsType[*store.LeaseHeldError](err); busy || errors.Is(err, campaign.ErrBusy) || errors.Is(err, campaign.ErrRefused) {

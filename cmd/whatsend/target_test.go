@@ -143,3 +143,25 @@ func TestRunContinuesWithStoredSettings(t *testing.T) {
 		t.Errorf("report: sent %v, failed %v; want 260, 0", m["sent"], m["failed"])
 	}
 }
+
+// Cron with WHATSEND_PHONE_NUMBER_ID set drives that number's campaigns
+// and skips another number's with a line saying why, instead of exiting 2
+// for it every hour; by name, the contradiction is still refused.
+func TestResumeAllSkipsOtherNumbers(t *testing.T) {
+	sim := startSim(t, "--latency", "0")
+	p := newProc(t, sim)
+	csv := writeCSV(t, p.dir, 30, 0)
+	if code := p.exec(p.runArgs(csv, "--tier", "10")...); code != exitMoreWork {
+		t.Fatalf("run exited %d, want 10\n%s%s", code, &p.stdout, &p.stderr)
+	}
+	p.extra = []string{"WHATSEND_PHONE_NUMBER_ID=100000000000009"}
+	if code := p.exec("resume", "--all"); code != exitOK {
+		t.Errorf("resume --all with another number's id exited %d, want 0\n%s%s", code, &p.stdout, &p.stderr)
+	}
+	if !strings.Contains(p.stdout.String(), "not WHATSEND_PHONE_NUMBER_ID=100000000000009") || !strings.Contains(p.stdout.String(), "skipped") {
+		t.Errorf("resume --all does not say why it skipped the campaign:\n%s", &p.stdout)
+	}
+	if code := p.exec("resume", "1"); code != exitUsage {
+		t.Errorf("resume by name with another number's id exited %d, want 2", code)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,5 +163,29 @@ func TestMigratesSchema1Leases(t *testing.T) {
 	l, err := st.Lease(t.Context(), "campaign:1")
 	if err != nil || l.PID != 42 || l.Started != 0 {
 		t.Errorf("lease after migration = %+v, %v; want pid 42, start time 0", l, err)
+	}
+}
+
+// Two opens of one new store at once (two processes starting together)
+// both succeed: neither takes the other's half-made store for another
+// application's database, nor fails on the switch to WAL.
+func TestConcurrentOpenOfANewStore(t *testing.T) {
+	for i := range 40 {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("new%d.db", i))
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				st, err := sqlite.Open(t.Context(), path)
+				if err == nil {
+					err = st.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("open %d: %v", i, err)
+			}
+		}
 	}
 }

@@ -182,8 +182,21 @@ func probe(ctx context.Context, path string) error {
 		return err
 	}
 	defer r.Close()
-	_, err = schemaVersion(ctx, r, path)
+	_, err = snapshotVersion(ctx, r, path)
 	return err
+}
+
+// snapshotVersion reads the schema version in one read transaction: its
+// several queries must see one state of the file, not a migration that
+// another process commits between two of them (a store being created by
+// two processes at once would look like another application's database).
+func snapshotVersion(ctx context.Context, db *sql.DB, path string) (int, error) {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, openError(path, err)
+	}
+	defer tx.Rollback()
+	return schemaVersion(ctx, tx, path)
 }
 
 // OpenReadOnly opens an existing store for reading only (reports): it never
@@ -201,7 +214,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	v, err := schemaVersion(ctx, r, path)
+	v, err := snapshotVersion(ctx, r, path)
 	if err == nil && v == 0 {
 		err = fmt.Errorf("%s holds no whatsend store yet: %w", path, fs.ErrNotExist)
 	}
