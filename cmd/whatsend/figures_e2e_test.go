@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -184,5 +185,19 @@ func TestSummaryJSONMode(t *testing.T) {
 		if !json.Valid([]byte(l)) && !strings.HasPrefix(l, "whatsend: ") {
 			t.Errorf("stderr line neither JSON log nor a whatsend: message: %q", l)
 		}
+	}
+}
+
+// status where no store exists says so and creates none.
+func TestStatusWithoutStore(t *testing.T) {
+	p := newProc(t, nil)
+	if code := p.exec("status"); code != 0 {
+		t.Fatalf("status exited %d\n%s%s", code, &p.stdout, &p.stderr)
+	}
+	if !strings.Contains(p.stdout.String()+p.stderr.String(), "no store at "+filepath.Join(p.dir, "whatsend.db")) {
+		t.Errorf("status does not say there is no store:\n%s%s", &p.stdout, &p.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "whatsend.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("status created a store (%v)", err)
 	}
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -35,6 +38,16 @@ Exit status: 0; 2 when the campaign is unknown; 1 on an unexpected error.`,
 // every campaign: status and campaign list share it.
 func runStatus(cmd *cobra.Command, a *app, arg string) error {
 	ctx := cmd.Context()
+	// A SQLite store that does not exist is not created by looking at it.
+	if store.Scheme(a.dbPath) == "" {
+		if _, err := os.Stat(a.dbPath); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(a.out, "no store at %s: no campaign has been run with it (whatsend run creates it; --db or WHATSEND_DB names another)\n", a.dbPath)
+			if arg != "" {
+				return usagef("campaign %s: no store at %s", arg, a.dbPath)
+			}
+			return nil
+		}
+	}
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
