@@ -89,6 +89,7 @@ func Plan(ctx context.Context, st store.Store, snd Sender, campaignID int64, now
 			return Forecast{}, fmt.Errorf("read the messaging limit: %w", err)
 		}
 		fromAPI = true
+		savePhone(ctx, st, c.PhoneNumberID, h, now)
 	}
 	lim := ResolveLimit(s, h.Limit, fromAPI)
 	var start time.Time

@@ -405,14 +405,22 @@ func throughputCap(h sender.Health) (float64, string) {
 }
 
 func (r *runner) savePhone(ctx context.Context, h sender.Health) {
+	savePhone(ctx, r.d.Store, r.c.PhoneNumberID, h, r.d.Now())
+}
+
+// savePhone records the number's health as last read, so that status and
+// the reports name the limit the API gave, as the run and the dry run do
+// ("the API (TIER_250)") (best effort: a failure only
+// leaves the previous reading).
+func savePhone(ctx context.Context, st store.Store, phoneNumberID string, h sender.Health, now time.Time) {
 	lim := h.Limit.Users
 	if h.Limit.Unlimited {
 		lim = -1
 	}
-	_ = r.d.Store.SavePhone(ctx, store.PhoneRecord{
-		PhoneNumberID: r.c.PhoneNumberID, Quality: h.Quality, Status: h.Status,
+	_ = st.SavePhone(ctx, store.PhoneRecord{
+		PhoneNumberID: phoneNumberID, Quality: h.Quality, Status: h.Status,
 		ThroughputLevel: h.ThroughputLevel, OnBizApp: h.OnBizApp, Limit: lim,
-		LimitSource: h.LimitField, CheckedAt: r.d.Now(),
+		LimitSource: cmpOr(h.Limit.Tier, h.LimitField), CheckedAt: now,
 	})
 }
 

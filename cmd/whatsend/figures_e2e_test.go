@@ -201,3 +201,22 @@ func TestStatusWithoutStore(t *testing.T) {
 		t.Errorf("status created a store (%v)", err)
 	}
 }
+
+// The dry run and status name the same messaging limit and source.
+func TestDryRunAndStatusAgreeOnTheLimit(t *testing.T) {
+	p := newProc(t, nil)
+	csv := writeCSV(t, p.dir, 10, 0)
+	if code := p.exec("run", csv, "--template", "order_update", "--lang", "en_US", "--params", "name,order_id", "--simulate", "--dry-run"); code != 0 {
+		t.Fatalf("dry run exited %d\n%s", code, &p.stderr)
+	}
+	m := regexp.MustCompile(`limit (\d+) unique recipients per 24 h \(from (.*)\)\n`).FindStringSubmatch(p.stdout.String())
+	if m == nil {
+		t.Fatalf("the dry run names no limit:\n%s", &p.stdout)
+	}
+	if code := p.exec("status"); code != 0 {
+		t.Fatalf("status exited %d", code)
+	}
+	if want := "limit: " + m[1] + " unique recipients per 24 h (from " + m[2] + ")"; !strings.Contains(p.stdout.String(), want) {
+		t.Errorf("the dry run said %q; status:\n%s", want, &p.stdout)
+	}
+}
