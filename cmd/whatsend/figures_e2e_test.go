@@ -220,3 +220,29 @@ func TestDryRunAndStatusAgreeOnTheLimit(t *testing.T) {
 		t.Errorf("the dry run said %q; status:\n%s", want, &p.stdout)
 	}
 }
+
+// Messages: the --business-id note never comes before an input error, a
+// missing -o folder is a usage error naming it (not a temporary file).
+func TestOperatorMessages(t *testing.T) {
+	p := newProc(t, nil)
+	if code := p.exec("run", "nope.csv", "--template", "a", "--lang", "en_US", "--simulate"); code != 2 {
+		t.Fatalf("run of a missing CSV exited %d, want 2", code)
+	}
+	if strings.Contains(p.stderr.String(), "business-id") || strings.Count(p.stderr.String(), "nope.csv") != 1 {
+		t.Errorf("run of a missing CSV said:\n%s\nwant the file named once and no --business-id note", &p.stderr)
+	}
+	csv := writeCSV(t, p.dir, 3, 0)
+	if code := p.exec("run", csv, "--template", "order_update", "--lang", "en_US", "--params", "name,order_id", "--simulate"); code != 0 && code != exitMoreWork {
+		t.Fatalf("run exited %d\n%s", code, &p.stderr)
+	}
+	if n := strings.Count(p.stderr.String(), "no --business-id"); n != 1 {
+		t.Errorf("the --business-id note printed %d times, want once:\n%s", n, &p.stderr)
+	}
+	out := filepath.Join(p.dir, "missing", "r.html")
+	if code := p.exec("report", "--format", "html", "-o", out); code != 2 {
+		t.Errorf("report -o into a missing folder exited %d, want 2", code)
+	}
+	if want := "the folder " + filepath.Dir(out) + " does not exist"; !strings.Contains(p.stderr.String(), want) || strings.Contains(p.stderr.String(), ".report-") {
+		t.Errorf("report -o into a missing folder said %q, want %q", &p.stderr, want)
+	}
+}

@@ -189,10 +189,6 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 		return err
 	}
 	defer st.Close()
-	// Once per run, after every usage check of the flags and the store.
-	if s.BusinessID == "" {
-		fmt.Fprintf(a.errOut, "whatsend: no --business-id: the messaging limit is kept per phone number %s; pass the business portfolio id when several numbers share it\n", s.PhoneNumberID)
-	}
 
 	imp, err := campaign.Import(ctx, st, campaign.ImportConfig{
 		File: file,
@@ -236,6 +232,10 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 		r := imp.Result
 		fmt.Fprintf(a.errOut, "whatsend: imported %s as campaign %s (id %d): %d rows, %d valid, %d skipped\n",
 			file, c.Name, c.ID, r.Rows, r.Valid-imp.Duplicates-imp.OptedOut, r.Skipped+imp.Duplicates+imp.OptedOut)
+	}
+	// Once per run, after every check of the flags, the store and the CSV.
+	if s.BusinessID == "" {
+		fmt.Fprintf(a.errOut, "whatsend: no --business-id: the messaging limit is kept per phone number %s; pass the business portfolio id when several numbers share it\n", s.PhoneNumberID)
 	}
 	if o.dryRun {
 		f, err := campaign.Plan(ctx, st, client, c.ID, a.now())
