@@ -7,7 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,7 +41,9 @@ Exit status: 0; 2 when the campaign is unknown; 1 on an unexpected error.`,
 func runStatus(cmd *cobra.Command, a *app, arg string) error {
 	ctx := cmd.Context()
 	// A SQLite store that does not exist is not created by looking at it.
-	if store.Scheme(a.dbPath) == "" {
+	// Where the store cannot be made (a missing or read-only folder),
+	// opening it below says why.
+	if store.Scheme(a.dbPath) == "" && syscall.Access(filepath.Dir(a.dbPath), 2 /* W_OK */) == nil {
 		if _, err := os.Stat(a.dbPath); errors.Is(err, fs.ErrNotExist) {
 			fmt.Fprintf(a.out, "no store at %s: no campaign has been run with it (whatsend run creates it; --db or WHATSEND_DB names another)\n", a.dbPath)
 			if arg != "" {
