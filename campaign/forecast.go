@@ -113,6 +113,7 @@ func Plan(ctx context.Context, st store.Store, snd Sender, campaignID int64, now
 			return Forecast{}, fmt.Errorf("read the messaging limit: %w", err)
 		}
 		fromAPI = true
+		savePhone(ctx, st, c.PhoneNumberID, h, now)
 	}
 	lim := ResolveLimit(s, h.Limit, fromAPI)
 	var start time.Time
@@ -133,8 +134,7 @@ func Plan(ctx context.Context, st store.Store, snd Sender, campaignID int64, now
 	if err != nil {
 		return Forecast{}, err
 	}
-	by := sum.ByState
-	left := by[store.StatePending] + by[store.StateRetry] + by[store.StateDeferred] + by[store.StateInFlight]
+	left := toSettle(sum.ByState)
 	w, err := newSendWindow(s)
 	if err != nil || w == nil {
 		return BuildForecast(c.Scope, lim, s.WarmupDays, start, now, used, left), err

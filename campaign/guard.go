@@ -32,9 +32,7 @@ const (
 // used under the runner's mutex.
 type guard struct {
 	now        func() time.Time
-	window     []bool // ring: was attempt i answered 131056
-	next, n    int
-	hits       int
+	window     *ShareWindow
 	minSample  int
 	slowShare  float64
 	pauseShare float64
@@ -55,7 +53,7 @@ func newGuard(s Settings, now func() time.Time) *guard {
 	size := cmpOr(s.GuardWindow, DefaultGuardWindow)
 	return &guard{
 		now:           now,
-		window:        make([]bool, size),
+		window:        NewShareWindow(size),
 		minSample:     min(cmpOr(s.GuardMinSample, DefaultGuardMinSample), size),
 		slowShare:     cmpOr(s.SlowShare, DefaultSlowShare),
 		pauseShare:    cmpOr(s.PauseShare, DefaultPauseShare),
@@ -68,19 +66,7 @@ func newGuard(s Settings, now func() time.Time) *guard {
 // observe records one send attempt's answer code (0 for success) and
 // returns a pause when the 131056 share went over the pause threshold.
 func (g *guard) observe(code int) *pauseCause {
-	hit := code == rateLimitedCode
-	if g.n == len(g.window) {
-		if g.window[g.next] {
-			g.hits--
-		}
-	} else {
-		g.n++
-	}
-	g.window[g.next] = hit
-	if hit {
-		g.hits++
-	}
-	g.next = (g.next + 1) % len(g.window)
+	g.window.Observe(code == rateLimitedCode)
 	g.sinceChange++
 	if code == 0 {
 		g.okStreak++
@@ -89,7 +75,7 @@ func (g *guard) observe(code int) *pauseCause {
 			g.okStreak = 0
 		}
 	}
-	if g.n < g.minSample {
+	if g.window.Len() < g.minSample {
 		return nil
 	}
 	share := g.share()
@@ -97,8 +83,8 @@ func (g *guard) observe(code int) *pauseCause {
 	case share > g.pauseShare:
 		return &pauseCause{
 			Kind:   "ratio",
-			Reason: fmt.Sprintf("%.1f%% of the last %d send attempts were answered 131056 (pair rate limit); the limit is %.0f%%", share*100, g.n, g.pauseShare*100),
-			Detail: map[string]any{"share": share, "window": g.n, "hits": g.hits, "threshold": g.pauseShare},
+			Reason: fmt.Sprintf("%.1f%% of the last %d send attempts were answered 131056 (pair rate limit); the limit is %.0f%%", share*100, g.window.Len(), g.pauseShare*100),
+			Detail: map[string]any{"share": share, "window": g.window.Len(), "hits": g.window.Hits(), "threshold": g.pauseShare},
 		}
 	case share > g.slowShare:
 		if g.ratioFactor == 1 {
@@ -114,12 +100,7 @@ func (g *guard) observe(code int) *pauseCause {
 }
 
 // share is the 131056 share of the attempts in the window.
-func (g *guard) share() float64 {
-	if g.n == 0 {
-		return 0
-	}
-	return float64(g.hits) / float64(g.n)
-}
+func (g *guard) share() float64 { return g.window.Share() }
 
 // rateFactor is the multiplier applied to the chosen send rate.
 func (g *guard) rateFactor() float64 {

@@ -112,7 +112,7 @@ func Cancel(ctx context.Context, d Deps, campaignID int64) (int, error) {
 	err := underLease(ctx, d, campaignID, func(c store.Campaign) error {
 		if c.State == store.CampaignImporting {
 			return &StateError{Campaign: c.Name, State: c.State, Action: "cancel",
-				Hint: "delete it (whatsend campaign delete " + c.Name + ")"}
+				Hint: "delete it (whatsend campaign delete " + QuoteArg(c.Name) + ")"}
 		}
 		var err error
 		n, err = d.Store.CancelCampaign(ctx, campaignID, d.Now())
@@ -144,7 +144,7 @@ func Delete(ctx context.Context, d Deps, campaignID int64) error {
 		}
 		if n := counts[store.StateInFlight]; n > 0 {
 			return &StateError{Campaign: c.Name, State: c.State, Action: "delete",
-				Hint: fmt.Sprintf("%d recipients are in flight from an interrupted run: whatsend resume %s or whatsend campaign cancel %s settles them first", n, c.Name, c.Name)}
+				Hint: fmt.Sprintf("%d recipients are in flight from an interrupted run: whatsend resume %s or whatsend campaign cancel %s settles them first", n, QuoteArg(c.Name), QuoteArg(c.Name))}
 		}
 		return d.Store.DeleteCampaign(ctx, campaignID)
 	})

@@ -147,7 +147,7 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 		return res, fmt.Errorf("campaign %s: import did not finish; run the same CSV again to import it", c.Name)
 	}
 	if c.State == store.CampaignCancelled {
-		return res, &StateError{Campaign: c.Name, State: c.State, Action: "send", Hint: "delete it (whatsend campaign delete " + c.Name + ") to import its CSV again"}
+		return res, &StateError{Campaign: c.Name, State: c.State, Action: "send", Hint: "delete it (whatsend campaign delete " + QuoteArg(c.Name) + ") to import its CSV again"}
 	}
 
 	ls := &leases{st: d.Store, owner: d.Owner, now: d.Now}
@@ -303,7 +303,7 @@ func (r *runner) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if remaining(counts) == 0 {
+		if toSettle(counts) == 0 {
 			return nil
 		}
 		if err := st.SetCampaignState(ctx, r.c.ID, store.CampaignReady, "", nil, now); err != nil {
@@ -345,14 +345,15 @@ func (r *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.stats.total = remaining(counts)
+	r.stats.total = toSettle(counts)
 
 	return r.loop(ctx)
 }
 
-// remaining counts recipients not yet settled.
-func remaining(c map[store.State]int) int {
-	return c[store.StatePending] + c[store.StateInFlight] + c[store.StateRetry] + c[store.StateDeferred]
+// toSettle counts the recipients a run settles: those remaining and those
+// a killed run left in flight.
+func toSettle(c map[store.State]int) int {
+	return Remaining(c) + c[store.StateInFlight]
 }
 
 // chooseRate reads the number's health (the pre-flight: nothing is sent
@@ -437,14 +438,22 @@ func throughputCap(h sender.Health) (float64, string) {
 }
 
 func (r *runner) savePhone(ctx context.Context, h sender.Health) {
+	savePhone(ctx, r.d.Store, r.c.PhoneNumberID, h, r.d.Now())
+}
+
+// savePhone records the number's health as last read, so that status and
+// the reports name the limit the API gave, as the run and the dry run do
+// ("the API (TIER_250)") (best effort: a failure only
+// leaves the previous reading).
+func savePhone(ctx context.Context, st store.Store, phoneNumberID string, h sender.Health, now time.Time) {
 	lim := h.Limit.Users
 	if h.Limit.Unlimited {
 		lim = -1
 	}
-	_ = r.d.Store.SavePhone(ctx, store.PhoneRecord{
-		PhoneNumberID: r.c.PhoneNumberID, Quality: h.Quality, Status: h.Status,
+	_ = st.SavePhone(ctx, store.PhoneRecord{
+		PhoneNumberID: phoneNumberID, Quality: h.Quality, Status: h.Status,
 		ThroughputLevel: h.ThroughputLevel, OnBizApp: h.OnBizApp, Limit: lim,
-		LimitSource: h.LimitField, CheckedAt: r.d.Now(),
+		LimitSource: cmpOr(h.Limit.Tier, h.LimitField), CheckedAt: now,
 	})
 }
 
@@ -753,7 +762,7 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	if remaining(counts) == 0 {
+	if toSettle(counts) == 0 {
 		if !r.settleAt.IsZero() {
 			return r.awaitSettle(ctx, counts, deadline)
 		}

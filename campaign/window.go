@@ -304,7 +304,7 @@ func (r *runner) expire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if remaining(counts) > 0 {
+	if toSettle(counts) > 0 {
 		return fmt.Errorf("%w: %d recipients still in flight after --not-after", ErrMoreWork, counts[store.StateInFlight])
 	}
 	return r.d.Store.SetCampaignState(ctx, r.c.ID, store.CampaignFinished, "", nil, now)

@@ -140,6 +140,19 @@ func TestHTMLInBrowser(t *testing.T) {
 	if err != nil || overflow > 0 {
 		t.Errorf("the page is %d px wider than a 390 px phone (%v): it scrolls sideways", overflow, err)
 	}
+	// Wide tables become stacked rows on a phone: every pause reason and
+	// failure advice is within the screen's width, none cut off to the side.
+	cells, err := chromedp.Run(bctx, chromedp.Evaluate[struct{ All, Visible int }](`(() => {
+		const w = document.documentElement.clientWidth;
+		const tds = [...document.querySelectorAll('td[data-label="Reason"], td[data-label="Advice"]')];
+		return {All: tds.length, Visible: tds.filter(td => { const r = td.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= w + 1; }).length};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cells.All == 0 || cells.Visible != cells.All {
+		t.Errorf("on a 390 px phone %d of %d pause reasons and failure advice cells are within the screen; want all (and some)", cells.Visible, cells.All)
+	}
 	scripts, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.scripts.length`))
 	if err != nil || scripts != 0 {
 		t.Errorf("%d scripts in the page (%v), want none", scripts, err)
@@ -148,7 +161,7 @@ func TestHTMLInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1100, 900)); err != nil {
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatal(err)
 	}
 	desktop, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))

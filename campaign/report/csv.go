@@ -14,6 +14,7 @@ import (
 
 	"github.com/gocarina/gocsv"
 
+	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/store"
 )
 
@@ -253,7 +254,7 @@ func (p *paramWriter) Error() error { return p.w.Error() }
 // ParseStates reads --only values: state names (pending, in_flight, sent,
 // retry, deferred, failed, skipped, uncertain, cancelled, expired; in-flight also
 // accepted) and
-// "remaining" for pending, retry, deferred and in_flight together.
+// "remaining" for campaign.RemainingStates (pending, retry and deferred).
 func ParseStates(values []string) ([]store.State, error) {
 	var out []store.State
 	for _, v := range values {
@@ -262,7 +263,7 @@ func ParseStates(values []string) ([]store.State, error) {
 		case "":
 			continue
 		case "remaining":
-			out = append(out, remainingStates...)
+			out = append(out, campaign.RemainingStates...)
 			continue
 		case "in-flight", "inflight":
 			v = string(store.StateInFlight)

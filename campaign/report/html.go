@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"html"
 	"html/template"
@@ -84,6 +85,7 @@ const (
 	colRemaining = "#c9d3df"
 	colCancelled = "#5d6d7e"
 	colShare     = "#2c5aa0"
+	colRL        = "#8e44ad" // 131056 answers
 )
 
 // partitionBar is one bar split by the totals, which partition the CSV.
@@ -130,48 +132,58 @@ type axis struct {
 
 type bucket struct {
 	attempts, sent, failed int
+	rateLimited, failedRL  int     // 131056 answers; failed ones among them
 	share                  float64 // highest guard-window share in the bucket
 	hasShare               bool
 }
 
 const (
-	maxBuckets = 240
-	chartW     = 720.0
-	chartH     = 180.0
-	padL       = 2.0  // the y labels are drawn inside the plot
-	padB       = 30.0 // room for the x labels
+	pauseLabelW   = 90.0 // room a pause label takes on the x axis
+	pauseLabelH   = 22.0
+	triggerLabelW = 200.0 // "paused at 20.0%" at the phone's font size
+	maxBuckets    = 240
+	chartW        = 720.0
+	chartH        = 180.0
+	padL          = 2.0  // the y labels are drawn inside the plot
+	padB          = 30.0 // room for the x labels
 )
 
 var bucketSizes = []time.Duration{
-	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
 	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour,
 }
 
+// newAxis fits the bucket to the run's length: seconds for a run of a
+// minute, minutes, hours or days for longer ones.
 func newAxis(r *Report) *axis {
 	a := &axis{}
 	if len(r.Timeline) == 0 {
 		return a
 	}
 	a.ok = true
-	a.t0 = r.Timeline[0].Minute
-	a.t1 = r.Timeline[len(r.Timeline)-1].Minute.Add(time.Minute)
+	points, unit := r.Timeline, time.Minute
+	if len(r.fine) > 0 && r.fine[len(r.fine)-1].Minute.Sub(r.fine[0].Minute) <= maxBuckets*30*time.Second {
+		points, unit = r.fine, time.Second
+	}
+	a.t0 = points[0].Minute
+	a.t1 = points[len(points)-1].Minute.Add(unit)
 	for _, p := range r.Pauses {
 		for _, t := range []time.Time{p.At, p.ResumedAt} {
 			if t.IsZero() {
 				continue
 			}
 			if t.Before(a.t0) {
-				a.t0 = t.Truncate(time.Minute)
+				a.t0 = t.Truncate(unit)
 			}
 			if t.After(a.t1) {
-				a.t1 = t.Truncate(time.Minute).Add(time.Minute)
+				a.t1 = t.Truncate(unit).Add(unit)
 			}
 		}
 	}
 	span := a.t1.Sub(a.t0)
 	a.bucket = bucketSizes[len(bucketSizes)-1]
 	for _, d := range bucketSizes {
-		if span/d <= maxBuckets {
+		if d >= unit && span/d <= maxBuckets {
 			a.bucket = d
 			break
 		}
@@ -180,12 +192,14 @@ func newAxis(r *Report) *axis {
 	n := int((a.t1.Sub(a.t0) + a.bucket - 1) / a.bucket)
 	a.t1 = a.t0.Add(time.Duration(n) * a.bucket)
 	a.buckets = make([]bucket, n)
-	for _, p := range r.Timeline {
+	for _, p := range points {
 		b := &a.buckets[min(int(p.Minute.Sub(a.t0)/a.bucket), n-1)]
 		b.attempts += p.Attempts
 		b.sent += p.Sent
 		b.failed += p.Failed
-		b.share = max(b.share, p.WindowShare)
+		b.rateLimited += p.RateLimited
+		b.failedRL += p.failedRL
+		b.share = max(b.share, p.peakShare, p.WindowShare)
 		b.hasShare = true
 	}
 	return a
@@ -207,19 +221,39 @@ func (a *axis) open(b *strings.Builder, label string) {
 // close draws the x labels and the pause bands, and ends the chart.
 func (a *axis) close(b *strings.Builder, r *Report) {
 	layout := "15:04"
+	if a.bucket < time.Minute {
+		layout = "15:04:05"
+	}
 	if a.t1.Sub(a.t0) > 24*time.Hour || a.t0.YearDay() != a.t1.Add(-time.Nanosecond).YearDay() {
 		layout = "Jan 2 15:04"
 	}
 	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" class="axis">%s</text>`, padL+2, chartH+padB-8, a.t0.Format(layout))
 	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" class="axis" text-anchor="end">%s UTC</text>`, chartW-2, chartH+padB-8, a.t1.Format(layout))
-	for _, p := range r.Pauses {
+	// Labels that would overlap the previous one go a line higher, up to
+	// four lines, then start again at the bottom.
+	lastX, line := -1e9, 0
+	for i, p := range r.Pauses {
 		end := p.ResumedAt
 		if end.IsZero() {
 			end = a.t1
 		}
 		x0, x1 := a.x(p.At), a.x(end)
-		fmt.Fprintf(b, `<g class="pause"><rect x="%.1f" y="0" width="%.1f" height="%.0f"/><line x1="%.1f" x2="%.1f" y1="0" y2="%.0f"/><text x="%.1f" y="%.0f" class="axis">paused</text><title>paused %s: %s</title></g>`,
-			x0, max(x1-x0, 1), chartH, x0, x0, chartH, x0+4, chartH-6, esc(p.At.Format(time.RFC3339)), esc(p.Reason))
+		label := "paused"
+		if len(r.Pauses) > 1 {
+			label = fmt.Sprintf("pause %d", i+1)
+		}
+		if x0-lastX < pauseLabelW {
+			line = (line + 1) % 4
+		} else {
+			line = 0
+		}
+		lastX = x0
+		tx, anchor := x0+4, "start"
+		if x0 > chartW-pauseLabelW {
+			tx, anchor = x0-4, "end"
+		}
+		fmt.Fprintf(b, `<g class="pause"><rect x="%.1f" y="0" width="%.1f" height="%.0f"/><line x1="%.1f" x2="%.1f" y1="0" y2="%.0f"/><text x="%.1f" y="%.0f" class="axis" text-anchor="%s">%s</text><title>paused %s: %s</title></g>`,
+			x0, max(x1-x0, 1), chartH, x0, x0, chartH, tx, chartH-6-float64(line)*pauseLabelH, anchor, label, esc(p.At.Format(time.RFC3339)), esc(p.Reason))
 	}
 	b.WriteString(`</svg>`)
 }
@@ -236,6 +270,8 @@ func (a *axis) yText(b *strings.Builder, y float64, label string) {
 
 func per(d time.Duration) string {
 	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d/time.Second))
 	case d < time.Hour:
 		return fmt.Sprintf("%d min", int(d/time.Minute))
 	case d < 24*time.Hour:
@@ -267,7 +303,7 @@ func (a *axis) sends(r *Report) template.HTML {
 		for _, part := range []struct {
 			n     int
 			class string
-		}{{k.sent, "sent"}, {k.failed, "failed"}, {k.attempts - k.sent - k.failed, "other"}} {
+		}{{k.sent, "sent"}, {k.failed - k.failedRL, "failed"}, {k.rateLimited, "rl"}, {k.attempts - k.sent - (k.failed - k.failedRL) - k.rateLimited, "other"}} {
 			if part.n <= 0 {
 				continue
 			}
@@ -278,8 +314,24 @@ func (a *axis) sends(r *Report) template.HTML {
 	}
 	a.yText(&b, 6, num(top))
 	a.close(&b, r)
-	fmt.Fprintf(&b, `<p class="legend"><span><i style="background:%s"></i>sent</span> <span><i style="background:%s"></i>failed</span> <span><i style="background:%s"></i>retried, deferred or uncertain</span> · attempts per %s</p>`,
-		colSent, colFailed, colUncertain, per(a.bucket))
+	// The legend names only the series drawn.
+	var sent, failed, rl, other int
+	for _, k := range a.buckets {
+		sent += k.sent
+		failed += k.failed - k.failedRL
+		rl += k.rateLimited
+		other += k.attempts - k.sent - (k.failed - k.failedRL) - k.rateLimited
+	}
+	b.WriteString(`<p class="legend">`)
+	for _, l := range []struct {
+		n           int
+		color, name string
+	}{{sent, colSent, "sent"}, {failed, colFailed, "failed"}, {rl, colRL, "answered 131056"}, {other, colUncertain, "retried, deferred or uncertain"}} {
+		if l.n > 0 {
+			fmt.Fprintf(&b, `<span><i style="background:%s"></i>%s</span> `, l.color, l.name)
+		}
+	}
+	fmt.Fprintf(&b, `· attempts per %s</p>`, per(a.bucket))
 	return template.HTML(b.String())
 }
 
@@ -362,6 +414,33 @@ func (a *axis) share(r *Report) template.HTML {
 		seg = append(seg, fmt.Sprintf("%.1f,%.1f", padL+(float64(i)+0.5)*bw, y(k.share)))
 	}
 	flush()
+	// The share the guard saw when it paused: the trigger, on the chart.
+	lastX, drop := -1e9, 0
+	for _, p := range r.Pauses {
+		var d struct {
+			Kind   string  `json:"kind"`
+			Share  float64 `json:"share"`
+			Window int     `json:"window"`
+		}
+		if json.Unmarshal(p.Detail, &d) != nil || d.Kind != "ratio" {
+			continue
+		}
+		x, yy := a.x(p.At), y(min(d.Share, top))
+		anchor, tx := "end", x-6
+		if x < 200 {
+			anchor, tx = "start", x+6
+		}
+		// A label near the previous one goes a line lower.
+		if x-lastX < triggerLabelW {
+			drop++
+		} else {
+			drop = 0
+		}
+		lastX = x
+		ty := max(yy-6, 14) + float64(drop)*pauseLabelH
+		fmt.Fprintf(&b, `<g class="trigger"><circle cx="%.1f" cy="%.1f" r="5"/><text x="%.1f" y="%.1f" class="axis" text-anchor="%s">paused at %.1f%%</text><title>%s</title></g>`,
+			x, yy, tx, ty, anchor, d.Share*100, esc(p.Reason))
+	}
 	for _, l := range limits {
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" class="axis" text-anchor="end">%s</text>`, chartW-4, y(l.f)-4, l.label)
 	}
@@ -416,9 +495,9 @@ h2{font-size:1.1rem;margin:1.8rem 0 .5rem;padding-bottom:.2rem;border-bottom:1px
 .legend span{white-space:nowrap;margin-right:.6rem}
 .legend i{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.3em;vertical-align:-1px}
 .chart{width:100%;height:auto;display:block;background:var(--panel);border:1px solid var(--line);border-radius:6px}
-.sent{fill:` + colSent + `}.failed{fill:` + colFailed + `}.other{fill:` + colUncertain + `}
+.sent{fill:` + colSent + `}.failed{fill:` + colFailed + `}.other{fill:` + colUncertain + `}.rl{fill:` + colRL + `}
 .base{stroke:#aab4bf}.grid{stroke:#e3e8ee}.limit{stroke:#c0392b;stroke-dasharray:5 4}
-.share{fill:none;stroke:` + colShare + `;stroke-width:2}.dot{fill:` + colShare + `}
+.share{fill:none;stroke:` + colShare + `;stroke-width:2}.trigger circle{fill:` + colFailed + `}.dot{fill:` + colShare + `}
 .cumsent{fill:none;stroke:` + colSent + `;stroke-width:2.5}.cumdone{fill:none;stroke:` + colFailed + `;stroke-width:1.5;stroke-dasharray:3 2}
 .pause rect{fill:#c0392b;fill-opacity:.10}.pause line{stroke:#c0392b;stroke-width:1.5}
 .axis{font-size:11px;fill:var(--muted);paint-order:stroke;stroke:var(--panel);stroke-width:4px;stroke-linejoin:round}
@@ -431,7 +510,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 td.wrap{overflow-wrap:anywhere;min-width:12rem}td.t{white-space:nowrap}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}
 dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
-@media (max-width:600px){body{font-size:14px;padding:.6rem}.chart .axis{font-size:21px}.chart .code{font-size:22px}td.wrap{min-width:9rem}.card b{font-size:1.2rem}th,td{padding:.25rem .35rem}dl.kv{grid-template-columns:1fr}dl.kv dd{margin-bottom:.3rem}}
+@media (max-width:600px){body{font-size:14px;padding:.6rem}.chart .axis{font-size:21px}.chart .code{font-size:22px}td.wrap{min-width:9rem}.card b{font-size:1.2rem}th,td{padding:.25rem .35rem}dl.kv{grid-template-columns:1fr}dl.kv dd{margin-bottom:.3rem}table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:auto}table.stack tr:has(th){display:none}table.stack tr{border-bottom:1px solid var(--line);padding:.35rem 0}table.stack td{border:0;padding:.1rem 0;text-align:left;min-width:0}table.stack td::before{content:attr(data-label);display:inline-block;min-width:5.5rem;color:var(--muted);font-size:.85em}}
 @media print{@page{margin:1.5cm}body{max-width:none;padding:0;font-size:10.5pt}.card,.chart,figure,tr,.alert{break-inside:avoid}h2{break-after:avoid}.scroll{overflow:visible}.chart,.card,th{background:none}}
 </style></head><body>
 <header>
@@ -464,29 +543,30 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
 <p class="muted">The share of the guard's window of recent attempts answered 131056 (pair rate limit): above 2&nbsp;% whatsend halves the rate, above 5&nbsp;% it pauses the campaign.</p>
 {{share .}}</section>{{end}}
 {{if .Failures}}<section><h2>Failures by code</h2>{{failures .Failures}}
-<div class="scroll"><table><tr><th>Code</th><th class="n">Count</th><th>Meaning</th><th>Advice</th></tr>
-{{range .Failures}}<tr><td>{{.Code}}</td><td class="n">{{num .Count}}</td><td class="wrap">{{.Meaning}}</td><td class="wrap">{{.Advice}}</td></tr>
+<div class="scroll"><table class="stack"><tr><th>Code</th><th class="n">Count</th><th>Meaning</th><th>Advice</th></tr>
+{{range .Failures}}<tr><td data-label="Code">{{.Code}}</td><td class="n" data-label="Count">{{num .Count}}</td><td class="wrap" data-label="Meaning">{{.Meaning}}</td><td class="wrap" data-label="Advice">{{.Advice}}</td></tr>
 {{end}}</table></div></section>{{end}}
 {{if .Retries}}<section><h2>Retries</h2><ul>
 {{range .Retries}}<li>{{.String}}</li>
 {{end}}</ul></section>{{end}}
-{{if .Pauses}}<section><h2>Pauses</h2><div class="scroll"><table><tr><th>At</th><th>Resumed</th><th>Reason and figures</th></tr>
-{{range .Pauses}}<tr><td class="t">{{when .At}}</td><td class="t">{{if .ResumedAt.IsZero}}not yet{{else}}{{when .ResumedAt}}{{end}}</td><td class="wrap">{{.Reason}}{{with figures .Detail}}<br><small class="muted">{{.}}</small>{{end}}</td></tr>
+{{if .Pauses}}<section><h2>Pauses</h2><div class="scroll"><table class="stack"><tr><th>At</th><th>Resumed</th><th>Reason and figures</th></tr>
+{{range .Pauses}}<tr><td class="t" data-label="At">{{when .At}}</td><td class="t" data-label="Resumed">{{if .ResumedAt.IsZero}}not yet{{else}}{{when .ResumedAt}}{{end}}</td><td class="wrap" data-label="Reason">{{.Reason}}{{with figures .Detail}}<br><small class="muted">{{.}}</small>{{end}}</td></tr>
 {{end}}</table></div></section>{{end}}
 {{if .SkippedByReason}}<section><h2>Skipped</h2><div class="scroll"><table><tr><th>Reason</th><th class="n">Count</th></tr>
 {{range $k, $v := .SkippedByReason}}<tr><td>{{$k}}</td><td class="n">{{num $v}}</td></tr>
 {{end}}</table></div>
 {{if .SkippedRows}}<h3>Skipped rows{{if .SkippedRowsOmitted}} (first {{len .SkippedRows}}; {{num .SkippedRowsOmitted}} more in the CSV export){{end}}</h3>
-<div class="scroll"><table><tr><th class="n">Line</th><th>Reason</th><th>Detail</th></tr>
-{{range .SkippedRows}}<tr><td class="n">{{.Line}}</td><td>{{.Reason}}</td><td class="wrap">{{.Detail}}{{if .Value}} <small class="muted">({{.Value}})</small>{{end}}</td></tr>
+<div class="scroll"><table class="stack"><tr><th class="n">Line</th><th>Reason</th><th>Detail</th></tr>
+{{range .SkippedRows}}<tr><td class="n" data-label="Line">{{.Line}}</td><td data-label="Reason">{{.Reason}}</td><td class="wrap" data-label="Detail">{{.Detail}}{{if .Value}} <small class="muted">({{.Value}})</small>{{end}}</td></tr>
 {{end}}</table></div>{{end}}</section>{{end}}
 {{if .ToCheck}}<section><h2>Recipients to check{{if .ToCheckOmitted}} (first {{len .ToCheck}}; {{num .ToCheckOmitted}} more in the CSV export){{end}}</h2>
 <p class="muted">Uncertain recipients may have received the message: whatsend does not send to them again unless <code>whatsend resume --resend-uncertain</code>.</p>
-<div class="scroll"><table><tr><th class="n">Line</th><th>Phone</th><th>Parameters</th><th>State</th><th>Code</th><th>Meaning</th></tr>
-{{range .ToCheck}}<tr><td class="n">{{.Line}}</td><td class="t">{{.Phone}}</td><td class="wrap">{{join .Params ", "}}</td><td>{{.State}}</td><td>{{if .Code}}{{.Code}}{{end}}</td><td class="wrap">{{.Meaning}}{{if .Detail}} <small class="muted">{{.Detail}}</small>{{end}}</td></tr>
+<div class="scroll"><table class="stack"><tr><th class="n">Line</th><th>Phone</th><th>Parameters</th><th>State</th><th>Code</th><th>Meaning</th></tr>
+{{range .ToCheck}}<tr><td class="n" data-label="Line">{{.Line}}</td><td class="t" data-label="Phone">{{.Phone}}</td><td class="wrap" data-label="Parameters">{{join .Params ", "}}</td><td data-label="State">{{.State}}</td><td data-label="Code">{{if .Code}}{{.Code}}{{end}}</td><td class="wrap" data-label="Meaning">{{.Meaning}}{{if .Detail}} <small class="muted">{{.Detail}}</small>{{end}}</td></tr>
 {{end}}</table></div></section>{{end}}
-{{if .Batches}}<section><h2>Batches</h2><div class="scroll"><table><tr><th>Batch</th><th>Start</th><th class="n">Attempts</th><th class="n">Sent</th><th class="n">Failed</th><th class="n">131056</th></tr>
-{{range .Batches}}<tr><td>{{.Batch}}{{if gt .Batches 1}}–{{through .Batch .Batches}}{{end}}</td><td class="t">{{when .Start}}</td><td class="n">{{num .Size}}</td><td class="n">{{num .Sent}}</td><td class="n">{{num .Failed}}</td><td class="n">{{num .RateLimited}}</td></tr>
+{{if .Batches}}<section><h2>Batches</h2><p class="muted">Per batch, the answers to its send attempts: <em>accepted</em> counts the attempts the API accepted; a message accepted and later reported failed by a webhook counts in the campaign's failed, so the accepted column can add up to more than the campaign's sent.</p>
+<div class="scroll"><table class="stack"><tr><th>Batch</th><th>Start</th><th class="n">Attempts</th><th class="n">Accepted</th><th class="n">Failed</th><th class="n">131056</th></tr>
+{{range .Batches}}<tr><td data-label="Batch">{{.Batch}}{{if gt .Batches 1}}–{{through .Batch .Batches}}{{end}}</td><td class="t" data-label="Start">{{when .Start}}</td><td class="n" data-label="Attempts">{{num .Size}}</td><td class="n" data-label="Accepted">{{num .Sent}}</td><td class="n" data-label="Failed">{{num .Failed}}</td><td class="n" data-label="131056">{{num .RateLimited}}</td></tr>
 {{end}}</table></div></section>{{end}}
 <section><h2>Allowance and settings</h2>
 <dl class="kv">

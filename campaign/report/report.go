@@ -37,9 +37,10 @@ import (
 //
 // The totals partition the CSV: Recipients (every data row, those skipped
 // at import included) = Sent + Failed + Skipped + Uncertain + Cancelled +
-// Expired + Remaining.
+// Expired + InFlight + Remaining.
 // Delivered and Read are part of Sent; Remaining is pending + retry +
-// deferred + in flight.
+// deferred (campaign.Remaining). InFlight are recipients a killed run left
+// with a request out: the next run settles them.
 type Report struct {
 	Campaign   string `json:"campaign"`
 	CampaignID int64  `json:"campaign_id"`
@@ -54,26 +55,7 @@ type Report struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	Masked      bool      `json:"masked,omitempty"`
 
-	Recipients int `json:"recipients"`
-	Sent       int `json:"sent"`
-	Delivered  int `json:"delivered"`
-	Read       int `json:"read"`
-	Replied    int `json:"replied"`
-	Failed     int `json:"failed"`
-	Skipped    int `json:"skipped"`
-	Uncertain  int `json:"uncertain"`
-	Cancelled  int `json:"cancelled"` // not sent: the campaign was cancelled
-	Expired    int `json:"expired"`   // not sent: its --not-after passed first
-	// ResentAfterSilence counts uncertain recipients resent once because no
-	// status came for them while the webhook receiver was up (part of the
-	// states above: they are sent, failed... again).
-	ResentAfterSilence int            `json:"resent_after_silence"`
-	Remaining          int            `json:"remaining"`
-	RemainingByState   map[string]int `json:"remaining_by_state"`
-
-	Attempts         int     `json:"attempts"`
-	RateLimited      int     `json:"rate_limited"`       // attempts answered 131056
-	RateLimitedShare float64 `json:"rate_limited_share"` // of all attempts, 0 to 1
+	Totals
 
 	FailedByCode    map[string]int `json:"failed_by_code"`
 	Failures        []Failure      `json:"failures"`
@@ -93,6 +75,67 @@ type Report struct {
 	Throughput Throughput `json:"throughput"`
 	Allowance  Allowance  `json:"allowance"`
 	Timeline   []Point    `json:"timeline"`
+	fine       []Point    // per second (Minute holds the second): the charts of a run shorter than maxFine seconds of sending
+}
+
+// Totals are a campaign's figures that every view shows alike (the report,
+// the end-of-run summary in JSON): TotalsOf computes them once.
+type Totals struct {
+	Recipients       int            `json:"recipients"`
+	Sent             int            `json:"sent"`
+	Delivered        int            `json:"delivered"`
+	Read             int            `json:"read"`
+	Replied          int            `json:"replied"`
+	Failed           int            `json:"failed"`
+	Skipped          int            `json:"skipped"`
+	Uncertain        int            `json:"uncertain"`
+	Cancelled        int            `json:"cancelled"` // not sent: the campaign was cancelled
+	Expired          int            `json:"expired"`   // not sent: its --not-after passed first
+	InFlight         int            `json:"in_flight"`
+	Remaining        int            `json:"remaining"`
+	RemainingByState map[string]int `json:"remaining_by_state"`
+
+	Attempts         int     `json:"attempts"`
+	RateLimited      int     `json:"rate_limited"`       // attempts answered 131056
+	RateLimitedShare float64 `json:"rate_limited_share"` // of all attempts, 0 to 1
+	// ResentAfterSilence counts uncertain recipients resent once because no
+	// status came for them while the webhook receiver was up (counted in
+	// the states above: sent, failed... again).
+	ResentAfterSilence int `json:"resent_after_silence"`
+}
+
+// TotalsOf computes a campaign's totals from one reading of its summary.
+func TotalsOf(c store.Campaign, sum store.Summary) Totals {
+	by := sum.ByState
+	t := Totals{
+		Sent:             by[store.StateSent],
+		Delivered:        sum.ByDelivery[store.DeliveryDelivered] + sum.ByDelivery[store.DeliveryRead],
+		Read:             sum.ByDelivery[store.DeliveryRead],
+		Replied:          sum.Replied,
+		Failed:           by[store.StateFailed],
+		Skipped:          by[store.StateSkipped] + sum.ImportSkipped,
+		Uncertain:        by[store.StateUncertain],
+		Cancelled:        by[store.StateCancelled],
+		Expired:          by[store.StateExpired],
+		InFlight:         by[store.StateInFlight],
+		Remaining:        campaign.Remaining(by),
+		RemainingByState: map[string]int{},
+		Attempts:         sum.Attempts,
+		RateLimited:      sum.RateLimited,
+		RateLimitedShare: campaign.CampaignShare(sum),
+
+		ResentAfterSilence: sum.ResentAfterSilence,
+	}
+	for _, st := range campaign.RemainingStates {
+		t.RemainingByState[string(st)] = by[st]
+	}
+	// Rows is recorded when the import finishes; until then (a report on
+	// an import in progress) the rows seen so far are the recipients.
+	t.Recipients = c.Rows
+	if c.State == store.CampaignImporting || t.Recipients == 0 {
+		t.Recipients = t.Sent + t.Failed + t.Skipped + t.Uncertain + t.Cancelled + t.Expired + t.InFlight + t.Remaining
+	}
+	return t
 }
 
 // Settings are the campaign's stored settings that explain its pace, with
@@ -183,9 +226,10 @@ func (r Retry) String() string {
 	}
 	var parts []string
 	remaining := 0
-	for _, st := range remainingStates {
+	for _, st := range campaign.RemainingStates {
 		remaining += r.Outcome[string(st)]
 	}
+	remaining += r.Outcome[string(store.StateInFlight)]
 	for _, k := range []struct {
 		name string
 		n    int
@@ -278,7 +322,35 @@ type Point struct {
 	// GuardWindow attempts) at the minute's last attempt: what the guard
 	// compares with the slow-down and pause thresholds.
 	WindowShare float64 `json:"window_share"`
+
+	peakShare float64 // the highest window share within the point (charts)
+	failedRL  int     // failed attempts answered 131056 (charts)
 }
+
+// add counts one attempt into the point; share is the guard's window share
+// after it, when it was answered (ok).
+func (p *Point) add(a store.AttemptRecord, share float64, ok bool) {
+	p.Attempts++
+	switch a.State {
+	case store.StateSent:
+		p.Sent++
+	case store.StateFailed:
+		p.Failed++
+		if a.Code == rateLimitedCode {
+			p.failedRL++
+		}
+	}
+	if a.Code == rateLimitedCode {
+		p.RateLimited++
+	}
+	if ok {
+		p.WindowShare = share
+		p.peakShare = max(p.peakShare, share)
+	}
+}
+
+// maxFine bounds the per-second series the charts of a short run use.
+const maxFine = 6 * 3600
 
 // Options tune a report.
 type Options struct {
@@ -307,7 +379,7 @@ func Build(ctx context.Context, st store.Store, campaignID int64, now time.Time,
 	r := &Report{
 		Campaign: c.Name, CampaignID: c.ID, State: string(c.State), Template: c.Template, Language: c.Language,
 		GeneratedAt: now.UTC(), Masked: opts.Mask, Settings: settingsOf(c, s), Rehearsal: s.Simulate,
-		FailedByCode: map[string]int{}, SkippedByReason: map[string]int{}, RemainingByState: map[string]int{},
+		FailedByCode: map[string]int{}, SkippedByReason: map[string]int{},
 		Failures: []Failure{}, SkippedRows: []SkippedRow{}, ToCheck: []Recipient{},
 		Pauses: []Pause{}, Retries: []Retry{}, Batches: []Batch{}, Timeline: []Point{},
 	}
@@ -348,31 +420,7 @@ func Build(ctx context.Context, st store.Store, campaignID int64, now time.Time,
 
 // totals fills the partition and the per-code and per-reason counts.
 func (r *Report) totals(c store.Campaign, sum store.Summary) {
-	by := sum.ByState
-	r.Sent = by[store.StateSent]
-	r.Delivered = sum.ByDelivery[store.DeliveryDelivered] + sum.ByDelivery[store.DeliveryRead]
-	r.Read = sum.ByDelivery[store.DeliveryRead]
-	r.Replied = sum.Replied
-	r.Failed = by[store.StateFailed]
-	r.Skipped = by[store.StateSkipped] + sum.ImportSkipped
-	r.Uncertain = by[store.StateUncertain]
-	r.Cancelled = by[store.StateCancelled]
-	r.Expired = by[store.StateExpired]
-	r.ResentAfterSilence = sum.ResentAfterSilence
-	for _, st := range remainingStates {
-		r.RemainingByState[string(st)] = by[st]
-		r.Remaining += by[st]
-	}
-	// Rows is recorded when the import finishes; until then (a report on
-	// an import in progress) the rows seen so far are the recipients.
-	r.Recipients = c.Rows
-	if c.State == store.CampaignImporting || r.Recipients == 0 {
-		r.Recipients = r.Sent + r.Failed + r.Skipped + r.Uncertain + r.Cancelled + r.Expired + r.Remaining
-	}
-	r.Attempts, r.RateLimited = sum.Attempts, sum.RateLimited
-	if sum.Attempts > 0 {
-		r.RateLimitedShare = float64(sum.RateLimited) / float64(sum.Attempts)
-	}
+	r.Totals = TotalsOf(c, sum)
 	maps.Copy(r.SkippedByReason, sum.SkippedByReason)
 	codes := slices.Sorted(maps.Keys(sum.FailedByCode))
 	for _, code := range codes {
@@ -383,9 +431,6 @@ func (r *Report) totals(c store.Campaign, sum store.Summary) {
 	// Most frequent first: the top of the table is what to act on.
 	sort.SliceStable(r.Failures, func(i, j int) bool { return r.Failures[i].Count > r.Failures[j].Count })
 }
-
-// remainingStates are the states of recipients that will still be sent.
-var remainingStates = []store.State{store.StatePending, store.StateRetry, store.StateDeferred, store.StateInFlight}
 
 func failureOf(code, n int) Failure {
 	if code == 0 {
@@ -552,8 +597,9 @@ const activeGap = time.Minute
 func (r *Report) readAttempts(ctx context.Context, st store.Store, campaignID int64, s campaign.Settings, opts Options) error {
 	batches := map[int]*Batch{}
 	var cur *Point
-	ring := make([]bool, cmp.Or(s.GuardWindow, campaign.DefaultGuardWindow))
-	var next, n, hits int
+	window := campaign.NewShareWindow(s.GuardWindow)
+	var fine *Point
+	fineOff := false
 	var prev time.Time
 	var active time.Duration
 	err := st.Attempts(ctx, campaignID, func(a store.AttemptRecord) error {
@@ -578,35 +624,35 @@ func (r *Report) readAttempts(ctx context.Context, st store.Store, campaignID in
 			r.Timeline = append(r.Timeline, Point{Minute: m})
 			cur = &r.Timeline[len(r.Timeline)-1]
 		}
-		cur.Attempts++
+		// Per second too, for the charts of a short run; dropped past
+		// maxFine seconds with attempts (the charts use minutes then).
+		if !fineOff {
+			if m := at.Truncate(time.Second); fine == nil || !m.Equal(fine.Minute) {
+				if len(r.fine) == maxFine {
+					r.fine, fine, fineOff = nil, nil, true
+				} else {
+					r.fine = append(r.fine, Point{Minute: m})
+					fine = &r.fine[len(r.fine)-1]
+				}
+			}
+		}
 		switch a.State {
 		case store.StateSent:
 			b.Sent++
-			cur.Sent++
 		case store.StateFailed:
 			b.Failed++
-			cur.Failed++
 		}
-		if a.State != store.StateInFlight && a.State != store.StateUncertain {
-			// The guard's window: the last len(ring) answered attempts.
-			hit := a.Code == rateLimitedCode
-			if n == len(ring) {
-				if ring[next] {
-					hits--
-				}
-			} else {
-				n++
-			}
-			ring[next] = hit
-			if hit {
-				hits++
-			}
-			next = (next + 1) % len(ring)
-			cur.WindowShare = float64(hits) / float64(n)
+		answered := a.State != store.StateInFlight && a.State != store.StateUncertain
+		if answered {
+			// The guard's window, as the guard keeps it.
+			window.Observe(a.Code == rateLimitedCode)
+		}
+		cur.add(a, window.Share(), answered)
+		if fine != nil {
+			fine.add(a, window.Share(), answered)
 		}
 		if a.Code == rateLimitedCode {
 			b.RateLimited++
-			cur.RateLimited++
 		}
 		return nil
 	})

@@ -63,7 +63,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("cancelled", r.Cancelled, ifs(r.Cancelled > 0, "not sent: the campaign was cancelled"))
 	row("expired", r.Expired, ifs(r.Expired > 0, "not sent: the campaign's --not-after passed first"))
 	rb := r.RemainingByState
-	row("remaining", r.Remaining, fmt.Sprintf("pending %d, retry %d, deferred %d, in flight %d", rb["pending"], rb["retry"], rb["deferred"], rb["in_flight"]))
+	if r.InFlight > 0 {
+		row("in flight", r.InFlight, "a run was stopped with these requests out: the next run settles them")
+	}
+	row("remaining", r.Remaining, fmt.Sprintf("pending %d, retry %d, deferred %d", rb["pending"], rb["retry"], rb["deferred"]))
 	t.Flush()
 
 	if r.ResentAfterSilence > 0 {
@@ -249,6 +252,18 @@ func figures(detail json.RawMessage) string {
 	var m map[string]any
 	if json.Unmarshal(detail, &m) != nil || len(m) == 0 {
 		return string(detail)
+	}
+	// The guard's 131056 pause, in words.
+	var ratio struct {
+		Kind      string  `json:"kind"`
+		Share     float64 `json:"share"`
+		Window    int     `json:"window"`
+		Hits      int     `json:"hits"`
+		Threshold float64 `json:"threshold"`
+	}
+	if json.Unmarshal(detail, &ratio) == nil && ratio.Kind == "ratio" && ratio.Window > 0 {
+		return fmt.Sprintf("131056 share %.1f %% over the last %d attempts (%d answered 131056), limit %.0f %%",
+			ratio.Share*100, ratio.Window, ratio.Hits, ratio.Threshold*100)
 	}
 	parts := make([]string, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {

@@ -96,7 +96,7 @@ func benchEngine(b *testing.B, n int, rate float64, check func(*testing.B, engin
 }
 
 var (
-	summarySent     = regexp.MustCompile(`this run: sent (\d+),`)
+	summarySent     = regexp.MustCompile(`this run: (\d+) accepted by the API,`)
 	summaryAchieved = regexp.MustCompile(`achieved ([0-9.]+) msg/s`)
 )
 

@@ -28,7 +28,7 @@ func TestPostgresRunStatusReport(t *testing.T) {
 		"--simulate", "--name", "rehearsal", "--tier", "10000", "--warmup-start", "2020-01-01"); code != 0 {
 		t.Fatalf("run exited %d\nstdout: %s\nstderr: %s", code, p.stdout.String(), p.stderr.String())
 	}
-	if out := p.stdout.String(); !strings.Contains(out, "sent 192") || !strings.Contains(out, "0 remaining") {
+	if out := p.stdout.String(); !strings.Contains(out, "192 sent") || !strings.Contains(out, "0 remaining") {
 		t.Errorf("run summary:\n%s", out)
 	}
 	p.extra = nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -119,6 +121,11 @@ func runReport(ctx context.Context, a *app, o *reportOptions, arg string) error 
 	}
 	if len(only) > 0 && o.format != "csv" {
 		return usagef("--only filters the CSV export: add --format csv")
+	}
+	if o.output != "" {
+		if fi, err := os.Stat(filepath.Dir(o.output)); err != nil || !fi.IsDir() {
+			return usagef("-o %s: the folder %s does not exist", o.output, filepath.Dir(o.output))
+		}
 	}
 	// Read only: a report never takes the write lock a run needs.
 	st, err := store.OpenReadOnly(ctx, a.dbPath)

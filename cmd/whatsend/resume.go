@@ -93,7 +93,7 @@ func runResume(cmd *cobra.Command, a *app, o *resumeOptions, arg string) error {
 		} else if c.State == store.CampaignPaused {
 			// Cron never lifts another pause: a person resumes it by name
 			// after fixing the cause. It still yields 3 so cron mail shows it.
-			fmt.Fprintf(a.out, "campaign %s (id %d): paused, skipped: %s\n  after fixing the cause: whatsend resume %s\n", c.Name, c.ID, c.PauseReason, c.Name)
+			fmt.Fprintf(a.out, "campaign %s (id %d): paused, skipped: %s\n  after fixing the cause: whatsend resume %s\n", c.Name, c.ID, c.PauseReason, campaign.QuoteArg(c.Name))
 			worst = mostUrgent(worst, fmt.Errorf("campaign %s: %w", c.Name, campaign.ErrPaused))
 			continue
 		}

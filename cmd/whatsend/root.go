@@ -117,6 +117,7 @@ Exit status:
 		newVersionCmd(a),
 	)
 	markRuns(a, root)
+	addCompletions(a, root)
 	return root
 }
 

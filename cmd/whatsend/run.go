@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/campaign/csvimport"
+	"github.com/whatsend/whatsend/campaign/report"
 	"github.com/whatsend/whatsend/store"
 )
 
@@ -188,9 +190,6 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	if err != nil {
 		return err
 	}
-	if s.BusinessID == "" {
-		fmt.Fprintf(a.errOut, "whatsend: no --business-id: the messaging limit is kept per phone number %s; pass the business portfolio id when several numbers share it\n", s.PhoneNumberID)
-	}
 
 	st, err := a.openStore(ctx)
 	if err != nil {
@@ -240,6 +239,10 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 		r := imp.Result
 		fmt.Fprintf(a.errOut, "whatsend: imported %s as campaign %s (id %d): %d rows, %d valid, %d skipped\n",
 			file, c.Name, c.ID, r.Rows, r.Valid-imp.Duplicates-imp.OptedOut, r.Skipped+imp.Duplicates+imp.OptedOut)
+	}
+	// Once per run, after every check of the flags, the store and the CSV.
+	if s.BusinessID == "" {
+		fmt.Fprintf(a.errOut, "whatsend: no --business-id: the messaging limit is kept per phone number %s; pass the business portfolio id when several numbers share it\n", s.PhoneNumberID)
 	}
 	if o.dryRun {
 		f, err := campaign.Plan(ctx, st, client, c.ID, a.now())
@@ -310,36 +313,65 @@ func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, 
 		return err
 	}
 	err = a.storeContext(err)
-	a.printSummary(res, err)
+	var reports []string
 	if res.SummaryErr == nil {
-		a.writeReports(cmd, st, res.Campaign)
+		reports = a.writeReports(cmd, st, res.Campaign)
+	}
+	if a.logFormat == "json" {
+		a.printSummaryJSON(res, err, reports)
+	} else {
+		a.printSummary(res, err)
+		if len(reports) > 0 {
+			fmt.Fprintf(a.out, "reports: %s\n", strings.Join(reports, " "))
+		}
 	}
 	return err
 }
 
-// printSummary writes the end-of-run summary on stdout.
+// runState is how a run ended, in the summary's words.
+func runState(err error) string {
+	switch {
+	case err == nil:
+		return "finished"
+	case errors.Is(err, campaign.ErrPaused):
+		return "paused"
+	case errors.Is(err, campaign.ErrMoreWork):
+		return "stopped with work left"
+	default:
+		return "stopped: " + err.Error()
+	}
+}
+
+// nextStep is the command to run next, if any, copy-pastable.
+func nextStep(r campaign.Result, err error) string {
+	name := campaign.QuoteArg(r.Campaign.Name)
+	switch {
+	case !r.NextAt.IsZero():
+		return fmt.Sprintf("more can be sent from %s: run 'whatsend resume %s' then (or from cron: whatsend resume --all)", campaign.LocalTime(r.NextAt), name)
+	case errors.Is(err, campaign.ErrMoreWork):
+		return "continue with: whatsend resume " + name
+	case errors.Is(err, campaign.ErrPaused):
+		return fmt.Sprintf("after fixing the cause: whatsend resume %s (or --force)", name)
+	}
+	return ""
+}
+
+// printSummary writes the end-of-run summary on stdout (text mode).
 func (a *app) printSummary(r campaign.Result, err error) {
 	w := a.out
 	sum := r.Summary
-	state := "finished"
-	switch {
-	case errors.Is(err, campaign.ErrPaused):
-		state = "paused"
-	case errors.Is(err, campaign.ErrMoreWork):
-		state = "stopped with work left"
-	case err != nil:
-		state = "stopped: " + err.Error()
-	}
 	s, _ := campaign.DecodeSettings(r.Campaign.Settings) // unreadable: shown unmarked
-	fmt.Fprintf(w, "campaign %s (id %d)%s: %s\n", r.Campaign.Name, r.Campaign.ID, rehearsalMark(s), state)
+	fmt.Fprintf(w, "campaign %s (id %d)%s: %s\n", r.Campaign.Name, r.Campaign.ID, rehearsalMark(s), runState(err))
 	if r.Stop != "" && r.Stop != "finished" {
 		fmt.Fprintf(w, "  why: %s\n", r.Stop)
 	}
 	if r.Window != "" {
 		fmt.Fprintf(w, "  send window: %s\n", r.Window)
 	}
-	by := sum.ByState
-	fmt.Fprintf(w, "  this run: sent %d, failed %d, deferred %d, uncertain %d, in %s\n",
+	// This run's counts are of answers to its send attempts: a message
+	// accepted now can fail later on delivery (webhook), and the campaign's
+	// figures below count it failed.
+	fmt.Fprintf(w, "  this run: %d accepted by the API, %d failed, %d deferred, %d uncertain, in %s\n",
 		r.Sent, r.Failed, r.Deferred, r.Uncertain, r.Elapsed.Round(time.Millisecond))
 	if r.SummaryErr != nil || r.Campaign.ID == 0 {
 		// Zeros here would read as "nothing sent, nothing left".
@@ -350,13 +382,7 @@ func (a *app) printSummary(r campaign.Result, err error) {
 		fmt.Fprintf(w, "  campaign: figures unavailable (%s); 'whatsend status' shows them once the store can be read\n", cause)
 		return
 	}
-	fmt.Fprintf(w, "  campaign: %d sent, %d failed, %d skipped, %d deferred, %d uncertain, %d remaining\n",
-		by[store.StateSent], by[store.StateFailed], by[store.StateSkipped]+sum.ImportSkipped,
-		by[store.StateDeferred], by[store.StateUncertain],
-		by[store.StatePending]+by[store.StateRetry]+by[store.StateInFlight]+by[store.StateDeferred])
-	if n := by[store.StateExpired]; n > 0 {
-		fmt.Fprintf(w, "  expired: %d (its --not-after passed before they were sent)\n", n)
-	}
+	fmt.Fprintf(w, "  campaign: %s\n", figures(r.Campaign, sum))
 	if sum.ResentAfterSilence > 0 {
 		fmt.Fprintf(w, "  resent after silence: %d (uncertain, no status while the webhook receiver was up)\n", sum.ResentAfterSilence)
 	}
@@ -366,22 +392,71 @@ func (a *app) printSummary(r campaign.Result, err error) {
 	if len(sum.SkippedByReason) > 0 {
 		fmt.Fprintf(w, "  skipped by reason: %s\n", countsByKey(sum.SkippedByReason))
 	}
-	share := 0.0
-	if sum.Attempts > 0 {
-		share = float64(sum.RateLimited) / float64(sum.Attempts) * 100
-	}
-	fmt.Fprintf(w, "  131056 share: %.1f%% (%d of %d attempts)\n", share, sum.RateLimited, sum.Attempts)
+	fmt.Fprintf(w, "  %s\n", shareLine(sum))
 	if r.Rate > 0 {
 		fmt.Fprintf(w, "  rate: %g msg/s (%s); achieved %.1f msg/s\n", r.Rate, r.RateReason, r.Achieved())
 	}
+	if next := nextStep(r, err); next != "" {
+		fmt.Fprintf(w, "  %s\n", next)
+	}
+}
+
+// jsonSummary is the end-of-run summary in --log-format json: one object,
+// with the keys of 'report --format json' where they overlap.
+type jsonSummary struct {
+	Campaign     string  `json:"campaign"`
+	CampaignID   int64   `json:"campaign_id"`
+	State        string  `json:"state"` // the campaign's stored state
+	Rehearsal    bool    `json:"rehearsal"`
+	Run          string  `json:"run"` // how this run ended: finished, paused, stopped ...
+	Why          string  `json:"why,omitempty"`
+	ThisRun      jsonRun `json:"this_run"`
+	FiguresError string  `json:"figures_error,omitempty"`
+	report.Totals
+	FailedByCode    map[string]int `json:"failed_by_code"`
+	SkippedByReason map[string]int `json:"skipped_by_reason"`
+	Rate            float64        `json:"rate,omitempty"`
+	RateReason      string         `json:"rate_reason,omitempty"`
+	NextAt          *time.Time     `json:"next_at,omitempty"`
+	Next            string         `json:"next,omitempty"`
+	Reports         []string       `json:"reports,omitempty"`
+}
+
+type jsonRun struct {
+	Sent           int     `json:"sent"` // accepted by the API
+	Failed         int     `json:"failed"`
+	Deferred       int     `json:"deferred"`
+	Uncertain      int     `json:"uncertain"`
+	Attempts       int     `json:"attempts"`
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	Achieved       float64 `json:"achieved_rate"`
+}
+
+// printSummaryJSON writes the end-of-run summary as one JSON line on stdout.
+func (a *app) printSummaryJSON(r campaign.Result, err error, reports []string) {
+	s, _ := campaign.DecodeSettings(r.Campaign.Settings)
+	sum := r.Summary
+	j := jsonSummary{
+		Campaign: r.Campaign.Name, CampaignID: r.Campaign.ID, State: string(r.Campaign.State), Rehearsal: s.Simulate,
+		Run: runState(err), Why: r.Stop,
+		ThisRun: jsonRun{Sent: r.Sent, Failed: r.Failed, Deferred: r.Deferred, Uncertain: r.Uncertain, Attempts: r.Attempts,
+			ElapsedSeconds: r.Elapsed.Seconds(), Achieved: r.Achieved()},
+		Totals:       report.TotalsOf(r.Campaign, sum),
+		FailedByCode: map[string]int{}, SkippedByReason: map[string]int{},
+		Rate: r.Rate, RateReason: r.RateReason, Next: nextStep(r, err), Reports: reports,
+	}
+	if r.SummaryErr != nil {
+		j.FiguresError = r.SummaryErr.Error()
+	}
+	for code, n := range sum.FailedByCode {
+		j.FailedByCode[strconv.Itoa(code)] = n
+	}
+	maps.Copy(j.SkippedByReason, sum.SkippedByReason)
 	if !r.NextAt.IsZero() {
-		fmt.Fprintf(w, "  more can be sent from %s: run 'whatsend resume' then (or from cron: whatsend resume --all)\n", campaign.LocalTime(r.NextAt))
-	} else if errors.Is(err, campaign.ErrMoreWork) {
-		fmt.Fprintln(w, "  continue with: whatsend resume")
+		t := r.NextAt.UTC()
+		j.NextAt = &t
 	}
-	if errors.Is(err, campaign.ErrPaused) {
-		fmt.Fprintln(w, "  after fixing the cause: whatsend resume (or --force)")
-	}
+	_ = json.NewEncoder(a.out).Encode(j)
 }
 
 func failedByCode(m map[int]int) string {

@@ -2,8 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,6 +40,18 @@ Exit status: 0; 2 when the campaign is unknown; 1 on an unexpected error.`,
 // every campaign: status and campaign list share it.
 func runStatus(cmd *cobra.Command, a *app, arg string) error {
 	ctx := cmd.Context()
+	// A SQLite store that does not exist is not created by looking at it.
+	// Where the store cannot be made (a missing or read-only folder),
+	// opening it below says why.
+	if store.Scheme(a.dbPath) == "" && syscall.Access(filepath.Dir(a.dbPath), 2 /* W_OK */) == nil {
+		if _, err := os.Stat(a.dbPath); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(a.out, "no store at %s: no campaign has been run with it (whatsend run creates it; --db or WHATSEND_DB names another)\n", a.dbPath)
+			if arg != "" {
+				return usagef("campaign %s: no store at %s", arg, a.dbPath)
+			}
+			return nil
+		}
+	}
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -63,14 +81,9 @@ func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Ca
 		if err != nil {
 			return err
 		}
-		by := sum.ByState
 		s, _ := campaign.DecodeSettings(c.Settings) // unreadable: shown unmarked
 		fmt.Fprintf(w, "%d  %s%s  [%s]  template %s/%s  number %s\n", c.ID, c.Name, rehearsalMark(s), c.State, c.Template, c.Language, c.PhoneNumberID)
-		fmt.Fprintf(w, "    %d rows: %d sent (%d delivered, %d read, %d replied), %d failed, %d skipped, %d deferred, %d uncertain, %d cancelled, %d remaining\n",
-			c.Rows, by[store.StateSent], sum.ByDelivery[store.DeliveryDelivered]+sum.ByDelivery[store.DeliveryRead],
-			sum.ByDelivery[store.DeliveryRead], sum.Replied, by[store.StateFailed],
-			by[store.StateSkipped]+sum.ImportSkipped, by[store.StateDeferred], by[store.StateUncertain], by[store.StateCancelled],
-			by[store.StatePending]+by[store.StateRetry]+by[store.StateInFlight]+by[store.StateDeferred])
+		fmt.Fprintf(w, "    %s\n", figures(c, sum))
 		if len(sum.SkippedByReason) > 0 {
 			fmt.Fprintf(w, "    skipped: %s\n", countsByKey(sum.SkippedByReason))
 		}
@@ -79,11 +92,11 @@ func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Ca
 		}
 		switch c.State {
 		case store.CampaignPaused:
-			fmt.Fprintf(w, "    paused: %s\n    continue after fixing the cause: whatsend resume %s\n", c.PauseReason, c.Name)
+			fmt.Fprintf(w, "    paused: %s\n    continue after fixing the cause: whatsend resume %s\n", c.PauseReason, campaign.QuoteArg(c.Name))
 		case store.CampaignImporting:
 			fmt.Fprintln(w, "    import did not finish: run the same CSV again to import it")
 		case store.CampaignCancelled:
-			fmt.Fprintf(w, "    cancelled: nothing more is sent; whatsend campaign delete %s removes it\n", c.Name)
+			fmt.Fprintf(w, "    cancelled: nothing more is sent; whatsend campaign delete %s removes it\n", campaign.QuoteArg(c.Name))
 		}
 		if win := campaign.DescribeWindow(s); win != "" {
 			fmt.Fprintf(w, "    send window: %s\n", win)
@@ -91,15 +104,12 @@ func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Ca
 		if end, ok, err := campaign.NotAfter(s.NotAfter, c.CreatedAt); err == nil && ok {
 			fmt.Fprintf(w, "    not after: %s\n", campaign.LocalTime(end))
 		}
-		if n := by[store.StateExpired]; n > 0 {
-			fmt.Fprintf(w, "    expired: %d (--not-after passed)\n", n)
-		}
 		if sum.ResentAfterSilence > 0 {
 			fmt.Fprintf(w, "    resent after silence: %d\n", sum.ResentAfterSilence)
 		}
 		if next, ok, err := st.NextDue(ctx, c.ID); err == nil && ok && !c.State.Closed() {
 			what := "next retry or deferral due"
-			if by[store.StatePending] > 0 && campaign.DescribeWindow(s) != "" {
+			if sum.ByState[store.StatePending] > 0 && campaign.DescribeWindow(s) != "" {
 				what = "next send window opening or retry due"
 			}
 			fmt.Fprintf(w, "    %s %s\n", what, campaign.LocalTime(next))
@@ -114,6 +124,40 @@ func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Ca
 		}
 	}
 	return nil
+}
+
+// figures is a campaign's partition of its CSV rows, the same in status and
+// in a run's summary (and, key for key, in the JSON report): every row is
+// counted once; delivered, read and replied are part of sent. In flight
+// (a killed run's requests) shows on its own, never inside remaining.
+func figures(c store.Campaign, sum store.Summary) string {
+	t := report.TotalsOf(c, sum)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d rows: %d sent", t.Recipients, t.Sent)
+	if t.Delivered+t.Read+t.Replied > 0 {
+		fmt.Fprintf(&b, " (%d delivered, %d read, %d replied)", t.Delivered, t.Read, t.Replied)
+	}
+	fmt.Fprintf(&b, ", %d failed, %d skipped, %d uncertain", t.Failed, t.Skipped, t.Uncertain)
+	if t.InFlight > 0 {
+		fmt.Fprintf(&b, ", %d in flight (a run stopped with their requests out: the next run settles them)", t.InFlight)
+	}
+	if t.Cancelled > 0 {
+		fmt.Fprintf(&b, ", %d cancelled", t.Cancelled)
+	}
+	if t.Expired > 0 {
+		fmt.Fprintf(&b, ", %d expired (--not-after passed)", t.Expired)
+	}
+	fmt.Fprintf(&b, ", %d remaining", t.Remaining)
+	if n := t.RemainingByState[string(store.StateDeferred)]; n > 0 {
+		fmt.Fprintf(&b, " (%d deferred)", n)
+	}
+	return b.String()
+}
+
+// shareLine is the campaign's 131056 share over all its attempts, named as
+// such: the guard's pause reason gives the share over its window.
+func shareLine(sum store.Summary) string {
+	return fmt.Sprintf("131056 answers: %d of %d attempts over the campaign (%.1f%%)", sum.RateLimited, sum.Attempts, campaign.CampaignShare(sum)*100)
 }
 
 // writeScope prints a messaging-limit scope's allowance: limit and source,
@@ -153,19 +197,20 @@ func writeScope(ctx context.Context, w io.Writer, st store.Store, c store.Campai
 	return nil
 }
 
-// writeReports writes the JSON and HTML reports beside the store and prints
-// their paths. A failure is reported but does not change the exit code.
-func (a *app) writeReports(cmd *cobra.Command, st store.Store, c store.Campaign) {
+// writeReports writes the JSON and HTML reports beside the store and
+// returns their paths. A failure is reported but does not change the exit
+// code.
+func (a *app) writeReports(cmd *cobra.Command, st store.Store, c store.Campaign) []string {
 	if c.ID == 0 {
-		return
+		return nil
 	}
 	ctx := context.WithoutCancel(cmd.Context())
 	jsonPath, htmlPath, err := report.WriteFiles(ctx, st, c.ID, a.reportDir(), a.now())
 	if err != nil {
 		fmt.Fprintf(a.errOut, "whatsend: writing reports: %v\n", err)
-		return
+		return nil
 	}
-	fmt.Fprintf(a.out, "reports: %s %s\n", jsonPath, htmlPath)
+	return []string{jsonPath, htmlPath}
 }
 
 // rehearsalMark marks a --simulate campaign wherever it is listed.

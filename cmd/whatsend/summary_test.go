@@ -22,7 +22,7 @@ func TestSummaryWhenTheStoreFails(t *testing.T) {
 	err := a.storeContext(fmt.Errorf("checkpoint: %w", full))
 	a.printSummary(campaign.Result{Campaign: store.Campaign{ID: 7, Name: "december"}, SummaryErr: full, Sent: 3}, err)
 	got := out.String()
-	for _, want := range []string{"/data/whatsend.db", "figures unavailable (database or disk is full (13))", "this run: sent 3"} {
+	for _, want := range []string{"/data/whatsend.db", "figures unavailable (database or disk is full (13))", "this run: 3 accepted by the API"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q:\n%s", want, got)
 		}

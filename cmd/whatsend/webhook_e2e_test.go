@@ -321,7 +321,7 @@ func TestWebhookE2EUncertainSettled(t *testing.T) {
 	if code != 0 && code != 10 {
 		t.Fatalf("run exited %d\nstdout: %s\nstderr: %s", code, w.p.stdout.String(), w.p.stderr.String())
 	}
-	if !strings.Contains(w.p.stdout.String(), "uncertain 3") {
+	if !strings.Contains(w.p.stdout.String(), "3 uncertain") {
 		t.Fatalf("run summary does not report 3 uncertain:\n%s", w.p.stdout.String())
 	}
 	msgs := w.messages(t)
