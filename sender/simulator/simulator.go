@@ -18,22 +18,36 @@
 // in every 100 (error diffusion), so a sample cannot exceed it by chance.
 // The other faults are drawn from the seeded generator.
 //
+// Recipients are keyed by the digits of to, as Meta keys them: wa_id is the
+// digits, input echoes what was sent, and the pair rate and tier count the
+// digits. The template listing takes Meta's filters (name, partial;
+// status; category; language), fields and limit, and pages with cursors
+// and a paging.next URL on the simulator's own base URL.
+//
 // Webhooks (cloud-api.md §5), when Config.WebhookURL or Config.WebhookSink
 // is set: every accepted message gets the status notifications Meta would
-// send, each alone in a signed POST (X-Hub-Signature-256 under AppSecret)
-// shaped as Meta's: sent, delivered and, for ReadRate of them, read; or one
-// failed status with 131026 for an undeliverable recipient, 131049 for one
-// at the marketing limit. ReplyRate of the delivered messages get an inbound
-// text reply, STOP for StopShare of those. The shares are exact over the
-// sequence of messages, their phases set by Seed; timestamps come from the
-// simulator's clock. A bounded queue and a few workers deliver them, one
-// step of WebhookDelay apart, retrying a non-200 answer a few times; the
-// send path never waits for them, and Close stops them.
+// send, signed (X-Hub-Signature-256 under AppSecret) over the body as Meta
+// sends it, non-ASCII \u-escaped and "/" as "\/": sent and delivered (both
+// priced) and, for ReadRate of them, read; or one failed status with
+// 131026 for an undeliverable recipient, 131049 for one at the marketing
+// limit. ReplyRate of the delivered messages get a reply with context.id =
+// the wamid, a text or (ButtonShare) a quick-reply button tap; StopShare of
+// those say STOP, UserPrefsShare of the STOPs as a user_preferences stop.
+// BSUIDShare of the recipients are shown by business-scoped user id.
+// WebhookBatch notifications ready at once share a POST;
+// WebhookDuplicateRate of them come twice; WebhookReorderRate of the read
+// messages get read before delivered. The shares are exact over the
+// sequence, their phases set by Seed; timestamps come from the simulator's
+// clock. A bounded queue and a few workers deliver them, one step of
+// WebhookDelay apart, retrying a non-200 answer a few times; the send path
+// never waits for them, and Close stops them. The sources of these facts
+// are in docs/cloud-api-notes.md.
 //
 // Inspection and control, no token needed:
 //
 //	GET  /_sim/messages  {"messages":[{"to","template","params","wamid","callback","time"}]}
-//	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N},"webhooks":{"sent":N,"delivered":N,"read":N,...}}
+//	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N},"webhooks":{"sent":N,"delivered":N,"read":N,
+//	                     "failed":N,"replied":N,"opted_out":N,...}}: what it notified, once each
 //	GET  /_sim/health    the phone-number fields
 //	POST /_sim/control   {"quality":"RED"} {"status":"FLAGGED"} {"tier":2000}
 //	                     {"template":{"name":"order_update","status":"PAUSED"}}
