@@ -61,7 +61,9 @@ delivered messages, "STOP" for --stop-share of those replies. Replies and
 STOPs carry context.id, the message's wamid; --button-share of them are
 quick-reply button taps (type "button", the STOP one "Stop promotions" with
 payload STOP), and --user-prefs-share of the STOPs come as Meta's
-user_preferences marketing stop instead (no context, as Meta sends it).
+user_preferences marketing stop instead (no context, as Meta sends it);
+--unsupported-share of the other replies are "unsupported" messages (error
+131051, no context), which are no reply.
 --bsuid-share of the recipients are shown by a business-scoped user id:
 statuses carry recipient_user_id, replies user_id / from_user_id without
 wa_id / from. Shares are exact over the sequence of messages and their
@@ -74,7 +76,7 @@ to N notifications ready at once in one POST (one entry, a change each);
 delivered. A POST not answered 200 is retried --webhook-retries times with
 a growing pause (100ms doubled, at most 5s), then given up. /_sim/stats then
 has "webhooks": {"sent","delivered","read","failed","replies","stops",
-"buttons","user_preferences" (notifications answered 200, by kind, once
+"buttons","unsupported","user_preferences" (notifications answered 200, by kind, once
 each whatever the copies), "replied","opted_out","bsuid" (distinct
 recipients), "reordered","duplicates","posts","ok","retries","gave_up",
 "dropped","pending"}, and /_sim/messages says which messages were read,
@@ -126,6 +128,7 @@ address cannot be served.`,
 	f.Float64Var(&c.WebhookReorderRate, "webhook-reorder-rate", 0, "share of read messages whose read status comes before their delivered")
 	f.Float64Var(&c.ButtonShare, "button-share", 0, "share of replies that are quick-reply button taps (a STOP taps \"Stop promotions\")")
 	f.Float64Var(&c.UserPrefsShare, "user-prefs-share", 0, "share of STOPs sent as a user_preferences marketing stop instead of a message")
+	f.Float64Var(&c.UnsupportedShare, "unsupported-share", 0, "share of replies that are unsupported messages (type unsupported, error 131051, no context)")
 	f.Float64Var(&c.BSUIDShare, "bsuid-share", 0, "share of recipients shown by a business-scoped user id (user_id, from_user_id) without wa_id / from")
 	return cmd
 }
@@ -184,7 +187,8 @@ func simWebhooks(a *app, o *simOptions, cfg *simulator.Config) error {
 		v    float64
 	}{{"--read-rate", cfg.ReadRate}, {"--reply-rate", cfg.ReplyRate}, {"--stop-share", cfg.StopShare},
 		{"--webhook-duplicate-rate", cfg.WebhookDuplicateRate}, {"--webhook-reorder-rate", cfg.WebhookReorderRate},
-		{"--button-share", cfg.ButtonShare}, {"--user-prefs-share", cfg.UserPrefsShare}, {"--bsuid-share", cfg.BSUIDShare}} {
+		{"--button-share", cfg.ButtonShare}, {"--user-prefs-share", cfg.UserPrefsShare}, {"--bsuid-share", cfg.BSUIDShare},
+		{"--unsupported-share", cfg.UnsupportedShare}} {
 		if r.v < 0 || r.v > 1 {
 			return usagef("%s %g: want a share from 0 to 1", r.name, r.v)
 		}

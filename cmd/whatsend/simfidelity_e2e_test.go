@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"testing"
 	"time"
 
@@ -12,14 +13,14 @@ import (
 // Meta's harder webhook habits on (50 notifications a POST, 5 % duplicates,
 // 10 % of the read messages read before delivered, 10 % of the recipients
 // shown only by business-scoped user id, button replies, user_preferences
-// stops), received by `whatsend webhook` on the campaign's store: the
+// stops, unsupported messages), received by `whatsend webhook` on the campaign's store: the
 // store's delivered, read, failed, replied and opt-out figures equal the
 // simulator's own counts of what it notified, exactly.
 func TestWebhookE2EFidelityOptions(t *testing.T) {
 	w := newWebhookWorld(t, "--webhook-batch", "50", "--webhook-duplicate-rate", "0.05",
 		"--webhook-reorder-rate", "0.1", "--bsuid-share", "0.1",
 		"--read-rate", "0.6", "--reply-rate", "0.3", "--stop-share", "0.3", "--button-share", "0.5",
-		"--user-prefs-share", "0.5", "--undeliverable-rate", "0.1", "--webhook-delay", "100ms", "--seed", "5")
+		"--user-prefs-share", "0.5", "--unsupported-share", "0.1", "--undeliverable-rate", "0.1", "--webhook-delay", "100ms", "--seed", "5")
 	csv := writeCSV(t, w.p.dir, 300, 0)
 	if code := w.p.exec(w.p.runArgs(csv, "--rate", "500")...); code != 0 {
 		t.Fatalf("run exited %d\nstdout: %s\nstderr: %s", code, w.p.stdout.String(), w.p.stderr.String())
@@ -28,7 +29,7 @@ func TestWebhookE2EFidelityOptions(t *testing.T) {
 	c := campaignNamed(t, st, "")
 	wh := w.settled(t, time.Minute)
 	if wh.GaveUp != 0 || wh.Dropped != 0 || wh.Duplicates == 0 || wh.Reordered == 0 || wh.BSUID == 0 ||
-		wh.Buttons == 0 || wh.UserPrefs == 0 || wh.Posts >= wh.OK {
+		wh.Buttons == 0 || wh.UserPrefs == 0 || wh.Unsupported == 0 || wh.Posts >= wh.OK {
 		t.Fatalf("simulator %+v: want every option exercised, batches, nothing lost", wh)
 	}
 	type figures struct{ Delivered, Read, Failed, Replied, OptedOut int }
@@ -93,11 +94,12 @@ func explainMismatch(t *testing.T, w *webhookWorld, st store.Store, c store.Camp
 		if m.Stop {
 			kind += " STOP"
 		}
-		if m.ReplyType != "" && m.ReplyType != simulator.ReplyUserPrefs && !replied[m.To] {
+		replies := m.ReplyType != "" && m.ReplyType != simulator.ReplyUserPrefs && m.ReplyType != simulator.ReplyUnsupported
+		if replies && !replied[m.To] {
 			miss[key{"reply not recorded: " + kind, user}]++
 		}
-		if m.ReplyType == "" && replied[m.To] {
-			miss[key{"reply recorded without one", user}]++
+		if !replies && replied[m.To] {
+			miss[key{"reply recorded without one: " + cmp.Or(kind, "no reply"), user}]++
 		}
 		if m.Stop && !isOpted[m.To] {
 			miss[key{"opt-out not recorded: " + kind, user}]++

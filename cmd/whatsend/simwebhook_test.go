@@ -156,6 +156,7 @@ func TestSimWebhookFlags(t *testing.T) {
 		{[]string{"--bsuid-share", "2"}, "--bsuid-share"},
 		{[]string{"--button-share", "-0.5"}, "--button-share"},
 		{[]string{"--user-prefs-share", "1.5"}, "--user-prefs-share"},
+		{[]string{"--unsupported-share", "-1"}, "--unsupported-share"},
 	} {
 		args := append([]string{"sim", "--addr", "127.0.0.1:0"}, tt.args...)
 		if code := p.exec(args...); code != 2 || !strings.Contains(p.stderr.String(), tt.msg) {

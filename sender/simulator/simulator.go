@@ -125,6 +125,7 @@ type Config struct {
 	ButtonShare          float64                             // share of replies that are quick-reply button taps
 	UserPrefsShare       float64                             // share of STOPs sent as a user_preferences stop
 	BSUIDShare           float64                             // share of recipients shown by business-scoped user id, without wa_id
+	UnsupportedShare     float64                             // share of replies that are unsupported messages (error 131051), not counted as replies
 	WebhookBatch         int                                 // notifications per POST at most; 0 or 1: each alone
 	WebhookDuplicateRate float64                             // share of notifications sent twice
 	WebhookReorderRate   float64                             // share of read messages whose read precedes delivered

@@ -50,25 +50,26 @@ const (
 // their retries and duplicates: they are what a receiver that stores every
 // notification exactly once must show.
 type WebhookStats struct {
-	Sent       int `json:"sent"`
-	Delivered  int `json:"delivered"`
-	Read       int `json:"read"`
-	Failed     int `json:"failed"`
-	Replies    int `json:"replies"`          // inbound messages (text or button), STOP included
-	Stops      int `json:"stops"`            // opt-outs: a STOP text or button, or a user_preferences stop
-	Buttons    int `json:"buttons"`          // inbound quick-reply button taps, among Replies
-	UserPrefs  int `json:"user_preferences"` // user_preferences stops, among Stops
-	Replied    int `json:"replied"`          // distinct recipients who replied (text or button)
-	OptedOut   int `json:"opted_out"`        // distinct recipients who opted out, any way
-	BSUID      int `json:"bsuid"`            // distinct recipients shown by business-scoped user id
-	Reordered  int `json:"reordered"`        // messages whose read was sent before their delivered
-	Duplicates int `json:"duplicates"`       // extra copies answered 200
-	Posts      int `json:"posts"`            // POSTs (or sink calls) answered 200
-	OK         int `json:"ok"`               // notifications answered 200, every kind, copies included
-	Retries    int `json:"retries"`          // deliveries tried again after a non-200 or an error
-	GaveUp     int `json:"gave_up"`          // notifications never answered 200 (retries spent, or Close)
-	Dropped    int `json:"dropped"`          // not queued: the queue was full or the simulator closed
-	Pending    int `json:"pending"`          // queued or being delivered
+	Sent        int `json:"sent"`
+	Delivered   int `json:"delivered"`
+	Read        int `json:"read"`
+	Failed      int `json:"failed"`
+	Replies     int `json:"replies"`          // inbound messages (text or button), STOP included
+	Stops       int `json:"stops"`            // opt-outs: a STOP text or button, or a user_preferences stop
+	Buttons     int `json:"buttons"`          // inbound quick-reply button taps, among Replies
+	Unsupported int `json:"unsupported"`      // inbound messages of a type the API does not support, not Replies
+	UserPrefs   int `json:"user_preferences"` // user_preferences stops, among Stops
+	Replied     int `json:"replied"`          // distinct recipients who replied (text or button)
+	OptedOut    int `json:"opted_out"`        // distinct recipients who opted out, any way
+	BSUID       int `json:"bsuid"`            // distinct recipients shown by business-scoped user id
+	Reordered   int `json:"reordered"`        // messages whose read was sent before their delivered
+	Duplicates  int `json:"duplicates"`       // extra copies answered 200
+	Posts       int `json:"posts"`            // POSTs (or sink calls) answered 200
+	OK          int `json:"ok"`               // notifications answered 200, every kind, copies included
+	Retries     int `json:"retries"`          // deliveries tried again after a non-200 or an error
+	GaveUp      int `json:"gave_up"`          // notifications never answered 200 (retries spent, or Close)
+	Dropped     int `json:"dropped"`          // not queued: the queue was full or the simulator closed
+	Pending     int `json:"pending"`          // queued or being delivered
 }
 
 // Notification kinds.
@@ -80,6 +81,7 @@ const (
 	kindReply     = "reply"
 	kindStop      = "stop"
 	kindPrefStop  = "user_preferences"
+	kindUnsup     = "unsupported"
 )
 
 // notification is one change waiting for its time; a POST carries one or,
@@ -150,8 +152,8 @@ type webhooks struct {
 	batch int
 
 	// Decisions, under Sim.mu: exact shares with seeded phases.
-	reply, readRest, stop, button, prefs, dup, reorder, bsuid share
-	users                                                     map[string]string // wa_id → business-scoped user id, "" for none
+	reply, readRest, stop, button, prefs, dup, reorder, bsuid, unsup share
+	users                                                            map[string]string // wa_id → business-scoped user id, "" for none
 
 	mu       sync.Mutex
 	queue    notificationHeap
@@ -189,7 +191,7 @@ func newWebhooks(cfg Config) *webhooks {
 	// messages in the same proportions.
 	r := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7e6400c))
 	w.reply.acc, w.readRest.acc, w.stop.acc = r.Uint64N(shareOne), r.Uint64N(shareOne), r.Uint64N(shareOne)
-	for _, sh := range []*share{&w.button, &w.prefs, &w.dup, &w.reorder, &w.bsuid} {
+	for _, sh := range []*share{&w.button, &w.prefs, &w.dup, &w.reorder, &w.bsuid, &w.unsup} {
 		sh.acc = r.Uint64N(shareOne)
 	}
 	if w.sink == nil {
@@ -260,6 +262,11 @@ type (
 		Context    *whContext `json:"context,omitempty"`
 		Text       *whText    `json:"text,omitempty"`
 		Button     *whButton  `json:"button,omitempty"`
+		Errors     []whError  `json:"errors,omitempty"`
+		Unsup      *whUnsup   `json:"unsupported,omitempty"`
+	}
+	whUnsup struct {
+		Type string `json:"type"`
 	}
 	whButton struct {
 		Payload string `json:"payload"`
@@ -295,7 +302,7 @@ type (
 		ErrorData struct {
 			Details string `json:"details"`
 		} `json:"error_data"`
-		Href string `json:"href"`
+		Href string `json:"href,omitempty"`
 	}
 )
 
@@ -312,6 +319,10 @@ const (
 	ReplyText      = "text"
 	ReplyButton    = "button"
 	ReplyUserPrefs = "user_preferences"
+	// ReplyUnsupported is a message of a type the Cloud API does not
+	// support (a poll, say): Meta sends type "unsupported" with error
+	// 131051 and no context, and it is no reply whatsend can read.
+	ReplyUnsupported = "unsupported"
 )
 
 // planned is one notification of a message, step WebhookDelays after its
@@ -380,6 +391,8 @@ func (s *Sim) planWebhooks(m *Message, category string) {
 			switch {
 			case m.Stop && w.prefs.next(s.cfg.UserPrefsShare):
 				m.ReplyType = ReplyUserPrefs
+			case !m.Stop && w.unsup.next(s.cfg.UnsupportedShare):
+				m.ReplyType = ReplyUnsupported
 			case w.button.next(s.cfg.ButtonShare):
 				m.ReplyType = ReplyButton
 				b := buttonTexts[s.seq%uint64(len(buttonTexts))]
@@ -458,6 +471,14 @@ func (s *Sim) replyChange(m *Message, meta whMetadata, step int) planned {
 	in := whInbound{From: waID, FromUserID: m.UserID, ID: fmt.Sprintf("wamid.HBgNSIMIN%010d", s.seq),
 		Timestamp: strconv.FormatInt(at.Unix(), 10), Type: m.ReplyType,
 		Context: &whContext{From: s.cfg.DisplayPhoneNumber, ID: m.WAMID}}
+	if m.ReplyType == ReplyUnsupported {
+		in.Context = nil
+		in.Errors = []whError{{Code: 131051, Title: "Message type unknown", Message: "Message type unknown"}}
+		in.Errors[0].ErrorData.Details = "Message type is currently not supported."
+		in.Unsup = &whUnsup{Type: "poll_creation"}
+		v.Messages = []whInbound{in}
+		return planned{step, kindUnsup, whChange{Field: "messages", Value: v}}
+	}
 	if m.ReplyType == ReplyButton {
 		b := stopButton
 		if !m.Stop {
@@ -662,6 +683,8 @@ func (w *webhooks) count(n *notification) {
 		w.stats.Read++
 	case kindFailed:
 		w.stats.Failed++
+	case kindUnsup:
+		w.stats.Unsupported++
 	case kindReply, kindStop:
 		w.stats.Replies++
 		if msgs := n.change.Value.Messages; len(msgs) > 0 && msgs[0].Type == ReplyButton {

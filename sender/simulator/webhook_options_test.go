@@ -296,6 +296,9 @@ func TestBSUIDShare(t *testing.T) {
 // examples:
 // https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/button/
 // https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/user_preferences
+// and an unsupported message, shaped as
+// https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/unsupported
+// (errors and unsupported.type as https://whatsappapijs.web.app/types/types.ServerUnsupportedMessage.html).
 func TestReplyPayloadShapes(t *testing.T) {
 	env := `{"object":"whatsapp_business_account","entry":[{"id":"300000000000001","changes":[{"field":"%s","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"100000000000001"},"contacts":[{"profile":{"name":"Simulated user"},"wa_id":"5511987654321"}],%s}}]}]}`
 	t8 := strconv.FormatInt(time.Date(2000, 1, 1, 0, 0, 8, 0, time.UTC).Unix(), 10)
@@ -311,6 +314,8 @@ func TestReplyPayloadShapes(t *testing.T) {
 			fmt.Sprintf(env, "messages", fmt.Sprintf(button, "%[1]s", "STOP", "Stop promotions"))},
 		{"user_preferences stop", simulator.Config{StopShare: 1, UserPrefsShare: 1},
 			fmt.Sprintf(env, "user_preferences", `"user_preferences":[{"wa_id":"5511987654321","detail":"User requested to stop marketing messages","category":"marketing_messages","value":"stop","timestamp":`+t8+`}]`)},
+		{"unsupported", simulator.Config{UnsupportedShare: 1},
+			fmt.Sprintf(env, "messages", `"messages":[{"from":"5511987654321","id":"wamid.HBgNSIMIN0000000001","timestamp":"`+t8+`","type":"unsupported","errors":[{"code":131051,"title":"Message type unknown","message":"Message type unknown","error_data":{"details":"Message type is currently not supported."}}],"unsupported":{"type":"poll_creation"}}]`)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -325,7 +330,7 @@ func TestReplyPayloadShapes(t *testing.T) {
 					t.Fatalf("%d notifications, want sent, delivered, read and the reply", len(posts))
 				}
 				want := tt.want
-				if tt.name != "user_preferences stop" {
+				if tt.name == "button" || tt.name == "opt-out button" {
 					want = fmt.Sprintf(tt.want, wamid)
 				}
 				if got := string(posts[3].body); got != want {
@@ -342,7 +347,7 @@ func TestReplyPayloadShapes(t *testing.T) {
 func TestWebhookCounters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, k := webhookSim(t, simulator.Config{ReadRate: 0.7, ReplyRate: 0.3, StopShare: 0.3, ButtonShare: 0.5,
-			UserPrefsShare: 0.5, UndeliverableRate: 0.05, BSUIDShare: 0.1, WebhookBatch: 10,
+			UserPrefsShare: 0.5, UnsupportedShare: 0.1, UndeliverableRate: 0.05, BSUIDShare: 0.1, WebhookBatch: 10,
 			WebhookDuplicateRate: 0.05, WebhookReorderRate: 0.1, Seed: 4})
 		for i := range 1000 {
 			mustAccept(t, s, order(phone(i)))
@@ -372,6 +377,9 @@ func TestWebhookCounters(t *testing.T) {
 					status[st.Status][st.ID] = true
 				}
 				for _, in := range c.Value.Messages {
+					if in.Type == "unsupported" {
+						continue // not a reply whatsend can read
+					}
 					u := who(in.From, in.FromUserID)
 					replied[u] = true
 					if in.Text.Body == "STOP" || in.Button.Payload == "STOP" {
@@ -391,7 +399,7 @@ func TestWebhookCounters(t *testing.T) {
 		if !reflect.DeepEqual(got, want) || st.Pending != 0 || st.GaveUp != 0 {
 			t.Errorf("stats delivered, read, failed, replied, opted out = %v; the notifications say %v (%+v)", got, want, st)
 		}
-		if st.Failed == 0 || st.Duplicates == 0 || st.Reordered == 0 || st.UserPrefs == 0 || st.Buttons == 0 || st.BSUID != 100 {
+		if st.Failed == 0 || st.Duplicates == 0 || st.Reordered == 0 || st.UserPrefs == 0 || st.Buttons == 0 || st.Unsupported == 0 || st.BSUID != 100 {
 			t.Errorf("stats %+v: want some of every option", st)
 		}
 	})
