@@ -436,10 +436,9 @@ func (s *Sim) planWebhooks(m *Message, category string) {
 		// as Meta batches what is ready at once.
 		start = start.Truncate(d).Add(d)
 	}
-	first := func() *bool { return new(bool) }
 	for _, n := range out {
 		due := start.Add(time.Duration(n.step) * d)
-		nt := &notification{due: due, kind: n.kind, worker: worker, change: n.c, waID: waID, user: m.UserID != "", first: first()}
+		nt := &notification{due: due, kind: n.kind, worker: worker, change: n.c, waID: waID, user: m.UserID != "", first: new(bool)}
 		w.push(nt)
 		// A duplicate comes half a step later, as a retry of Meta's would.
 		if w.dup.next(s.cfg.WebhookDuplicateRate) {
@@ -500,6 +499,9 @@ func (s *Sim) replyChange(m *Message, meta whMetadata, step int) planned {
 // for one shown by phone number: BSUIDShare of the recipients, exact over
 // the sequence of new recipients, the same answer each time for one.
 func (w *webhooks) userID(waID string, share float64, seed int64) string {
+	if !(share > 0) {
+		return "" // and no memory of recipients spent
+	}
 	if id, seen := w.users[waID]; seen {
 		return id
 	}
