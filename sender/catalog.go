@@ -44,7 +44,7 @@ var catalog = []Entry{
 	{4, "API Too Many Calls", 400, ClassSlowSender, "the app's Graph API call quota is used up", "slow down; the usage headers tell when it frees", true},
 	{10, "Permission Denied", 403, ClassFatal, "a permission was not granted or was removed", "grant whatsapp_business_messaging to the token", true},
 	{33, "Parameter value not valid", 400, ClassFatal, "the business phone number was deleted or the id is wrong", "check --phone-number-id", true},
-	{100, "Invalid parameter", 400, ClassFatal, "a request parameter is unsupported or misspelled", "read the details; if they name one recipient's data, fix that row", true},
+	{100, "Invalid parameter", 400, ClassFatal, "a request parameter is unsupported or misspelled", "read the details: \"Parameter name is missing or empty\" is a NAMED template sent with positional values (or a name on a POSITIONAL one): match --params to the template's format; \"Parameter 'text' is mandatory\" is an empty value: fix that row", true},
 	{190, "Access token expired", 401, ClassFatal, "the access token is invalid, expired or revoked", "create a new, non-expiring system-user token (check it in Meta's access token debugger), then run whatsend resume", true},
 	{368, "Temporarily blocked for policy violations", 403, ClassFatal, "the business account is restricted for a policy violation", "see Account Quality in WhatsApp Manager; do not resume until it is lifted", true},
 	{408, "(On-Premises) message expired", 0, ClassNA, "an On-Premises or commerce code: a message pending too long", "not expected from the Cloud API; logged with its details", true},

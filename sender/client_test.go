@@ -407,7 +407,7 @@ func TestAPIErrorClasses(t *testing.T) {
 				Details: "template name (no_such_template) does not exist in en_US", FBTraceID: "AsimTrace132001"},
 			sender.ClassFatal},
 		{"132000 parameter count", fromSim(simulator.Config{}, wrongCount),
-			sender.APIError{HTTPStatus: 400, Code: 132000, Type: "OAuthException", Message: "(#132000) Template param count mismatch",
+			sender.APIError{HTTPStatus: 400, Code: 132000, Type: "OAuthException", Message: "(#132000) Number of parameters does not match the expected number of params",
 				Details: "number of parameters (1) does not match the expected number of params (2)", FBTraceID: "AsimTrace132000"},
 			sender.ClassFatal},
 		{"132015 paused template", fromSim(simulator.Config{Templates: []simulator.Template{{Name: "order_update", Language: "en_US", Params: 2, Status: "PAUSED"}}}, one),

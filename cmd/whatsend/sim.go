@@ -57,15 +57,30 @@ the app secret (WHATSEND_APP_SECRET or --app-secret-file, required then):
 sent, delivered, and read for --read-rate of them; or one failed status,
 131026 for an --undeliverable-rate recipient, 131049 for a
 --marketing-limit-rate one; and an inbound text reply for --reply-rate of the
-delivered messages, "STOP" for --stop-share of those replies. Shares are
-exact over the sequence of messages and their choice follows --seed;
-notifications come --webhook-delay apart, timestamped by the simulator's
-clock. A notification not answered 200 is retried --webhook-retries times
-with a growing pause (100ms doubled, at most 5s), then given up. /_sim/stats
-then has "webhooks": {"sent","delivered","read","failed","replies","stops"
-(notifications answered 200, by kind), "ok", "retries", "gave_up",
-"dropped", "pending"}, and /_sim/messages says which messages were read and
-the reply.
+delivered messages, "STOP" for --stop-share of those replies. Replies and
+STOPs carry context.id, the message's wamid; --button-share of them are
+quick-reply button taps (type "button", the STOP one "Stop promotions" with
+payload STOP), and --user-prefs-share of the STOPs come as Meta's
+user_preferences marketing stop instead (no context, as Meta sends it);
+--unsupported-share of the other replies are "unsupported" messages (error
+131051, no context), which are no reply.
+--bsuid-share of the recipients are shown by a business-scoped user id:
+statuses carry recipient_user_id, replies user_id / from_user_id without
+wa_id / from. Shares are exact over the sequence of messages and their
+choice follows --seed; notifications come --webhook-delay apart,
+timestamped by the simulator's clock, sent and signed as Meta sends them:
+non-ASCII characters \u-escaped and "/" as "\/". --webhook-batch N puts up
+to N notifications ready at once in one POST (one entry, a change each);
+--webhook-duplicate-rate of them are sent twice, and
+--webhook-reorder-rate of the read messages get their read before their
+delivered. A POST not answered 200 is retried --webhook-retries times with
+a growing pause (100ms doubled, at most 5s), then given up. /_sim/stats then
+has "webhooks": {"sent","delivered","read","failed","replies","stops",
+"buttons","unsupported","user_preferences" (notifications answered 200, by kind, once
+each whatever the copies), "replied","opted_out","bsuid" (distinct
+recipients), "reordered","duplicates","posts","ok","retries","gave_up",
+"dropped","pending"}, and /_sim/messages says which messages were read,
+the reply and its type, and the user id.
 
 --fault-131056 is an exact share, evenly spread: 0.03 answers 131056 to
 exactly 3 sends in 100, never more by chance; the other faults are drawn
@@ -111,6 +126,13 @@ address cannot be served.`,
 	f.Float64Var(&c.StopShare, "stop-share", 0.1, `share of those replies that say "STOP"`)
 	f.DurationVar(&c.WebhookDelay, "webhook-delay", simulator.DefaultWebhookDelay, "acceptance to the sent status, and between a message's notifications")
 	f.IntVar(&c.WebhookRetries, "webhook-retries", simulator.DefaultWebhookRetries, "retries of a notification not answered 200")
+	f.IntVar(&c.WebhookBatch, "webhook-batch", 1, "notifications per POST at most, of those ready at once (Meta batches up to 1000)")
+	f.Float64Var(&c.WebhookDuplicateRate, "webhook-duplicate-rate", 0, "share of notifications sent twice")
+	f.Float64Var(&c.WebhookReorderRate, "webhook-reorder-rate", 0, "share of read messages whose read status comes before their delivered")
+	f.Float64Var(&c.ButtonShare, "button-share", 0, "share of replies that are quick-reply button taps (a STOP taps \"Stop promotions\")")
+	f.Float64Var(&c.UserPrefsShare, "user-prefs-share", 0, "share of STOPs sent as a user_preferences marketing stop instead of a message")
+	f.Float64Var(&c.UnsupportedShare, "unsupported-share", 0, "share of replies that are unsupported messages (type unsupported, error 131051, no context)")
+	f.Float64Var(&c.BSUIDShare, "bsuid-share", 0, "share of recipients shown by a business-scoped user id (user_id, from_user_id) without wa_id / from")
 	return cmd
 }
 
@@ -166,10 +188,16 @@ func simWebhooks(a *app, o *simOptions, cfg *simulator.Config) error {
 	for _, r := range []struct {
 		name string
 		v    float64
-	}{{"--read-rate", cfg.ReadRate}, {"--reply-rate", cfg.ReplyRate}, {"--stop-share", cfg.StopShare}} {
+	}{{"--read-rate", cfg.ReadRate}, {"--reply-rate", cfg.ReplyRate}, {"--stop-share", cfg.StopShare},
+		{"--webhook-duplicate-rate", cfg.WebhookDuplicateRate}, {"--webhook-reorder-rate", cfg.WebhookReorderRate},
+		{"--button-share", cfg.ButtonShare}, {"--user-prefs-share", cfg.UserPrefsShare}, {"--bsuid-share", cfg.BSUIDShare},
+		{"--unsupported-share", cfg.UnsupportedShare}} {
 		if r.v < 0 || r.v > 1 {
 			return usagef("%s %g: want a share from 0 to 1", r.name, r.v)
 		}
+	}
+	if cfg.WebhookBatch < 1 || cfg.WebhookBatch > 1000 {
+		return usagef("--webhook-batch %d: want 1 to 1000 notifications a POST", cfg.WebhookBatch)
 	}
 	if cfg.ReadRate == 0 {
 		cfg.ReadRate = -1

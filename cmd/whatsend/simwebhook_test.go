@@ -149,6 +149,14 @@ func TestSimWebhookFlags(t *testing.T) {
 		{[]string{"--webhook-url", "http://127.0.0.1:9/webhook", "--app-secret-file", filepath.Join(p.dir, "missing")}, "--app-secret-file"},
 		{[]string{"--reply-rate", "1.5"}, "--reply-rate"},
 		{[]string{"--stop-share", "-0.1"}, "--stop-share"},
+		{[]string{"--webhook-batch", "0"}, "--webhook-batch"},
+		{[]string{"--webhook-batch", "1001"}, "--webhook-batch"},
+		{[]string{"--webhook-duplicate-rate", "1.1"}, "--webhook-duplicate-rate"},
+		{[]string{"--webhook-reorder-rate", "-1"}, "--webhook-reorder-rate"},
+		{[]string{"--bsuid-share", "2"}, "--bsuid-share"},
+		{[]string{"--button-share", "-0.5"}, "--button-share"},
+		{[]string{"--user-prefs-share", "1.5"}, "--user-prefs-share"},
+		{[]string{"--unsupported-share", "-1"}, "--unsupported-share"},
 	} {
 		args := append([]string{"sim", "--addr", "127.0.0.1:0"}, tt.args...)
 		if code := p.exec(args...); code != 2 || !strings.Contains(p.stderr.String(), tt.msg) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -73,7 +74,15 @@ func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	d := s.decide(req, params, names)
+	// Meta keys a recipient by the digits of to: "+55 11 98765-0001" and
+	// "5511987650001" are one user, for the pair rate, the tier and wa_id.
+	waID := digits(req.To)
+	if waID == "" {
+		s.count(100)
+		writeError(w, 100, 400, "Invalid parameter", "to "+strconv.Quote(req.To)+" holds no phone number digits")
+		return
+	}
+	d := s.decide(req, waID, params, names)
 	if d.code != 0 {
 		s.apiError(w, d.code, d.details)
 		return
@@ -95,16 +104,27 @@ func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, 131000, "injected server error (--fail-rate)")
 		return
 	}
-	m := s.accept(req, params)
+	m := s.accept(req, waID, params)
 	if d.drop {
 		s.dropConnection(w, r)
 		return
 	}
 	writeJSON(w, map[string]any{
 		"messaging_product": "whatsapp",
-		"contacts":          []map[string]any{{"input": req.To, "wa_id": strings.TrimPrefix(req.To, "+")}},
+		"contacts":          []map[string]any{{"input": req.To, "wa_id": waID}},
 		"messages":          []map[string]any{{"id": m.WAMID, "message_status": "accepted"}},
 	})
+}
+
+// digits is to as Meta keys it: its digits only, the wa_id of a reply.
+func digits(to string) string {
+	var b strings.Builder
+	for _, r := range to {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func validate(req sendRequest) string {
@@ -126,11 +146,11 @@ func validate(req sendRequest) string {
 }
 
 // decide applies the checks in Meta's order and records the answer code.
-func (s *Sim) decide(req sendRequest, params, names []string) decision {
+func (s *Sim) decide(req sendRequest, waID string, params, names []string) decision {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	d := s.check(req, params, names, now)
+	d := s.check(req, waID, params, names, now)
 	if d.code != 0 {
 		s.stats.ByCode[fmt.Sprint(d.code)]++
 	}
@@ -150,7 +170,7 @@ func (s *Sim) decide(req sendRequest, params, names []string) decision {
 	return d
 }
 
-func (s *Sim) check(req sendRequest, params, names []string, now time.Time) decision {
+func (s *Sim) check(req sendRequest, waID string, params, names []string, now time.Time) decision {
 	t := s.template(req.Template.Name, req.Template.Language.Code)
 	switch {
 	case t == nil:
@@ -161,7 +181,20 @@ func (s *Sim) check(req sendRequest, params, names []string, now time.Time) deci
 		return decision{code: 132016, details: "template is disabled"}
 	case t.Status != "APPROVED":
 		return decision{code: 132001, details: "template is not approved (" + t.Status + ")"}
-	case len(params) != t.Params:
+	}
+	// Parameter shape before count, with the codes and details Meta
+	// answers (docs/cloud-api-notes.md, "Template misuse").
+	for i, p := range params {
+		switch {
+		case p == "":
+			return decision{code: 100, details: "Parameter 'text' is mandatory for component parameter type 'text'"}
+		case t.Format == "NAMED" && names[i] == "":
+			return decision{code: 100, details: "Parameter name is missing or empty"}
+		case t.Format != "NAMED" && names[i] != "":
+			return decision{code: 100, details: "Parameter name " + names[i] + " is not valid for a template with positional parameters"}
+		}
+	}
+	if len(params) != t.Params {
 		return decision{code: 132000, details: fmt.Sprintf("number of parameters (%d) does not match the expected number of params (%d)", len(params), t.Params)}
 	}
 	if t.Format == "NAMED" {
@@ -185,10 +218,10 @@ func (s *Sim) check(req sendRequest, params, names []string, now time.Time) deci
 	if s.fault.next(s.cfg.Fault131056) {
 		return decision{code: 131056, details: "Too many messages to this user recently."}
 	}
-	if !s.pairAllows(req.To, now) {
+	if !s.pairAllows(waID, now) {
 		return decision{code: 131056, details: "Too many messages to this user recently."}
 	}
-	if !s.tierAllows(req.To, now) {
+	if !s.tierAllows(waID, now) {
 		return decision{code: s.cfg.OverTierCode, details: fmt.Sprintf("messaging limit of %d unique users per 24 hours reached", s.cfg.Tier)}
 	}
 	return decision{}
@@ -329,18 +362,18 @@ func (s *Sim) observeQuality(hit bool) {
 }
 
 // accept records an accepted message.
-func (s *Sim) accept(req sendRequest, params []string) Message {
+func (s *Sim) accept(req sendRequest, waID string, params []string) Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
 	t := s.template(req.Template.Name, req.Template.Language.Code)
 	m := Message{
-		To: req.To, Template: req.Template.Name, Language: req.Template.Language.Code, Params: params,
-		WAMID:    fmt.Sprintf("wamid.HBgN%s%010dFQIAERgS", strings.TrimPrefix(req.To, "+"), s.seq),
+		To: req.To, WAID: waID, Template: req.Template.Name, Language: req.Template.Language.Code, Params: params,
+		WAMID:    fmt.Sprintf("wamid.HBgN%s%010dFQIAERgS", waID, s.seq),
 		Callback: req.Callback, Time: s.now(),
-		Undeliverable: hashShare("undeliverable", req.To) < s.cfg.UndeliverableRate,
+		Undeliverable: hashShare("undeliverable", waID) < s.cfg.UndeliverableRate,
 	}
-	m.MarketingLimited = t != nil && t.Category == "MARKETING" && hashShare("marketing", req.To) < s.cfg.MarketingLimitRate
+	m.MarketingLimited = t != nil && t.Category == "MARKETING" && hashShare("marketing", waID) < s.cfg.MarketingLimitRate
 	category := ""
 	if t != nil {
 		category = t.Category

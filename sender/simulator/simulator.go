@@ -18,22 +18,36 @@
 // in every 100 (error diffusion), so a sample cannot exceed it by chance.
 // The other faults are drawn from the seeded generator.
 //
+// Recipients are keyed by the digits of to, as Meta keys them: wa_id is the
+// digits, input echoes what was sent, and the pair rate and tier count the
+// digits. The template listing takes Meta's filters (name, partial;
+// status; category; language), fields and limit, and pages with cursors
+// and a paging.next URL on the simulator's own base URL.
+//
 // Webhooks (cloud-api.md §5), when Config.WebhookURL or Config.WebhookSink
 // is set: every accepted message gets the status notifications Meta would
-// send, each alone in a signed POST (X-Hub-Signature-256 under AppSecret)
-// shaped as Meta's: sent, delivered and, for ReadRate of them, read; or one
-// failed status with 131026 for an undeliverable recipient, 131049 for one
-// at the marketing limit. ReplyRate of the delivered messages get an inbound
-// text reply, STOP for StopShare of those. The shares are exact over the
-// sequence of messages, their phases set by Seed; timestamps come from the
-// simulator's clock. A bounded queue and a few workers deliver them, one
-// step of WebhookDelay apart, retrying a non-200 answer a few times; the
-// send path never waits for them, and Close stops them.
+// send, signed (X-Hub-Signature-256 under AppSecret) over the body as Meta
+// sends it, non-ASCII \u-escaped and "/" as "\/": sent and delivered (both
+// priced) and, for ReadRate of them, read; or one failed status with
+// 131026 for an undeliverable recipient, 131049 for one at the marketing
+// limit. ReplyRate of the delivered messages get a reply with context.id =
+// the wamid, a text or (ButtonShare) a quick-reply button tap; StopShare of
+// those say STOP, UserPrefsShare of the STOPs as a user_preferences stop.
+// BSUIDShare of the recipients are shown by business-scoped user id.
+// WebhookBatch notifications ready at once share a POST;
+// WebhookDuplicateRate of them come twice; WebhookReorderRate of the read
+// messages get read before delivered. The shares are exact over the
+// sequence, their phases set by Seed; timestamps come from the simulator's
+// clock. A bounded queue and a few workers deliver them, one step of
+// WebhookDelay apart, retrying a non-200 answer a few times; the send path
+// never waits for them, and Close stops them. The sources of these facts
+// are in docs/cloud-api-notes.md.
 //
 // Inspection and control, no token needed:
 //
 //	GET  /_sim/messages  {"messages":[{"to","template","params","wamid","callback","time"}]}
-//	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N},"webhooks":{"sent":N,"delivered":N,"read":N,...}}
+//	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N},"webhooks":{"sent":N,"delivered":N,"read":N,
+//	                     "failed":N,"replied":N,"opted_out":N,...}}: what it notified, once each
 //	GET  /_sim/health    the phone-number fields
 //	POST /_sim/control   {"quality":"RED"} {"status":"FLAGGED"} {"tier":2000}
 //	                     {"template":{"name":"order_update","status":"PAUSED"}}
@@ -44,12 +58,14 @@ package simulator
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -96,22 +112,31 @@ type Config struct {
 	Logger                                   *slog.Logger
 
 	// Webhooks, on when WebhookURL or WebhookSink is set.
-	WebhookURL         string                              // POST each notification here
-	WebhookSink        func(body []byte, signature string) // in-process delivery instead of WebhookURL
-	AppSecret          sender.Secret                       // the HMAC key of X-Hub-Signature-256
-	ReadRate           float64                             // share of delivered messages read; 0: DefaultReadRate; < 0: none
-	ReplyRate          float64                             // share of delivered messages answered with a text
-	StopShare          float64                             // share of those replies that say STOP
-	WebhookDelay       time.Duration                       // acceptance to sent, and between steps; 0: DefaultWebhookDelay; < 0: none
-	WebhookWorkers     int                                 // deliveries at once; default DefaultWebhookWorkers
-	WebhookRetries     int                                 // retries after a non-200; default DefaultWebhookRetries; < 0: none
-	WebhookQueue       int                                 // notifications waiting at most; default DefaultWebhookQueue
-	DisplayPhoneNumber string                              // metadata.display_phone_number; default DefaultDisplayPhoneNumber
+	WebhookURL           string                              // POST each notification here
+	WebhookSink          func(body []byte, signature string) // in-process delivery instead of WebhookURL
+	AppSecret            sender.Secret                       // the HMAC key of X-Hub-Signature-256
+	ReadRate             float64                             // share of delivered messages read; 0: DefaultReadRate; < 0: none
+	ReplyRate            float64                             // share of delivered messages answered with a text
+	StopShare            float64                             // share of those replies that say STOP
+	WebhookDelay         time.Duration                       // acceptance to sent, and between steps; 0: DefaultWebhookDelay; < 0: none
+	WebhookWorkers       int                                 // deliveries at once; default DefaultWebhookWorkers
+	WebhookRetries       int                                 // retries after a non-200; default DefaultWebhookRetries; < 0: none
+	WebhookQueue         int                                 // notifications waiting at most; default DefaultWebhookQueue
+	ButtonShare          float64                             // share of replies that are quick-reply button taps
+	UserPrefsShare       float64                             // share of STOPs sent as a user_preferences stop
+	BSUIDShare           float64                             // share of recipients shown by business-scoped user id, without wa_id
+	UnsupportedShare     float64                             // share of replies that are unsupported messages (error 131051), not counted as replies
+	WebhookBatch         int                                 // notifications per POST at most; 0 or 1: each alone
+	WebhookDuplicateRate float64                             // share of notifications sent twice
+	WebhookReorderRate   float64                             // share of read messages whose read precedes delivered
+	DisplayPhoneNumber   string                              // metadata.display_phone_number (digits); default DefaultDisplayPhoneNumber
+	VerifiedName         string                              // the number's verified_name; default DefaultVerifiedName
 }
 
 // Message is one accepted message.
 type Message struct {
-	To               string    `json:"to"`
+	To               string    `json:"to"`    // as sent
+	WAID             string    `json:"wa_id"` // to's digits: Meta's key for the user
 	Template         string    `json:"template"`
 	Language         string    `json:"language"`
 	Params           []string  `json:"params"`
@@ -121,8 +146,12 @@ type Message struct {
 	Undeliverable    bool      `json:"undeliverable,omitempty"`
 	MarketingLimited bool      `json:"marketing_limited,omitempty"`
 	// With webhooks: whether the user reads it, and the reply, if any.
-	Read  bool   `json:"read,omitempty"`
-	Reply string `json:"reply,omitempty"`
+	Read      bool   `json:"read,omitempty"`
+	Reply     string `json:"reply,omitempty"`      // the text or the button's text
+	ReplyType string `json:"reply_type,omitempty"` // ReplyText, ReplyButton or ReplyUserPrefs
+	Stop      bool   `json:"stop,omitempty"`       // the reply opts out
+	Reordered bool   `json:"reordered,omitempty"`  // its read went out before its delivered
+	UserID    string `json:"user_id,omitempty"`    // the business-scoped user id Meta shows, if any
 }
 
 // Stats counts answers.
@@ -227,6 +256,7 @@ func New(cfg Config) *Sim {
 	cfg.WebhookRetries = max(cfg.WebhookRetries, 0)
 	cfg.WebhookQueue = cmp.Or(cfg.WebhookQueue, DefaultWebhookQueue)
 	cfg.DisplayPhoneNumber = cmp.Or(cfg.DisplayPhoneNumber, DefaultDisplayPhoneNumber)
+	cfg.VerifiedName = cmp.Or(cfg.VerifiedName, DefaultVerifiedName)
 	s := &Sim{cfg: cfg, rnd: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed)), tat: map[string]time.Time{},
 		lastSent: map[string]time.Time{}, stats: Stats{ByCode: map[string]int{}}, wh: newWebhooks(cfg)}
 	s.bucket = s.burst()
@@ -400,7 +430,13 @@ func writeError(w http.ResponseWriter, code, status int, title, details string) 
 func (s *Sim) apiError(w http.ResponseWriter, code int, details string) {
 	e := sender.Lookup(code)
 	status := cmp.Or(e.HTTPStatus, 400)
-	writeError(w, code, status, e.Title, details)
+	writeError(w, code, status, cmp.Or(metaTitles[code], e.Title), details)
+}
+
+// metaTitles are Meta's own message texts where the catalog's title is
+// ours (cloud-api-notes.md, "Template misuse").
+var metaTitles = map[int]string{
+	132000: "Number of parameters does not match the expected number of params",
 }
 
 func (s *Sim) count(code int) {
@@ -444,6 +480,16 @@ func (s *Sim) serveSim(w http.ResponseWriter, r *http.Request, what string) {
 	}
 }
 
+// displayNumber is a number as the phone-number node shows it, "+1
+// 555-000-1111" for a North American one and "+" and the digits otherwise;
+// webhooks' metadata carries the digits alone.
+func displayNumber(d string) string {
+	if len(d) == 11 && d[0] == '1' {
+		return "+1 " + d[1:4] + "-" + d[4:7] + "-" + d[7:]
+	}
+	return "+" + d
+}
+
 // tierLiteral is Meta's literal for a limit (cloud-api.md §2).
 func tierLiteral(n int) any {
 	switch n {
@@ -468,6 +514,7 @@ func (s *Sim) healthFields(want map[string]bool) map[string]any {
 	defer s.mu.Unlock()
 	all := map[string]any{
 		"id": s.cfg.PhoneNumberID, "quality_rating": s.cfg.Quality, "status": s.cfg.Status,
+		"verified_name": s.cfg.VerifiedName, "display_phone_number": displayNumber(s.cfg.DisplayPhoneNumber),
 		"throughput": map[string]any{"level": s.cfg.ThroughputLevel}, "is_on_biz_app": s.cfg.OnBizApp,
 		"whatsapp_business_manager_messaging_limit": tierLiteral(s.cfg.Tier),
 		"messaging_limit_tier":                      tierLiteral(s.cfg.Tier),
@@ -494,39 +541,165 @@ func (s *Sim) health(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(want) == 0 {
-		want = map[string]bool{"id": true}
+		// Without fields Meta answers these four (cloud-api-notes.md).
+		want = map[string]bool{"id": true, "verified_name": true, "display_phone_number": true, "quality_rating": true}
 	}
 	writeJSON(w, s.healthFields(want))
 }
 
+// Template listing defaults, as Meta's message_templates edge: 25 a page,
+// at most 100 however many are asked for (cloud-api-notes.md).
+const (
+	defaultTemplatePage = 25
+	maxTemplatePage     = 100
+)
+
+// templateFields are the fields of a listed template without ?fields=.
+var templateFields = []string{"id", "name", "language", "status", "category", "parameter_format", "components", "quality_score"}
+
+// templates lists the WABA's templates as Meta's message_templates edge
+// does: the name (partial), status, category and language filters, fields,
+// limit, and cursor paging with paging.next as a full URL on the
+// simulator's own base URL.
 func (s *Sim) templates(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	limit := defaultTemplatePage
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, 100, 400, "Invalid parameter", "limit "+strconv.Quote(v)+" must be a positive integer")
+			return
+		}
+		limit = min(n, maxTemplatePage)
+	}
+	fields := templateFields
+	if v := q.Get("fields"); v != "" {
+		fields = []string{"id"} // Graph always returns the id
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "" || f == "id" {
+				continue
+			}
+			if !contains(allTemplateFields, f) {
+				writeError(w, 100, 400, "Tried accessing nonexisting field ("+f+")", "message_templates has no field "+f)
+				return
+			}
+			fields = append(fields, f)
+		}
+	}
 	name, lang := q.Get("name"), q.Get("language")
+	status, category := strings.ToUpper(q.Get("status")), strings.ToUpper(q.Get("category"))
 	s.mu.Lock()
-	var data []map[string]any
+	var all []Template
 	for _, t := range s.cfg.Templates {
-		if name != "" && !strings.Contains(t.Name, name) || lang != "" && t.Language != lang {
+		if name != "" && !strings.Contains(t.Name, name) || lang != "" && t.Language != lang ||
+			status != "" && !inList(status, t.Status) || category != "" && !inList(category, t.Category) {
 			continue
 		}
-		body := "Hello"
-		for i := 1; i <= t.Params; i++ {
-			if t.Format == "NAMED" {
-				body += " {{" + t.ParamNames[i-1] + "}}"
-			} else {
-				body += fmt.Sprintf(" {{%d}}", i)
-			}
-		}
-		data = append(data, map[string]any{
-			"id": t.ID, "name": t.Name, "language": t.Language, "status": t.Status, "category": t.Category,
-			"parameter_format": t.Format, "quality_score": map[string]any{"score": t.Quality, "date": 1767225600},
-			"components": []map[string]any{{"type": "BODY", "text": body}},
-		})
+		all = append(all, t)
 	}
 	s.mu.Unlock()
-	if data == nil {
-		data = []map[string]any{}
+	// Cursors are opaque to the client: here the position of a template in
+	// the filtered list, base64-encoded as Meta's are.
+	from, to := 0, min(limit, len(all))
+	if c := q.Get("after"); c != "" {
+		i, ok := decodeCursor(c)
+		if !ok {
+			writeError(w, 100, 400, "Invalid parameter", "after "+strconv.Quote(c)+" is not a cursor of this list")
+			return
+		}
+		from, to = min(i+1, len(all)), min(i+1+limit, len(all))
+	} else if c := q.Get("before"); c != "" {
+		i, ok := decodeCursor(c)
+		if !ok {
+			writeError(w, 100, 400, "Invalid parameter", "before "+strconv.Quote(c)+" is not a cursor of this list")
+			return
+		}
+		to = min(max(i, 0), len(all))
+		from = max(to-limit, 0)
 	}
-	writeJSON(w, map[string]any{"data": data, "paging": map[string]any{"cursors": map[string]any{"before": "QVFI", "after": "QVFJ"}}})
+	data := []map[string]any{}
+	for _, t := range all[from:to] {
+		full := templateJSON(t)
+		out := map[string]any{}
+		for _, f := range fields {
+			if v, ok := full[f]; ok {
+				out[f] = v
+			}
+		}
+		data = append(data, out)
+	}
+	resp := map[string]any{"data": data}
+	if len(data) > 0 {
+		paging := map[string]any{"cursors": map[string]any{"before": encodeCursor(from), "after": encodeCursor(to - 1)}}
+		base := "http://" + r.Host + r.URL.Path
+		if r.TLS != nil {
+			base = "https://" + r.Host + r.URL.Path
+		}
+		page := func(key string, i int) string {
+			v := url.Values{}
+			for k, vs := range q {
+				if k != "after" && k != "before" {
+					v[k] = vs
+				}
+			}
+			v.Set("limit", strconv.Itoa(limit))
+			v.Set(key, encodeCursor(i))
+			return base + "?" + v.Encode()
+		}
+		if to < len(all) {
+			paging["next"] = page("after", to-1)
+		}
+		if from > 0 {
+			paging["previous"] = page("before", from)
+		}
+		resp["paging"] = paging
+	}
+	writeJSON(w, resp)
+}
+
+// allTemplateFields are the fields a listing may ask for.
+var allTemplateFields = append([]string{"rejected_reason"}, templateFields...)
+
+// inList reports whether v is one of the comma-separated values of list,
+// as Meta's status and category filters take them.
+func inList(list, v string) bool {
+	for _, x := range strings.Split(list, ",") {
+		if strings.TrimSpace(x) == v {
+			return true
+		}
+	}
+	return false
+}
+
+func encodeCursor(i int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("sim:" + strconv.Itoa(i)))
+}
+
+func decodeCursor(c string) (int, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), "sim:") {
+		return 0, false
+	}
+	i, err := strconv.Atoi(string(b[4:]))
+	return i, err == nil && i >= 0
+}
+
+// templateJSON is every field of a listed template.
+func templateJSON(t Template) map[string]any {
+	body := "Hello"
+	for i := 1; i <= t.Params; i++ {
+		if t.Format == "NAMED" {
+			body += " {{" + t.ParamNames[i-1] + "}}"
+		} else {
+			body += fmt.Sprintf(" {{%d}}", i)
+		}
+	}
+	return map[string]any{
+		"id": t.ID, "name": t.Name, "language": t.Language, "status": t.Status, "category": t.Category,
+		"parameter_format": t.Format, "quality_score": map[string]any{"score": t.Quality, "date": 1767225600},
+		"components":      []map[string]any{{"type": "BODY", "text": body}},
+		"rejected_reason": "NONE",
+	}
 }
 
 // hashShare is a deterministic number in [0,1) for a recipient, so shares

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -18,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/whatsend/whatsend/sender"
 )
@@ -30,6 +33,7 @@ const (
 	DefaultWebhookRetries     = 5
 	DefaultWebhookQueue       = 100_000
 	DefaultDisplayPhoneNumber = "15550001111"
+	DefaultVerifiedName       = "Whatsend Simulator"
 )
 
 // ErrClosed is returned by FlushWebhooks once the simulator is closed.
@@ -43,19 +47,29 @@ const (
 
 // WebhookStats counts the simulator's notifications. The kinds count
 // notifications answered 200 (or handed to the sink), once each whatever
-// their retries.
+// their retries and duplicates: they are what a receiver that stores every
+// notification exactly once must show.
 type WebhookStats struct {
-	Sent      int `json:"sent"`
-	Delivered int `json:"delivered"`
-	Read      int `json:"read"`
-	Failed    int `json:"failed"`
-	Replies   int `json:"replies"` // inbound texts, STOP included
-	Stops     int `json:"stops"`   // inbound texts that said STOP
-	OK        int `json:"ok"`      // notifications answered 200, every kind
-	Retries   int `json:"retries"` // deliveries tried again after a non-200 or an error
-	GaveUp    int `json:"gave_up"` // notifications never answered 200 (retries spent, or Close)
-	Dropped   int `json:"dropped"` // not queued: the queue was full or the simulator closed
-	Pending   int `json:"pending"` // queued or being delivered
+	Sent        int `json:"sent"`
+	Delivered   int `json:"delivered"`
+	Read        int `json:"read"`
+	Failed      int `json:"failed"`
+	Replies     int `json:"replies"`          // inbound messages (text or button), STOP included
+	Stops       int `json:"stops"`            // opt-outs: a STOP text or button, or a user_preferences stop
+	Buttons     int `json:"buttons"`          // inbound quick-reply button taps, among Replies
+	Unsupported int `json:"unsupported"`      // inbound messages of a type the API does not support, not Replies
+	UserPrefs   int `json:"user_preferences"` // user_preferences stops, among Stops
+	Replied     int `json:"replied"`          // distinct recipients who replied (text or button)
+	OptedOut    int `json:"opted_out"`        // distinct recipients who opted out, any way
+	BSUID       int `json:"bsuid"`            // distinct recipients shown by business-scoped user id
+	Reordered   int `json:"reordered"`        // messages whose read was sent before their delivered
+	Duplicates  int `json:"duplicates"`       // extra copies answered 200
+	Posts       int `json:"posts"`            // POSTs (or sink calls) answered 200
+	OK          int `json:"ok"`               // notifications answered 200, every kind, copies included
+	Retries     int `json:"retries"`          // deliveries tried again after a non-200 or an error
+	GaveUp      int `json:"gave_up"`          // notifications never answered 200 (retries spent, or Close)
+	Dropped     int `json:"dropped"`          // not queued: the queue was full or the simulator closed
+	Pending     int `json:"pending"`          // queued or being delivered
 }
 
 // Notification kinds.
@@ -66,15 +80,22 @@ const (
 	kindFailed    = "failed"
 	kindReply     = "reply"
 	kindStop      = "stop"
+	kindPrefStop  = "user_preferences"
+	kindUnsup     = "unsupported"
 )
 
-// notification is one webhook POST waiting for its time.
+// notification is one change waiting for its time; a POST carries one or,
+// with WebhookBatch, several.
 type notification struct {
 	due    time.Time // on the real clock: when to deliver it
 	seq    uint64    // ties broken in scheduling order
 	kind   string
 	worker int // one worker per message keeps its statuses in order
-	body   []byte
+	change whChange
+	waID   string // the recipient, for the distinct counts
+	user   bool   // the recipient is shown by business-scoped user id
+	first  *bool  // shared with its duplicate: counted when one is answered 200
+	dup    bool
 }
 
 type notificationHeap []*notification
@@ -120,6 +141,7 @@ func (s *share) next(rate float64) bool {
 // send path only pushes onto the heap; it never waits for a delivery.
 type webhooks struct {
 	url     string
+	waba    string
 	sink    func(body []byte, signature string)
 	secret  sender.Secret
 	workers int
@@ -127,8 +149,11 @@ type webhooks struct {
 	limit   int
 	client  *http.Client
 
+	batch int
+
 	// Decisions, under Sim.mu: exact shares with seeded phases.
-	reply, readRest, stop share
+	reply, readRest, stop, button, prefs, dup, reorder, bsuid, unsup share
+	users                                                            map[string]string // wa_id → business-scoped user id, "" for none
 
 	mu       sync.Mutex
 	queue    notificationHeap
@@ -139,11 +164,14 @@ type webhooks struct {
 	idle     chan struct{} // closed while nothing is pending
 	wake     chan struct{}
 	stats    WebhookStats
+	replied  map[string]bool
+	optedOut map[string]bool
+	bsuids   map[string]bool
 	started  bool
 	closed   bool
 	ctx      context.Context
 	cancel   context.CancelFunc
-	chans    []chan *notification
+	chans    []chan []*notification
 	wg       sync.WaitGroup
 }
 
@@ -154,14 +182,18 @@ func newWebhooks(cfg Config) *webhooks {
 	idle := make(chan struct{})
 	close(idle)
 	w := &webhooks{
-		url: cfg.WebhookURL, sink: cfg.WebhookSink, secret: cfg.AppSecret,
-		workers: cfg.WebhookWorkers, retries: cfg.WebhookRetries, limit: cfg.WebhookQueue,
-		idle: idle, wake: make(chan struct{}, 1),
+		url: cfg.WebhookURL, sink: cfg.WebhookSink, secret: cfg.AppSecret, waba: cfg.WABAID,
+		workers: cfg.WebhookWorkers, retries: cfg.WebhookRetries, limit: cfg.WebhookQueue, batch: max(cfg.WebhookBatch, 1),
+		idle: idle, wake: make(chan struct{}, 1), users: map[string]string{},
+		replied: map[string]bool{}, optedOut: map[string]bool{}, bsuids: map[string]bool{},
 	}
 	// The phases of the shares follow the seed, so two seeds pick different
 	// messages in the same proportions.
 	r := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7e6400c))
 	w.reply.acc, w.readRest.acc, w.stop.acc = r.Uint64N(shareOne), r.Uint64N(shareOne), r.Uint64N(shareOne)
+	for _, sh := range []*share{&w.button, &w.prefs, &w.dup, &w.reorder, &w.bsuid, &w.unsup} {
+		sh.acc = r.Uint64N(shareOne)
+	}
 	if w.sink == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = w.workers
@@ -194,11 +226,21 @@ type (
 		Value whValue `json:"value"`
 	}
 	whValue struct {
-		MessagingProduct string      `json:"messaging_product"`
-		Metadata         whMetadata  `json:"metadata"`
-		Contacts         []whContact `json:"contacts,omitempty"`
-		Messages         []whInbound `json:"messages,omitempty"`
-		Statuses         []whStatus  `json:"statuses,omitempty"`
+		MessagingProduct string       `json:"messaging_product"`
+		Metadata         whMetadata   `json:"metadata"`
+		Contacts         []whContact  `json:"contacts,omitempty"`
+		Messages         []whInbound  `json:"messages,omitempty"`
+		Statuses         []whStatus   `json:"statuses,omitempty"`
+		UserPreferences  []whUserPref `json:"user_preferences,omitempty"`
+	}
+	// whUserPref is a user_preferences change (cloud-api-notes.md).
+	whUserPref struct {
+		WAID      string `json:"wa_id,omitempty"`
+		UserID    string `json:"user_id,omitempty"`
+		Detail    string `json:"detail"`
+		Category  string `json:"category"`
+		Value     string `json:"value"`
+		Timestamp int64  `json:"timestamp"`
 	}
 	whMetadata struct {
 		DisplayPhoneNumber string `json:"display_phone_number"`
@@ -208,15 +250,27 @@ type (
 		Profile struct {
 			Name string `json:"name"`
 		} `json:"profile"`
-		WAID string `json:"wa_id"`
+		WAID   string `json:"wa_id,omitempty"`   // omitted when Meta shows only the user id
+		UserID string `json:"user_id,omitempty"` // business-scoped user id
 	}
 	whInbound struct {
-		From      string     `json:"from"`
-		ID        string     `json:"id"`
-		Timestamp string     `json:"timestamp"`
-		Type      string     `json:"type"`
-		Context   *whContext `json:"context,omitempty"`
-		Text      *whText    `json:"text,omitempty"`
+		From       string     `json:"from,omitempty"`
+		FromUserID string     `json:"from_user_id,omitempty"`
+		ID         string     `json:"id"`
+		Timestamp  string     `json:"timestamp"`
+		Type       string     `json:"type"`
+		Context    *whContext `json:"context,omitempty"`
+		Text       *whText    `json:"text,omitempty"`
+		Button     *whButton  `json:"button,omitempty"`
+		Errors     []whError  `json:"errors,omitempty"`
+		Unsup      *whUnsup   `json:"unsupported,omitempty"`
+	}
+	whUnsup struct {
+		Type string `json:"type"`
+	}
+	whButton struct {
+		Payload string `json:"payload"`
+		Text    string `json:"text"`
 	}
 	whContext struct {
 		From string `json:"from"`
@@ -226,13 +280,14 @@ type (
 		Body string `json:"body"`
 	}
 	whStatus struct {
-		ID          string     `json:"id"`
-		Status      string     `json:"status"`
-		Timestamp   string     `json:"timestamp"`
-		RecipientID string     `json:"recipient_id"`
-		Callback    string     `json:"biz_opaque_callback_data,omitempty"`
-		Pricing     *whPricing `json:"pricing,omitempty"`
-		Errors      []whError  `json:"errors,omitempty"`
+		ID              string     `json:"id"`
+		Status          string     `json:"status"`
+		Timestamp       string     `json:"timestamp"`
+		RecipientID     string     `json:"recipient_id"`
+		RecipientUserID string     `json:"recipient_user_id,omitempty"`
+		Callback        string     `json:"biz_opaque_callback_data,omitempty"`
+		Pricing         *whPricing `json:"pricing,omitempty"`
+		Errors          []whError  `json:"errors,omitempty"`
 	}
 	whPricing struct {
 		Billable     bool   `json:"billable"`
@@ -247,102 +302,218 @@ type (
 		ErrorData struct {
 			Details string `json:"details"`
 		} `json:"error_data"`
-		Href string `json:"href"`
+		Href string `json:"href,omitempty"`
 	}
 )
 
-// replyTexts are the replies that are not STOP, picked in turn.
-var replyTexts = []string{"Thanks!", "When will it arrive?", "ok", "Can I change the address?"}
+// replyTexts are the replies that are not STOP, picked in turn; button
+// replies tap one of buttonTexts, the opt-out button for a STOP.
+var (
+	replyTexts  = []string{"Thanks!", "When will it arrive?", "ok", "Can I change the address?"}
+	buttonTexts = []whButton{{Payload: "TRACK", Text: "Track order"}, {Payload: "TALK", Text: "Talk to us"}}
+	stopButton  = whButton{Payload: "STOP", Text: "Stop promotions"}
+)
+
+// Reply types of Message.ReplyType.
+const (
+	ReplyText      = "text"
+	ReplyButton    = "button"
+	ReplyUserPrefs = "user_preferences"
+	// ReplyUnsupported is a message of a type the Cloud API does not
+	// support (a poll, say): Meta sends type "unsupported" with error
+	// 131051 and no context, and it is no reply whatsend can read.
+	ReplyUnsupported = "unsupported"
+)
+
+// planned is one notification of a message, step WebhookDelays after its
+// acceptance.
+type planned struct {
+	step int
+	kind string
+	c    whChange
+}
 
 // planWebhooks decides, under s.mu, what the user's phone does with an
 // accepted message and queues the notifications Meta would send: sent,
 // delivered and read, or failed (131026 undeliverable, 131049 marketing
-// limit); a reply, STOP for StopShare of them. Shares are exact over the
-// sequence of messages, their phases set by the seed. Timestamps come from
-// the simulator's clock; deliveries wait WebhookDelay per step in real time.
+// limit); a reply (a text, or a quick-reply button tap for ButtonShare of
+// them), a STOP for StopShare of them, UserPrefsShare of those stops as a
+// user_preferences stop instead. ReorderRate of the read messages get their
+// read before their delivered; DuplicateRate of the notifications are sent
+// twice. Shares are exact over the sequence, their phases set by the seed.
+// Timestamps come from the simulator's clock; deliveries wait WebhookDelay
+// per step in real time.
 func (s *Sim) planWebhooks(m *Message, category string) {
 	w := s.wh
 	if w == nil {
 		return
 	}
 	d := max(s.cfg.WebhookDelay, 0)
-	waID := strings.TrimPrefix(m.To, "+")
+	waID := m.WAID
+	m.UserID = w.userID(waID, s.cfg.BSUIDShare, s.cfg.Seed)
 	worker := int(s.seq % uint64(max(w.workers, 1)))
 	status := func(step int, st string) whStatus {
 		at := m.Time.Add(time.Duration(step) * d)
 		return whStatus{ID: m.WAMID, Status: st, Timestamp: strconv.FormatInt(at.Unix(), 10),
-			RecipientID: waID, Callback: m.Callback}
+			RecipientID: waID, RecipientUserID: m.UserID, Callback: m.Callback}
 	}
+	// Meta prices a message on its sent status and on one of delivered
+	// or read (cloud-api-notes.md): here delivered, always sent.
 	pricing := &whPricing{Billable: true, PricingModel: "PMP", Category: strings.ToLower(category), Type: "regular"}
-	type planned struct {
-		step int // in WebhookDelay after acceptance
-		kind string
-		v    whValue
-	}
 	var out []planned
-	add := func(step int, kind string, v whValue) { out = append(out, planned{step, kind, v}) }
 	meta := whMetadata{DisplayPhoneNumber: s.cfg.DisplayPhoneNumber, PhoneNumberID: s.cfg.PhoneNumberID}
-	statusValue := func(st whStatus) whValue {
-		return whValue{MessagingProduct: "whatsapp", Metadata: meta, Statuses: []whStatus{st}}
+	add := func(step int, kind string, field string, v whValue) {
+		v.MessagingProduct, v.Metadata = "whatsapp", meta
+		out = append(out, planned{step, kind, whChange{Field: field, Value: v}})
 	}
+	addStatus := func(step int, st whStatus) { add(step, st.Status, "messages", whValue{Statuses: []whStatus{st}}) }
 
 	if code := failCode(m); code != 0 {
-		e := sender.Lookup(code)
 		st := status(2, kindFailed)
-		we := whError{Code: code, Title: e.Title, Message: e.Title,
+		title, details := failTexts(code)
+		we := whError{Code: code, Title: title, Message: title,
 			Href: "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}
-		we.ErrorData.Details = failDetails(code)
+		we.ErrorData.Details = details
 		st.Errors = []whError{we}
-		add(2, kindFailed, statusValue(st))
+		addStatus(2, st)
 	} else {
 		sent := status(1, kindSent)
 		sent.Pricing = pricing
-		add(1, kindSent, statusValue(sent))
-		del := status(2, kindDelivered)
-		del.Pricing = pricing
-		add(2, kindDelivered, statusValue(del))
+		addStatus(1, sent)
 
 		// A reply implies the message was read; the rest of the read share
 		// is taken among the messages not replied to, so that the read
 		// share is max(ReadRate, ReplyRate).
 		read, reply := max(s.cfg.ReadRate, 0), min(max(s.cfg.ReplyRate, 0), 1)
 		if w.reply.next(reply) {
-			m.Reply = replyTexts[s.seq%uint64(len(replyTexts))]
-			if w.stop.next(s.cfg.StopShare) {
-				m.Reply = "STOP"
-			}
 			m.Read = true
+			m.Stop = w.stop.next(s.cfg.StopShare)
+			switch {
+			case m.Stop && w.prefs.next(s.cfg.UserPrefsShare):
+				m.ReplyType = ReplyUserPrefs
+			case !m.Stop && w.unsup.next(s.cfg.UnsupportedShare):
+				m.ReplyType = ReplyUnsupported
+			case w.button.next(s.cfg.ButtonShare):
+				m.ReplyType = ReplyButton
+				b := buttonTexts[s.seq%uint64(len(buttonTexts))]
+				if m.Stop {
+					b = stopButton
+				}
+				m.Reply = b.Text
+			default:
+				m.ReplyType, m.Reply = ReplyText, replyTexts[s.seq%uint64(len(replyTexts))]
+				if m.Stop {
+					m.Reply = "STOP"
+				}
+			}
 		} else if read > reply {
 			m.Read = w.readRest.next((read - reply) / (1 - reply))
 		}
-		if m.Read {
-			rd := status(3, kindRead)
-			rd.Pricing = pricing
-			add(3, kindRead, statusValue(rd))
+		// Meta does not promise order: ReorderRate of the read messages
+		// have their read sent before their delivered.
+		delStep, readStep := 2, 3
+		if m.Read && w.reorder.next(s.cfg.WebhookReorderRate) {
+			delStep, readStep = 3, 2
+			m.Reordered = true
+			w.mu.Lock()
+			w.stats.Reordered++
+			w.mu.Unlock()
 		}
-		if m.Reply != "" {
-			kind := kindReply
-			if m.Reply == "STOP" {
-				kind = kindStop
-			}
-			c := whContact{WAID: waID}
-			c.Profile.Name = "Simulated user"
-			at := m.Time.Add(4 * d)
-			add(4, kind, whValue{MessagingProduct: "whatsapp", Metadata: meta, Contacts: []whContact{c},
-				Messages: []whInbound{{From: waID, ID: fmt.Sprintf("wamid.HBgNSIMIN%010d", s.seq), Timestamp: strconv.FormatInt(at.Unix(), 10),
-					Type: "text", Context: &whContext{From: s.cfg.DisplayPhoneNumber, ID: m.WAMID}, Text: &whText{Body: m.Reply}}}})
+		del := status(delStep, kindDelivered)
+		del.Pricing = pricing
+		addStatus(delStep, del)
+		if m.Read {
+			addStatus(readStep, status(readStep, kindRead))
+		}
+		if m.ReplyType != "" {
+			out = append(out, s.replyChange(m, meta, 4))
 		}
 	}
 
 	start := time.Now()
-	for _, n := range out {
-		body, err := json.Marshal(whEnvelope{Object: "whatsapp_business_account",
-			Entry: []whEntry{{ID: s.cfg.WABAID, Changes: []whChange{{Field: "messages", Value: n.v}}}}})
-		if err != nil {
-			panic(err) // plain structs: cannot fail
-		}
-		w.push(&notification{due: start.Add(time.Duration(n.step) * d), kind: n.kind, worker: worker, body: body})
+	if w.batch > 1 && d > 0 {
+		// Batches gather what falls due in the same step of WebhookDelay,
+		// as Meta batches what is ready at once.
+		start = start.Truncate(d).Add(d)
 	}
+	for _, n := range out {
+		due := start.Add(time.Duration(n.step) * d)
+		nt := &notification{due: due, kind: n.kind, worker: worker, change: n.c, waID: waID, user: m.UserID != "", first: new(bool)}
+		w.push(nt)
+		// A duplicate comes half a step later, as a retry of Meta's would.
+		if w.dup.next(s.cfg.WebhookDuplicateRate) {
+			cp := *nt
+			cp.due, cp.dup = due.Add(d/2), true
+			w.push(&cp)
+		}
+	}
+}
+
+// replyChange is the user's answer to m at step: a text or a quick-reply
+// button tap with context.id = m's wamid, or a user_preferences stop (which
+// Meta sends without context). A user shown by business-scoped user id has
+// user_id / from_user_id and no wa_id / from.
+func (s *Sim) replyChange(m *Message, meta whMetadata, step int) planned {
+	at := m.Time.Add(time.Duration(step) * max(s.cfg.WebhookDelay, 0))
+	waID := m.WAID
+	if m.UserID != "" {
+		waID = ""
+	}
+	c := whContact{WAID: waID, UserID: m.UserID}
+	c.Profile.Name = "Simulated user"
+	v := whValue{MessagingProduct: "whatsapp", Metadata: meta, Contacts: []whContact{c}}
+	if m.ReplyType == ReplyUserPrefs {
+		v.UserPreferences = []whUserPref{{WAID: waID, UserID: m.UserID, Detail: "User requested to stop marketing messages",
+			Category: "marketing_messages", Value: "stop", Timestamp: at.Unix()}}
+		return planned{step, kindPrefStop, whChange{Field: "user_preferences", Value: v}}
+	}
+	in := whInbound{From: waID, FromUserID: m.UserID, ID: fmt.Sprintf("wamid.HBgNSIMIN%010d", s.seq),
+		Timestamp: strconv.FormatInt(at.Unix(), 10), Type: m.ReplyType,
+		Context: &whContext{From: s.cfg.DisplayPhoneNumber, ID: m.WAMID}}
+	if m.ReplyType == ReplyUnsupported {
+		in.Context = nil
+		in.Errors = []whError{{Code: 131051, Title: "Message type unknown", Message: "Message type unknown"}}
+		in.Errors[0].ErrorData.Details = "Message type is currently not supported."
+		in.Unsup = &whUnsup{Type: "poll_creation"}
+		v.Messages = []whInbound{in}
+		return planned{step, kindUnsup, whChange{Field: "messages", Value: v}}
+	}
+	if m.ReplyType == ReplyButton {
+		b := stopButton
+		if !m.Stop {
+			b = buttonTexts[s.seq%uint64(len(buttonTexts))]
+		}
+		in.Button = &b
+	} else {
+		in.Text = &whText{Body: m.Reply}
+	}
+	v.Messages = []whInbound{in}
+	kind := kindReply
+	if m.Stop {
+		kind = kindStop
+	}
+	return planned{step, kind, whChange{Field: "messages", Value: v}}
+}
+
+// userID is the business-scoped user id Meta shows for a recipient, or ""
+// for one shown by phone number: BSUIDShare of the recipients, exact over
+// the sequence of new recipients, the same answer each time for one.
+func (w *webhooks) userID(waID string, share float64, seed int64) string {
+	if !(share > 0) {
+		return "" // and no memory of recipients spent
+	}
+	if id, seen := w.users[waID]; seen {
+		return id
+	}
+	id := ""
+	if w.bsuid.next(share) {
+		// Meta's form: a country prefix, a dot and digits (cloud-api-notes.md).
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/%s", seed, waID)
+		id = fmt.Sprintf("US.%020d", h.Sum64())
+	}
+	w.users[waID] = id
+	return id
 }
 
 // failCode is the code of the failed status an accepted message gets, or 0.
@@ -356,11 +527,14 @@ func failCode(m *Message) int {
 	return 0
 }
 
-func failDetails(code int) string {
+// failTexts are the title and details of a failed status, as Meta words
+// them (cloud-api-notes.md).
+func failTexts(code int) (title, details string) {
 	if code == 131049 {
-		return "This message was not delivered to maintain healthy ecosystem engagement."
+		return "This message was not delivered to maintain healthy ecosystem engagement.",
+			"In order to maintain a healthy ecosystem engagement, the message failed to be delivered."
 	}
-	return "Message Undeliverable."
+	return "Message undeliverable", "Message Undeliverable."
 }
 
 // push queues a notification; it never blocks.
@@ -395,9 +569,9 @@ func (w *webhooks) poke() {
 func (w *webhooks) start() {
 	w.started = true
 	w.ctx, w.cancel = context.WithCancel(context.Background())
-	w.chans = make([]chan *notification, max(w.workers, 1))
+	w.chans = make([]chan []*notification, max(w.workers, 1))
 	for i := range w.chans {
-		ch := make(chan *notification, 16)
+		ch := make(chan []*notification, 16)
 		w.chans[i] = ch
 		w.wg.Go(func() { w.work(ch) })
 	}
@@ -413,7 +587,7 @@ func (w *webhooks) dispatch() {
 		w.mu.Lock()
 		var due []*notification
 		now := time.Now()
-		for len(w.queue) > 0 && len(due) < 256 && (w.flushing > 0 || !w.held && !w.queue[0].due.After(now)) {
+		for len(w.queue) > 0 && len(due) < w.batch*(256/w.batch+1) && (w.flushing > 0 || !w.held && !w.queue[0].due.After(now)) {
 			due = append(due, heap.Pop(&w.queue).(*notification))
 		}
 		wait := time.Duration(-1)
@@ -422,9 +596,9 @@ func (w *webhooks) dispatch() {
 		}
 		w.mu.Unlock()
 		if len(due) > 0 {
-			for _, n := range due {
+			for _, p := range w.posts(due) {
 				select {
-				case w.chans[n.worker%len(w.chans)] <- n:
+				case w.chans[p[0].worker%len(w.chans)] <- p:
 				case <-w.ctx.Done():
 					return
 				}
@@ -445,34 +619,41 @@ func (w *webhooks) dispatch() {
 	}
 }
 
-func (w *webhooks) work(ch chan *notification) {
+// posts splits notifications due at once into POSTs: each alone on its
+// message's worker, or WebhookBatch at most a POST, in order, all on one
+// worker so that a message's notifications keep their order.
+func (w *webhooks) posts(due []*notification) [][]*notification {
+	var out [][]*notification
+	for len(due) > 0 {
+		n := min(w.batch, len(due))
+		p := due[:n:n]
+		if w.batch > 1 {
+			for _, x := range p {
+				x.worker = 0
+			}
+		}
+		out = append(out, p)
+		due = due[n:]
+	}
+	return out
+}
+
+func (w *webhooks) work(ch chan []*notification) {
 	for {
 		select {
 		case <-w.ctx.Done():
 			return
-		case n := <-ch:
-			ok := w.deliver(n)
+		case p := <-ch:
+			ok := w.deliver(p)
 			w.mu.Lock()
-			w.pending--
+			w.pending -= len(p)
 			if ok {
-				w.stats.OK++
-				switch n.kind {
-				case kindSent:
-					w.stats.Sent++
-				case kindDelivered:
-					w.stats.Delivered++
-				case kindRead:
-					w.stats.Read++
-				case kindFailed:
-					w.stats.Failed++
-				case kindReply:
-					w.stats.Replies++
-				case kindStop:
-					w.stats.Replies++
-					w.stats.Stops++
+				w.stats.Posts++
+				for _, n := range p {
+					w.count(n)
 				}
 			} else {
-				w.stats.GaveUp++
+				w.stats.GaveUp += len(p)
 			}
 			if w.pending == 0 {
 				close(w.idle)
@@ -482,16 +663,102 @@ func (w *webhooks) work(ch chan *notification) {
 	}
 }
 
-// deliver hands a notification to the sink, or POSTs it until it is
-// answered 200, retrying a few times with a growing pause.
-func (w *webhooks) deliver(n *notification) bool {
-	sig := Signature(w.secret, n.body)
+// count records a notification answered 200; w.mu is held. A kind counts
+// once per notification, whichever of it and its duplicate came first.
+func (w *webhooks) count(n *notification) {
+	w.stats.OK++
+	if *n.first {
+		w.stats.Duplicates++
+		return
+	}
+	*n.first = true
+	if n.user && !w.bsuids[n.waID] {
+		w.bsuids[n.waID] = true
+		w.stats.BSUID++
+	}
+	switch n.kind {
+	case kindSent:
+		w.stats.Sent++
+	case kindDelivered:
+		w.stats.Delivered++
+	case kindRead:
+		w.stats.Read++
+	case kindFailed:
+		w.stats.Failed++
+	case kindUnsup:
+		w.stats.Unsupported++
+	case kindReply, kindStop:
+		w.stats.Replies++
+		if msgs := n.change.Value.Messages; len(msgs) > 0 && msgs[0].Type == ReplyButton {
+			w.stats.Buttons++
+		}
+		if !w.replied[n.waID] {
+			w.replied[n.waID] = true
+			w.stats.Replied++
+		}
+	}
+	if n.kind == kindStop || n.kind == kindPrefStop {
+		w.stats.Stops++
+		if n.kind == kindPrefStop {
+			w.stats.UserPrefs++
+		}
+		if !w.optedOut[n.waID] {
+			w.optedOut[n.waID] = true
+			w.stats.OptedOut++
+		}
+	}
+}
+
+// body is the POST of notifications: one envelope, one entry for the WABA,
+// a change each, escaped as Meta escapes it.
+func (w *webhooks) body(p []*notification) []byte {
+	changes := make([]whChange, len(p))
+	for i, n := range p {
+		changes[i] = n.change
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(whEnvelope{Object: "whatsapp_business_account", Entry: []whEntry{{ID: w.waba, Changes: changes}}}); err != nil {
+		panic(err) // plain structs: cannot fail
+	}
+	return EscapeJSON(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+}
+
+// EscapeJSON rewrites JSON the way Meta sends (and signs) webhook bodies:
+// every non-ASCII character as a \u escape with lowercase hex digits (a
+// surrogate pair above U+FFFF) and "/" as "\/" (cloud-api-notes.md,
+// "Signatures"). It expects JSON from encoding/json, whose escapes are
+// ASCII and never contain "/".
+func EscapeJSON(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/8)
+	for _, r := range string(b) {
+		switch {
+		case r == '/':
+			out = append(out, '\\', '/')
+		case r < utf8.RuneSelf:
+			out = append(out, byte(r))
+		case r > 0xFFFF:
+			hi, lo := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, "\\u%04x\\u%04x", hi, lo)
+		default:
+			out = fmt.Appendf(out, "\\u%04x", r)
+		}
+	}
+	return out
+}
+
+// deliver hands a POST to the sink, or sends it until it is answered 200,
+// retrying a few times with a growing pause.
+func (w *webhooks) deliver(p []*notification) bool {
+	body := w.body(p)
+	sig := Signature(w.secret, body)
 	if w.sink != nil {
-		w.sink(n.body, sig)
+		w.sink(body, sig)
 		return true
 	}
 	for attempt := 0; ; attempt++ {
-		if w.post(n.body, sig) {
+		if w.post(body, sig) {
 			return true
 		}
 		if attempt >= w.retries {

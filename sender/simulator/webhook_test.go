@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -160,10 +161,12 @@ func TestWebhookShapes(t *testing.T) {
 		env := `{"object":"whatsapp_business_account","entry":[{"id":"300000000000001","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"100000000000001"},%s}}]}]}`
 		status := `"statuses":[{"id":"` + wamid + `","status":"%s","timestamp":"%d","recipient_id":"5511987654321","biz_opaque_callback_data":"c=17;r=4821;a=1","pricing":{"billable":true,"pricing_model":"PMP","category":"utility","type":"regular"}}]`
 		t0 := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+		// Pricing on sent and delivered, not read (cloud-api-notes.md).
+		unpriced := strings.Replace(status, `,"pricing":{"billable":true,"pricing_model":"PMP","category":"utility","type":"regular"}`, "", 1)
 		want := []string{
 			fmt.Sprintf(env, fmt.Sprintf(status, "sent", t0+2)),
 			fmt.Sprintf(env, fmt.Sprintf(status, "delivered", t0+4)),
-			fmt.Sprintf(env, fmt.Sprintf(status, "read", t0+6)),
+			fmt.Sprintf(env, fmt.Sprintf(unpriced, "read", t0+6)),
 			fmt.Sprintf(env, `"contacts":[{"profile":{"name":"Simulated user"},"wa_id":"5511987654321"}],"messages":[{"from":"5511987654321","id":"wamid.HBgNSIMIN0000000001","timestamp":"`+
 				strconv.FormatInt(t0+8, 10)+`","type":"text","context":{"from":"15550001111","id":"`+wamid+`"},"text":{"body":"When will it arrive?"}}]`),
 		}
@@ -177,7 +180,7 @@ func TestWebhookShapes(t *testing.T) {
 			}
 			parse(t, p)
 		}
-		if st := s.Stats().Webhooks; st == nil || *st != (simulator.WebhookStats{Sent: 1, Delivered: 1, Read: 1, Replies: 1, OK: 4}) {
+		if st := s.Stats().Webhooks; st == nil || *st != (simulator.WebhookStats{Sent: 1, Delivered: 1, Read: 1, Replies: 1, Replied: 1, Posts: 4, OK: 4}) {
 			t.Errorf("webhook stats %+v", st)
 		}
 	})
@@ -242,7 +245,8 @@ func TestWebhookOrderAndShares(t *testing.T) {
 		if read != n/2 || replies != n/5 || stops != n/20 || len(optOuts) != stops {
 			t.Errorf("of %d: %d read, %d replies, %d STOP (%d opt-outs), want exactly %d, %d, %d", n, read, replies, stops, len(optOuts), n/2, n/5, n/20)
 		}
-		want := simulator.WebhookStats{Sent: n, Delivered: n, Read: read, Replies: replies, Stops: stops, OK: 2*n + read + replies}
+		want := simulator.WebhookStats{Sent: n, Delivered: n, Read: read, Replies: replies, Stops: stops, Replied: replies, OptedOut: stops,
+			Posts: 2*n + read + replies, OK: 2*n + read + replies}
 		if st := s.Stats().Webhooks; *st != want {
 			t.Errorf("stats %+v, want %+v", *st, want)
 		}
@@ -379,7 +383,7 @@ func TestWebhookHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := *s.Stats().Webhooks
-	if want := (simulator.WebhookStats{Sent: 5, Delivered: 5, OK: 10, Retries: 20}); st != want {
+	if want := (simulator.WebhookStats{Sent: 5, Delivered: 5, Posts: 10, OK: 10, Retries: 20}); st != want {
 		t.Errorf("stats %+v, want %+v", st, want)
 	}
 	mu.Lock()

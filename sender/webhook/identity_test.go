@@ -130,3 +130,22 @@ func TestDeliveredTimeKeptWhenReadComesFirst(t *testing.T) {
 			got.Delivery, got.DeliveredAt, got.ReadAt, delivered, read)
 	}
 }
+
+// A message of a type the Cloud API does not support (type "unsupported",
+// error 131051) is not a reply: the user's number is not marked replied.
+func TestUnsupportedMessageIsNoReply(t *testing.T) {
+	w := newWorld(t, 1)
+	r := w.rs[0]
+	body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"300000000000001","changes":[{"field":"messages",
+ "value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"100000000000001"},
+ "contacts":[{"profile":{"name":"Ana"},"wa_id":%q}],
+ "messages":[{"from":%q,"id":"wamid.in.unsup","timestamp":"%d","type":"unsupported",
+  "errors":[{"code":131051,"title":"Message type unknown","message":"Message type unknown","error_data":{"details":"Message type is currently not supported."}}]}]}}]}]}`,
+		r.Phone[1:], r.Phone[1:], t0.Unix())
+	if got := w.post(body, appSecret); got != 200 {
+		t.Fatalf("unsupported message answered %d", got)
+	}
+	if replied, err := w.st.Replied(t.Context(), []string{r.Phone}); err != nil || replied[r.Phone] {
+		t.Errorf("an unsupported message counted as a reply: %v, %v", replied, err)
+	}
+}

@@ -146,6 +146,12 @@ func Parse(body []byte, now time.Time, keywords []string) (store.Notification, e
 				if from == "" && uid == "" {
 					continue // no one to apply it to
 				}
+				if m.Type == "unsupported" {
+					// A message type the Cloud API cannot show (errors[],
+					// 131051): not a reply whatsend can read (cloud-api.md §5.5).
+					n.link(m.From, m.UserID)
+					continue
+				}
 				text := firstNonEmpty(m.Text.Body, m.Button.Text, m.Interactive.ButtonReply.Title, m.Interactive.ListReply.Title)
 				n.Inbound = append(n.Inbound, store.Inbound{WAMID: m.ID, From: from, UserID: uid, Context: m.Context.ID,
 					At: unixOr(m.Timestamp, now), Type: m.Type, Text: text, OptOut: isOptOut(keywords, text, m.Button.Payload)})
