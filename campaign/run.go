@@ -265,7 +265,9 @@ func (r *runner) run(ctx context.Context) error {
 	st, log := r.d.Store, r.d.Logger
 	now := r.d.Now()
 
-	if r.c.State == store.CampaignPaused {
+	// A paused campaign past its --not-after is expired below: nothing is
+	// sent, so its pause's cause needs no check.
+	if r.c.State == store.CampaignPaused && !r.pastExpiry(now) {
 		r.wasPaused = true
 		if err := r.recheckPause(ctx); err != nil {
 			return err

@@ -412,3 +412,14 @@ func WindowChanged(changes []Change) bool {
 	}
 	return false
 }
+
+// PastNotAfter reports whether a campaign's --not-after has passed at now:
+// its next run expires it, paused or not (resume --all runs it).
+func PastNotAfter(c store.Campaign, now time.Time) bool {
+	s, err := DecodeSettings(c.Settings)
+	if err != nil {
+		return false
+	}
+	end, ok, err := NotAfter(s.NotAfter, c.CreatedAt)
+	return err == nil && ok && !now.Before(end)
+}

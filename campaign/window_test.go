@@ -297,3 +297,27 @@ func TestWindowClosedFirstPage(t *testing.T) {
 		}
 	})
 }
+
+// TestNotAfterExpiresPausedCampaign: a campaign paused by the guard whose
+// --not-after passed is expired and finished by the next run, without the
+// pause's cause being checked (nothing is sent), and is not skipped by
+// resume --all.
+func TestNotAfterExpiresPausedCampaign(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1, Quality: "RED"})
+		c := e.campaign("paused", phones(5, 0), campaign.Settings{NotAfter: "1h"})
+		if _, err := e.run(c, nil, campaign.RunOptions{}); !errors.Is(err, campaign.ErrPaused) {
+			t.Fatalf("first run: %v, want paused (quality RED)", err)
+		}
+		time.Sleep(2 * time.Hour)
+		c, _ = e.st.Campaign(t.Context(), c.ID)
+		if !campaign.PastNotAfter(c, time.Now()) {
+			t.Error("PastNotAfter = false 2 h after a 1h --not-after")
+		}
+		res, err := e.run(c, nil, campaign.RunOptions{})
+		if err != nil || res.Expired != 5 || res.Campaign.State != store.CampaignFinished || len(e.sim.Messages()) != 0 {
+			t.Errorf("run after --not-after: %v, %d expired, campaign %s, %d sent; want finished, 5 expired, none sent",
+				err, res.Expired, res.Campaign.State, len(e.sim.Messages()))
+		}
+	})
+}

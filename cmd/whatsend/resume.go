@@ -86,7 +86,10 @@ func runResume(cmd *cobra.Command, a *app, o *resumeOptions, arg string) error {
 			continue
 		}
 		n++
-		if c.State == store.CampaignPaused && campaign.RetriesItself(c) {
+		if c.State == store.CampaignPaused && campaign.PastNotAfter(c, a.now()) {
+			// Its --not-after passed: the run expires it, sending nothing.
+			fmt.Fprintf(a.out, "campaign %s (id %d): paused, and its --not-after passed: expiring it\n", c.Name, c.ID)
+		} else if c.State == store.CampaignPaused && campaign.RetriesItself(c) {
 			// The API was unreachable: the run re-checks it and continues
 			// when it answers, or pauses again.
 			fmt.Fprintf(a.out, "campaign %s (id %d): paused because the API was unreachable; trying again\n", c.Name, c.ID)

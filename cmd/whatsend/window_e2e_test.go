@@ -87,3 +87,28 @@ func TestWindowForecastMatchesCronE2E(t *testing.T) {
 		t.Errorf("forecast %v: want nothing on Saturday, Jakarta and Lisbon (8) by Monday 11:00 UTC, São Paulo (4) the day after", forecast)
 	}
 }
+
+// TestNotAfterExpiresPausedE2E: resume --all does not skip a paused
+// campaign whose --not-after passed: it expires it and exits 0.
+func TestNotAfterExpiresPausedE2E(t *testing.T) {
+	sim := startSim(t, "--quality", "RED", "--tier", "unlimited")
+	p := newProc(t, sim)
+	csv := writeCSV(t, p.dir, 5, 0)
+	now := time.Now().UTC()
+	p.extra = []string{"WHATSEND_NOW=" + now.Format(time.RFC3339)}
+	if code := p.exec(p.runArgs(csv, "--name", "red", "--not-after", "1h")...); code != 3 {
+		t.Fatalf("run exited %d, want 3 (paused: quality RED)\nstdout: %s\nstderr: %s", code, p.stdout.String(), p.stderr.String())
+	}
+	p.extra = []string{"WHATSEND_NOW=" + now.Add(2*time.Hour).Format(time.RFC3339)}
+	if code := p.exec("resume", "--all"); code != 0 {
+		t.Fatalf("resume --all after --not-after exited %d, want 0\nstdout: %s\nstderr: %s", code, p.stdout.String(), p.stderr.String())
+	}
+	if out := p.stdout.String(); !strings.Contains(out, "5 expired") || !strings.Contains(out, "--not-after passed: expiring it") {
+		t.Errorf("resume --all output lacks the expiry:\n%s", out)
+	}
+	var msgs simMessages
+	sim.getJSON(t, "/_sim/messages", &msgs)
+	if len(msgs.Messages) != 0 {
+		t.Errorf("%d messages sent, want none", len(msgs.Messages))
+	}
+}
