@@ -166,7 +166,7 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 		for _, r := range rows {
 			if out[r.Phone] {
 				opts++
-				skips = append(skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone})
+				skips = append(skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone, Params: r.Params})
 				continue
 			}
 			keep = append(keep, r)
@@ -176,10 +176,19 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 			return err
 		}
 		if len(d) > 0 {
+			params := make(map[int][]string, len(d)) // by line
+			for _, x := range d {
+				params[x.Line] = nil
+			}
+			for _, r := range keep {
+				if _, ok := params[r.Line]; ok {
+					params[r.Line] = r.Params
+				}
+			}
 			dupSkips := make([]store.SkippedRow, len(d))
 			for i, x := range d {
 				dupSkips[i] = store.SkippedRow{Line: x.Line, Reason: csvimport.ReasonDuplicate,
-					Detail: fmt.Sprintf("%s is the same number as line %d", x.Phone, x.FirstLine), Raw: x.Phone}
+					Detail: fmt.Sprintf("%s is the same number as line %d", x.Phone, x.FirstLine), Raw: x.Phone, Params: params[x.Line]}
 			}
 			if _, err := st.ImportBatch(ctx, id, nil, dupSkips); err != nil {
 				return err
@@ -202,7 +211,7 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		skips = append(skips, store.SkippedRow{Line: s.Line, Reason: s.Reason, Detail: s.Detail, Raw: s.Raw})
+		skips = append(skips, store.SkippedRow{Line: s.Line, Reason: s.Reason, Detail: s.Detail, Raw: s.Raw, Params: s.Params})
 		if len(rows)+len(skips) >= size {
 			return flush()
 		}

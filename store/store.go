@@ -167,6 +167,10 @@ type SkippedRow struct {
 	Reason string // short machine-friendly reason, e.g. "invalid_number"
 	Detail string // human explanation
 	Raw    string // the offending value (bounded length)
+	// Params are the row's values of the --params columns, as far as the
+	// row has them, so an export of the skipped rows can be fixed and
+	// imported again.
+	Params []string
 }
 
 // Attempt is one send attempt: written in_flight before the request leaves

@@ -72,6 +72,10 @@ type Skip struct {
 	Reason string
 	Detail string
 	Raw    string
+	// Params are the row's --params values as far as it has them (empty
+	// strings for the columns it lacks), for an export that can be fixed
+	// and imported again.
+	Params []string
 }
 
 // Result sums up a read.
@@ -243,7 +247,13 @@ func (c *checker) check(rec []string, line int) item {
 		return item{blank: true} // a line with only spaces, or a row of empty cells
 	}
 	skip := func(reason, detail, raw string) item {
-		return item{skip: Skip{Line: line, Reason: reason, Detail: detail, Raw: sanitizeRaw(raw)}}
+		params := make([]string, len(c.paramIdx))
+		for i, idx := range c.paramIdx {
+			if idx < len(rec) {
+				params[i] = sanitizeRaw(strings.TrimSpace(rec[idx]))
+			}
+		}
+		return item{skip: Skip{Line: line, Reason: reason, Detail: detail, Raw: sanitizeRaw(raw), Params: params}}
 	}
 	if len(rec) <= c.need {
 		return skip(ReasonBadRow, fmt.Sprintf("the row has %d fields, the header has %d", len(rec), len(c.header)), strings.Join(rec, string(c.delim)))

@@ -58,8 +58,8 @@ const (
 // every recipient with its state, attempts, last error code and meaning,
 // wamid and send time, and every row skipped at import with its reason.
 // Every cell is neutralised against spreadsheet formulas (see Neutralise).
-// Rows skipped at import carry no parameters: the store keeps only the
-// offending value.
+// Rows skipped at import carry the --params values they had, so the export
+// of the skipped rows can be fixed and imported again.
 func WriteCSV(ctx context.Context, st store.Store, campaignID int64, w io.Writer, opts CSVOptions) error {
 	c, err := st.Campaign(ctx, campaignID)
 	if err != nil {
@@ -177,7 +177,7 @@ func importSkipRow(k store.SkippedRow, mask bool) csvRow {
 	if mask {
 		raw, detail = maskSkip(k.Reason, raw, detail)
 	}
-	row := csvRow{Line: k.Line, State: string(store.StateSkipped), Reason: k.Reason, Detail: detail}
+	row := csvRow{Line: k.Line, State: string(store.StateSkipped), Reason: k.Reason, Detail: detail, params: k.Params}
 	if k.Reason != reasonBadRow {
 		row.Phone = raw
 	} else if raw != "" {

@@ -87,10 +87,10 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 			slices.SortFunc(dups, func(a, b store.Duplicate) int { return cmp.Compare(a.Line, b.Line) })
 		}
 		if len(skipped) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"skipped"}, []string{"campaign_id", "line", "reason", "detail", "raw"},
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"skipped"}, []string{"campaign_id", "line", "reason", "detail", "raw", "params"},
 				pgx.CopyFromSlice(len(skipped), func(i int) ([]any, error) {
 					k := skipped[i]
-					return []any{campaignID, int64(k.Line), k.Reason, k.Detail, k.Raw}, nil
+					return []any{campaignID, int64(k.Line), k.Reason, k.Detail, k.Raw, jsonList(k.Params)}, nil
 				})); err != nil {
 				return err
 			}
@@ -218,11 +218,13 @@ func (s *Store) Skipped(ctx context.Context, campaignID int64) ([]store.SkippedR
 	var out []store.SkippedRow
 	err := s.query(ctx, func(rows pgx.Rows) error {
 		var k store.SkippedRow
-		if err := rows.Scan(&k.Line, &k.Reason, &k.Detail, &k.Raw); err != nil {
+		var params string
+		if err := rows.Scan(&k.Line, &k.Reason, &k.Detail, &k.Raw, &params); err != nil {
 			return err
 		}
+		_ = json.Unmarshal([]byte(params), &k.Params)
 		out = append(out, k)
 		return nil
-	}, `SELECT line, reason, detail, raw FROM skipped WHERE campaign_id = $1 ORDER BY line, seq`, campaignID)
+	}, `SELECT line, reason, detail, raw, params FROM skipped WHERE campaign_id = $1 ORDER BY line, seq`, campaignID)
 	return out, err
 }

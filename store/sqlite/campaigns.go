@@ -103,13 +103,13 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 			}
 		}
 		if len(skipped) > 0 {
-			ins, err := tx.PrepareContext(ctx, `INSERT INTO skipped (campaign_id, line, reason, detail, raw) VALUES (?,?,?,?,?)`)
+			ins, err := tx.PrepareContext(ctx, `INSERT INTO skipped (campaign_id, line, reason, detail, raw, params) VALUES (?,?,?,?,?,?)`)
 			if err != nil {
 				return err
 			}
 			defer ins.Close()
 			for _, k := range skipped {
-				if _, err := ins.ExecContext(ctx, campaignID, k.Line, k.Reason, k.Detail, k.Raw); err != nil {
+				if _, err := ins.ExecContext(ctx, campaignID, k.Line, k.Reason, k.Detail, k.Raw, jsonStrings(k.Params)); err != nil {
 					return err
 				}
 			}
@@ -251,7 +251,7 @@ func (s *Store) Pauses(ctx context.Context, campaignID int64) ([]store.Pause, er
 
 // Skipped implements store.Store.
 func (s *Store) Skipped(ctx context.Context, campaignID int64) ([]store.SkippedRow, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT line, reason, detail, raw FROM skipped WHERE campaign_id = ? ORDER BY line, rowid`, campaignID)
+	rows, err := s.r.QueryContext(ctx, `SELECT line, reason, detail, raw, params FROM skipped WHERE campaign_id = ? ORDER BY line, rowid`, campaignID)
 	if err != nil {
 		return nil, err
 	}
@@ -259,9 +259,11 @@ func (s *Store) Skipped(ctx context.Context, campaignID int64) ([]store.SkippedR
 	var out []store.SkippedRow
 	for rows.Next() {
 		var k store.SkippedRow
-		if err := rows.Scan(&k.Line, &k.Reason, &k.Detail, &k.Raw); err != nil {
+		var params string
+		if err := rows.Scan(&k.Line, &k.Reason, &k.Detail, &k.Raw, &params); err != nil {
 			return nil, err
 		}
+		_ = json.Unmarshal([]byte(params), &k.Params)
 		out = append(out, k)
 	}
 	return out, rows.Err()

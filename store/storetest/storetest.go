@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -121,7 +122,7 @@ func testImportDuplicates(t *testing.T, st store.Store) {
 	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "a", CSVHash: "h", Template: "t", Language: "en"})
 	must(t, err)
 	dups, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+1"}, {Line: 3, Phone: "+2"}, {Line: 4, Phone: "+1"}},
-		[]store.SkippedRow{{Line: 5, Reason: "invalid_number", Raw: "abc"}})
+		[]store.SkippedRow{{Line: 5, Reason: "invalid_number", Raw: "abc", Params: []string{"Ana", "A-5"}}})
 	must(t, err)
 	if len(dups) != 1 || dups[0] != (store.Duplicate{Line: 4, Phone: "+1", FirstLine: 2}) {
 		t.Errorf("duplicates in one batch = %+v", dups)
@@ -133,8 +134,8 @@ func testImportDuplicates(t *testing.T, st store.Store) {
 	}
 	sk, err := st.Skipped(ctx, id)
 	must(t, err)
-	if len(sk) != 1 || sk[0].Line != 5 || sk[0].Raw != "abc" {
-		t.Errorf("skipped = %+v", sk)
+	if len(sk) != 1 || sk[0].Line != 5 || sk[0].Raw != "abc" || !slices.Equal(sk[0].Params, []string{"Ana", "A-5"}) {
+		t.Errorf("skipped = %+v, want line 5 with its raw value and params", sk)
 	}
 }
 
