@@ -864,7 +864,7 @@ func (r *runner) message(d dispatched) sender.Message {
 		Format:   r.s.Format(),
 		Params:   d.r.Params,
 		Names:    r.s.ParamNames,
-		Callback: fmt.Sprintf("c=%d;r=%d;a=%s", r.c.ID, d.r.ID, d.attempt.ID),
+		Callback: store.Callback(r.c.ID, d.r.ID, d.attempt.ID),
 	}
 }
 

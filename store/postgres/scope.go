@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -525,7 +523,7 @@ func matchRecipient(ctx context.Context, tx pgx.Tx, u store.StatusUpdate) (int64
 			return id, err
 		}
 	}
-	c, r, ok := parseCallback(u.Callback)
+	c, r, ok := store.ParseCallback(u.Callback)
 	if !ok {
 		return 0, nil
 	}
@@ -538,20 +536,6 @@ func matchRecipient(ctx context.Context, tx pgx.Tx, u store.StatusUpdate) (int64
 
 // parseCallback reads the campaign and recipient of a
 // biz_opaque_callback_data "c=<campaign>;r=<recipient>;a=<attempt>".
-func parseCallback(s string) (campaign, recipient int64, ok bool) {
-	var haveC, haveR bool
-	for _, kv := range strings.Split(s, ";") {
-		k, v, _ := strings.Cut(kv, "=")
-		n, err := strconv.ParseInt(v, 10, 64)
-		switch {
-		case k == "c" && err == nil:
-			campaign, haveC = n, true
-		case k == "r" && err == nil:
-			recipient, haveR = n, true
-		}
-	}
-	return campaign, recipient, haveC && haveR
-}
 
 // Summary implements store.Store with aggregate queries.
 func (s *Store) Summary(ctx context.Context, campaignID int64) (store.Summary, error) {

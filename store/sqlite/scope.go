@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -564,7 +563,7 @@ func matchRecipient(ctx context.Context, tx *sql.Tx, u store.StatusUpdate) (int6
 			return id, err
 		}
 	}
-	c, r, ok := parseCallback(u.Callback)
+	c, r, ok := store.ParseCallback(u.Callback)
 	if !ok {
 		return 0, nil
 	}
@@ -573,21 +572,6 @@ func matchRecipient(ctx context.Context, tx *sql.Tx, u store.StatusUpdate) (int6
 		return 0, nil
 	}
 	return id, err
-}
-
-func parseCallback(s string) (campaign, recipient int64, ok bool) {
-	var haveC, haveR bool
-	for _, kv := range strings.Split(s, ";") {
-		k, v, _ := strings.Cut(kv, "=")
-		n, err := strconv.ParseInt(v, 10, 64)
-		switch {
-		case k == "c" && err == nil:
-			campaign, haveC = n, true
-		case k == "r" && err == nil:
-			recipient, haveR = n, true
-		}
-	}
-	return campaign, recipient, haveC && haveR
 }
 
 // Summary implements store.Store with aggregate queries.

@@ -141,7 +141,7 @@ func testImportDuplicates(t *testing.T, st store.Store) {
 
 // callback is the biz_opaque_callback_data the engine sends.
 func callback(r store.Recipient, a store.Attempt) string {
-	return fmt.Sprintf("c=%d;r=%d;a=%s", a.CampaignID, r.ID, a.ID)
+	return store.Callback(a.CampaignID, r.ID, a.ID)
 }
 
 func attempt(c store.Campaign, r store.Recipient, n int, at time.Time) store.Attempt {
