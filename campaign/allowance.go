@@ -108,7 +108,7 @@ func (a *allowance) take(ctx context.Context, phone string, now time.Time) (bool
 }
 
 // giveBack returns a unit taken for a recipient that did not leave.
-func (a *allowance) giveBack(string) {
+func (a *allowance) giveBack() {
 	if !a.unlimited() {
 		a.left++
 		a.used--

@@ -45,7 +45,6 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 			break
 		}
 		o.State, o.NextAttemptAt = store.StateRetry, now.Add(pairRetryDelay(time.Duration(r.s.PairInterval), n, r.d.Rand))
-		r.stats.retried++
 	case sender.ClassSlowSender:
 		if !throughputCode(e.Code) {
 			// A transient failure at Meta (500/131000, 131016, 133004...):
@@ -57,7 +56,6 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 				break
 			}
 			o.State, o.NextAttemptAt = store.StateRetry, now.Add(slowDelay(n, r.d.Rand))
-			r.stats.retried++
 			break
 		}
 		r.slowStreak++
@@ -73,7 +71,6 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 			break
 		}
 		o.State, o.NextAttemptAt = store.StateRetry, now.Add(wait)
-		r.stats.retried++
 		r.d.Logger.Warn("slowing the sender down", "code", e.Code, "wait", wait.Round(time.Millisecond))
 	case sender.ClassDefer:
 		// The store owns the 131049 rule (one for answers and webhooks):

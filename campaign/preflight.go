@@ -34,7 +34,6 @@ type TemplateReader interface {
 type templateCheck struct {
 	reader TemplateReader // nil: checks skipped
 	last   time.Time
-	reads  int
 }
 
 // preflightTemplate checks, before any send of this run, that the template
@@ -48,7 +47,6 @@ func (r *runner) preflightTemplate(ctx context.Context) error {
 	}
 	t, err := tr.Template(ctx, r.s.Template, r.s.Language)
 	r.tpl.last = r.d.Now()
-	r.tpl.reads++
 	switch {
 	case errors.Is(err, sender.ErrNoWABA):
 		r.d.Logger.Warn("no WhatsApp Business Account id (--waba-id or WHATSEND_WABA_ID): the template's status, quality and parameters are not checked", "campaign", r.c.Name)
@@ -84,7 +82,6 @@ func (r *runner) pollTemplate(ctx context.Context) error {
 	}
 	t, err := r.tpl.reader.Template(ctx, r.s.Template, r.s.Language)
 	r.tpl.last = r.d.Now()
-	r.tpl.reads++
 	if err != nil {
 		return r.readFailed(ctx, err, "could not read the template")
 	}

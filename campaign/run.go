@@ -239,8 +239,8 @@ type runner struct {
 }
 
 type runStats struct {
-	sent, failed, deferred, uncertain, retried, attempts, settled int
-	total                                                         int
+	sent, failed, deferred, uncertain, attempts, settled int
+	total                                                int
 }
 
 // dueRecipient is a recipient picked for sending with its attempt number.
@@ -589,13 +589,13 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 		}
 
 		if err := r.pace(ctx); err != nil {
-			r.allowance.giveBack(next.Phone)
+			r.allowance.giveBack()
 			return err
 		}
 		at := r.d.Now()
 		if r.pastExpiry(at) || !r.win.open(next.Phone, at) {
 			// The pace crossed --not-after or the end of the window.
-			r.allowance.giveBack(next.Phone)
+			r.allowance.giveBack()
 			buf = nil
 			continue
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,11 @@ func TestMain(m *testing.M) {
 // Besides the standard commands, scripts have:
 //
 //	exits CODE PROG [ARGS...]   run PROG and fail unless it exits with CODE
+//
+// updateScripts rewrites the scripts' expected files (cmp targets) from
+// what the commands print: go test ./cmd/whatsend -run TestScripts -update
+var update = flag.Bool("update", false, "rewrite testdata/script files from actual output")
+
 func TestScripts(t *testing.T) {
 	testdata, err := filepath.Abs("../../testdata")
 	if err != nil {
@@ -31,6 +37,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join(testdata, "script"),
 		RequireExplicitExec: true,
+		UpdateScripts:       *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TESTDATA", testdata)
 			env.Setenv("WHATSEND_DB", filepath.Join(env.WorkDir, "whatsend.db"))
