@@ -33,6 +33,7 @@ func TestTorture(t *testing.T) {
 	csv := writeCSV(t, p.dir, rows, 0)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	start := time.Now()
+	count, inFlightAtKills := storeCount(t, p), 0
 	for i := range kills {
 		args := []string{"resume"}
 		if i == 0 {
@@ -51,6 +52,7 @@ func TestTorture(t *testing.T) {
 		}
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		<-exited
+		inFlightAtKills += count(`SELECT count(*) FROM recipients WHERE state = 'in_flight'`)
 	}
 	killed := time.Since(start)
 	code := -1
@@ -66,8 +68,11 @@ func TestTorture(t *testing.T) {
 		t.Fatalf("campaign not finished after 30 resumes (last exit %d)", code)
 	}
 	accepted, uncertain := checkNothingSentTwice(t, sim, p)
+	if uncertain > inFlightAtKills {
+		t.Errorf("%d recipients uncertain without an ambiguous answer, more than the %d in flight at the kills", uncertain, inFlightAtKills)
+	}
 	var st simStats
 	sim.getJSON(t, "/_sim/stats", &st)
-	t.Logf("torture: %d SIGKILLs in %v, %d recipients, %d messages accepted, 0 accepted twice, %d left uncertain by kills (%.1f per kill), simulator answers by code %v, finished in %v",
-		kills, killed.Round(time.Second), rows, accepted, uncertain, float64(uncertain)/float64(kills), st.ByCode, time.Since(start).Round(time.Second))
+	t.Logf("torture: %d SIGKILLs in %v, %d recipients, %d messages accepted, 0 accepted twice, %d left uncertain by kills (%.1f per kill; %d were in flight at the kills), simulator answers by code %v, finished in %v",
+		kills, killed.Round(time.Second), rows, accepted, uncertain, float64(uncertain)/float64(kills), inFlightAtKills, st.ByCode, time.Since(start).Round(time.Second))
 }
