@@ -29,7 +29,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -257,23 +256,8 @@ func refuse(kind error, format string, args ...any) error {
 // latestVersion is the newest schema this whatsend knows: the highest
 // numbered embedded migration.
 func latestVersion() int {
-	names, _ := fs.Glob(migrations, "migrations/*.sql")
-	latest := 0
-	for _, name := range names {
-		if v, err := migrationVersion(name); err == nil {
-			latest = max(latest, v)
-		}
-	}
-	return latest
-}
-
-func migrationVersion(name string) (int, error) {
-	base := strings.TrimPrefix(name, "migrations/")
-	v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-	if err != nil {
-		return 0, fmt.Errorf("migration %s: bad version", base)
-	}
-	return v, nil
+	ms, _ := store.ReadMigrations(migrations, "migrations")
+	return store.LatestVersion(ms)
 }
 
 // querier is a pool, a connection or a transaction.
@@ -350,11 +334,10 @@ func schemaVersion(ctx context.Context, q querier, schema, where string) (found,
 // processes opening the same store at once migrate it once, and a newer
 // whatsend's migration is seen under the lock.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	ms, err := store.ReadMigrations(migrations, "migrations")
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('whatsend.migrate.' || $1::text))`, s.schema); err != nil {
 			return err
@@ -363,7 +346,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if f.version == latestVersion() {
+		if f.version == store.LatestVersion(ms) {
 			return nil
 		}
 		if !f.exists {
@@ -378,22 +361,14 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL search_path TO `+pgx.Identifier{s.schema}.Sanitize()); err != nil {
 			return err
 		}
-		for _, name := range names {
-			v, err := migrationVersion(name)
-			if err != nil {
-				return err
-			}
-			if v <= f.version {
+		for _, m := range ms {
+			if m.Version <= f.version {
 				continue
 			}
-			body, err := migrations.ReadFile(name)
-			if err != nil {
-				return err
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", name, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)`, v, ts(time.Now())); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)`, m.Version, ts(time.Now())); err != nil {
 				return err
 			}
 		}

@@ -24,8 +24,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -331,23 +329,8 @@ func checkHeader(path string) error {
 // latestVersion is the newest schema this whatsend knows: the highest
 // numbered embedded migration.
 func latestVersion() int {
-	names, _ := fs.Glob(migrations, "migrations/*.sql")
-	latest := 0
-	for _, name := range names {
-		if v, err := migrationVersion(name); err == nil {
-			latest = max(latest, v)
-		}
-	}
-	return latest
-}
-
-func migrationVersion(name string) (int, error) {
-	base := strings.TrimPrefix(name, "migrations/")
-	v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-	if err != nil {
-		return 0, fmt.Errorf("migration %s: bad version", base)
-	}
-	return v, nil
+	ms, _ := store.ReadMigrations(migrations, "migrations")
+	return store.LatestVersion(ms)
 }
 
 // queryer is a *sql.DB or a *sql.Tx.
@@ -439,20 +422,12 @@ func (s *Store) migrate(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	ms, err := store.ReadMigrations(migrations, "migrations")
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		v, err := migrationVersion(name)
-		if err != nil {
-			return err
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
+	for _, m := range ms {
+		v, name, body := m.Version, m.Name, m.SQL
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_version WHERE version = ?`, v).Scan(&n); err != nil {
@@ -461,7 +436,7 @@ func (s *Store) migrate(ctx context.Context, path string) error {
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			if _, err := tx.ExecContext(ctx, body); err != nil {
 				return fmt.Errorf("migration %s: %w", name, err)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`, v, ts(time.Now()))
