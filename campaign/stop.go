@@ -23,9 +23,13 @@ const (
 	stopFinished                        // nothing left to settle
 )
 
-// stopReason is why a run ends. Every stop condition is a stopReason, and
-// runner.stop alone turns one into the summary's line, the campaign's state
-// and the run's error.
+// stopReason is why a run ends. The dispatcher's stop conditions are
+// decided by stopAt (before every send), idle and the allowance, and
+// runner.stop turns each into the summary's line, the campaign's state and
+// the run's error. A pause found by a read outside the loop (the
+// pre-flight, a health or template read) goes straight to pauseNow, the
+// step stop takes for stopPaused; an expired run's line is written by
+// expire, which Run calls on errExpired.
 type stopReason struct {
 	kind   stopKind
 	msg    string      // the summary's line (stopDeadline, stopAllowance, stopWaiting)
