@@ -83,14 +83,6 @@ const (
 	DefaultWABAID        = "300000000000001"
 )
 
-// Template is a simulated message template.
-type Template struct {
-	ID, Name, Language, Category, Status, Quality string
-	Format                                        string // POSITIONAL or NAMED
-	Params                                        int
-	ParamNames                                    []string
-}
-
 // Config configures a simulator; zero values mean the defaults above.
 type Config struct {
 	Token, PhoneNumberID, BusinessID, WABAID string
@@ -106,7 +98,8 @@ type Config struct {
 	UndeliverableRate, MarketingLimitRate    float64 // deterministic per number; failures come by webhook
 	OverTierCode                             int     // Meta documents none; default 131048
 	QualityModel                             bool    // YELLOW then RED as 131056 answers pile up
-	Templates                                []Template
+	Templates                                []Template    // nil: DefaultTemplates
+	MediaTTL                                 time.Duration // how long an uploaded media id lasts; 0: DefaultMediaTTL
 	Seed                                     int64
 	Now                                      func() time.Time
 	Logger                                   *slog.Logger
@@ -135,11 +128,12 @@ type Config struct {
 
 // Message is one accepted message.
 type Message struct {
-	To               string    `json:"to"`    // as sent
-	WAID             string    `json:"wa_id"` // to's digits: Meta's key for the user
-	Template         string    `json:"template"`
-	Language         string    `json:"language"`
-	Params           []string  `json:"params"`
+	To               string          `json:"to"`       // as sent
+	WAID             string          `json:"wa_id"`    // to's digits: Meta's key for the user
+	Template         json.RawMessage `json:"template"` // the request's "template" object, byte for byte
+	Name             string          `json:"name"`     // the template's name
+	Language         string          `json:"language"`
+	Params           []string        `json:"params"` // the body's text values (a currency's or date_time's fallback_value)
 	WAMID            string    `json:"wamid"`
 	Callback         string    `json:"callback"`
 	Time             time.Time `json:"time"`
@@ -158,6 +152,7 @@ type Message struct {
 type Stats struct {
 	Accepted int            `json:"accepted"`
 	ByCode   map[string]int `json:"by_code"`
+	Uploads  int            `json:"uploads,omitempty"` // media uploads answered with an id
 	Webhooks *WebhookStats  `json:"webhooks,omitempty"` // with webhooks only
 }
 
@@ -204,6 +199,7 @@ type Sim struct {
 	seq        uint64
 	fault      share     // Fault131056's error diffusion
 	wh         *webhooks // nil without webhooks
+	media      map[string]upload
 }
 
 // New returns a simulator with cfg's defaults applied.
@@ -224,8 +220,10 @@ func New(cfg Config) *Sim {
 	}
 	cfg.OverTierCode = cmp.Or(cfg.OverTierCode, 131048)
 	if cfg.Templates == nil {
-		cfg.Templates = []Template{{Name: "order_update", Language: "en_US", Category: "UTILITY", Status: "APPROVED", Params: 2}}
+		cfg.Templates = DefaultTemplates()
 	}
+	// A copy: normalize fills in components, and Control changes statuses.
+	cfg.Templates = append([]Template(nil), cfg.Templates...)
 	for i := range cfg.Templates {
 		t := &cfg.Templates[i]
 		t.ID = cmp.Or(t.ID, fmt.Sprintf("13%014d", i+42))
@@ -233,9 +231,10 @@ func New(cfg Config) *Sim {
 		t.Quality = cmp.Or(t.Quality, "GREEN")
 		t.Category = cmp.Or(t.Category, "UTILITY")
 		t.Format = cmp.Or(t.Format, "POSITIONAL")
-		if len(t.ParamNames) > 0 {
-			t.Params = len(t.ParamNames)
-		}
+		t.normalize()
+	}
+	if cfg.MediaTTL == 0 {
+		cfg.MediaTTL = DefaultMediaTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -258,7 +257,7 @@ func New(cfg Config) *Sim {
 	cfg.DisplayPhoneNumber = cmp.Or(cfg.DisplayPhoneNumber, DefaultDisplayPhoneNumber)
 	cfg.VerifiedName = cmp.Or(cfg.VerifiedName, DefaultVerifiedName)
 	s := &Sim{cfg: cfg, rnd: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed)), tat: map[string]time.Time{},
-		lastSent: map[string]time.Time{}, stats: Stats{ByCode: map[string]int{}}, wh: newWebhooks(cfg)}
+		lastSent: map[string]time.Time{}, media: map[string]upload{}, stats: Stats{ByCode: map[string]int{}}, wh: newWebhooks(cfg)}
 	s.bucket = s.burst()
 	return s
 }
@@ -305,7 +304,7 @@ func (s *Sim) Messages() []Message {
 func (s *Sim) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := Stats{Accepted: s.stats.Accepted, ByCode: map[string]int{}}
+	out := Stats{Accepted: s.stats.Accepted, Uploads: s.stats.Uploads, ByCode: map[string]int{}}
 	for k, v := range s.stats.ByCode {
 		out.ByCode[k] = v
 	}
@@ -401,6 +400,13 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.send(w, r)
+	case len(parts) == 3 && parts[2] == "media" && r.Method == http.MethodPost:
+		if parts[1] != s.cfg.PhoneNumberID {
+			s.count(100)
+			writeError(w, 100, 400, "Invalid parameter", "unknown phone number id "+parts[1])
+			return
+		}
+		s.upload(w, r)
 	case len(parts) == 2 && r.Method == http.MethodGet && parts[1] == s.cfg.PhoneNumberID:
 		s.health(w, r)
 	case len(parts) == 3 && parts[2] == "message_templates" && r.Method == http.MethodGet && parts[1] == s.cfg.WABAID:
@@ -436,7 +442,10 @@ func (s *Sim) apiError(w http.ResponseWriter, code int, details string) {
 // metaTitles are Meta's own message texts where the catalog's title is
 // ours (cloud-api-notes.md, "Template misuse").
 var metaTitles = map[int]string{
+	131008: "Required parameter is missing",
+	131009: "Parameter value is not valid",
 	132000: "Number of parameters does not match the expected number of params",
+	132012: "Parameter format does not match format in the created template",
 }
 
 func (s *Sim) count(code int) {
@@ -686,18 +695,10 @@ func decodeCursor(c string) (int, bool) {
 
 // templateJSON is every field of a listed template.
 func templateJSON(t Template) map[string]any {
-	body := "Hello"
-	for i := 1; i <= t.Params; i++ {
-		if t.Format == "NAMED" {
-			body += " {{" + t.ParamNames[i-1] + "}}"
-		} else {
-			body += fmt.Sprintf(" {{%d}}", i)
-		}
-	}
 	return map[string]any{
 		"id": t.ID, "name": t.Name, "language": t.Language, "status": t.Status, "category": t.Category,
 		"parameter_format": t.Format, "quality_score": map[string]any{"score": t.Quality, "date": 1767225600},
-		"components":      []map[string]any{{"type": "BODY", "text": body}},
+		"components":      t.Components,
 		"rejected_reason": "NONE",
 	}
 }
