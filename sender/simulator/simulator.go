@@ -94,10 +94,10 @@ type Config struct {
 	OnBizApp                                 bool
 	Latency, Jitter                          time.Duration // Latency < 0: none
 	FailRate, DropRate, HangRate             float64
-	Fault131056                              float64 // share answered 131056 whatever the pacing
-	UndeliverableRate, MarketingLimitRate    float64 // deterministic per number; failures come by webhook
-	OverTierCode                             int     // Meta documents none; default 131048
-	QualityModel                             bool    // YELLOW then RED as 131056 answers pile up
+	Fault131056                              float64       // share answered 131056 whatever the pacing
+	UndeliverableRate, MarketingLimitRate    float64       // deterministic per number; failures come by webhook
+	OverTierCode                             int           // Meta documents none; default 131048
+	QualityModel                             bool          // YELLOW then RED as 131056 answers pile up
 	Templates                                []Template    // nil: DefaultTemplates
 	MediaTTL                                 time.Duration // how long an uploaded media id lasts; 0: DefaultMediaTTL
 	Seed                                     int64
@@ -134,11 +134,11 @@ type Message struct {
 	Name             string          `json:"name"`     // the template's name
 	Language         string          `json:"language"`
 	Params           []string        `json:"params"` // the body's text values (a currency's or date_time's fallback_value)
-	WAMID            string    `json:"wamid"`
-	Callback         string    `json:"callback"`
-	Time             time.Time `json:"time"`
-	Undeliverable    bool      `json:"undeliverable,omitempty"`
-	MarketingLimited bool      `json:"marketing_limited,omitempty"`
+	WAMID            string          `json:"wamid"`
+	Callback         string          `json:"callback"`
+	Time             time.Time       `json:"time"`
+	Undeliverable    bool            `json:"undeliverable,omitempty"`
+	MarketingLimited bool            `json:"marketing_limited,omitempty"`
 	// With webhooks: whether the user reads it, and the reply, if any.
 	Read      bool   `json:"read,omitempty"`
 	Reply     string `json:"reply,omitempty"`      // the text or the button's text
@@ -152,7 +152,7 @@ type Message struct {
 type Stats struct {
 	Accepted int            `json:"accepted"`
 	ByCode   map[string]int `json:"by_code"`
-	Uploads  int            `json:"uploads,omitempty"` // media uploads answered with an id
+	Uploads  int            `json:"uploads,omitempty"`  // media uploads answered with an id
 	Webhooks *WebhookStats  `json:"webhooks,omitempty"` // with webhooks only
 }
 
