@@ -11,8 +11,18 @@
 // 100000000000001, business portfolio 200000000000001, WhatsApp Business
 // Account 300000000000001, any vNN.N version, 80 msg/s, tier 250, pair
 // interval 6 s with a burst of 45, quality GREEN, status CONNECTED, no
-// faults, latency 20 ms ± 10 ms, and the template order_update (en_US,
-// UTILITY, APPROVED, 2 positional body parameters).
+// faults, latency 20 ms ± 10 ms, and DefaultTemplates: order_update (en_US,
+// UTILITY, APPROVED, 2 positional body parameters) and spring_promo (an
+// IMAGE header, a URL and a quick-reply button).
+//
+// Templates carry Meta's components (Template.Components; ParseTemplates
+// reads Meta's message_templates answer) and the listing answers them.
+// Every send is checked against them as Meta checks it, per component:
+// counts (132000), formats (132012), a button left without its parameter
+// (131008), parameter shapes (100, 131008, 131009), media links (https)
+// and media ids (issued here, not expired). POST /{phone-number-id}/media
+// takes Meta's media types within Meta's size limits and answers an id
+// that lasts MediaTTL (30 days) on the simulator's clock.
 //
 // Fault131056 is an exact share, evenly spread: 3 % answers exactly 3 sends
 // in every 100 (error diffusion), so a sample cannot exceed it by chance.
@@ -45,8 +55,9 @@
 //
 // Inspection and control, no token needed:
 //
-//	GET  /_sim/messages  {"messages":[{"to","template","params","wamid","callback","time"}]}
-//	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N},"webhooks":{"sent":N,"delivered":N,"read":N,
+//	GET  /_sim/messages  {"messages":[{"to","template","name","params","wamid","callback","time"}]},
+//	                     "template" the request's template object as sent
+//	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N},"uploads":N,"webhooks":{"sent":N,"delivered":N,"read":N,
 //	                     "failed":N,"replied":N,"opted_out":N,...}}: what it notified, once each
 //	GET  /_sim/health    the phone-number fields
 //	POST /_sim/control   {"quality":"RED"} {"status":"FLAGGED"} {"tier":2000}

@@ -3,6 +3,7 @@ package simulator
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -186,6 +187,10 @@ func ParseTemplates(b []byte) ([]Template, error) {
 		Data *[]json.RawMessage `json:"data"`
 	}
 	if err := json.Unmarshal(b, &f); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("line %d: not JSON: %w", 1+bytes.Count(b[:se.Offset], []byte("\n")), err)
+		}
 		return nil, fmt.Errorf("not the JSON of a message_templates answer: %w", err)
 	}
 	if f.Data == nil {
@@ -195,8 +200,7 @@ func ParseTemplates(b []byte) ([]Template, error) {
 	seen := map[string]int{}
 	for i, raw := range *f.Data {
 		var e templateEntry
-		d := json.NewDecoder(bytes.NewReader(raw))
-		if err := d.Decode(&e); err != nil {
+		if err := json.Unmarshal(raw, &e); err != nil {
 			return nil, fmt.Errorf("data[%d]: %w", i, err)
 		}
 		where := fmt.Sprintf("data[%d] (%s %s)", i, cmpQuote(e.Name), cmpQuote(e.Language))
