@@ -54,7 +54,9 @@ func TestParseTemplatesFile(t *testing.T) {
 // TestParseTemplatesRefuses: a bad file is refused naming the entry and
 // the component at fault.
 func TestParseTemplatesRefuses(t *testing.T) {
-	entry := func(fields string) string { return `{"data":[{"name":"ok","language":"en_US","components":[{"type":"BODY","text":"Hi"}]},` + fields + `]}` }
+	entry := func(fields string) string {
+		return `{"data":[{"name":"ok","language":"en_US","components":[{"type":"BODY","text":"Hi"}]},` + fields + `]}`
+	}
 	for _, tt := range []struct {
 		name, file, want string
 	}{
