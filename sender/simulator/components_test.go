@@ -229,7 +229,8 @@ func TestMetaTitles(t *testing.T) {
 		{jsonList(imageLink, promoBody), "(#131008) Required parameter is missing"},
 		{jsonList(`{"type":"header","parameters":[{"type":"image","image":{"link":"http://a.example/a.jpg"}}]}`, promoBody, shopButton), "(#131009) Parameter value is not valid"},
 		{jsonList(imageLink, shopButton), "(#132000) Number of parameters does not match the expected number of params"},
-		{jsonList(`{"type":"header","parameters":[{"type":"image","image":{"id":"9"}}]}`, promoBody, shopButton), "(#100) Invalid parameter"},
+		{jsonList(`{"type":"header","parameters":[{"type":"image","image":{"id":"9"}}]}`, promoBody, shopButton), "(#100) Param image['id'] is not a valid whatsapp business account media attachment ID"},
+		{jsonList(imageLink, `{"type":"body","parameters":[{"type":"text","text":""}]}`, shopButton), "(#100) Invalid parameter"},
 	} {
 		a := sendRaw(t, s, templateSend(phone(1), "spring_promo", "en_US", tt.comps))
 		if a.message != tt.message {

@@ -79,7 +79,8 @@ const dropHeader = "X-Sim-Drop"
 
 // decision is what the simulator decided for one send.
 type decision struct {
-	code    int // 0: accepted
+	code    int    // 0: accepted
+	title   string // the message's title when not the code's own
 	details string
 	drop    bool
 	hang    bool
@@ -128,7 +129,7 @@ func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
 	}
 	d := s.decide(req, waID)
 	if d.code != 0 {
-		s.apiError(w, d.code, d.details)
+		s.apiErrorTitled(w, d.code, d.title, d.details)
 		return
 	}
 	if d.hang {
@@ -227,7 +228,13 @@ func (s *Sim) check(req sendRequest, waID string, now time.Time) decision {
 		return decision{code: 132001, details: "template is not approved (" + t.Status + ")"}
 	}
 	if code, details := s.checkComponents(t, req.Template.Components, now); code != 0 {
-		return decision{code: code, details: details}
+		d := decision{code: code, details: details}
+		if strings.HasPrefix(details, "Param ") {
+			// Meta answers these in the message ("(#100) Param image['id']
+			// is not a valid …"); clients match it there.
+			d.title = details
+		}
+		return d
 	}
 	if !s.takeToken(now) {
 		return decision{code: 130429, details: "Message failed to send because there were too many messages sent from this phone number in a short period of time."}

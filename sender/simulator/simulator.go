@@ -445,9 +445,14 @@ func writeError(w http.ResponseWriter, code, status int, title, details string) 
 
 // apiError answers with a catalog code and its documented HTTP status.
 func (s *Sim) apiError(w http.ResponseWriter, code int, details string) {
+	s.apiErrorTitled(w, code, "", details)
+}
+
+// apiErrorTitled is apiError with a title of its own ("" for the code's).
+func (s *Sim) apiErrorTitled(w http.ResponseWriter, code int, title, details string) {
 	e := sender.Lookup(code)
 	status := cmp.Or(e.HTTPStatus, 400)
-	writeError(w, code, status, cmp.Or(metaTitles[code], e.Title), details)
+	writeError(w, code, status, cmp.Or(title, metaTitles[code], e.Title), details)
 }
 
 // metaTitles are Meta's own message texts where the catalog's title is
