@@ -122,8 +122,8 @@ func (s *Sim) readUpload(w http.ResponseWriter, r *http.Request) (code, status i
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.seq++
-	id := fmt.Sprintf("%d", 4000000000000000+s.seq)
+	s.mediaSeq++ // apart from seq, so wamids do not move with uploads
+	id := fmt.Sprintf("%d", 4000000000000000+s.mediaSeq)
 	s.media[id] = upload{mimeType: fileType, size: size, at: s.now()}
 	s.stats.Uploads++
 	return 0, 0, "", id

@@ -208,9 +208,10 @@ type Sim struct {
 	stats      Stats
 	recent     []bool // last answers: 131056 or not (quality model)
 	seq        uint64
-	fault      share     // Fault131056's error diffusion
-	wh         *webhooks // nil without webhooks
-	media      map[string]upload
+	fault      share             // Fault131056's error diffusion
+	wh         *webhooks         // nil without webhooks
+	media      map[string]upload // uploaded media by id
+	mediaSeq   uint64
 }
 
 // New returns a simulator with cfg's defaults applied.

@@ -130,3 +130,36 @@ func TestListingComponents(t *testing.T) {
 		t.Errorf("spring_promo languages: %d entries, want en_US and pt_BR", len(l.Data))
 	}
 }
+
+// FuzzParseTemplates: any input is parsed or refused, never a panic, and
+// a parsed template has a BODY whose placeholders are its Params.
+func FuzzParseTemplates(f *testing.F) {
+	if b, err := os.ReadFile("testdata/templates.json"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"data":[{"name":"a","language":"en","parameter_format":"NAMED","components":[{"type":"BODY","text":"{{x}} {{y}} {{x}}"}]}]}`))
+	f.Add([]byte(`{"data":[{"name":"a","language":"en","components":[{"type":"header","format":"text","text":"{{1}}"},{"type":"BODY","text":"{{2}}{{1}}"}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ts, err := simulator.ParseTemplates(b)
+		if err != nil {
+			return
+		}
+		for _, tpl := range ts {
+			var body *simulator.Component
+			for i := range tpl.Components {
+				if tpl.Components[i].Type == "BODY" {
+					body = &tpl.Components[i]
+				}
+			}
+			if body == nil {
+				t.Fatalf("%s: parsed without a BODY", tpl.Name)
+			}
+			if tpl.Format == "NAMED" && len(tpl.ParamNames) != tpl.Params {
+				t.Fatalf("%s: %d names for %d params", tpl.Name, len(tpl.ParamNames), tpl.Params)
+			}
+			if n := strings.Count(body.Text, "{{"); n < tpl.Params {
+				t.Fatalf("%s: %d params from a body with %d placeholders", tpl.Name, tpl.Params, n)
+			}
+		}
+	})
+}
