@@ -48,6 +48,17 @@ func mandatory(typ string) string {
 	return fmt.Sprintf("Parameter '%s' is mandatory for component parameter type '%s'", typ, typ)
 }
 
+// Meta's texts for a media id it does not know (or that expired) and for
+// a link that is no URI, after "Param image['id']".
+const (
+	mediaIDRefused = " is not a valid whatsapp business account media attachment ID"
+	linkRefused    = " is not a valid URI."
+)
+
+// textRefused is Meta's details for a text parameter with a new line, a
+// tab or more than 4 spaces in a row (docs/cloud-api-notes.md).
+const textRefused = "Param text cannot have new-line/tab characters or more than 4 consecutive spaces"
+
 // currencyCodeRE is an ISO 4217 code as Meta's currency parameter takes it.
 var currencyCodeRE = regexp.MustCompile(`^[A-Z]{3}$`)
 
@@ -59,6 +70,9 @@ func (s *Sim) checkParam(p reqParam, comp string, named bool, now time.Time) (in
 	case "text":
 		if p.Text == "" {
 			return 100, mandatory("text")
+		}
+		if (comp == "body" || comp == "header") && (strings.ContainsAny(p.Text, "\n\t") || strings.Contains(p.Text, "     ")) {
+			return 100, textRefused
 		}
 	case "currency":
 		c := p.Currency
@@ -88,14 +102,14 @@ func (s *Sim) checkParam(p reqParam, comp string, named bool, now time.Time) (in
 		case m.Link != "":
 			u, err := url.Parse(m.Link)
 			if err != nil || u.Host == "" {
-				return 100, fmt.Sprintf("Param %s['link'] is not a valid URI.", p.Type)
+				return 100, fmt.Sprintf("Param %s['link']%s", p.Type, linkRefused)
 			}
 			if u.Scheme != "https" {
 				return 131009, fmt.Sprintf("%s link %s: media links must be https", p.Type, m.Link)
 			}
 		default:
 			if !s.mediaValid(m.ID, now) {
-				return 100, fmt.Sprintf("Param %s['id'] is not a valid whatsapp business account media attachment ID", p.Type)
+				return 100, fmt.Sprintf("Param %s['id']%s", p.Type, mediaIDRefused)
 			}
 		}
 		if m.Filename != "" && p.Type != "document" {

@@ -133,6 +133,13 @@ func TestComponentChecks(t *testing.T) {
 			132000, "body: number of localizable_params (0) does not match the expected number of params (2)"},
 		{"empty body text", mk(promo(imageLink, `{"type":"body","parameters":[{"type":"text","text":"Ana"},{"type":"text","text":""}]}`, shopButton)),
 			100, "Parameter 'text' is mandatory for component parameter type 'text'"},
+		{"new line in a body value", mk(promo(imageLink, `{"type":"body","parameters":[{"type":"text","text":"Ana\nMaria"},{"type":"text","text":"20%"}]}`, shopButton)),
+			100, "Param text cannot have new-line/tab characters or more than 4 consecutive spaces"},
+		{"tab in a body value", mk(promo(imageLink, `{"type":"body","parameters":[{"type":"text","text":"Ana\tMaria"},{"type":"text","text":"20%"}]}`, shopButton)),
+			100, "Param text cannot have new-line/tab characters"},
+		{"five spaces in a body value", mk(promo(imageLink, `{"type":"body","parameters":[{"type":"text","text":"Ana     Maria"},{"type":"text","text":"20%"}]}`, shopButton)),
+			100, "more than 4 consecutive spaces"},
+		{"four spaces are fine", mk(promo(imageLink, `{"type":"body","parameters":[{"type":"text","text":"Ana    Maria"},{"type":"text","text":"20%"}]}`, shopButton)), 0, ""},
 		{"parameter_name on a positional template", mk(promo(imageLink, `{"type":"body","parameters":[{"type":"text","parameter_name":"name","text":"Ana"},{"type":"text","text":"20%"}]}`, shopButton)),
 			100, "Parameter name name is not valid for a template with positional parameters"},
 		{"URL button without its suffix", mk(promo(imageLink, promoBody)),
@@ -231,6 +238,8 @@ func TestMetaTitles(t *testing.T) {
 		{jsonList(imageLink, shopButton), "(#132000) Number of parameters does not match the expected number of params"},
 		{jsonList(`{"type":"header","parameters":[{"type":"image","image":{"id":"9"}}]}`, promoBody, shopButton), "(#100) Param image['id'] is not a valid whatsapp business account media attachment ID"},
 		{jsonList(imageLink, `{"type":"body","parameters":[{"type":"text","text":""}]}`, shopButton), "(#100) Invalid parameter"},
+		{jsonList(imageLink, `{"type":"body","parameters":[{"type":"text","text":"a	b"}]}`, shopButton), "(#100) Invalid parameter"},
+		{jsonList(`{"type":"header","parameters":[{"type":"image","image":{"link":"shop"}}]}`, promoBody, shopButton), "(#100) Param image['link'] is not a valid URI."},
 	} {
 		a := sendRaw(t, s, templateSend(phone(1), "spring_promo", "en_US", tt.comps))
 		if a.message != tt.message {

@@ -229,7 +229,7 @@ func (s *Sim) check(req sendRequest, waID string, now time.Time) decision {
 	}
 	if code, details := s.checkComponents(t, req.Template.Components, now); code != 0 {
 		d := decision{code: code, details: details}
-		if strings.HasPrefix(details, "Param ") {
+		if strings.HasSuffix(details, mediaIDRefused) || strings.HasSuffix(details, linkRefused) {
 			// Meta answers these in the message ("(#100) Param image['id']
 			// is not a valid …"); clients match it there.
 			d.title = details
