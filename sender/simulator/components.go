@@ -111,6 +111,13 @@ func (s *Sim) checkParam(p reqParam, comp string, named bool, now time.Time) (in
 			if !s.mediaValid(m.ID, now) {
 				return 100, fmt.Sprintf("Param %s['id']%s", p.Type, mediaIDRefused)
 			}
+			if u := s.media[m.ID]; mediaKind(u.mimeType) != p.Type {
+				article := "a"
+				if p.Type == "image" {
+					article = "an"
+				}
+				return 131053, fmt.Sprintf("media id %s holds %s, not %s %s", m.ID, u.mimeType, article, p.Type)
+			}
 		}
 		if m.Filename != "" && p.Type != "document" {
 			return 100, fmt.Sprintf("Parameter '%s' takes no filename (documents only)", p.Type)
@@ -151,6 +158,22 @@ func (s *Sim) checkParam(p reqParam, comp string, named bool, now time.Time) (in
 		return 100, "Parameter name " + p.Name + " is not valid for a template with positional parameters"
 	}
 	return 0, ""
+}
+
+// mediaKind is the parameter type that takes an uploaded file of type
+// mimeType: image (jpeg, png), video, audio, sticker (webp) or document.
+func mediaKind(mimeType string) string {
+	switch {
+	case mimeType == "image/webp":
+		return "sticker"
+	case strings.HasPrefix(mimeType, "image/"):
+		return "image"
+	case strings.HasPrefix(mimeType, "video/"):
+		return "video"
+	case strings.HasPrefix(mimeType, "audio/"):
+		return "audio"
+	}
+	return "document"
 }
 
 // coordinate reads a latitude or longitude sent as a number or a string.

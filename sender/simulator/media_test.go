@@ -136,6 +136,11 @@ func TestMediaUpload(t *testing.T) {
 	if a := sendRaw(t, s, templateSend(phone(1), "spring_promo", "en_US", promoByID(id))); a.wamid == "" {
 		t.Errorf("send by uploaded id %s: code %d %s, want accepted", id, a.code, a.details)
 	}
+	// An id holds one kind of media.
+	video := mustUpload(t, s, "video/mp4")
+	if a := sendRaw(t, s, templateSend(phone(2), "spring_promo", "en_US", promoByID(video))); a.code != 131053 || a.details != "media id "+video+" holds video/mp4, not an image" {
+		t.Errorf("a video's id in an image header: code %d %q, want 131053", a.code, a.details)
+	}
 	// Ids are the simulator's own, per number.
 	other := "/v24.0/199999999999999/media"
 	body, ct := uploadForm(t, "whatsapp", "image/jpeg", 10)
