@@ -195,3 +195,33 @@ func TestMediaIDExpires(t *testing.T) {
 		})
 	}
 }
+
+// TestMediaUploadInProcess: the in-process Transport (--simulate) takes an
+// upload as the HTTP server does.
+func TestMediaUploadInProcess(t *testing.T) {
+	s := simulator.New(simulator.Config{Latency: -1})
+	body, ct := uploadForm(t, "whatsapp", "image/png", 2048)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://graph.facebook.com"+mediaPath, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+simulator.DefaultToken)
+	req.Header.Set("Content-Type", ct)
+	resp, err := (&http.Client{Transport: s.Transport()}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.ID == "" {
+		t.Fatalf("upload in process: HTTP %d id %q err %v", resp.StatusCode, out.ID, err)
+	}
+	if a := sendRaw(t, s, templateSend(phone(1), "spring_promo", "en_US", promoByID(out.ID))); a.wamid == "" {
+		t.Errorf("send by the id: code %d %s", a.code, a.details)
+	}
+	if got := s.Stats().Uploads; got != 1 {
+		t.Errorf("uploads %d, want exactly 1", got)
+	}
+}
