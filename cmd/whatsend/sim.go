@@ -67,7 +67,8 @@ and --phone-number-id 100000000000001.
 Inspection and control endpoints (no token):
   GET  /_sim/messages   every accepted message, in order, with the request's
                         "template" object as sent
-  GET  /_sim/stats      {"accepted":N,"by_code":{"131056":N,...},"uploads":N}
+  GET  /_sim/stats      {"accepted":N,"by_code":{"131056":N,...}}, and "uploads":N
+                        once media was uploaded
   GET  /_sim/health     the phone-number fields
   POST /_sim/control    {"quality":"RED"}, {"status":"FLAGGED"}, {"tier":2000},
                         {"template":{"name":"order_update","status":"PAUSED"}},
