@@ -365,8 +365,23 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Store is what a report reads from the store: read methods only, so a
+// report can be built from a store opened read-only.
+type Store interface {
+	campaign.ScopeReader
+	Campaign(ctx context.Context, id int64) (store.Campaign, error)
+	Summary(ctx context.Context, campaignID int64) (store.Summary, error)
+	NextDue(ctx context.Context, campaignID int64) (time.Time, bool, error)
+	Pauses(ctx context.Context, campaignID int64) ([]store.Pause, error)
+	Retries(ctx context.Context, campaignID int64) ([]store.RetryRun, error)
+	Skipped(ctx context.Context, campaignID int64) ([]store.SkippedRow, error)
+	Recipients(ctx context.Context, campaignID int64, fn func(store.Recipient) error) error
+	Attempts(ctx context.Context, campaignID int64, fn func(store.AttemptRecord) error) error
+	Phone(ctx context.Context, phoneNumberID string) (store.PhoneRecord, error)
+}
+
 // Build reads a campaign's report from the store at the instant now.
-func Build(ctx context.Context, st store.Store, campaignID int64, now time.Time, opts Options) (*Report, error) {
+func Build(ctx context.Context, st Store, campaignID int64, now time.Time, opts Options) (*Report, error) {
 	opts = opts.withDefaults()
 	c, err := st.Campaign(ctx, campaignID)
 	if err != nil {
@@ -475,7 +490,7 @@ func settingsOf(c store.Campaign, s campaign.Settings) Settings {
 	return out
 }
 
-func (r *Report) readPauses(ctx context.Context, st store.Store, campaignID int64) error {
+func (r *Report) readPauses(ctx context.Context, st Store, campaignID int64) error {
 	ps, err := st.Pauses(ctx, campaignID)
 	if err != nil {
 		return err
@@ -493,7 +508,7 @@ func (r *Report) readPauses(ctx context.Context, st store.Store, campaignID int6
 	return nil
 }
 
-func (r *Report) readRetries(ctx context.Context, st store.Store, campaignID int64) error {
+func (r *Report) readRetries(ctx context.Context, st Store, campaignID int64) error {
 	runs, err := st.Retries(ctx, campaignID)
 	if err != nil {
 		return err
@@ -518,7 +533,7 @@ var errListsFull = errors.New("lists full")
 // readRows lists the first skipped rows and the first recipients to check.
 // It reads recipients only when some are failed, uncertain or skipped at
 // send time, and stops as soon as both lists are full.
-func (r *Report) readRows(ctx context.Context, st store.Store, campaignID int64, opts Options) error {
+func (r *Report) readRows(ctx context.Context, st Store, campaignID int64, opts Options) error {
 	imported, err := st.Skipped(ctx, campaignID)
 	if err != nil {
 		return err
@@ -594,7 +609,7 @@ const activeGap = time.Minute
 // readAttempts streams the attempts into the per-batch table, the
 // per-minute timeline (with the guard's sliding 131056 share) and the
 // throughput figures. Memory grows with batches and minutes, not attempts.
-func (r *Report) readAttempts(ctx context.Context, st store.Store, campaignID int64, s campaign.Settings, opts Options) error {
+func (r *Report) readAttempts(ctx context.Context, st Store, campaignID int64, s campaign.Settings, opts Options) error {
 	batches := map[int]*Batch{}
 	var cur *Point
 	window := campaign.NewShareWindow(s.GuardWindow)
@@ -708,7 +723,7 @@ func groupBatches(bs []Batch, limit int) []Batch {
 }
 
 // readAllowance reads the scope's window as `whatsend status` does.
-func (r *Report) readAllowance(ctx context.Context, st store.Store, c store.Campaign, s campaign.Settings, now time.Time) error {
+func (r *Report) readAllowance(ctx context.Context, st Store, c store.Campaign, s campaign.Settings, now time.Time) error {
 	var phone *store.PhoneRecord
 	if p, err := st.Phone(ctx, c.PhoneNumberID); err == nil {
 		phone = &p
@@ -741,7 +756,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // WriteFiles writes <dir>/<campaign>.json and .html, the reports every run
 // and resume leaves beside the store.
-func WriteFiles(ctx context.Context, st store.Store, campaignID int64, dir string, now time.Time) (string, string, error) {
+func WriteFiles(ctx context.Context, st Store, campaignID int64, dir string, now time.Time) (string, string, error) {
 	r, err := Build(ctx, st, campaignID, now, Options{})
 	if err != nil {
 		return "", "", err

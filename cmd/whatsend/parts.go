@@ -327,9 +327,16 @@ func statStarted(stat string) int64 {
 	return n
 }
 
+// campaignFinder is what resolving a CAMPAIGN argument reads.
+type campaignFinder interface {
+	Campaigns(ctx context.Context) ([]store.Campaign, error)
+	Campaign(ctx context.Context, id int64) (store.Campaign, error)
+	CampaignByName(ctx context.Context, name string) (store.Campaign, error)
+}
+
 // findCampaign resolves a CAMPAIGN argument (id or name); without one, the
 // most recent campaign.
-func findCampaign(ctx context.Context, st store.Store, arg string) (store.Campaign, error) {
+func findCampaign(ctx context.Context, st campaignFinder, arg string) (store.Campaign, error) {
 	if arg == "" {
 		cs, err := st.Campaigns(ctx)
 		if err != nil {

@@ -156,7 +156,7 @@ func runReport(ctx context.Context, a *app, o *reportOptions, arg string) error 
 
 // reportWriter builds what the format needs and returns the function that
 // writes it. The CSV export is streamed from the store as it is written.
-func reportWriter(ctx context.Context, st store.Store, c store.Campaign, o *reportOptions, only []store.State, now time.Time) (func(io.Writer) error, error) {
+func reportWriter(ctx context.Context, st report.Store, c store.Campaign, o *reportOptions, only []store.State, now time.Time) (func(io.Writer) error, error) {
 	if o.format == "csv" {
 		return func(w io.Writer) error {
 			return report.WriteCSV(ctx, st, c.ID, w, report.CSVOptions{Only: only, Mask: o.mask})
