@@ -53,6 +53,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Holds", testHolds},
 		{"Expire", testExpire},
 		{"ResendSilent", testResendSilent},
+		{"Campaigns", testCampaigns},
+		{"Recipients", testRecipients},
+		{"DuePaging", testDuePaging},
+		{"Attempts", testAttempts},
+		{"Phone", testPhone},
+		{"Close", testClose},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
