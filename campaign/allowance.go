@@ -203,7 +203,7 @@ type scopeStore interface {
 // the limit from the campaign's settings (--tier, --daily-limit) or else the
 // last value the API gave for its number (phone; nil when never read).
 func ReadScope(ctx context.Context, st ScopeReader, s Settings, scope string, phone *store.PhoneRecord, now time.Time) (ScopeStatus, error) {
-	s = s.withDefaults()
+	s = s.WithDefaults()
 	var h sender.Limit
 	if phone != nil {
 		h = sender.Limit{Tier: phone.LimitSource, Users: max(phone.Limit, 0), Unlimited: phone.Limit < 0}

@@ -105,7 +105,7 @@ func Plan(ctx context.Context, st store.Store, snd Sender, campaignID int64, now
 	if err != nil {
 		return Forecast{}, err
 	}
-	s = s.withDefaults()
+	s = s.WithDefaults()
 	var h sender.Health
 	fromAPI := false
 	if s.Tier == "" && snd != nil {

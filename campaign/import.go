@@ -106,7 +106,7 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 	}
 	// The store applies the 131049 cap to send answers and webhooks alike.
 	if s, err := DecodeSettings(c.Settings); err == nil {
-		c.MaxDeferrals = s.withDefaults().DeferDays
+		c.MaxDeferrals = s.WithDefaults().DeferDays
 	}
 	id, err := st.CreateCampaign(ctx, c)
 	if err != nil {

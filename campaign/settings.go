@@ -113,8 +113,12 @@ type Settings struct {
 	SimTier string `json:"sim_tier,omitempty"`
 }
 
-// withDefaults returns s with every zero value replaced by its default.
-func (s Settings) withDefaults() Settings {
+// WithDefaults returns s with every zero value replaced by its default: the
+// one place the defaults are applied, for the engine and for what reports
+// show. WarmupDays and MaxUnanswered stay -1 when the user asked for none
+// (--warmup-days 0, --max-unanswered 0: stored as -1 since 0 means the
+// default); shown to a person, they read 0.
+func (s Settings) WithDefaults() Settings {
 	s.Rate = cmp.Or(s.Rate, DefaultRate)
 	s.BatchSize = cmp.Or(s.BatchSize, DefaultBatchSize)
 	s.PairInterval = cmp.Or(s.PairInterval, Duration(DefaultPairInterval))
@@ -125,6 +129,9 @@ func (s Settings) withDefaults() Settings {
 	s.SettleAfter = cmp.Or(s.SettleAfter, Duration(DefaultSettleAfter))
 	return s
 }
+
+// withDefaults is WithDefaults, still called by campaign/run.go.
+func (s Settings) withDefaults() Settings { return s.WithDefaults() }
 
 // Validate reports every setting out of range, naming its flag. A zero
 // value means the default here; ValidateGiven also refuses a zero the user
@@ -429,7 +436,7 @@ func Changes(stored, gave Settings, given func(flag string) bool) []Change {
 		if !given(f.flag) {
 			continue
 		}
-		if a, b := f.show(stored.withDefaults()), f.show(gave.withDefaults()); a != b {
+		if a, b := f.show(stored.WithDefaults()), f.show(gave.WithDefaults()); a != b {
 			out = append(out, Change{Flag: f.flag, Stored: a, Given: b, Safe: f.safe})
 		}
 	}

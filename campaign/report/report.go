@@ -151,7 +151,7 @@ type Settings struct {
 	MaxAttempts   int      `json:"max_attempts"`
 	Tier          string   `json:"tier"` // --tier, or "api" when the limit comes from the API
 	DailyLimit    int      `json:"daily_limit,omitempty"`
-	WarmupDays    int      `json:"warmup_days"`
+	WarmupDays    int      `json:"warmup_days"` // 0: no warm-up (--warmup-days 0)
 	WarmupDay     int      `json:"warmup_day"`
 	Simulate      bool     `json:"simulate,omitempty"`
 	// Window is the send window as a person reads it; NotAfter the
@@ -465,18 +465,19 @@ func meaningOf(code int) string {
 }
 
 func settingsOf(c store.Campaign, s campaign.Settings) Settings {
+	s = s.WithDefaults()
 	out := Settings{
 		Params:        c.Params,
 		PhoneNumberID: c.PhoneNumberID,
 		Scope:         c.Scope,
-		Rate:          cmp.Or(s.Rate, campaign.DefaultRate),
-		BatchSize:     cmp.Or(s.BatchSize, campaign.DefaultBatchSize),
+		Rate:          s.Rate,
+		BatchSize:     s.BatchSize,
 		BatchInterval: time.Duration(s.BatchInterval).String(),
-		PairInterval:  cmp.Or(time.Duration(s.PairInterval), campaign.DefaultPairInterval).String(),
-		MaxAttempts:   cmp.Or(s.MaxAttempts, campaign.DefaultMaxAttempts),
+		PairInterval:  time.Duration(s.PairInterval).String(),
+		MaxAttempts:   s.MaxAttempts,
 		Tier:          cmp.Or(s.Tier, "api"),
 		DailyLimit:    s.DailyLimit,
-		WarmupDays:    cmp.Or(s.WarmupDays, campaign.DefaultWarmupDays),
+		WarmupDays:    max(s.WarmupDays, 0),
 		Simulate:      s.Simulate,
 		Window:        campaign.DescribeWindow(s),
 	}
