@@ -172,6 +172,7 @@ func windowOpens(ctx context.Context, st store.Store, w *sendWindow, campaignID 
 	return opens, err
 }
 
+// later returns the later of two instants.
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b

@@ -225,18 +225,14 @@ func (r Retry) String() string {
 		fmt.Fprintf(&b, ", %d opted out (not re-queued)", r.OptedOut)
 	}
 	var parts []string
-	remaining := 0
-	for _, st := range campaign.RemainingStates {
-		remaining += r.Outcome[string(st)]
-	}
-	remaining += r.Outcome[string(store.StateInFlight)]
 	for _, k := range []struct {
 		name string
 		n    int
 	}{
 		{"sent", r.Outcome[string(store.StateSent)]}, {"failed", r.Outcome[string(store.StateFailed)]},
 		{"skipped", r.Outcome[string(store.StateSkipped)]}, {"uncertain", r.Outcome[string(store.StateUncertain)]},
-		{"cancelled", r.Outcome[string(store.StateCancelled)]}, {"remaining", remaining},
+		{"cancelled", r.Outcome[string(store.StateCancelled)]}, {"expired", r.Outcome[string(store.StateExpired)]},
+		{"in flight", r.Outcome[string(store.StateInFlight)]}, {"remaining", campaign.Remaining(r.Outcome)},
 	} {
 		if k.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", k.n, k.name))

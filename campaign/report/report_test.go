@@ -759,3 +759,14 @@ func TestNoWarmupShownAsNone(t *testing.T) {
 		t.Error("HTML report does not say there is no warm-up")
 	}
 }
+
+// A retry run's line counts remaining as the totals do (campaign.Remaining:
+// pending, retry, deferred); in flight and expired show on their own.
+func TestRetryLineRemaining(t *testing.T) {
+	r := Retry{Number: 2, At: t0, Requeued: 7, ByCode: map[string]int{"131000": 7},
+		Outcome: map[string]int{"sent": 1, "pending": 1, "retry": 1, "deferred": 1, "in_flight": 2, "expired": 1}}
+	want := "retry 2 at 2026-03-02T09:00:00Z: 7 re-queued (131000 ×7): 1 sent, 1 expired, 2 in flight, 3 remaining"
+	if got := r.String(); got != want {
+		t.Errorf("retry line\n got %s\nwant %s", got, want)
+	}
+}
