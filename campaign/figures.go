@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"cmp"
+	"slices"
 
 	"github.com/whatsend/whatsend/store"
 )
@@ -23,6 +24,12 @@ func Remaining[K ~string](by map[K]int) int {
 		n += by[K(s)]
 	}
 	return n
+}
+
+// toSettleState reports whether a run still has to send or settle a
+// recipient in state s: remaining (RemainingStates) or in flight.
+func toSettleState(s store.State) bool {
+	return s == store.StateInFlight || slices.Contains(RemainingStates, s)
 }
 
 // CampaignShare is the share of a campaign's send attempts answered 131056,

@@ -159,14 +159,14 @@ func Plan(ctx context.Context, st store.Store, snd Sender, campaignID int64, now
 func windowOpens(ctx context.Context, st store.Store, w *sendWindow, campaignID int64, now time.Time) ([]time.Time, error) {
 	var opens []time.Time
 	err := st.Recipients(ctx, campaignID, func(r store.Recipient) error {
-		switch r.State {
-		case store.StatePending, store.StateRetry, store.StateDeferred, store.StateInFlight:
-			due := now
-			if r.State != store.StatePending {
-				due = later(now, r.NextAttemptAt)
-			}
-			opens = append(opens, w.next(r.Phone, due))
+		if !toSettleState(r.State) {
+			return nil
 		}
+		due := now
+		if r.State != store.StatePending {
+			due = later(now, r.NextAttemptAt)
+		}
+		opens = append(opens, w.next(r.Phone, due))
 		return nil
 	})
 	return opens, err
