@@ -4,11 +4,22 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/store"
 )
+
+// Allowance is the number of unique recipients allowed per rolling 24 h:
+// floor(limit × WarmupFraction). A limit below 0 is unlimited (returned as -1).
+func Allowance(limit, day, days int) int {
+	if limit < 0 {
+		return -1
+	}
+	// The small epsilon keeps floor(250 × 0.1) at 25 despite binary fractions.
+	return int(math.Floor(float64(limit)*WarmupFraction(day, days) + 1e-9))
+}
 
 // allowance enforces the rolling 24 h unique-recipient budget of a
 // messaging-limit scope, shared by every campaign and number in it through
