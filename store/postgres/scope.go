@@ -230,6 +230,9 @@ func saveBody(ctx context.Context, tx pgx.Tx, hash string, body []byte, at time.
 	return err == nil && tag.RowsAffected() == 1, err
 }
 
+// recordInbound records a user's message in tx: its number (see
+// store.Inbound) has replied, which opens its 24 h customer-service
+// window, and a keyword STOP opts it out.
 func recordInbound(ctx context.Context, tx pgx.Tx, m store.Inbound) error {
 	phone, err := inboundPhone(ctx, tx, m)
 	if err != nil {
@@ -423,7 +426,9 @@ func (s *Store) SaveNotifications(ctx context.Context, ns []store.Notification) 
 const deliveryRank = `CASE delivery WHEN '' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 4 END`
 
 // applyStatus applies one status, received at received, in tx and reports
-// whether a recipient matched.
+// whether a recipient matched. Statuses never move backwards: the rule is
+// in the UPDATE's WHERE clause, so a late or duplicate notification cannot
+// downgrade a recipient whatever the order of arrival.
 func applyStatus(ctx context.Context, tx pgx.Tx, u store.StatusUpdate, received time.Time) (bool, error) {
 	id, err := matchRecipient(ctx, tx, u)
 	if err != nil || id == 0 {
