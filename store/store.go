@@ -371,9 +371,12 @@ type Inbound struct {
 //
 //   - Durability: a method that writes returns only once its transaction
 //     is committed durably (it survives a power cut of the host), since the
-//     engine sends a request only after BeginAttempts returned. How is the
-//     backend's business (SQLite: WAL with synchronous=FULL; PostgreSQL:
-//     synchronous_commit on).
+//     engine sends a request only after BeginAttempts returned. How is
+//     each backend's own choice (SQLite: WAL with synchronous=FULL;
+//     PostgreSQL: synchronous_commit on). The one exception allowed is
+//     ImportBatch: a campaign still importing that a crash damaged is
+//     replaced by the next run, so its batches may be made durable only by
+//     FinishImport.
 //   - Multi-process safety: several goroutines and several processes may
 //     use one database at once; every rule that must hold across them (the
 //     recipient states, the unique-recipient window, the warm-up start,
@@ -489,11 +492,11 @@ type Store interface {
 	Retries(ctx context.Context, campaignID int64) ([]RetryRun, error)
 
 	// Sending. BeginAttempts is the checkpoint: in one transaction,
-	// committed durably before it returns, it moves each recipient to in_flight, bumps its
-	// attempt count, inserts the attempt and records the recipient in the
-	// scope's unique-recipient window (and starts the scope's warm-up for an
-	// attempt with StartsWarmup). Only after it returns may the requests
-	// leave the process.
+	// committed durably before it returns, it moves each recipient to
+	// in_flight, bumps its attempt count, inserts the attempt and records
+	// the recipient in the scope's unique-recipient window (and starts the
+	// scope's warm-up for an attempt with StartsWarmup). Only after it
+	// returns may the requests leave the process.
 	BeginAttempts(ctx context.Context, as []Attempt) error
 	// FinishAttempts records outcomes in one transaction. A recipient already
 	// sent is never moved back from sent. A NotSent outcome withdraws its
