@@ -127,6 +127,10 @@ func (s Settings) WithDefaults() Settings {
 	s.WarmupDays = cmp.Or(s.WarmupDays, DefaultWarmupDays)
 	s.MaxUnanswered = cmp.Or(s.MaxUnanswered, DefaultMaxUnanswered)
 	s.SettleAfter = cmp.Or(s.SettleAfter, Duration(DefaultSettleAfter))
+	s.GuardWindow = cmp.Or(s.GuardWindow, DefaultGuardWindow)
+	s.GuardMinSample = cmp.Or(s.GuardMinSample, DefaultGuardMinSample)
+	s.SlowShare = cmp.Or(s.SlowShare, DefaultSlowShare)
+	s.PauseShare = cmp.Or(s.PauseShare, DefaultPauseShare)
 	return s
 }
 
@@ -536,16 +540,16 @@ var settingFields = []settingField{
 		copy: func(d *Settings, s Settings) { d.WarmupStart = s.WarmupStart }},
 	{flag: "--warmup-days", safe: true, show: func(s Settings) string { return fmt.Sprint(max(s.WarmupDays, 0)) },
 		copy: func(d *Settings, s Settings) { d.WarmupDays = s.WarmupDays }},
-	{flag: "--guard-window", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.GuardWindow, DefaultGuardWindow)) },
+	{flag: "--guard-window", safe: true, show: func(s Settings) string { return fmt.Sprint(s.GuardWindow) },
 		copy: func(d *Settings, s Settings) { d.GuardWindow = s.GuardWindow },
 		zero: func(s Settings) bool { return s.GuardWindow == 0 }, want: "1 or more send attempts"},
-	{flag: "--guard-min-sample", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.GuardMinSample, DefaultGuardMinSample)) },
+	{flag: "--guard-min-sample", safe: true, show: func(s Settings) string { return fmt.Sprint(s.GuardMinSample) },
 		copy: func(d *Settings, s Settings) { d.GuardMinSample = s.GuardMinSample },
 		zero: func(s Settings) bool { return s.GuardMinSample == 0 }, want: "1 or more send attempts"},
-	{flag: "--slow-share", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.SlowShare, DefaultSlowShare)) },
+	{flag: "--slow-share", safe: true, show: func(s Settings) string { return fmt.Sprint(s.SlowShare) },
 		copy: func(d *Settings, s Settings) { d.SlowShare = s.SlowShare },
 		zero: func(s Settings) bool { return s.SlowShare == 0 }, want: "a share between 0 and 1, e.g. 0.02"},
-	{flag: "--pause-share", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.PauseShare, DefaultPauseShare)) },
+	{flag: "--pause-share", safe: true, show: func(s Settings) string { return fmt.Sprint(s.PauseShare) },
 		copy: func(d *Settings, s Settings) { d.PauseShare = s.PauseShare },
 		zero: func(s Settings) bool { return s.PauseShare == 0 }, want: "a share between 0 and 1, e.g. 0.05"},
 	{flag: "--window", safe: true, show: func(s Settings) string { return orNone(s.Window) },
