@@ -11,13 +11,18 @@ import (
 )
 
 // Lease timing (DESIGN.md "Checkpoints"): a holder renews its heartbeat
-// every LeaseHeartbeat and is presumed gone once its heartbeat is
-// LeaseStale old, whatever its pid: pids are reused. While the heartbeat
-// is fresh, a holder on this host whose pid is gone, or runs a process
-// started at another time, is taken over at once (store.LeasePolicy.Gone).
+// every third of its expiry (--lease-expiry, default LeaseStale) and is
+// presumed gone once its heartbeat is that old, whatever its pid: pids are
+// reused, and a worker on another host has only the heartbeat to go by.
+// The lease records the expiry, so a taker waits the holder's expiry, not
+// its own. While the heartbeat is fresh, a holder on this host whose pid is
+// gone, or runs a process started at another time, is taken over at once
+// (store.LeasePolicy.Gone).
 const (
-	LeaseHeartbeat = 5 * time.Second
-	LeaseStale     = 30 * time.Second
+	LeaseStale = 30 * time.Second
+	// MinLeaseExpiry bounds --lease-expiry from below: a heartbeat every
+	// third of it must reach the database in time on a loaded machine.
+	MinLeaseExpiry = time.Second
 )
 
 // Owner identifies this process to the leases.
@@ -30,11 +35,22 @@ type Owner struct {
 	// StartTime returns when a running pid on this host started, 0 when
 	// unknown; nil when it is never known.
 	StartTime func(pid int) int64
+	// Expiry is this owner's lease expiry (--lease-expiry); 0 is
+	// LeaseStale. Its heartbeat is renewed every third of it.
+	Expiry time.Duration
 }
 
-// policy is the takeover rule as this owner applies it.
+// expiry is the owner's lease expiry, LeaseStale by default.
+func (o Owner) expiry() time.Duration { return cmpOr(o.Expiry, LeaseStale) }
+
+// heartbeat is how often the owner renews its leases: a third of its
+// expiry, so two renewals may fail (a slow database) before it is lost.
+func (o Owner) heartbeat() time.Duration { return o.expiry() / 3 }
+
+// policy is the takeover rule as this owner applies it to a lease that
+// does not record its holder's expiry.
 func (o Owner) policy() store.LeasePolicy {
-	return store.LeasePolicy{Host: o.Host, StaleAfter: LeaseStale, Alive: o.Alive, Started: o.StartTime}
+	return store.LeasePolicy{Host: o.Host, StaleAfter: o.expiry(), Alive: o.Alive, Started: o.StartTime}
 }
 
 func campaignLeaseKey(id int64) string { return fmt.Sprintf("campaign:%d", id) }
@@ -58,6 +74,7 @@ func (l *leases) acquire(ctx context.Context, keys ...string) error {
 	for _, k := range keys {
 		err := l.st.AcquireLease(ctx, store.Lease{
 			Key: k, Owner: l.owner.ID, PID: l.owner.PID, Started: l.owner.Started, Host: l.owner.Host, Heartbeat: l.now(),
+			Expiry: l.owner.expiry(),
 		}, pol)
 		if err != nil {
 			l.release()
@@ -74,7 +91,7 @@ func (l *leases) acquire(ctx context.Context, keys ...string) error {
 // keepAlive renews the heartbeats until ctx is done; when a lease is lost it
 // calls lost once and returns.
 func (l *leases) keepAlive(ctx context.Context, lost func(error)) {
-	t := time.NewTicker(LeaseHeartbeat)
+	t := time.NewTicker(l.owner.heartbeat())
 	defer t.Stop()
 	for {
 		select {
@@ -104,7 +121,7 @@ func (l *leases) release() {
 }
 
 // Unlock removes a campaign's lease whose holder stopped renewing it (no
-// heartbeat for LeaseStale), with the phone-number lease the same holder
+// heartbeat for its expiry, LeaseStale when the lease records none), with the phone-number lease the same holder
 // kept, and returns what it removed: none when the campaign has no lease.
 // A lease with a fresh heartbeat is refused with an error matching ErrBusy
 // that names the holder and its heartbeat's age: its holder may be sending.
@@ -115,8 +132,8 @@ func Unlock(ctx context.Context, st store.Store, c store.Campaign, now time.Time
 		l, err := st.BreakLease(ctx, key, owner, now, LeaseStale)
 		if held, ok := errors.AsType[*store.LeaseHeldError](err); ok {
 			h := held.Holder
-			return removed, fmt.Errorf("%w: %s is held by pid %d on %s, heartbeat %s ago (a lease is stale after %s without one): stop that process or wait",
-				ErrBusy, h.Key, h.PID, h.Host, now.Sub(h.Heartbeat).Round(time.Second), LeaseStale)
+			return removed, fmt.Errorf("%w: %s is held by pid %d on %s, heartbeat %s ago (this lease is stale after %s without one): stop that process or wait",
+				ErrBusy, h.Key, h.PID, h.Host, now.Sub(h.Heartbeat).Round(time.Second), h.StaleAfter(LeaseStale))
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			if owner == "" {

@@ -26,7 +26,7 @@ func openLeaseStore(t *testing.T) store.Store {
 
 var testOwner = Owner{ID: "me", PID: 10, Started: 1000, Host: "h1", Alive: func(int) bool { return true }}
 
-// The heartbeat is renewed every LeaseHeartbeat with the clock's time, and
+// The heartbeat is renewed every third of the expiry with the clock's time, and
 // a lease taken over from under the holder stops it within one beat.
 func TestLeaseHeartbeat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -41,12 +41,13 @@ func TestLeaseHeartbeat(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(func() { ls.keepAlive(ctx, func(err error) { lost = err }) })
 
-		time.Sleep(3*LeaseHeartbeat + LeaseHeartbeat/2)
+		beat := LeaseStale / 3
+		time.Sleep(3*beat + beat/2)
 		synctest.Wait()
 		for _, k := range []string{"campaign:1", "phone:1"} {
 			l, err := st.Lease(t.Context(), k)
-			if want := start.Add(3 * LeaseHeartbeat); err != nil || !l.Heartbeat.Equal(want) {
-				t.Errorf("%s heartbeat after %v = %v (%v), want %v", k, 3*LeaseHeartbeat+LeaseHeartbeat/2, l.Heartbeat, err, want)
+			if want := start.Add(3 * beat); err != nil || !l.Heartbeat.Equal(want) || l.Expiry != LeaseStale {
+				t.Errorf("%s after %v: heartbeat %v, expiry %v (%v); want %v, %v", k, 3*beat+beat/2, l.Heartbeat, l.Expiry, err, want, LeaseStale)
 			}
 		}
 		// Another process takes the lease (say this one looked dead to it).
@@ -54,7 +55,7 @@ func TestLeaseHeartbeat(t *testing.T) {
 		if err := st.AcquireLease(t.Context(), store.Lease{Key: "campaign:1", Owner: "other", PID: 20, Host: "h1", Heartbeat: time.Now()}, gone); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(LeaseHeartbeat)
+		time.Sleep(beat)
 		wg.Wait() // keepAlive returns after calling lost
 		if !errors.Is(lost, ErrBusy) || !strings.Contains(lost.Error(), "campaign:1") {
 			t.Errorf("lost(%v), want ErrBusy naming campaign:1", lost)
@@ -83,6 +84,50 @@ func TestLeaseStaleHolderTakenOver(t *testing.T) {
 		time.Sleep(time.Second)
 		if err := next.acquire(t.Context(), "campaign:1"); err != nil {
 			t.Fatalf("acquire %v after the last heartbeat: %v, want the lease", LeaseStale+time.Second, err)
+		}
+	})
+}
+
+// With --lease-expiry 3s a worker renews every second; killed, it is taken
+// over by a worker on another host 3 s after its last heartbeat and not
+// before, although that worker's own expiry is 30 s: the lease's recorded
+// expiry decides. A live holder is never taken over.
+func TestLeaseExpiryAcrossHosts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openLeaseStore(t)
+		short := Owner{ID: "w1", PID: 10, Host: "h1", Alive: func(int) bool { return true }, Expiry: 3 * time.Second}
+		other := Owner{ID: "w2", PID: 10, Host: "h2", Alive: func(int) bool { return true }}
+		holder := &leases{st: st, owner: short, now: time.Now}
+		if err := holder.acquire(t.Context(), "campaign:1", "phone:1"); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		wg.Go(func() { holder.keepAlive(ctx, func(error) { t.Error("the live holder lost its lease") }) })
+		next := &leases{st: st, owner: other, now: time.Now}
+		for range 10 { // alive for 10 s: every attempt refused
+			time.Sleep(time.Second + time.Second/2)
+			if err := next.acquire(t.Context(), "campaign:1", "phone:1"); !errors.Is(err, ErrBusy) {
+				t.Fatalf("acquire from a live holder renewing every second: %v, want ErrBusy", err)
+			}
+		}
+		cancel() // killed: no more heartbeats, nothing released
+		wg.Wait()
+		synctest.Wait()
+		l, err := st.Lease(t.Context(), "campaign:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Until(l.Heartbeat.Add(3 * time.Second)))
+		if err := next.acquire(t.Context(), "campaign:1", "phone:1"); !errors.Is(err, ErrBusy) {
+			t.Fatalf("acquire 3 s after the last heartbeat: %v, want ErrBusy", err)
+		}
+		time.Sleep(time.Millisecond)
+		if err := next.acquire(t.Context(), "campaign:1", "phone:1"); err != nil {
+			t.Fatalf("acquire just over 3 s after the last heartbeat: %v, want both leases", err)
+		}
+		if l, err := st.Lease(t.Context(), "phone:1"); err != nil || l.Owner != "w2" || l.Expiry != LeaseStale {
+			t.Errorf("phone lease after takeover = %+v, %v; want w2's with its 30 s expiry", l, err)
 		}
 	})
 }
