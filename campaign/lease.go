@@ -167,3 +167,25 @@ func (l *leases) hold(ctx context.Context, keys ...string) (held context.Context
 		l.release()
 	}, nil
 }
+
+// Holder returns the live holder of a lease that keeps o from driving
+// campaign c now (its campaign's lease, or its number's), or ok false when
+// o could take both: free, o's own, or their holder gone. It only reads:
+// Run takes the leases, and one taken meanwhile by another worker makes
+// Run return ErrBusy. resume --worker asks it before building a client for
+// a campaign another worker drives.
+func Holder(ctx context.Context, st store.Store, c store.Campaign, o Owner, now time.Time) (held store.Lease, ok bool, err error) {
+	pol := o.policy()
+	for _, key := range []string{campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID)} {
+		l, err := st.Lease(ctx, key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			continue
+		case err != nil:
+			return store.Lease{}, false, fmt.Errorf("lease %s: %w", key, err)
+		case l.Owner != o.ID && !pol.Gone(l, now):
+			return l, true, nil
+		}
+	}
+	return store.Lease{}, false, nil
+}

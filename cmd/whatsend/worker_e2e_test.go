@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/whatsend/whatsend/store"
+	"github.com/whatsend/whatsend/store/postgres/pgtest"
+)
+
+// workerProc is a `whatsend resume --all --worker` subprocess.
+type workerProc struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan struct{}
+	err    error
+}
+
+// startWorkers starts n workers on the store dsn (resume --all --worker
+// plus args) from p's folder, each as if on a host of its own
+// (WHATSEND_HOST=worker1...), so that only the heartbeat tells a dead one,
+// and kills any still running when the test ends.
+func startWorkers(t *testing.T, p *proc, dsn string, n int, args ...string) []*workerProc {
+	t.Helper()
+	var ws []*workerProc
+	for i := range n {
+		cmd := p.command(append([]string{"resume", "--all", "--worker"}, args...)...)
+		// The campaigns name their numbers; no default number.
+		cmd.Env = append(cmd.Env, "WHATSEND_DB="+dsn, "WHATSEND_PHONE_NUMBER_ID=", fmt.Sprintf("WHATSEND_HOST=worker%d", i+1))
+		w := &workerProc{cmd: cmd, out: &syncBuffer{}, exited: make(chan struct{})}
+		cmd.Stdout, cmd.Stderr = w.out, w.out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { w.err = cmd.Wait(); close(w.exited) }()
+		t.Cleanup(func() {
+			w.kill()
+			if t.Failed() {
+				t.Logf("worker pid %d output:\n%s", w.cmd.Process.Pid, w.out.String())
+			}
+		})
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+func (w *workerProc) kill() {
+	select {
+	case <-w.exited:
+	default:
+		_ = w.cmd.Process.Signal(syscall.SIGKILL)
+		<-w.exited
+	}
+}
+
+// stop sends SIGTERM and returns the exit code, or -1 (after a kill) when
+// the worker is still running after limit.
+func (w *workerProc) stop(limit time.Duration) int {
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-w.exited:
+		return exitCodeOf(w.err)
+	case <-time.After(limit):
+		w.kill()
+		return -1
+	}
+}
+
+// pgQuery runs one-number queries in the schema of a pgtest DSN.
+func pgQuery(t *testing.T, dsn string) func(q string, args ...any) int64 {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(pgtest.Server(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["search_path"] = u.Query().Get("schema")
+	conn, err := pgx.ConnectConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return func(q string, args ...any) int64 {
+		var n int64
+		if err := conn.QueryRow(t.Context(), q, args...).Scan(&n); err != nil {
+			t.Logf("%s: %v", q, err)
+			return -1
+		}
+		return n
+	}
+}
+
+// checkPerNumber checks every campaign of the store against the simulator
+// of its number (sims by phone number id): no recipient accepted twice,
+// every sent one accepted once, every failed or skipped one never, and
+// nothing left but sent, failed, skipped or uncertain. It returns the
+// recipients left uncertain and the messages accepted.
+func checkPerNumber(t *testing.T, dsn string, sims map[string]*simProc) (uncertain, accepted int) {
+	t.Helper()
+	seen := map[string]map[string]int{} // phone number id → recipient → acceptances
+	for id, sim := range sims {
+		var msgs simMessages
+		sim.getJSON(t, "/_sim/messages", &msgs)
+		seen[id] = map[string]int{}
+		for _, m := range msgs.Messages {
+			if seen[id][m.To]++; seen[id][m.To] == 2 {
+				t.Errorf("number %s: %s was accepted twice", id, m.To)
+			}
+		}
+		accepted += len(msgs.Messages)
+	}
+	st, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cs, err := st.Campaigns(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		got := seen[c.PhoneNumberID]
+		if got == nil {
+			t.Fatalf("campaign %s sends from %s, which no simulator serves", c.Name, c.PhoneNumberID)
+		}
+		err = st.Recipients(t.Context(), c.ID, func(r store.Recipient) error {
+			switch r.State {
+			case store.StateSent:
+				if got[r.Phone] != 1 {
+					t.Errorf("campaign %s line %d recorded sent but accepted %d times", c.Name, r.Line, got[r.Phone])
+				}
+			case store.StateFailed, store.StateSkipped:
+				if got[r.Phone] != 0 {
+					t.Errorf("campaign %s line %d recorded %s but accepted", c.Name, r.Line, r.State)
+				}
+			case store.StateUncertain:
+				uncertain++
+			default:
+				t.Errorf("campaign %s line %d ended %s, want sent, failed, skipped or uncertain", c.Name, r.Line, r.State)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return uncertain, accepted
+}
+
+// Three workers share three campaigns, one per simulated number, on one
+// PostgreSQL database; one worker is kill -9ed mid-run. Another takes its
+// campaign over once its heartbeat is --lease-expiry old, and every
+// recipient is accepted once or left uncertain, never twice. The survivors
+// stop on SIGTERM with exit 0.
+func TestWorkersShareCampaignsAndSurviveKill(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	const perCampaign, rate = 3000, 80 // 80 msg/s: a STANDARD number's throughput
+	p := newProc(t, nil)
+	p.extra = []string{"WHATSEND_DB=" + dsn}
+	sims := map[string]*simProc{}
+	var ids []string
+	for i := range 3 {
+		id := fmt.Sprintf("1000000000000%d1", i+1)
+		sim := startSim(t, "--phone-number-id", id, "--mps", "1000", "--tier", "unlimited", "--latency", "20ms", "--jitter", "10ms", "--seed", strconv.Itoa(i+1))
+		sims[id] = sim
+		ids = append(ids, id)
+		csv := writeCSV(t, p.dir, perCampaign, i*perCampaign)
+		// --dry-run imports the campaign without sending: the workers send.
+		p.sim = sim
+		if code := p.exec(p.runArgs(csv, "--name", "c"+id, "--phone-number-id", id, "--rate", strconv.Itoa(rate), "--dry-run")...); code != 0 {
+			t.Fatalf("import of campaign %d exited %d\n%s%s", i+1, code, p.stdout.String(), p.stderr.String())
+		}
+	}
+	q := pgQuery(t, dsn)
+	// Two campaigns at most per worker: however the three are shared at
+	// the start, a survivor has a free slot for the killed worker's.
+	ws := startWorkers(t, p, dsn, 3, "--campaigns", "2", "--poll", "200ms", "--lease-expiry", "3s", "--shutdown-wait", "2s")
+
+	waitFor(t, "three campaigns driven", time.Minute, func() bool {
+		return q(`SELECT count(*) FROM leases WHERE key LIKE 'campaign:%'`) == 3
+	})
+	t.Logf("the three campaigns are driven by %d workers", q(`SELECT count(DISTINCT owner) FROM leases WHERE key LIKE 'campaign:%'`))
+	victim := ids[1]
+	waitFor(t, "500 accepted by the second number", time.Minute, func() bool {
+		var s simStats
+		sims[victim].getJSON(t, "/_sim/stats", &s)
+		return s.Accepted >= 500
+	})
+	campaignOf := func(id string) int64 { return q(`SELECT id FROM campaigns WHERE phone_number_id = $1`, id) }
+	key := fmt.Sprintf("campaign:%d", campaignOf(victim))
+	pid := q(`SELECT pid FROM leases WHERE key = $1`, key)
+	var killed *workerProc
+	for _, w := range ws {
+		if int64(w.cmd.Process.Pid) == pid {
+			killed = w
+		}
+	}
+	if killed == nil {
+		t.Fatalf("the lease of the second number's campaign names pid %d, no worker's", pid)
+	}
+	_ = killed.cmd.Process.Signal(syscall.SIGKILL)
+	<-killed.exited
+	killedAt := time.Now()
+	// The most the kill can leave uncertain: what it left in flight (the
+	// takers mark them uncertain; none can take over before the expiry).
+	inFlightAtKill := q(`SELECT count(*) FROM recipients WHERE state IN ('in_flight', 'uncertain')`)
+	lastBeat := q(`SELECT heartbeat FROM leases WHERE key = $1`, key)
+
+	// Taken over by another worker (on another host: the dead pid says
+	// nothing), not before the dead one's heartbeat is 3 s old: the
+	// taker's first heartbeat is when it took it.
+	waitFor(t, "the killed worker's campaign taken over", time.Minute, func() bool {
+		p := q(`SELECT coalesce(max(pid), 0) FROM leases WHERE key = $1`, key)
+		return p != 0 && p != pid
+	})
+	took := q(`SELECT heartbeat FROM leases WHERE key = $1`, key)
+	if gap := time.Duration(took - lastBeat); gap <= 3*time.Second {
+		t.Errorf("campaign taken over %s after the dead worker's last heartbeat, before its 3 s expiry", gap)
+	}
+	t.Logf("taken over %s after the kill", time.Since(killedAt).Round(100*time.Millisecond))
+
+	waitFor(t, "every campaign finished", 3*time.Minute, func() bool {
+		return q(`SELECT count(*) FROM campaigns WHERE state <> 'finished'`) == 0
+	})
+	t.Logf("all finished %s after the kill", time.Since(killedAt).Round(100*time.Millisecond))
+
+	for _, w := range ws {
+		if w == killed {
+			continue
+		}
+		if code := w.stop(30 * time.Second); code != 0 {
+			t.Errorf("worker pid %d: SIGTERM gave exit %d, want 0\n%s", w.cmd.Process.Pid, code, w.out.String())
+		}
+	}
+	if n := q(`SELECT count(*) FROM leases`); n != 0 {
+		t.Errorf("%d leases left after every campaign finished and the workers stopped", n)
+	}
+	uncertain, accepted := checkPerNumber(t, dsn, sims)
+	if int64(uncertain) > inFlightAtKill {
+		t.Errorf("%d recipients uncertain, more than the %d in flight at the kill", uncertain, inFlightAtKill)
+	}
+	if accepted+uncertain < 3*perCampaign {
+		t.Errorf("%d accepted and %d uncertain of %d recipients", accepted, uncertain, 3*perCampaign)
+	}
+	for _, w := range ws {
+		if w != killed && !strings.Contains(w.out.String(), "worker stopped") {
+			t.Errorf("worker pid %d did not say it stopped:\n%s", w.cmd.Process.Pid, w.out.String())
+		}
+	}
+	t.Logf("%d accepted, %d uncertain (%d in flight at the kill)", accepted, uncertain, inFlightAtKill)
+}
