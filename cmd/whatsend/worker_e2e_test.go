@@ -261,3 +261,65 @@ func TestWorkersShareCampaignsAndSurviveKill(t *testing.T) {
 	}
 	t.Logf("%d accepted, %d uncertain (%d in flight at the kill)", accepted, uncertain, inFlightAtKill)
 }
+
+// A worker started before there is any work picks up a campaign imported
+// later, within its --poll; SIGTERM mid-run hands the campaign over
+// cleanly (nothing left in flight, no lease kept) and exits 0.
+func TestWorkerPicksUpNewWorkAndStopsCleanly(t *testing.T) {
+	sim := startSim(t, "--mps", "1000", "--tier", "unlimited", "--latency", "20ms")
+	p := newProc(t, sim)
+	cmd := p.command("resume", "--all", "--worker", "--poll", "100ms")
+	w := &workerProc{cmd: cmd, out: &syncBuffer{}, exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = w.out, w.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.err = cmd.Wait(); close(w.exited) }()
+	t.Cleanup(w.kill)
+	waitFor(t, "the worker to start", time.Minute, func() bool { return strings.Contains(w.out.String(), "worker on ") })
+
+	csv := writeCSV(t, p.dir, 1000, 0)
+	if code := p.exec(p.runArgs(csv, "--rate", "50", "--dry-run")...); code != 0 {
+		t.Fatalf("import exited %d\n%s", code, p.stderr.String())
+	}
+	waitFor(t, "30 accepted messages", time.Minute, func() bool {
+		var s simStats
+		sim.getJSON(t, "/_sim/stats", &s)
+		return s.Accepted >= 30
+	})
+	if code := w.stop(30 * time.Second); code != 0 {
+		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, w.out.String())
+	}
+	out := w.out.String()
+	if !strings.Contains(out, "worker stopped (interrupted (SIGTERM))") || !strings.Contains(out, "stopped: interrupted") {
+		t.Errorf("output does not show the run's summary and the worker's stop:\n%s", out)
+	}
+	count := storeCount(t, p)
+	if n := count(`SELECT count(*) FROM recipients WHERE state = 'in_flight'`); n != 0 {
+		t.Errorf("%d recipients left in flight", n)
+	}
+	if n := count(`SELECT count(*) FROM leases`); n != 0 {
+		t.Errorf("%d leases kept after the worker stopped", n)
+	}
+	if n := count(`SELECT count(*) FROM recipients WHERE state = 'sent'`); n < 30 {
+		t.Errorf("%d recipients recorded sent, want the 30 accepted at least", n)
+	}
+}
+
+func TestWorkerUsage(t *testing.T) {
+	p := newProc(t, nil)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"resume", "--worker"}, "--worker goes with --all"},
+		{[]string{"resume", "--all", "--worker", "--wait"}, "--wait would hold one campaign"},
+		{[]string{"resume", "--all", "--worker", "--poll", "0s"}, "--poll 0s"},
+		{[]string{"resume", "--all", "--worker", "--campaigns", "0"}, "--campaigns 0"},
+		{[]string{"resume", "--all", "--lease-expiry", "500ms"}, "--lease-expiry 500ms: want at least 1s"},
+	} {
+		if code := p.exec(c.args...); code != 2 || !strings.Contains(p.stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, %q; want 2 saying %q", c.args, code, p.stderr.String(), c.want)
+		}
+	}
+}
