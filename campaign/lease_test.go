@@ -175,3 +175,33 @@ func TestUnlock(t *testing.T) {
 		t.Errorf("another owner's number lease: %+v, %v; want it kept", l, err)
 	}
 }
+
+// Holder names the live holder of a campaign's lease or of its number's,
+// and nobody when both are free, this owner's, or their holder is gone.
+func TestHolder(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+	st := openLeaseStore(t)
+	c := store.Campaign{ID: 1, PhoneNumberID: "100"}
+	me := Owner{ID: "me", PID: 10, Host: "h1", Alive: func(int) bool { return true }, Expiry: 3 * time.Second}
+	if _, held, err := Holder(ctx, st, c, me, t0); err != nil || held {
+		t.Errorf("no lease: held %v, %v; want free", held, err)
+	}
+	other := store.Lease{Key: "phone:100", Owner: "other", PID: 20, Host: "h2", Heartbeat: t0, Expiry: 3 * time.Second}
+	if err := st.AcquireLease(ctx, other, me.policy()); err != nil {
+		t.Fatal(err)
+	}
+	if h, held, err := Holder(ctx, st, c, me, t0.Add(3*time.Second)); err != nil || !held || h.Owner != "other" {
+		t.Errorf("number held by a live worker on h2: %+v, held %v, %v; want it named", h, held, err)
+	}
+	if _, held, err := Holder(ctx, st, c, me, t0.Add(4*time.Second)); err != nil || held {
+		t.Errorf("number's holder silent for over its 3 s expiry: held %v, %v; want free", held, err)
+	}
+	mine := store.Lease{Key: "campaign:1", Owner: "me", PID: 10, Host: "h1", Heartbeat: t0.Add(5 * time.Second)}
+	if err := st.AcquireLease(ctx, mine, me.policy()); err != nil {
+		t.Fatal(err)
+	}
+	if _, held, err := Holder(ctx, st, c, me, t0.Add(6*time.Second)); err != nil || held {
+		t.Errorf("campaign's lease is this owner's: held %v, %v; want free", held, err)
+	}
+}
