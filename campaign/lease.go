@@ -189,3 +189,45 @@ func Holder(ctx context.Context, st store.Store, c store.Campaign, o Owner, now 
 	}
 	return store.Lease{}, false, nil
 }
+
+// Fenced returns st with the writes of a run of campaign campaignID fenced
+// by the campaign's lease as o holds it: a checkpoint (BeginAttempts)
+// writes nothing once another process has taken the lease over, nor does a
+// pause, and both return an error matching ErrBusy and store.ErrLeaseLost.
+// A worker that stalled past its lease's expiry (a paused VM, a stopped
+// process) and wakes up then cannot send what the worker that took over
+// may send, and cannot pause the campaign under it. Give it as Deps.Store
+// with the same Owner as Deps.Owner.
+func Fenced(st store.Store, o Owner, campaignID int64) store.Store {
+	return &fenced{Store: st, key: campaignLeaseKey(campaignID), owner: o.ID}
+}
+
+type fenced struct {
+	store.Store
+	key, owner string
+}
+
+func (f *fenced) BeginAttempts(ctx context.Context, as []store.Attempt) error {
+	return f.busy(f.Store.BeginAttemptsHolding(ctx, as, f.key, f.owner))
+}
+
+// SetCampaignState refuses a pause once the lease is another's. The check
+// and the write are two statements: the checkpoint's fence is the one that
+// must hold exactly, this one keeps a woken worker's pause off a campaign
+// driven by another.
+func (f *fenced) SetCampaignState(ctx context.Context, id int64, s store.CampaignState, reason string, detail []byte, at time.Time) error {
+	if s == store.CampaignPaused {
+		l, err := f.Store.Lease(ctx, f.key)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && l.Owner != f.owner) {
+			return f.busy(fmt.Errorf("%w: %s is no longer held by this process", store.ErrLeaseLost, f.key))
+		}
+	}
+	return f.Store.SetCampaignState(ctx, id, s, reason, detail, at)
+}
+
+func (f *fenced) busy(err error) error {
+	if errors.Is(err, store.ErrLeaseLost) {
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return err
+}

@@ -205,3 +205,57 @@ func TestHolder(t *testing.T) {
 		t.Errorf("campaign's lease is this owner's: held %v, %v; want free", held, err)
 	}
 }
+
+// A worker that stalled past its lease's expiry and wakes up after another
+// took the campaign over can neither checkpoint (so it sends nothing) nor
+// pause the campaign: both fail with ErrBusy, and nothing is written.
+func TestFencedAfterTakeover(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+	st := openLeaseStore(t)
+	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "c", CSVHash: "h", Template: "t", Language: "en_US", PhoneNumberID: "100", Scope: "phone:100", CreatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+5511900000001"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishImport(ctx, id, 1); err != nil {
+		t.Fatal(err)
+	}
+	c := store.Campaign{ID: id}
+	me := Owner{ID: "me", PID: 10, Host: "h1", Expiry: 3 * time.Second}
+	ls := &leases{st: st, owner: me, now: func() time.Time { return t0 }}
+	if err := ls.acquire(ctx, campaignLeaseKey(c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	fst := Fenced(st, me, c.ID)
+	due, err := st.Due(ctx, c.ID, t0, 0, 10)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("due = %v, %v", due, err)
+	}
+	a := store.Attempt{ID: "a1", CampaignID: c.ID, RecipientID: due[0].ID, Number: 1, PhoneNumberID: "100", To: due[0].Phone, Scope: "phone:100", StartedAt: t0}
+
+	// Another host's worker takes the lease 4 s after the last heartbeat.
+	pol := store.LeasePolicy{Host: "h2", StaleAfter: LeaseStale}
+	if err := st.AcquireLease(ctx, store.Lease{Key: campaignLeaseKey(c.ID), Owner: "taker", PID: 20, Host: "h2", Heartbeat: t0.Add(4 * time.Second)}, pol); err != nil {
+		t.Fatal(err)
+	}
+	if err := fst.BeginAttempts(ctx, []store.Attempt{a}); !errors.Is(err, ErrBusy) || !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("checkpoint after the takeover: %v, want ErrBusy and store.ErrLeaseLost", err)
+	}
+	if counts, err := st.Counts(ctx, c.ID); err != nil || counts[store.StateInFlight] != 0 || counts[store.StatePending] != 1 {
+		t.Errorf("counts after a fenced checkpoint = %v, %v; want the recipient still pending", counts, err)
+	}
+	if err := fst.SetCampaignState(ctx, c.ID, store.CampaignPaused, "the store could not record the checkpoint", nil, t0); !errors.Is(err, ErrBusy) {
+		t.Errorf("pause after the takeover: %v, want ErrBusy", err)
+	}
+	if got, err := st.Campaign(ctx, c.ID); err != nil || got.State == store.CampaignPaused {
+		t.Errorf("campaign after a fenced pause: %v, %v; want it not paused", got.State, err)
+	}
+
+	// The holder's own checkpoint goes through.
+	if err := Fenced(st, Owner{ID: "taker"}, c.ID).BeginAttempts(ctx, []store.Attempt{a}); err != nil {
+		t.Errorf("checkpoint by the lease's holder: %v", err)
+	}
+}

@@ -18,6 +18,10 @@ import (
 	"time"
 )
 
+// ErrLeaseLost is returned by BeginAttemptsHolding when the lease is no
+// longer the caller's.
+var ErrLeaseLost = errors.New("lease lost")
+
 // ErrNotFound is returned when a campaign, recipient or lease does not exist.
 var ErrNotFound = errors.New("not found")
 
@@ -493,6 +497,14 @@ type Store interface {
 	// attempt with StartsWarmup). Only after it returns may the requests
 	// leave the process.
 	BeginAttempts(ctx context.Context, as []Attempt) error
+	// BeginAttemptsHolding is BeginAttempts fenced by a lease: in the same
+	// transaction it checks that the lease on key is still owner's and,
+	// when it is not (another process took it over, or it was released),
+	// writes nothing and returns an error matching ErrLeaseLost. A process
+	// that stalled past its lease's expiry and wakes up cannot checkpoint,
+	// hence cannot send, what the process that took over may send: what it
+	// checkpointed before the takeover is marked uncertain by the taker.
+	BeginAttemptsHolding(ctx context.Context, as []Attempt, key, owner string) error
 	// FinishAttempts records outcomes in one transaction. A recipient already
 	// sent is never moved back from sent. A NotSent outcome withdraws its
 	// attempt (see Outcome.NotSent).

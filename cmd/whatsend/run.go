@@ -324,8 +324,9 @@ func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, 
 func (a *app) driveResult(cmd *cobra.Command, st store.Store, client campaign.Sender, c store.Campaign, e execOptions) (campaign.Result, error) {
 	ctx := cmd.Context()
 	prog := a.newProgress(c.Name)
+	own := e.owner()
 	res, err := campaign.Run(ctx, campaign.Deps{
-		Store: st, Sender: client, Logger: a.logger, Now: a.now, Progress: prog, Owner: e.owner(),
+		Store: campaign.Fenced(st, own, c.ID), Sender: client, Logger: a.logger, Now: a.now, Progress: prog, Owner: own,
 	}, c.ID, campaign.RunOptions{
 		MaxDuration: e.maxDuration, ShutdownWait: e.shutdownWait, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
 		RetryWait: e.retryWait,

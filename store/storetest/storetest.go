@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeferralReopensFinished", testDeferralReopens},
 		{"Leases", testLeases},
 		{"BreakLease", testBreakLease},
+		{"CheckpointFencedByLease", testCheckpointFenced},
 		{"OptOuts", testOptOuts},
 		{"InboundIdentity", testInboundIdentity},
 		{"WebhookDedupe", testWebhookDedupe},
@@ -435,6 +436,36 @@ func testBreakLease(t *testing.T, st store.Store) {
 	}
 	if got, err := st.BreakLease(ctx, l.Key, "", t0.Add(4*time.Second), 30*time.Second); err != nil || got != l {
 		t.Errorf("breaking a lease 4 s after its heartbeat with a 3 s expiry = %+v, %v; want %+v removed", got, err, l)
+	}
+}
+
+// testCheckpointFenced: BeginAttemptsHolding writes nothing when the lease
+// is another owner's or gone, and checkpoints as BeginAttempts when it is
+// the caller's.
+func testCheckpointFenced(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 1)
+	due, err := st.Due(ctx, c.ID, t0, 0, 10)
+	must(t, err)
+	a := attempt(c, due[0], 1, t0)
+	key := fmt.Sprintf("campaign:%d", c.ID)
+	pol := store.LeasePolicy{Host: "h1", StaleAfter: 30 * time.Second}
+	for _, owner := range []string{"nobody yet", "old"} {
+		if owner == "old" {
+			must(t, st.AcquireLease(ctx, store.Lease{Key: key, Owner: "new", PID: 20, Host: "h2", Heartbeat: t0}, pol))
+		}
+		if err := st.BeginAttemptsHolding(ctx, []store.Attempt{a}, key, owner); !errors.Is(err, store.ErrLeaseLost) {
+			t.Errorf("checkpoint by %s: %v, want ErrLeaseLost", owner, err)
+		}
+		counts, err := st.Counts(ctx, c.ID)
+		if err != nil || counts[store.StatePending] != 1 {
+			t.Errorf("after a fenced checkpoint by %s: counts %v, %v; want the recipient pending", owner, counts, err)
+		}
+	}
+	must(t, st.BeginAttemptsHolding(ctx, []store.Attempt{a}, key, "new"))
+	counts, err := st.Counts(ctx, c.ID)
+	if err != nil || counts[store.StateInFlight] != 1 {
+		t.Errorf("after the holder's checkpoint: counts %v, %v; want the recipient in flight", counts, err)
 	}
 }
 
