@@ -323,3 +323,68 @@ func TestWorkerUsage(t *testing.T) {
 		}
 	}
 }
+
+// A worker stopped (SIGSTOP: a paused VM, a stalled process) past its
+// lease's expiry is taken over; when it wakes up (SIGCONT) its checkpoints
+// are fenced by the lease it lost, so it sends nothing the taker may send:
+// every recipient is accepted once or left uncertain, never twice.
+func TestStalledWorkerSendsNothingTwice(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	const n = 10000
+	const id = "100000000000001"
+	// At 1,000 msg/s a checkpoint group is being gathered at any moment:
+	// the stop catches recipients picked and not yet checkpointed.
+	sim := startSim(t, "--phone-number-id", id, "--mps", "1000", "--tier", "unlimited", "--latency", "20ms",
+		"--throughput", "HIGH", "--pair-burst", "1000")
+	p := newProc(t, sim)
+	p.extra = []string{"WHATSEND_DB=" + dsn}
+	csv := writeCSV(t, p.dir, n, 0)
+	if code := p.exec(p.runArgs(csv, "--rate", "1000", "--dry-run")...); code != 0 {
+		t.Fatalf("import exited %d\n%s", code, p.stderr.String())
+	}
+	q := pgQuery(t, dsn)
+	ws := startWorkers(t, p, dsn, 2, "--poll", "200ms", "--lease-expiry", "3s", "--shutdown-wait", "2s")
+	accepted := func() int {
+		var s simStats
+		sim.getJSON(t, "/_sim/stats", &s)
+		return s.Accepted
+	}
+	waitFor(t, "1000 accepted", time.Minute, func() bool { return accepted() >= 1000 })
+	pid := q(`SELECT pid FROM leases WHERE key = 'campaign:1'`)
+	var stalled *workerProc
+	for _, w := range ws {
+		if int64(w.cmd.Process.Pid) == pid {
+			stalled = w
+		}
+	}
+	if stalled == nil {
+		t.Fatalf("the campaign's lease names pid %d, no worker's", pid)
+	}
+	_ = stalled.cmd.Process.Signal(syscall.SIGSTOP)
+	waitFor(t, "the stalled worker's campaign taken over", time.Minute, func() bool {
+		p := q(`SELECT coalesce(max(pid), 0) FROM leases WHERE key = 'campaign:1'`)
+		return p != 0 && p != pid
+	})
+	at := accepted()
+	waitFor(t, "the taker sending", time.Minute, func() bool { return accepted() >= at+500 })
+	_ = stalled.cmd.Process.Signal(syscall.SIGCONT)
+	waitFor(t, "the campaign finished", 3*time.Minute, func() bool {
+		return q(`SELECT count(*) FROM campaigns WHERE state <> 'finished'`) == 0
+	})
+	for _, w := range ws {
+		if code := w.stop(30 * time.Second); code != 0 {
+			t.Errorf("worker pid %d: SIGTERM gave exit %d, want 0\n%s", w.cmd.Process.Pid, code, w.out.String())
+		}
+	}
+	uncertain, total := checkPerNumber(t, dsn, map[string]*simProc{id: sim})
+	if total+uncertain < n {
+		t.Errorf("%d accepted and %d uncertain of %d recipients", total, uncertain, n)
+	}
+	t.Logf("%d accepted, %d uncertain; the stalled worker said:\n%s", total, uncertain, tailLines(stalled.out.String(), 12))
+}
+
+// tailLines returns the last n lines of s.
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
