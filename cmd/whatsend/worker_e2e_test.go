@@ -177,14 +177,15 @@ func checkPerNumber(t *testing.T, dsn string, sims map[string]*simProc, numberOf
 // stop on SIGTERM with exit 0.
 func TestWorkersShareCampaignsAndSurviveKill(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	const perCampaign, rate = 3000, 80 // 80 msg/s: a STANDARD number's throughput
+	const perCampaign, rate = 3000, 200 // msg/s per number (throughput HIGH)
 	p := newProc(t, nil)
 	p.extra = []string{"WHATSEND_DB=" + dsn}
 	sims := map[string]*simProc{}
 	var ids []string
 	for i := range 3 {
 		id := fmt.Sprintf("1000000000000%d1", i+1)
-		sim := startSim(t, "--phone-number-id", id, "--mps", "1000", "--tier", "unlimited", "--latency", "20ms", "--jitter", "10ms", "--seed", strconv.Itoa(i+1))
+		sim := startSim(t, "--phone-number-id", id, "--mps", "1000", "--throughput", "HIGH", "--tier", "unlimited",
+			"--latency", "20ms", "--jitter", "10ms", "--seed", strconv.Itoa(i+1))
 		sims[id] = sim
 		ids = append(ids, id)
 		csv := writeCSV(t, p.dir, perCampaign, i*perCampaign)
@@ -341,7 +342,7 @@ func TestWorkerUsage(t *testing.T) {
 // every recipient is accepted once or left uncertain, never twice.
 func TestStalledWorkerSendsNothingTwice(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	const n = 10000
+	const n = 6000
 	const id = "100000000000001"
 	// At 1,000 msg/s a checkpoint group is being gathered at any moment:
 	// the stop catches recipients picked and not yet checkpointed.
