@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,7 +42,7 @@ type Owner struct {
 }
 
 // expiry is the owner's lease expiry, LeaseStale by default.
-func (o Owner) expiry() time.Duration { return cmpOr(o.Expiry, LeaseStale) }
+func (o Owner) expiry() time.Duration { return cmp.Or(o.Expiry, LeaseStale) }
 
 // heartbeat is how often the owner renews its leases: a third of its
 // expiry, so two renewals may fail (a slow database) before it is lost.
