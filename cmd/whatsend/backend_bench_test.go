@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,7 +73,9 @@ func benchBackend(b *testing.B, n int, rate float64, db func(dir string) string)
 }
 
 // postgresCPU sums the CPU time (user + system) of every process named
-// postgres on this machine, from /proc; 0 without /proc.
+// postgres on this machine and of their children already reaped (the
+// postmaster's cutime and cstime: a connection's backend exits with it),
+// from /proc; 0 without /proc.
 func postgresCPU() time.Duration {
 	const tick = 10 * time.Millisecond // USER_HZ: 100 on Linux
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
@@ -86,12 +91,87 @@ func postgresCPU() time.Duration {
 			continue
 		}
 		f := strings.Fields(s[end+1:]) // f[0] is field 3 (state)
-		if len(f) < 13 {
+		if len(f) < 15 {
 			continue
 		}
-		utime, _ := strconv.ParseInt(f[11], 10, 64) // field 14
-		stime, _ := strconv.ParseInt(f[12], 10, 64) // field 15
-		total += time.Duration(utime+stime) * tick
+		for _, i := range []int{11, 12, 13, 14} { // fields 14-17: utime, stime, cutime, cstime
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			total += time.Duration(n) * tick
+		}
 	}
 	return total
+}
+
+// BenchmarkWorkersThreeNumbers (issue 19) sends three campaigns of 10,000
+// recipients, one per simulated number allowing 1,000 msg/s, from three
+// `resume --all --worker` processes on one PostgreSQL database: the total
+// send rate from the workers' start to the last campaign finished, and the
+// workers' CPU per 1,000 sends (the server's, as in BenchmarkBackendRate1000,
+// counts every postgres process). Skipped without a server. Run alone:
+//
+//	go test -run '^$' -bench WorkersThreeNumbers -benchtime 1x ./cmd/whatsend/
+func BenchmarkWorkersThreeNumbers(b *testing.B) {
+	const perNumber = 10_000
+	bin := whatsendBin(b)
+	var rate, cpuPer1000, serverPer1000 float64
+	for b.Loop() {
+		b.StopTimer()
+		dsn := pgtest.DSN(b)
+		dir := b.TempDir()
+		env := append(os.Environ(), "WHATSEND_DB="+dsn, "WHATSEND_TOKEN=sim-token", "WHATSEND_PHONE_NUMBER_ID=")
+		for i := range 3 {
+			id := fmt.Sprintf("1000000000000%d1", i+1)
+			sim := startSim(b, "--phone-number-id", id, "--mps", "1000", "--latency", "150ms", "--tier", "unlimited",
+				"--pair-burst", "1000", "--throughput", "HIGH")
+			csv := writeCSV(b, dir, perNumber, 10000000+i*perNumber)
+			imp := exec.Command(bin, "run", csv, "--name", "n"+id, "--phone-number-id", id, "--template", "order_update",
+				"--lang", "en_US", "--params", "name,order_id", "--api-url", sim.url, "--tier", "unlimited", "--rate", "1000", "--dry-run")
+			imp.Dir, imp.Env = dir, env
+			if out, err := imp.CombinedOutput(); err != nil {
+				b.Fatalf("import %d: %v\n%s", i+1, err, out)
+			}
+		}
+		q := pgQuery(b, dsn)
+		server := postgresCPU()
+		start := time.Now()
+		var ws []*exec.Cmd
+		for i := range 3 {
+			w := exec.Command(bin, "resume", "--all", "--worker", "--poll", "200ms")
+			w.Dir, w.Env = dir, append(env, fmt.Sprintf("WHATSEND_HOST=bench%d", i+1))
+			if err := w.Start(); err != nil {
+				b.Fatal(err)
+			}
+			ws = append(ws, w)
+		}
+		finished := false
+		for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if q(`SELECT count(*) FROM campaigns WHERE state <> 'finished'`) == 0 {
+				finished = true
+				break
+			}
+		}
+		wall := time.Since(start)
+		var cpu time.Duration
+		for _, w := range ws {
+			_ = w.Process.Signal(syscall.SIGTERM)
+			_ = w.Wait()
+			if ru, ok := w.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			}
+		}
+		if !finished {
+			b.Fatalf("the three campaigns did not finish within 10 minutes")
+		}
+		sent := q(`SELECT count(*) FROM recipients WHERE state = 'sent'`)
+		rate = float64(sent) / wall.Seconds()
+		cpuPer1000 = cpu.Seconds() / float64(sent) * 1000
+		serverPer1000 = (postgresCPU() - server).Seconds() / float64(sent) * 1000
+		b.Logf("%d sent by 3 workers in %s: %.1f msg/s in all; workers' CPU %.1fs (%.3f CPU-s/1000); postgres processes %.3f CPU-s/1000",
+			sent, wall.Round(time.Millisecond), rate, cpu.Seconds(), cpuPer1000, serverPer1000)
+		b.StartTimer()
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(rate, "msg/s")
+	b.ReportMetric(cpuPer1000, "CPU-s/1000")
+	b.ReportMetric(serverPer1000, "server-CPU-s/1000")
 }

@@ -76,7 +76,7 @@ func (w *workerProc) stop(limit time.Duration) int {
 }
 
 // pgQuery runs one-number queries in the schema of a pgtest DSN.
-func pgQuery(t *testing.T, dsn string) func(q string, args ...any) int64 {
+func pgQuery(t testing.TB, dsn string) func(q string, args ...any) int64 {
 	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil {
