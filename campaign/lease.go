@@ -122,8 +122,9 @@ func (l *leases) release() {
 }
 
 // Unlock removes a campaign's lease whose holder stopped renewing it (no
-// heartbeat for its expiry, LeaseStale when the lease records none), with the phone-number lease the same holder
-// kept, and returns what it removed: none when the campaign has no lease.
+// heartbeat for its expiry, LeaseStale when the lease records none), with
+// the phone-number lease the same holder kept, and returns what it
+// removed: none when the campaign has no lease.
 // A lease with a fresh heartbeat is refused with an error matching ErrBusy
 // that names the holder and its heartbeat's age: its holder may be sending.
 func Unlock(ctx context.Context, st store.Store, c store.Campaign, now time.Time) ([]store.Lease, error) {
@@ -170,12 +171,13 @@ func (l *leases) hold(ctx context.Context, keys ...string) (held context.Context
 }
 
 // Holder returns the live holder of a lease that keeps o from driving
-// campaign c now (its campaign's lease, or its number's), or ok false when
-// o could take both: free, o's own, or their holder gone. It only reads:
+// campaign c now (its campaign's lease, or its number's) with held true,
+// or held false when o could take both: free, o's own, or their holder
+// gone. It only reads:
 // Run takes the leases, and one taken meanwhile by another worker makes
 // Run return ErrBusy. resume --worker asks it before building a client for
 // a campaign another worker drives.
-func Holder(ctx context.Context, st store.Store, c store.Campaign, o Owner, now time.Time) (held store.Lease, ok bool, err error) {
+func Holder(ctx context.Context, st store.Store, c store.Campaign, o Owner, now time.Time) (holder store.Lease, held bool, err error) {
 	pol := o.policy()
 	for _, key := range []string{campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID)} {
 		l, err := st.Lease(ctx, key)

@@ -48,8 +48,8 @@ one machine or several sharing a PostgreSQL database (--db postgres://...).
 It drives up to --campaigns campaigns at once (default 1), any whose lease
 and whose number's lease it can take, each until it is finished, paused or
 waiting (allowance, send window, retries due after --poll), then takes the
-next; with nothing to do it looks again every --poll. Each campaign is driven by one worker at a
-time. A worker that dies (kill -9, a machine lost) keeps its leases until
+next; with nothing to do it looks again every --poll. Each campaign is
+driven by one worker at a time. A worker that dies (kill -9, a machine lost) keeps its leases until
 its heartbeat is --lease-expiry old; then another worker takes its campaign
 over, and the recipients it had in flight become uncertain, as after any
 crash. On the same host a dead worker's leases are taken over at once (its
@@ -58,9 +58,10 @@ give machines whose containers share a host name distinct WHATSEND_HOST
 values. On a signal it lets the requests in flight finish (--shutdown-wait),
 releases its leases and exits 0. Paused campaigns are skipped as with --all.
 
-Exit status: 0 finished (--worker: stopped by a signal); 3 paused; 4 busy (another process holds the campaign
-or the number); 10 stopped with work left; 130/143 interrupted, progress
-saved; 2 usage error; 1 unexpected error.`,
+Exit status: 0 finished (--worker: stopped by a signal); 3 paused; 4 busy
+(another process holds the campaign or the number); 10 stopped with work
+left; 130/143 interrupted, progress saved; 2 usage error; 1 unexpected
+error.`,
 		Args:    cobra.MaximumNArgs(1),
 		PreRunE: func(*cobra.Command, []string) error { return o.validate() },
 		RunE: func(cmd *cobra.Command, args []string) error {
