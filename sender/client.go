@@ -322,10 +322,7 @@ func (c *Client) Template(ctx context.Context, name, lang string) (Template, err
 		Category   string                 `json:"category"`
 		Format     string                 `json:"parameter_format"`
 		Quality    struct{ Score string } `json:"quality_score"`
-		Components []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		} `json:"components"`
+		Components []templateComponent    `json:"components"`
 	}
 	q := url.Values{"name": {name}, "fields": {"id,name,language,status,category,parameter_format,components,quality_score"}, "limit": {"100"}}
 	next := c.base + "/" + url.PathEscape(c.cfg.WABAID) + "/message_templates?" + q.Encode()
@@ -352,11 +349,7 @@ func (c *Client) Template(ctx context.Context, name, lang string) (Template, err
 			if strings.EqualFold(t.Format, "named") {
 				r.Format = Named
 			}
-			for _, comp := range t.Components {
-				if strings.EqualFold(comp.Type, "BODY") {
-					r.ParamCount, r.ParamNames = countPlaceholders(comp.Text, r.Format)
-				}
-			}
+			readComponents(&r, t.Components, rd)
 			return r, nil
 		}
 		next = ""

@@ -3,6 +3,7 @@ package sender
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 )
 
 // DefaultVersion is the Graph API version used when none is configured: the
@@ -86,6 +87,100 @@ type Template struct {
 	Quality    string   // GREEN, YELLOW, RED, UNKNOWN
 	ParamCount int      // distinct body placeholders
 	ParamNames []string // for Named templates, in order of first appearance
+	// Header is the template's HEADER component; nil when it has none.
+	Header *TemplateHeader
+	// Footer is the FOOTER text, "" when none (a footer takes no parameter).
+	Footer string
+	// Buttons are the BUTTONS component's buttons, in their index order.
+	Buttons []TemplateButton
+}
+
+// Header formats of a template (Meta, "Template components").
+const (
+	HeaderText     = "TEXT"
+	HeaderImage    = "IMAGE"
+	HeaderVideo    = "VIDEO"
+	HeaderDocument = "DOCUMENT"
+	HeaderLocation = "LOCATION"
+	HeaderGIF      = "GIF"
+)
+
+// TemplateHeader is a template's HEADER component.
+type TemplateHeader struct {
+	Format string // TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION, GIF (upper case)
+	Text   string // a TEXT header's text
+	// ParamCount is the number of parameters the header takes on a send:
+	// the placeholders of a TEXT header (at most 1), 1 for a media or
+	// location header (it is given on every send), 0 for a TEXT header
+	// without a placeholder.
+	ParamCount int
+	ParamNames []string // a NAMED template's TEXT header placeholder
+}
+
+// Media reports whether the header takes a media parameter (image, video,
+// document; a GIF header is sent as a video).
+func (h TemplateHeader) Media() bool {
+	switch h.Format {
+	case HeaderImage, HeaderVideo, HeaderDocument, HeaderGIF:
+		return true
+	}
+	return false
+}
+
+// Button types of a template's BUTTONS component (Meta, "Template
+// components"); OTP is an AUTHENTICATION template's one-time-password
+// button.
+const (
+	ButtonURL        = "URL"
+	ButtonQuickReply = "QUICK_REPLY"
+	ButtonCopyCode   = "COPY_CODE"
+	ButtonPhone      = "PHONE_NUMBER"
+	ButtonOTP        = "OTP"
+	ButtonFlow       = "FLOW"
+)
+
+// TemplateButton is one button of a template.
+type TemplateButton struct {
+	Index int    // position in the BUTTONS list, the send's "index"
+	Type  string // URL, QUICK_REPLY, COPY_CODE, PHONE_NUMBER, OTP, FLOW, ... (upper case)
+	Text  string // the label
+	URL   string // a URL button's URL, with {{1}} when it is dynamic
+	// Dynamic: a URL button whose URL ends in a {{1}} placeholder; each
+	// send gives the suffix.
+	Dynamic bool
+	OTPType string // an OTP button's otp_type: COPY_CODE, ONE_TAP, ZERO_TAP
+}
+
+// NeedsParam reports whether every send must give this button a parameter:
+// a dynamic URL's suffix, a copy-code button's coupon code, a
+// one-time-password button's code. A quick reply's payload is optional.
+func (b TemplateButton) NeedsParam() bool {
+	switch b.Type {
+	case ButtonURL:
+		return b.Dynamic
+	case ButtonCopyCode, ButtonOTP:
+		return true
+	}
+	return false
+}
+
+// TakesParam reports whether a send may give this button a parameter.
+func (b TemplateButton) TakesParam() bool {
+	return b.NeedsParam() || b.Type == ButtonQuickReply
+}
+
+// SubType is the button's sub_type in a send (Meta, "Send message
+// templates"): url, quick_reply, copy_code; an OTP button is sent as url.
+func (b TemplateButton) SubType() string {
+	switch b.Type {
+	case ButtonURL, ButtonOTP:
+		return "url"
+	case ButtonQuickReply:
+		return "quick_reply"
+	case ButtonCopyCode:
+		return "copy_code"
+	}
+	return strings.ToLower(b.Type)
 }
 
 // APIError is an error answer from the Graph API (cloud-api.md §1.2).
