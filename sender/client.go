@@ -386,6 +386,11 @@ func countPlaceholders(text string, f ParamFormat) (int, []string) {
 // do performs one request and decodes a success into out. Failures are an
 // *APIError (Meta answered with a Graph error) or a *TransportError.
 func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out any) error {
+	return c.doType(ctx, op, method, u, body, "application/json", out)
+}
+
+// doType is do with the body's content type (a media upload is multipart).
+func (c *Client) doType(ctx context.Context, op, method, u string, body []byte, contentType string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	var wrote atomic.Bool
@@ -402,7 +407,7 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out 
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
