@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/whatsend/whatsend/sender"
@@ -70,7 +71,7 @@ func (r *runner) preflightTemplate(ctx context.Context) error {
 		}
 		return r.pauseNow(ctx, p)
 	}
-	return nil
+	return r.preflightLinks(ctx, t)
 }
 
 // pollTemplate re-reads the template at most once a minute, between
@@ -92,28 +93,75 @@ func (r *runner) pollTemplate(ctx context.Context) error {
 }
 
 // templateProblem is what stops a campaign from using the template: its
-// status, its quality, or parameters that do not match --params.
+// status, its quality, or a mapping that does not fit its components
+// (body parameters that do not match --params, a header or button without
+// its column, a --header-media of the wrong kind). Every mapping problem
+// is listed at once, each naming the component and the flag to fix.
 func templateProblem(t sender.Template, s Settings) *pauseCause {
 	if p := templateStatusProblem(t); p != nil {
 		return p
 	}
-	detail := map[string]any{"template": t.Name, "language": t.Language, "parameters": t.ParamCount, "params": s.Params}
+	var problems []string
+	if p := bodyProblem(t, s.Params); p != "" {
+		problems = append(problems, p)
+	}
+	problems = append(problems, MappingProblems(t, s.Mapping())...)
+	if len(problems) == 0 {
+		return nil
+	}
+	return &pauseCause{Kind: "preflight", Reason: "pre-flight: " + strings.Join(problems, "; "),
+		Detail: map[string]any{"template": t.Name, "language": t.Language, "parameters": t.ParamCount, "params": s.Params, "problems": problems}}
+}
+
+// bodyProblem says how --params does not fit the template's body, or "".
+func bodyProblem(t sender.Template, params []string) string {
 	if t.Format == sender.Named {
 		// A NAMED template's --params columns are its placeholder names.
-		want, got := slices.Clone(t.ParamNames), slices.Clone(s.Params)
+		want, got := slices.Clone(t.ParamNames), slices.Clone(params)
 		slices.Sort(want)
 		slices.Sort(got)
 		if !slices.Equal(want, got) {
-			return &pauseCause{Kind: "preflight", Detail: detail,
-				Reason: fmt.Sprintf("pre-flight: template %q has the named parameters %v; --params gives %v", t.Name, t.ParamNames, s.Params)}
+			return fmt.Sprintf("template %q has the named parameters %v; --params gives %v", t.Name, t.ParamNames, params)
 		}
+		return ""
+	}
+	if t.ParamCount != len(params) {
+		return fmt.Sprintf("template %q has %d body parameters; --params gives %d (%v)", t.Name, t.ParamCount, len(params), params)
+	}
+	return ""
+}
+
+// headerLinks lists the header links the campaign sends: --header-media
+// when it is a link.
+func (r *runner) headerLinks() (flag string, links []string) {
+	if IsLink(r.s.HeaderMedia) {
+		return "--header-media", []string{r.s.HeaderMedia}
+	}
+	return "", nil
+}
+
+// preflightLinks asks every distinct header link once before the first
+// send (a link Meta cannot fetch fails each message with 131053, often
+// only in the status webhook). A rehearsal does not: the simulator
+// fetches nothing and its demo links need not exist.
+func (r *runner) preflightLinks(ctx context.Context, t sender.Template) error {
+	if t.Header == nil || !t.Header.Media() || r.s.Simulate {
 		return nil
 	}
-	if t.ParamCount != len(s.Params) {
-		return &pauseCause{Kind: "preflight", Detail: detail,
-			Reason: fmt.Sprintf("pre-flight: template %q has %d body parameters; --params gives %d (%v)", t.Name, t.ParamCount, len(s.Params), s.Params)}
+	flag, links := r.headerLinks()
+	if len(links) == 0 {
+		return nil
 	}
-	return nil
+	p := r.d.Prober
+	if p == nil {
+		p = sender.Prober{}
+	}
+	problems := LinkProblems(ctx, p, t.Name, t.Header.Format, flag, links)
+	if len(problems) == 0 {
+		return nil
+	}
+	return r.pauseNow(ctx, &pauseCause{Kind: "preflight", Reason: "pre-flight: " + strings.Join(problems, "; "),
+		Detail: map[string]any{"template": t.Name, "language": t.Language, "problems": problems}})
 }
 
 // templateStatusProblem pauses on a template that is not APPROVED or whose

@@ -50,6 +50,7 @@ type Deps struct {
 	Progress Progress          // optional
 	Owner    Owner             // lease identity
 	Rand     func(int64) int64 // jitter source, default math/rand/v2
+	Prober   LinkProber        // header links' pre-flight, default sender.Prober
 }
 
 func (d *Deps) defaults() {

@@ -65,6 +65,12 @@ type Settings struct {
 	ParamFormat   string   `json:"param_format,omitempty"`
 	ParamNames    []string `json:"param_names,omitempty"`
 	DefaultRegion string   `json:"default_region,omitempty"`
+	// HeaderMedia is --header-media: one header for every row, a link or
+	// a local file (stored absolute). HeaderMediaID is the file's media id
+	// once uploaded: every send and every resume reuse it; it is replaced
+	// only when Meta answers that it expired.
+	HeaderMedia   string `json:"header_media,omitempty"`
+	HeaderMediaID string `json:"header_media_id,omitempty"`
 
 	PhoneNumberID string `json:"phone_number_id"`
 	WABAID        string `json:"waba_id,omitempty"`
@@ -237,6 +243,11 @@ func (s Settings) Format() sender.ParamFormat {
 		return sender.Named
 	}
 	return sender.Positional
+}
+
+// Mapping is how the campaign fills the template's components.
+func (s Settings) Mapping() Mapping {
+	return Mapping{Params: s.Params, HeaderMedia: s.HeaderMedia}
 }
 
 // Scope is the messaging-limit scope: the business portfolio when known,
@@ -482,6 +493,8 @@ var settingFields = []settingField{
 		copy: func(d *Settings, s Settings) { d.Language = s.Language }},
 	{flag: "--params", show: func(s Settings) string { return orNone(strings.Join(s.Params, ",")) },
 		copy: func(d *Settings, s Settings) { d.Params = s.Params }},
+	{flag: "--header-media", show: func(s Settings) string { return orNone(s.HeaderMedia) },
+		copy: func(d *Settings, s Settings) { d.HeaderMedia = s.HeaderMedia }},
 	{flag: "--phone-column", show: func(s Settings) string { return cmp.Or(s.PhoneColumn, "detected") },
 		copy: func(d *Settings, s Settings) { d.PhoneColumn = s.PhoneColumn }},
 	{flag: "--default-region", show: func(s Settings) string { return orNone(strings.ToUpper(s.DefaultRegion)) },

@@ -90,7 +90,10 @@ func MediaKinds(format string) string {
 			}
 		}
 	}
-	return strings.Join(exts, ", ")
+	if len(exts) < 2 {
+		return strings.Join(exts, "")
+	}
+	return strings.Join(exts[:len(exts)-1], ", ") + " or " + exts[len(exts)-1]
 }
 
 // Fills reports whether media of this type can fill a header of the format.

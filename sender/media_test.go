@@ -88,7 +88,7 @@ func TestMediaTypes(t *testing.T) {
 	if jpg.Fills(sender.HeaderVideo) || !jpg.Fills(sender.HeaderImage) || !mp4.Fills(sender.HeaderGIF) || jpg.Fills(sender.HeaderGIF) {
 		t.Error("Fills: a jpg fills IMAGE only; an mp4 fills VIDEO and GIF")
 	}
-	if got := sender.MediaKinds(sender.HeaderVideo); got != "mp4, 3gp" {
+	if got := sender.MediaKinds(sender.HeaderVideo); got != "mp4 or 3gp" {
 		t.Errorf("MediaKinds(VIDEO) = %q", got)
 	}
 }
