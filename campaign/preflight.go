@@ -37,11 +37,20 @@ type templateCheck struct {
 	last   time.Time
 }
 
-// preflightTemplate checks, before any send of this run, that the template
-// exists in the language, is APPROVED, has the parameters --params gives and
-// is not of RED quality. A failure pauses the campaign (exit 3) and nothing
-// is sent.
+// preflightTemplate checks the template (checkTemplate), then makes the
+// --header-media file's media id ready: nothing is sent before both.
 func (r *runner) preflightTemplate(ctx context.Context) error {
+	if err := r.checkTemplate(ctx); err != nil {
+		return err
+	}
+	return r.prepareHeaderMedia(ctx)
+}
+
+// checkTemplate checks, before any send of this run, that the template
+// exists in the language, is APPROVED, is not of RED quality, and that the
+// mapping fits its components (and its header links answer). A failure
+// pauses the campaign (exit 3) and nothing is sent.
+func (r *runner) checkTemplate(ctx context.Context) error {
 	tr, ok := r.d.Sender.(TemplateReader)
 	if !ok {
 		return nil

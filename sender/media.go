@@ -135,3 +135,18 @@ func (c *Client) UploadMedia(ctx context.Context, name, contentType string, data
 	}
 	return c.redactor.redact(out.ID), nil
 }
+
+// MediaIDInvalid reports whether a send was refused because its media id
+// is unknown or expired (ids last 30 days): Meta answers code 100 with
+// "Param image['id'] is not a valid whatsapp business account media
+// attachment ID" (docs/cloud-api-notes.md). Code 100 is Meta's generic
+// "Invalid parameter", so only this text tells the case apart; it is
+// looked for in the message and the details.
+func MediaIDInvalid(err error) bool {
+	ae, ok := errors.AsType[*APIError](err)
+	if !ok || ae.Code != 100 {
+		return false
+	}
+	const text = "not a valid whatsapp business account media attachment id"
+	return strings.Contains(strings.ToLower(ae.Message), text) || strings.Contains(strings.ToLower(ae.Details), text)
+}

@@ -140,3 +140,21 @@ func TestProbe(t *testing.T) {
 		t.Error("ftp link: no error")
 	}
 }
+
+func TestMediaIDInvalid(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{&sender.APIError{Code: 100, Message: "(#100) Param image['id'] is not a valid whatsapp business account media attachment ID"}, true},
+		{&sender.APIError{Code: 100, Message: "(#100) Invalid parameter", Details: "Param video['id'] is not a valid WhatsApp Business Account media attachment ID"}, true},
+		{&sender.APIError{Code: 100, Message: "(#100) Invalid parameter", Details: "Parameter 'text' is mandatory for component parameter type 'text'"}, false},
+		{&sender.APIError{Code: 131053, Message: "(#131053) Media upload error"}, false},
+		{errors.New("not a valid whatsapp business account media attachment id"), false},
+		{nil, false},
+	} {
+		if got := sender.MediaIDInvalid(tt.err); got != tt.want {
+			t.Errorf("MediaIDInvalid(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}

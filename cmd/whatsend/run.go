@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -109,6 +110,7 @@ func (o *settingsFlags) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.s.Template, "template", "", "template name (required)")
 	f.StringVar(&o.s.Language, "lang", "", "template language code, exactly as approved, e.g. en_US (required)")
 	f.StringSliceVar(&o.s.Params, "params", nil, "CSV columns mapped to the template's body parameters, in order")
+	f.StringVar(&o.s.HeaderMedia, "header-media", "", "one header for every row: a media file, uploaded once, or an https link (the template's IMAGE, VIDEO or DOCUMENT header)")
 	f.StringVar(&o.s.PhoneColumn, "phone-column", "", "the CSV column holding the phone number (default: detected by name)")
 	f.StringVar(&o.s.DefaultRegion, "default-region", "", "region for numbers without a country code, e.g. BR")
 	f.StringVar(&o.s.PhoneNumberID, "phone-number-id", "", "the sending phone number's id (env WHATSEND_PHONE_NUMBER_ID)")
@@ -143,6 +145,12 @@ func (o *settingsFlags) addFlags(cmd *cobra.Command) {
 // which flags the user set.
 func (o *settingsFlags) settings(cmd *cobra.Command) (campaign.Settings, func(flag string) bool) {
 	s := o.s
+	if s.HeaderMedia != "" && !campaign.IsLink(s.HeaderMedia) {
+		// Stored absolute: resume may run from another directory.
+		if abs, err := filepath.Abs(s.HeaderMedia); err == nil {
+			s.HeaderMedia = abs
+		}
+	}
 	s.BatchInterval = campaign.Duration(o.interval)
 	s.PairInterval = campaign.Duration(o.pair)
 	s.SettleAfter = campaign.Duration(o.settle)
