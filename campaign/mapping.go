@@ -129,9 +129,9 @@ func buttonProblems(t sender.Template, m Mapping) []string {
 			continue
 		}
 		switch b.Type {
-		case sender.ButtonURL:
+		case sender.ButtonTypeURL:
 			out = append(out, fmt.Sprintf("template %s's button %d (URL %s) has a dynamic suffix: give --button %d=COLUMN", t.Name, b.Index, b.URL, b.Index))
-		case sender.ButtonCopyCode:
+		case sender.ButtonTypeCopyCode:
 			out = append(out, fmt.Sprintf("template %s's button %d is a copy-code button: give --button %d=COLUMN with the codes", t.Name, b.Index, b.Index))
 		default:
 			out = append(out, fmt.Sprintf("template %s's button %d (%s) takes a parameter: give --button %d=COLUMN", t.Name, b.Index, b.Type, b.Index))
@@ -150,7 +150,7 @@ func buttonProblems(t sender.Template, m Mapping) []string {
 		}
 		if b := t.Buttons[i]; !b.TakesParam() {
 			kind := b.Type
-			if b.Type == sender.ButtonURL {
+			if b.Type == sender.ButtonTypeURL {
 				kind = "URL without a {{1}} suffix"
 			}
 			out = append(out, fmt.Sprintf("%s: template %s's button %d (%s) takes no parameter: drop it", flag, t.Name, i, kind))

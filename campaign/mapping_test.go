@@ -22,8 +22,8 @@ func springPromo() sender.Template {
 	return sender.Template{Name: "spring_promo", Language: "en_US", Status: "APPROVED", Category: "MARKETING", Format: sender.Positional,
 		ParamCount: 2, Header: &sender.TemplateHeader{Format: sender.HeaderImage, ParamCount: 1}, Footer: "Reply STOP to opt out",
 		Buttons: []sender.TemplateButton{
-			{Index: 0, Type: sender.ButtonURL, Text: "Shop now", URL: "https://shop.example.com/c/{{1}}", Dynamic: true},
-			{Index: 1, Type: sender.ButtonQuickReply, Text: "Stop promotions"},
+			{Index: 0, Type: sender.ButtonTypeURL, Text: "Shop now", URL: "https://shop.example.com/c/{{1}}", Dynamic: true},
+			{Index: 1, Type: sender.ButtonTypeQuickReply, Text: "Stop promotions"},
 		}}
 }
 
@@ -54,7 +54,7 @@ func TestMappingProblems(t *testing.T) {
 	location.Header = &sender.TemplateHeader{Format: sender.HeaderLocation, ParamCount: 1}
 	noHeader := springPromo()
 	noHeader.Header = nil
-	coupon := sender.Template{Name: "coupon", Buttons: []sender.TemplateButton{{Index: 0, Type: sender.ButtonCopyCode}, {Index: 1, Type: sender.ButtonPhone}}}
+	coupon := sender.Template{Name: "coupon", Buttons: []sender.TemplateButton{{Index: 0, Type: sender.ButtonTypeCopyCode}, {Index: 1, Type: sender.ButtonTypePhone}}}
 	ok := map[int]string{0: "coupon_path"}
 
 	for _, tt := range []struct {

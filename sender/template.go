@@ -47,7 +47,7 @@ func readComponents(t *Template, comps []templateComponent, rd func(string) stri
 		case "BUTTONS":
 			for i, b := range c.Buttons {
 				tb := TemplateButton{Index: i, Type: strings.ToUpper(b.Type), Text: rd(b.Text), URL: rd(b.URL), OTPType: strings.ToUpper(b.OTPType)}
-				tb.Dynamic = tb.Type == ButtonURL && placeholderRE.MatchString(b.URL)
+				tb.Dynamic = tb.Type == ButtonTypeURL && placeholderRE.MatchString(b.URL)
 				t.Buttons = append(t.Buttons, tb)
 			}
 		}

@@ -131,12 +131,12 @@ func (h TemplateHeader) Media() bool {
 // components"); OTP is an AUTHENTICATION template's one-time-password
 // button.
 const (
-	ButtonURL        = "URL"
-	ButtonQuickReply = "QUICK_REPLY"
-	ButtonCopyCode   = "COPY_CODE"
-	ButtonPhone      = "PHONE_NUMBER"
-	ButtonOTP        = "OTP"
-	ButtonFlow       = "FLOW"
+	ButtonTypeURL        = "URL"
+	ButtonTypeQuickReply = "QUICK_REPLY"
+	ButtonTypeCopyCode   = "COPY_CODE"
+	ButtonTypePhone      = "PHONE_NUMBER"
+	ButtonTypeOTP        = "OTP"
+	ButtonTypeFlow       = "FLOW"
 )
 
 // TemplateButton is one button of a template.
@@ -156,9 +156,9 @@ type TemplateButton struct {
 // one-time-password button's code. A quick reply's payload is optional.
 func (b TemplateButton) NeedsParam() bool {
 	switch b.Type {
-	case ButtonURL:
+	case ButtonTypeURL:
 		return b.Dynamic
-	case ButtonCopyCode, ButtonOTP:
+	case ButtonTypeCopyCode, ButtonTypeOTP:
 		return true
 	}
 	return false
@@ -166,18 +166,18 @@ func (b TemplateButton) NeedsParam() bool {
 
 // TakesParam reports whether a send may give this button a parameter.
 func (b TemplateButton) TakesParam() bool {
-	return b.NeedsParam() || b.Type == ButtonQuickReply
+	return b.NeedsParam() || b.Type == ButtonTypeQuickReply
 }
 
 // SubType is the button's sub_type in a send (Meta, "Send message
 // templates"): url, quick_reply, copy_code; an OTP button is sent as url.
 func (b TemplateButton) SubType() string {
 	switch b.Type {
-	case ButtonURL, ButtonOTP:
+	case ButtonTypeURL, ButtonTypeOTP:
 		return "url"
-	case ButtonQuickReply:
+	case ButtonTypeQuickReply:
 		return "quick_reply"
-	case ButtonCopyCode:
+	case ButtonTypeCopyCode:
 		return "copy_code"
 	}
 	return strings.ToLower(b.Type)
