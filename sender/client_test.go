@@ -171,6 +171,49 @@ func TestRequestBodyGolden(t *testing.T) {
 		{"send_named.json", sender.Message{To: "+5511987654321", Template: "order_update_named", Language: "pt_BR", Format: sender.Named,
 			Names: []string{"order_id", "first_name"}, Params: []string{"A-77120", "Ana"}}},
 		{"send_no_params.json", sender.Message{To: "+14155550123", Template: "hello_world", Language: "en_US"}},
+		// One file per component kind, each checked by hand against Meta's
+		// documented send example cited in docs/cloud-api-notes.md
+		// ("Template components").
+		{"golden/header_text.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamText, Text: "Spring sale"}
+		})},
+		{"golden/header_image_link.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamImage, Link: "https://cdn.example.com/spring.jpg"}
+		})},
+		{"golden/header_image_id.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamImage, MediaID: "1013859600285441"}
+		})},
+		{"golden/header_video.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamVideo, Link: "https://cdn.example.com/spring.mp4"}
+		})},
+		{"golden/header_document.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamDocument, Link: "https://cdn.example.com/invoice-A77120.pdf", Filename: "invoice-A77120.pdf"}
+		})},
+		{"golden/header_location.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamLocation, Location: &sender.Location{Latitude: 37.483307, Longitude: -122.148981,
+				Name: "Pablo Morales", Address: "1 Hacker Way, Menlo Park, CA 94025"}}
+		})},
+		{"golden/button_url.json", promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 0, SubType: sender.ButtonURL, Value: "spring-25"}}
+		})},
+		{"golden/button_quick_reply.json", promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 1, SubType: sender.ButtonQuickReply, Value: "stop-promos"}}
+		})},
+		{"golden/button_copy_code.json", promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 1, SubType: sender.ButtonCopyCode, Value: "25OFF"}}
+		})},
+		{"golden/buttons_in_index_order.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamImage, Link: "https://cdn.example.com/spring.jpg"}
+			m.Buttons = []sender.Button{{Index: 1, SubType: sender.ButtonQuickReply, Value: "stop-promos"}, {Index: 0, SubType: sender.ButtonURL, Value: "spring-25"}}
+		})},
+		{"golden/body_named.json", sender.Message{To: "+5511987654321", Template: "coupon_named", Language: "en_US", Format: sender.Named,
+			Header: &sender.Param{Type: sender.ParamText, Name: "sale_name", Text: "Spring"},
+			Names:  []string{"first_name", "discount"}, Params: []string{"Ana", "25%"}}},
+		{"golden/body_currency.json", sender.Message{To: "+5511987654321", Template: "payment_due", Language: "en_US", Format: sender.Positional,
+			Body: []sender.Param{{Type: sender.ParamText, Text: "Ana"},
+				{Type: sender.ParamCurrency, Currency: &sender.Currency{FallbackValue: "$100.99", Code: "USD", Amount1000: 100990}}}}},
+		{"golden/body_date_time.json", sender.Message{To: "+5511987654321", Template: "appointment", Language: "en_US", Format: sender.Positional,
+			Body: []sender.Param{{Type: sender.ParamText, Text: "Ana"}, {Type: sender.ParamDateTime, DateTime: "February 25, 1977"}}}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			ts, seen := recorder(t, acceptedAnswer)
@@ -204,6 +247,14 @@ func TestRequestBodyGolden(t *testing.T) {
 	}
 }
 
+// promo is the spring_promo message with its two body values, edited.
+func promo(edit func(*sender.Message)) sender.Message {
+	m := sender.Message{To: "+5511987654321", Template: "spring_promo", Language: "en_US", Format: sender.Positional,
+		Params: []string{"Ana", "25%"}}
+	edit(&m)
+	return m
+}
+
 // Requests the client can tell are wrong are refused before anything
 // leaves: Meta would refuse them for every recipient.
 func TestSendTemplateRefusesBadMessages(t *testing.T) {
@@ -214,7 +265,25 @@ func TestSendTemplateRefusesBadMessages(t *testing.T) {
 	long.Callback = strings.Repeat("x", sender.MaxCallback+1)
 	named := sender.Message{To: "+5511987654321", Template: "t", Language: "en_US", Format: sender.Named,
 		Names: []string{"first_name"}, Params: []string{"Ana", "A-77120"}}
-	for name, m := range map[string]sender.Message{"callback of 513 characters": long, "2 values for 1 name": named} {
+	bad := map[string]sender.Message{"callback of 513 characters": long, "2 values for 1 name": named,
+		"image with no link and no id": promo(func(m *sender.Message) { m.Header = &sender.Param{Type: sender.ParamImage} }),
+		"image with a link and an id": promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamImage, Link: "https://x.example/a.jpg", MediaID: "1"}
+		}),
+		"location without coordinates": promo(func(m *sender.Message) { m.Header = &sender.Param{Type: sender.ParamLocation} }),
+		"currency without amount":      promo(func(m *sender.Message) { m.Body = []sender.Param{{Type: sender.ParamCurrency}} }),
+		"unknown parameter type":       promo(func(m *sender.Message) { m.Header = &sender.Param{Type: "sticker"} }),
+		"button index 10": promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 10, SubType: sender.ButtonURL, Value: "x"}}
+		}),
+		"button index twice": promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 0, SubType: sender.ButtonURL, Value: "x"}, {Index: 0, SubType: sender.ButtonQuickReply, Value: "y"}}
+		}),
+		"unknown button sub_type": promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 0, SubType: "phone_number", Value: "x"}}
+		}),
+	}
+	for name, m := range bad {
 		if _, err := c.SendTemplate(t.Context(), m); err == nil {
 			t.Errorf("%s: no error", name)
 		}

@@ -46,6 +46,67 @@ type Message struct {
 	Names  []string
 	// Callback is biz_opaque_callback_data (at most 512 characters).
 	Callback string
+	// Header is the header parameter; nil when the template's header has
+	// none.
+	Header *Param
+	// Buttons are the dynamic button parameters, in any order; they are
+	// sent in the order of their index.
+	Buttons []Button
+	// Body, when not nil, replaces Params/Names: typed body parameters
+	// (currency, date_time beside text), in order.
+	Body []Param
+}
+
+// Parameter types (the "type" of a template parameter, cloud-api.md §1).
+const (
+	ParamText     = "text"
+	ParamImage    = "image"
+	ParamVideo    = "video"
+	ParamDocument = "document"
+	ParamLocation = "location"
+	ParamCurrency = "currency"
+	ParamDateTime = "date_time"
+)
+
+// Button sub-types of a dynamic button parameter.
+const (
+	ButtonURL        = "url"
+	ButtonQuickReply = "quick_reply"
+	ButtonCopyCode   = "copy_code"
+)
+
+// Param is one template parameter value, as an entry of Meta's
+// "parameters" list.
+type Param struct {
+	Type     string // ParamText, ParamImage, ...
+	Name     string // parameter_name, NAMED templates only
+	Text     string
+	Link     string // media by https link
+	MediaID  string // media by uploaded id
+	Filename string // document only, optional
+	Location *Location
+	Currency *Currency
+	DateTime string // fallback_value of a date_time parameter
+}
+
+// Location is a LOCATION header's value.
+type Location struct {
+	Latitude, Longitude float64
+	Name, Address       string
+}
+
+// Currency is a currency parameter: Amount1000 is the amount times 1000
+// (12.50 is 12500), Code an ISO 4217 code.
+type Currency struct {
+	FallbackValue, Code string
+	Amount1000          int64
+}
+
+// Button is one dynamic button: Index as in the template's BUTTONS list.
+type Button struct {
+	Index   int
+	SubType string // ButtonURL, ButtonQuickReply, ButtonCopyCode
+	Value   string // URL suffix, quick-reply payload, or coupon code
 }
 
 // Accepted is Meta's answer to a successful send (HTTP 200).
