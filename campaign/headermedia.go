@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/whatsend/whatsend/sender"
@@ -31,10 +33,68 @@ type headerMedia struct {
 	id string
 }
 
-// prepareHeaderMedia uploads the --header-media file unless the campaign
-// has its media id already. A link needs nothing: it is sent as it is.
+// headerSender gives every message the campaign's --header-media header.
+// For an uploaded file, a send Meta refuses because the media id is no
+// longer valid (expired after 30 days) uploads the file again, once for
+// all the sends that saw that id, and is sent again: the refusal means
+// Meta did not take the message.
+type headerSender struct {
+	Sender
+	param sender.Param // the header: its type and link; the id comes from media
+	media *headerMedia // nil for a link
+}
+
+func (h *headerSender) SendTemplate(ctx context.Context, m sender.Message) (sender.Accepted, error) {
+	p := h.param
+	if h.media != nil {
+		p.MediaID = h.media.current()
+	}
+	m.Header = &p
+	acc, err := h.Sender.SendTemplate(ctx, m)
+	if h.media == nil || !sender.MediaIDInvalid(err) {
+		return acc, err
+	}
+	id, uerr := h.media.upload(ctx, p.MediaID)
+	if uerr != nil {
+		return acc, err // the send's own answer stands
+	}
+	again := p
+	again.MediaID = id
+	m.Header = &again
+	return h.Sender.SendTemplate(ctx, m)
+}
+
+// paramType is a header format's parameter type in a send.
+func paramType(format string) string {
+	switch format {
+	case sender.HeaderVideo, sender.HeaderGIF:
+		return sender.ParamVideo
+	case sender.HeaderDocument:
+		return sender.ParamDocument
+	}
+	return sender.ParamImage
+}
+
+// prepareHeaderMedia makes the --header-media header every send carries:
+// a link as it is, a file by its media id, uploaded unless the campaign
+// has it already.
 func (r *runner) prepareHeaderMedia(ctx context.Context) error {
-	if r.s.HeaderMedia == "" || IsLink(r.s.HeaderMedia) {
+	if r.s.HeaderMedia == "" {
+		return nil
+	}
+	if IsLink(r.s.HeaderMedia) {
+		// The template's header says the type; without it, the link's name.
+		format := sender.HeaderImage
+		if h := r.tpl.def.Header; h != nil {
+			format = h.Format
+		} else if mt, ok := sender.MediaTypeByName(linkPath(r.s.HeaderMedia)); ok {
+			format = mt.Format
+		}
+		p := sender.Param{Type: paramType(format), Link: r.s.HeaderMedia}
+		if p.Type == sender.ParamDocument {
+			p.Filename = filepath.Base(linkPath(r.s.HeaderMedia))
+		}
+		r.d.Sender = &headerSender{Sender: r.d.Sender, param: p}
 		return nil
 	}
 	mt, ok := sender.MediaTypeByName(r.s.HeaderMedia)
@@ -54,8 +114,20 @@ func (r *runner) prepareHeaderMedia(ctx context.Context) error {
 		r.d.Logger.Info("uploaded the header media", "campaign", r.c.Name, "file", hm.file, "media_id", hm.id)
 	}
 	r.s.HeaderMediaID = hm.id
-	r.media = hm
+	p := sender.Param{Type: paramType(mt.Format)}
+	if p.Type == sender.ParamDocument {
+		p.Filename = filepath.Base(hm.file)
+	}
+	r.d.Sender = &headerSender{Sender: r.d.Sender, param: p, media: hm}
 	return nil
+}
+
+// linkPath is a link's path, for its file name and extension.
+func linkPath(link string) string {
+	if u, err := url.Parse(link); err == nil {
+		return u.Path
+	}
+	return link
 }
 
 // mediaFailed pauses on an upload Meta refused; other failures (the file

@@ -35,6 +35,7 @@ type TemplateReader interface {
 type templateCheck struct {
 	reader TemplateReader // nil: checks skipped
 	last   time.Time
+	def    sender.Template // as read by the pre-flight; zero when not read
 }
 
 // preflightTemplate checks the template (checkTemplate), then makes the
@@ -68,7 +69,7 @@ func (r *runner) checkTemplate(ctx context.Context) error {
 	case err != nil:
 		return r.readFailed(ctx, err, "could not read the template; it is checked again later")
 	}
-	r.tpl.reader = tr
+	r.tpl.reader, r.tpl.def = tr, t
 	r.marketing = t.Category == "MARKETING"
 	if t.Format == sender.Named {
 		r.s.ParamFormat, r.s.ParamNames = string(sender.Named), r.s.Params

@@ -200,8 +200,6 @@ type runner struct {
 	o     RunOptions
 	start time.Time
 
-	media *headerMedia // the --header-media file's upload; nil: none
-
 	lim       *rate.Limiter
 	baseRate  float64
 	pair      *pairSpacer

@@ -235,11 +235,11 @@ func (b TemplateButton) TakesParam() bool {
 func (b TemplateButton) SubType() string {
 	switch b.Type {
 	case ButtonTypeURL, ButtonTypeOTP:
-		return "url"
+		return ButtonURL
 	case ButtonTypeQuickReply:
-		return "quick_reply"
+		return ButtonQuickReply
 	case ButtonTypeCopyCode:
-		return "copy_code"
+		return ButtonCopyCode
 	}
 	return strings.ToLower(b.Type)
 }
