@@ -127,8 +127,9 @@ func (s *simProc) control(t *testing.T, body string) {
 
 type simMessages struct {
 	Messages []struct {
-		To       string `json:"to"`
-		Callback string `json:"callback"`
+		To       string   `json:"to"`
+		Callback string   `json:"callback"`
+		Params   []string `json:"params"`
 	} `json:"messages"`
 }
 

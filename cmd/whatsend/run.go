@@ -29,6 +29,7 @@ type runOptions struct {
 	dryRun bool
 	update bool
 	format string
+	testTo []string
 }
 
 // settingsFlags are the flags stored with a campaign: run takes them all,
@@ -98,6 +99,7 @@ saved; 1 unexpected error.`,
 	f.BoolVar(&o.update, "update", false, "apply changed settings to the existing campaign (rate, tier, limits, batches, guard, retries, warm-up)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "import (or reuse) the campaign, send nothing, and print the forecast per day")
 	f.StringVar(&o.format, "format", "text", "--dry-run output: text or json")
+	f.StringSliceVar(&o.testTo, "test-to", nil, "send the first valid row's message to these numbers only (your own phones), print the message ids and stop; the campaign's recipients, allowance and reports are untouched")
 	addExecFlags(cmd, &o.exec)
 	_ = cmd.MarkFlagRequired("template")
 	_ = cmd.MarkFlagRequired("lang")
@@ -252,6 +254,9 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	if s.BusinessID == "" {
 		fmt.Fprintf(a.errOut, "whatsend: no --business-id: the messaging limit is kept per phone number %s; pass the business portfolio id when several numbers share it\n", s.PhoneNumberID)
 	}
+	if len(o.testTo) > 0 {
+		return a.testSend(ctx, st, client, c, o.testTo)
+	}
 	if o.dryRun {
 		f, err := campaign.Plan(ctx, st, client, c.ID, a.now())
 		if err != nil {
@@ -260,6 +265,26 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 		return a.printForecast(f, o.format)
 	}
 	return a.drive(cmd, st, client, c, o.exec)
+}
+
+// testSend sends the campaign's first valid row's message to the --test-to
+// numbers and prints each message id on stdout.
+func (a *app) testSend(ctx context.Context, st store.Store, client campaign.Sender, c store.Campaign, to []string) error {
+	sent, err := campaign.TestSend(ctx, campaign.Deps{Store: st, Sender: client, Logger: a.logger, Now: a.now, Owner: owner()}, c.ID, to)
+	failed := 0
+	for _, t := range sent {
+		fmt.Fprintln(a.out, t)
+		if t.Err != nil {
+			failed++
+		}
+	}
+	if err != nil {
+		return a.storeContext(err)
+	}
+	if failed > 0 {
+		return fmt.Errorf("--test-to: %d of %d test messages were not sent", failed, len(sent))
+	}
+	return nil
 }
 
 // validate refuses a negative --max-duration (0 means none) and a
