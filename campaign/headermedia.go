@@ -94,7 +94,7 @@ func (r *runner) prepareHeaderMedia(ctx context.Context) error {
 		if p.Type == sender.ParamDocument {
 			p.Filename = filepath.Base(linkPath(r.s.HeaderMedia))
 		}
-		r.d.Sender = &headerSender{Sender: r.d.Sender, param: p}
+		r.num.send = &headerSender{Sender: r.num.send, param: p}
 		return nil
 	}
 	mt, ok := sender.MediaTypeByName(r.s.HeaderMedia)
@@ -102,7 +102,7 @@ func (r *runner) prepareHeaderMedia(ctx context.Context) error {
 		return r.pauseNow(ctx, &pauseCause{Kind: "preflight",
 			Reason: fmt.Sprintf("pre-flight: --header-media %s: not a media type WhatsApp takes in a header (jpg, png, mp4, 3gp, pdf, ...)", r.s.HeaderMedia)})
 	}
-	up, ok := r.d.Sender.(MediaUploader)
+	up, ok := r.num.send.(MediaUploader)
 	if !ok {
 		return fmt.Errorf("campaign %s: --header-media %s: this sender cannot upload media", r.c.Name, r.s.HeaderMedia)
 	}
@@ -118,7 +118,7 @@ func (r *runner) prepareHeaderMedia(ctx context.Context) error {
 	if p.Type == sender.ParamDocument {
 		p.Filename = filepath.Base(hm.file)
 	}
-	r.d.Sender = &headerSender{Sender: r.d.Sender, param: p, media: hm}
+	r.num.send = &headerSender{Sender: r.num.send, param: p, media: hm}
 	return nil
 }
 
