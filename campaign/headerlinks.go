@@ -87,7 +87,7 @@ func linkProblem(ctx context.Context, p LinkProber, format, link string) string 
 	case !mt.Fills(format):
 		return fmt.Sprintf("is %s (%s), not %s", strings.ToLower(mt.Format), mt.MIME, strings.ToLower(format))
 	case info.Size > mt.MaxBytes:
-		return fmt.Sprintf("is %s; WhatsApp takes %s up to %s", bytesText(info.Size), mt.MIME, bytesText(mt.MaxBytes))
+		return fmt.Sprintf("is %s bytes; WhatsApp takes %s up to %s", groupDigits(info.Size), mt.MIME, bytesText(mt.MaxBytes))
 	}
 	return ""
 }

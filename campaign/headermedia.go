@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/whatsend/whatsend/sender"
@@ -101,6 +102,14 @@ func (r *runner) prepareHeaderMedia(ctx context.Context) error {
 	if !ok {
 		return r.pauseNow(ctx, &pauseCause{Kind: "preflight",
 			Reason: fmt.Sprintf("pre-flight: --header-media %s: not a media type WhatsApp takes in a header (jpg, png, mp4, 3gp, pdf, ...)", r.s.HeaderMedia)})
+	}
+	if r.tpl.def.Header == nil {
+		// The template was not read (no --waba-id): the file is still
+		// checked against Meta's limits for its own type.
+		t := sender.Template{Name: r.s.Template, Header: &sender.TemplateHeader{Format: mt.Format, ParamCount: 1}}
+		if ps := headerFileProblems(t, r.s.HeaderMedia); len(ps) > 0 {
+			return r.pauseNow(ctx, &pauseCause{Kind: "preflight", Reason: "pre-flight: " + strings.Join(ps, "; ")})
+		}
 	}
 	up, ok := r.num.send.(MediaUploader)
 	if !ok {

@@ -188,3 +188,31 @@ func TestHeaderMediaLink(t *testing.T) {
 		}
 	}
 }
+
+// noTemplates is a sender without template reads (no --waba-id) that can
+// upload.
+type noTemplates struct {
+	campaign.Sender
+	uploads atomic.Int32
+}
+
+func (n *noTemplates) UploadMedia(ctx context.Context, name, contentType string, data []byte) (string, error) {
+	n.uploads.Add(1)
+	return "m", nil
+}
+
+// TestHeaderMediaCheckedWithoutTemplate: without the template's definition
+// the file is still held to Meta's limits for its own type.
+func TestHeaderMediaCheckedWithoutTemplate(t *testing.T) {
+	e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+	big := writeFile(t, "big.png", 5<<20+1)
+	c := e.campaign("media", phones(3, 0), campaign.Settings{HeaderMedia: big})
+	n := &noTemplates{Sender: e.client}
+	_, err := campaign.Run(t.Context(), e.deps(n), c.ID, campaign.RunOptions{})
+	if !errors.Is(err, campaign.ErrPaused) || !errorContains(err, "--header-media "+big+" is 5,242,881 bytes; WhatsApp takes image/png up to 5 MB") {
+		t.Errorf("run: %v, want paused naming the file's size", err)
+	}
+	if n.uploads.Load() != 0 || e.counts(c)["sent"] != 0 {
+		t.Errorf("%d uploads, %d sent; want none", n.uploads.Load(), e.counts(c)["sent"])
+	}
+}

@@ -89,7 +89,7 @@ func headerFileProblems(t sender.Template, file string) []string {
 	case !fi.Mode().IsRegular():
 		return []string{fmt.Sprintf("--header-media %s: not a regular file", file)}
 	case fi.Size() > mt.MaxBytes:
-		return []string{fmt.Sprintf("--header-media %s is %s; WhatsApp takes %s up to %s", file, bytesText(fi.Size()), mt.MIME, bytesText(mt.MaxBytes))}
+		return []string{fmt.Sprintf("--header-media %s is %s bytes; WhatsApp takes %s up to %s", file, groupDigits(fi.Size()), mt.MIME, bytesText(mt.MaxBytes))}
 	case fi.Size() == 0:
 		return []string{fmt.Sprintf("--header-media %s is empty", file)}
 	}
@@ -113,6 +113,15 @@ func bytesText(n int64) string {
 		return fmt.Sprintf("%d KB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// groupDigits writes n with thousands separators: 5,242,881.
+func groupDigits(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func headerFlag(m Mapping) string {
