@@ -136,6 +136,7 @@ type simMessages struct {
 type simStats struct {
 	Accepted int            `json:"accepted"`
 	ByCode   map[string]int `json:"by_code"`
+	Uploads  int            `json:"uploads"`
 }
 
 // proc is one whatsend invocation against the simulator.
