@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/whatsend/whatsend/sender/simulator"
 )
@@ -127,11 +126,7 @@ func TestHeaderMediaUploadsOnceAcrossKill(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "300 accepted messages", time.Minute, func() bool {
-		var s simStats
-		sim.getJSON(t, "/_sim/stats", &s)
-		return s.Accepted >= 300
-	})
+	sim.waitAccepted(t, 300)
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
 	if code := p.exec("resume"); code != 0 {

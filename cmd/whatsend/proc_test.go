@@ -208,6 +208,17 @@ func writeCSV(t testing.TB, dir string, n, offset int) string {
 	return path
 }
 
+// waitAccepted waits (up to a minute) until the simulator has accepted n
+// messages.
+func (s *simProc) waitAccepted(t *testing.T, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d accepted messages", n), time.Minute, func() bool {
+		var st simStats
+		s.getJSON(t, "/_sim/stats", &st)
+		return st.Accepted >= n
+	})
+}
+
 // waitFor polls cond every 20 ms until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
