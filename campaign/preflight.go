@@ -61,7 +61,7 @@ func (r *runner) preflightTemplate(ctx context.Context) error {
 	r.tpl.reader = tr
 	r.marketing = t.Category == "MARKETING"
 	if t.Format == sender.Named {
-		r.s.ParamFormat, r.s.ParamNames = string(sender.Named), r.s.Params
+		r.s.ParamFormat, r.s.ParamNames = string(sender.Named), r.s.placeholders()
 	}
 	if p := templateProblem(t, r.s); p != nil {
 		if r.o.Force && p.Kind == "template" {
@@ -100,7 +100,7 @@ func templateProblem(t sender.Template, s Settings) *pauseCause {
 	detail := map[string]any{"template": t.Name, "language": t.Language, "parameters": t.ParamCount, "params": s.Params}
 	if t.Format == sender.Named {
 		// A NAMED template's --params columns are its placeholder names.
-		want, got := slices.Clone(t.ParamNames), slices.Clone(s.Params)
+		want, got := slices.Clone(t.ParamNames), s.placeholders()
 		slices.Sort(want)
 		slices.Sort(got)
 		if !slices.Equal(want, got) {

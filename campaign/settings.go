@@ -65,6 +65,12 @@ type Settings struct {
 	ParamFormat   string   `json:"param_format,omitempty"`
 	ParamNames    []string `json:"param_names,omitempty"`
 	DefaultRegion string   `json:"default_region,omitempty"`
+	// Template components (issue 14): --header [FORMAT:]COLUMN, --button
+	// INDEX[:TYPE]=COLUMN (repeatable), --lang-column COLUMN (--lang is
+	// the fallback). Their values are frozen per recipient at import.
+	Header     string   `json:"header,omitempty"`
+	Buttons    []string `json:"buttons,omitempty"`
+	LangColumn string   `json:"lang_column,omitempty"`
 
 	PhoneNumberID string `json:"phone_number_id"`
 	WABAID        string `json:"waba_id,omitempty"`
@@ -137,6 +143,7 @@ func (s Settings) Validate() error {
 	if s.Language == "" {
 		errs = append(errs, errors.New("--lang is required"))
 	}
+	errs = append(errs, s.componentErrors()...)
 	// Written as !(in range) so that NaN, which compares false with
 	// everything, is refused too.
 	if s.Rate != 0 && !(s.Rate >= 1 && s.Rate <= MaxRate) {
@@ -482,6 +489,12 @@ var settingFields = []settingField{
 		copy: func(d *Settings, s Settings) { d.Language = s.Language }},
 	{flag: "--params", show: func(s Settings) string { return orNone(strings.Join(s.Params, ",")) },
 		copy: func(d *Settings, s Settings) { d.Params = s.Params }},
+	{flag: "--header", show: func(s Settings) string { return orNone(s.Header) },
+		copy: func(d *Settings, s Settings) { d.Header = s.Header }},
+	{flag: "--button", show: func(s Settings) string { return orNone(strings.Join(s.Buttons, " ")) },
+		copy: func(d *Settings, s Settings) { d.Buttons = s.Buttons }},
+	{flag: "--lang-column", show: func(s Settings) string { return orNone(s.LangColumn) },
+		copy: func(d *Settings, s Settings) { d.LangColumn = s.LangColumn }},
 	{flag: "--phone-column", show: func(s Settings) string { return cmp.Or(s.PhoneColumn, "detected") },
 		copy: func(d *Settings, s Settings) { d.PhoneColumn = s.PhoneColumn }},
 	{flag: "--default-region", show: func(s Settings) string { return orNone(strings.ToUpper(s.DefaultRegion)) },
