@@ -1,0 +1,151 @@
+package campaign_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	"github.com/whatsend/whatsend/campaign"
+	"github.com/whatsend/whatsend/campaign/csvimport"
+	"github.com/whatsend/whatsend/sender"
+	"github.com/whatsend/whatsend/sender/simulator"
+	"github.com/whatsend/whatsend/store"
+)
+
+// bodyRecorder passes requests to the simulator and keeps the body of each
+// send, as it left the client.
+type bodyRecorder struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	sends [][]byte
+}
+
+func (b *bodyRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/messages") {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		b.mu.Lock()
+		b.sends = append(b.sends, body)
+		b.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return b.next.RoundTrip(r)
+}
+
+// sentTemplate is the part of a send body the test compares.
+type sentTemplate struct {
+	To       string `json:"to"`
+	Template struct {
+		Language   struct{ Code string } `json:"language"`
+		Components []struct {
+			Type       string `json:"type"`
+			SubType    string `json:"sub_type"`
+			Index      string `json:"index"`
+			Parameters []struct {
+				Type  string `json:"type"`
+				Text  string `json:"text"`
+				Image *struct {
+					Link string `json:"link"`
+				} `json:"image"`
+			} `json:"parameters"`
+		} `json:"components"`
+	} `json:"template"`
+}
+
+// A campaign with an image header (a link column) and a URL button sends
+// each row its own header link, body values and URL suffix, frozen at
+// import, in Meta's shape; a row whose link is not https is skipped at
+// import with its line.
+func TestRunSendsEachRowsComponents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st, dir := openStore(t)
+		sim := simulator.New(simulator.Config{Latency: -1, Tier: -1, MPS: 1000,
+			Templates: []simulator.Template{{Name: "spring_promo", Language: "en_US", Category: "MARKETING", Params: 2}}})
+		rec := &bodyRecorder{next: sim.Transport()}
+		client, err := sender.New(sender.Config{BaseURL: "http://simulator.invalid", Token: "sim-token", PhoneNumberID: testPhoneID,
+			WABAID: simulator.DefaultWABAID, Transport: rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 300
+		nums := phones(n, 0)
+		var b strings.Builder
+		b.WriteString("phone,name,discount,coupon_path,image_url\n")
+		for i, p := range nums {
+			link := fmt.Sprintf("https://cdn.example.com/promo/%d.jpg", i)
+			if i == 7 {
+				link = "http://cdn.example.com/promo/7.jpg"
+			}
+			fmt.Fprintf(&b, "%s,Customer %d,%d%%,c/%05d,%s\n", p, i, 10+i%40, i, link)
+		}
+		path := filepath.Join(dir, "promo.csv")
+		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := campaign.Settings{Template: "spring_promo", Language: "en_US", Params: []string{"name", "discount"},
+			Header: "image_url", Buttons: []string{"0=coupon_path"}, PhoneNumberID: testPhoneID, Tier: "unlimited", Rate: 500}
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		imp, err := campaign.Import(t.Context(), st, campaign.ImportConfig{
+			File: path, CSV: campaign.NewMapping(s, nil).CSV(csvimport.Config{}),
+			Campaign: store.Campaign{Name: "promo", Template: s.Template, Language: s.Language, Params: s.ParamColumns(),
+				PhoneNumberID: testPhoneID, Scope: s.Scope(), Settings: s.Encode()},
+			ExplicitName: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sk, err := st.Skipped(t.Context(), imp.Campaign.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sk) != 1 || sk[0].Line != 9 || sk[0].Reason != campaign.ReasonBadHeader {
+			t.Fatalf("skipped = %+v, want line 9 (the http link) as %s", sk, campaign.ReasonBadHeader)
+		}
+		deps := campaign.Deps{Store: st, Sender: client,
+			Owner: campaign.Owner{ID: "test-owner", PID: os.Getpid(), Host: "test", Alive: func(int) bool { return true }}}
+		if _, err := campaign.Run(t.Context(), deps, imp.Campaign.ID, campaign.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(sim.Messages()); got != n-1 {
+			t.Fatalf("simulator accepted %d messages, want %d", got, n-1)
+		}
+		row := map[string]int{}
+		for i, p := range nums {
+			row[p] = i
+		}
+		seen := map[string]bool{}
+		for _, body := range rec.sends {
+			var m sentTemplate
+			if err := json.Unmarshal(body, &m); err != nil {
+				t.Fatal(err)
+			}
+			i, ok := row[m.To]
+			if !ok || i == 7 {
+				t.Fatalf("a message to %s, not a valid row", m.To)
+			}
+			seen[m.To] = true
+			want := fmt.Sprintf(`{"to":%q,"template":{"language":{"Code":"en_US"},"components":[`+
+				`{"type":"header","sub_type":"","index":"","parameters":[{"type":"image","text":"","image":{"link":"https://cdn.example.com/promo/%d.jpg"}}]},`+
+				`{"type":"body","sub_type":"","index":"","parameters":[{"type":"text","text":"Customer %d","image":null},{"type":"text","text":"%d%%","image":null}]},`+
+				`{"type":"button","sub_type":"url","index":"0","parameters":[{"type":"text","text":"c/%05d","image":null}]}]}}`, m.To, i, i, 10+i%40, i)
+			if got, _ := json.Marshal(m); string(got) != want {
+				t.Errorf("row %d sent\n%s\nwant\n%s", i, got, want)
+			}
+		}
+		if len(seen) != n-1 {
+			t.Errorf("%d rows got a message, want %d", len(seen), n-1)
+		}
+	})
+}
