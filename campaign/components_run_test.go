@@ -149,3 +149,55 @@ func TestRunSendsEachRowsComponents(t *testing.T) {
 		}
 	})
 }
+
+// Read before the import, a NAMED template maps its placeholders to the
+// columns of the same names without --params, and a row whose language
+// has no APPROVED translation is skipped no_translation; the others are
+// sent in their own language.
+func TestRunNamedTemplateWithLanguageColumn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		named := func(lang, status string) simulator.Template {
+			return simulator.Template{Name: "promo_named", Language: lang, Category: "MARKETING", Status: status, Format: "NAMED",
+				Params: 2, ParamNames: []string{"first_name", "discount"}}
+		}
+		e := newEnv(t, simulator.Config{Tier: -1, MPS: 1000,
+			Templates: []simulator.Template{named("en_US", "APPROVED"), named("pt_BR", "APPROVED"), named("es_MX", "PAUSED")}})
+		s := campaign.Settings{Template: "promo_named", Language: "en_US", LangColumn: "lang", PhoneNumberID: testPhoneID, Tier: "unlimited"}
+		langs, err := campaign.ResolveTemplate(t.Context(), e.client, &s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(s.Params, ",") != "first_name,discount" || len(langs) != 2 || !langs["en_US"] || !langs["pt_BR"] {
+			t.Fatalf("params %v, languages %v; want the placeholders and en_US, pt_BR", s.Params, langs)
+		}
+		csv := "phone,discount,first_name,lang\n+5511920000001,10%,Ana,pt_BR\n+5511920000002,15%,Bia,\n+5511920000003,20%,Caio,es_MX\n"
+		path := filepath.Join(e.dir, "named.csv")
+		if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		imp, err := campaign.Import(t.Context(), e.st, campaign.ImportConfig{
+			File: path, CSV: campaign.NewMapping(s, langs).CSV(csvimport.Config{}),
+			Campaign: store.Campaign{Name: "named", Template: s.Template, Language: s.Language, Params: s.ParamColumns(),
+				PhoneNumberID: testPhoneID, Scope: s.Scope(), Settings: s.Encode()},
+			ExplicitName: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sk, _ := e.st.Skipped(t.Context(), imp.Campaign.ID)
+		if len(sk) != 1 || sk[0].Line != 4 || sk[0].Reason != campaign.ReasonNoTranslation {
+			t.Fatalf("skipped = %+v, want line 4 as %s", sk, campaign.ReasonNoTranslation)
+		}
+		if _, err := e.run(imp.Campaign, nil, campaign.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, m := range e.sim.Messages() {
+			got[m.To] = m.Language + " " + strings.Join(m.Params, ",")
+		}
+		want := map[string]string{"+5511920000001": "pt_BR Ana,10%", "+5511920000002": "en_US Bia,15%"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("simulator accepted %v, want %v", got, want)
+		}
+	})
+}
