@@ -1,6 +1,10 @@
 package campaign
 
-import "github.com/whatsend/whatsend/store"
+import (
+	"cmp"
+
+	"github.com/whatsend/whatsend/store"
+)
 
 // The figures every view of a campaign shows (the run's summary, status,
 // the reports, the forecast) are defined here once, so that they agree.
@@ -41,7 +45,7 @@ type ShareWindow struct {
 // NewShareWindow returns a window over the last size attempts (the guard's
 // --guard-window; DefaultGuardWindow when size is 0).
 func NewShareWindow(size int) *ShareWindow {
-	return &ShareWindow{ring: make([]bool, cmpOr(size, DefaultGuardWindow))}
+	return &ShareWindow{ring: make([]bool, cmp.Or(size, DefaultGuardWindow))}
 }
 
 // Observe records one answered attempt.
