@@ -202,7 +202,7 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rows = append(rows, store.Recipient{Line: r.Line, Phone: r.Phone, Params: r.Params})
+		rows = append(rows, store.Recipient{Line: r.Line, Phone: r.Phone, Params: r.Params, Components: r.Components})
 		if len(rows)+len(skips) >= size {
 			return flush()
 		}

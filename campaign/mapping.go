@@ -9,13 +9,14 @@ import (
 	"github.com/whatsend/whatsend/sender"
 )
 
-// Mapping is how a campaign fills a template's components: what the
-// pre-flight checks against the template's definition.
-type Mapping struct {
-	Params      []string       // --params: the body's columns
-	Header      string         // --header COLUMN: the header per row
-	HeaderMedia string         // --header-media FILE_OR_URL: one header for every row
-	Buttons     map[int]string // --button INDEX=COLUMN
+// ComponentMapping is how a campaign fills a template's components: what
+// the pre-flight checks against the template's definition.
+type ComponentMapping struct {
+	Params       []string           // --params: the body's columns
+	Header       string             // --header [FORMAT:]COLUMN: the header's column
+	HeaderFormat string             // the FORMAT given with --header, "" when none
+	HeaderMedia  string             // --header-media FILE_OR_URL: one header for every row
+	Buttons      map[int]ButtonFlag // --button INDEX[:TYPE]=COLUMN by index
 }
 
 // IsLink reports whether a --header-media value is a link rather than a
@@ -28,7 +29,7 @@ func IsLink(v string) bool {
 // MappingProblems lists every way the mapping does not fit the template's
 // header and buttons, each naming the component and the flag to fix. The
 // body's parameters are checked by templateProblem.
-func MappingProblems(t sender.Template, m Mapping) []string {
+func MappingProblems(t sender.Template, m ComponentMapping) []string {
 	var out []string
 	out = append(out, headerProblems(t, m)...)
 	return append(out, buttonProblems(t, m)...)
@@ -42,7 +43,7 @@ func article(format string) string {
 	return "a"
 }
 
-func headerProblems(t sender.Template, m Mapping) []string {
+func headerProblems(t sender.Template, m ComponentMapping) []string {
 	given := m.Header != "" || m.HeaderMedia != ""
 	h := t.Header
 	switch {
@@ -66,6 +67,9 @@ func headerProblems(t sender.Template, m Mapping) []string {
 		return []string{fmt.Sprintf("template %s has %s %s header: --header-media is for IMAGE, VIDEO and DOCUMENT headers; give --header COLUMN", t.Name, article(h.Format), h.Format)}
 	case m.HeaderMedia != "" && !IsLink(m.HeaderMedia):
 		return headerFileProblems(t, m.HeaderMedia)
+	case m.HeaderFormat != "" && m.HeaderFormat != h.Format && !(h.Format == sender.HeaderGIF && m.HeaderFormat == sender.HeaderVideo):
+		return []string{fmt.Sprintf("--header %s:%s: template %s has %s %s header: write --header %s:%s or --header %s",
+			m.HeaderFormat, m.Header, t.Name, article(h.Format), h.Format, strings.ToLower(h.Format), m.Header, m.Header)}
 	}
 	return nil
 }
@@ -124,14 +128,14 @@ func groupDigits(n int64) string {
 	return s
 }
 
-func headerFlag(m Mapping) string {
+func headerFlag(m ComponentMapping) string {
 	if m.HeaderMedia != "" {
 		return "--header-media"
 	}
 	return "--header"
 }
 
-func buttonProblems(t sender.Template, m Mapping) []string {
+func buttonProblems(t sender.Template, m ComponentMapping) []string {
 	var out []string
 	for _, b := range t.Buttons {
 		if _, ok := m.Buttons[b.Index]; ok || !b.NeedsParam() {
@@ -141,9 +145,9 @@ func buttonProblems(t sender.Template, m Mapping) []string {
 		case sender.ButtonTypeURL:
 			out = append(out, fmt.Sprintf("template %s's button %d (URL %s) has a dynamic suffix: give --button %d=COLUMN", t.Name, b.Index, b.URL, b.Index))
 		case sender.ButtonTypeCopyCode:
-			out = append(out, fmt.Sprintf("template %s's button %d is a copy-code button: give --button %d=COLUMN with the codes", t.Name, b.Index, b.Index))
+			out = append(out, fmt.Sprintf("template %s's button %d is a copy-code button: give --button %d:copy_code=COLUMN with the codes", t.Name, b.Index, b.Index))
 		default:
-			out = append(out, fmt.Sprintf("template %s's button %d (%s) takes a parameter: give --button %d=COLUMN", t.Name, b.Index, b.Type, b.Index))
+			out = append(out, fmt.Sprintf("template %s's button %d (%s) takes a parameter: give --button %d%s=COLUMN", t.Name, b.Index, b.Type, b.Index, typeSuffix(b)))
 		}
 	}
 	idx := make([]int, 0, len(m.Buttons))
@@ -152,20 +156,49 @@ func buttonProblems(t sender.Template, m Mapping) []string {
 	}
 	slices.Sort(idx)
 	for _, i := range idx {
-		flag := fmt.Sprintf("--button %d=%s", i, m.Buttons[i])
+		f := m.Buttons[i]
+		flag := fmt.Sprintf("--button %d%s=%s", i, flagSuffix(f.SubType), f.Column)
 		if i < 0 || i >= len(t.Buttons) {
 			out = append(out, fmt.Sprintf("%s: template %s has no button %d (%s): drop it", flag, t.Name, i, buttonCount(len(t.Buttons))))
 			continue
 		}
-		if b := t.Buttons[i]; !b.TakesParam() {
+		b := t.Buttons[i]
+		switch {
+		case !b.TakesParam():
 			kind := b.Type
 			if b.Type == sender.ButtonTypeURL {
 				kind = "URL without a {{1}} suffix"
 			}
 			out = append(out, fmt.Sprintf("%s: template %s's button %d (%s) takes no parameter: drop it", flag, t.Name, i, kind))
+		case f.SubType != "" && f.SubType != b.SubType():
+			out = append(out, fmt.Sprintf("%s: template %s's button %d is %s button: write --button %d%s=%s", flag, t.Name, i, buttonKind(b), i, typeSuffix(b), f.Column))
 		}
 	}
 	return out
+}
+
+// typeSuffix is the :TYPE a --button needs for the button ("" for url,
+// the default).
+func typeSuffix(b sender.TemplateButton) string { return flagSuffix(b.SubType()) }
+
+func flagSuffix(subType string) string {
+	if subType == "" || subType == sender.ButtonURL {
+		return ""
+	}
+	return ":" + subType
+}
+
+// buttonKind names a button for a person: "a URL", "a copy-code", ...
+func buttonKind(b sender.TemplateButton) string {
+	switch b.Type {
+	case sender.ButtonTypeURL:
+		return "a URL"
+	case sender.ButtonTypeCopyCode:
+		return "a copy-code"
+	case sender.ButtonTypeQuickReply:
+		return "a quick-reply"
+	}
+	return "a " + b.Type
 }
 
 func buttonCount(n int) string {

@@ -3,6 +3,7 @@ package campaign_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -55,51 +56,59 @@ func TestMappingProblems(t *testing.T) {
 	noHeader := springPromo()
 	noHeader.Header = nil
 	coupon := sender.Template{Name: "coupon", Buttons: []sender.TemplateButton{{Index: 0, Type: sender.ButtonTypeCopyCode}, {Index: 1, Type: sender.ButtonTypePhone}}}
-	ok := map[int]string{0: "coupon_path"}
+	ok := buttons(t, "0=coupon_path")
 
 	for _, tt := range []struct {
 		name string
 		t    sender.Template
-		m    campaign.Mapping
+		m    campaign.ComponentMapping
 		want []string // substrings, one problem each; nil: fits
 	}{
-		{"fits with a file", springPromo(), campaign.Mapping{HeaderMedia: jpg, Buttons: ok}, nil},
-		{"fits with a column", springPromo(), campaign.Mapping{Header: "image_url", Buttons: ok}, nil},
-		{"fits with a link", springPromo(), campaign.Mapping{HeaderMedia: "https://cdn.example.com/a.jpg", Buttons: ok}, nil},
-		{"quick reply payload may be given", springPromo(), campaign.Mapping{Header: "img", Buttons: map[int]string{0: "c", 1: "payload"}}, nil},
-		{"image header without a mapping", springPromo(), campaign.Mapping{Buttons: ok},
+		{"fits with a file", springPromo(), campaign.ComponentMapping{HeaderMedia: jpg, Buttons: ok}, nil},
+		{"fits with a column", springPromo(), campaign.ComponentMapping{Header: "image_url", Buttons: ok}, nil},
+		{"fits with a link", springPromo(), campaign.ComponentMapping{HeaderMedia: "https://cdn.example.com/a.jpg", Buttons: ok}, nil},
+		{"quick reply payload may be given", springPromo(), campaign.ComponentMapping{Header: "img", Buttons: buttons(t, "0=c", "1:quick_reply=payload")}, nil},
+		{"image header without a mapping", springPromo(), campaign.ComponentMapping{Buttons: ok},
 			[]string{"template spring_promo has an IMAGE header: give --header COLUMN or --header-media FILE"}},
-		{"jpg for a video header", video, campaign.Mapping{HeaderMedia: jpg, Buttons: ok},
+		{"jpg for a video header", video, campaign.ComponentMapping{HeaderMedia: jpg, Buttons: ok},
 			[]string{"--header-media " + jpg + " is image (image/jpeg); template spring_promo has a VIDEO header: give --header-media a file of type mp4 or 3gp"}},
-		{"mp4 fits a video header", video, campaign.Mapping{HeaderMedia: mp4, Buttons: ok}, nil},
-		{"unknown media type", springPromo(), campaign.Mapping{HeaderMedia: "/tmp/x.gif", Buttons: ok},
+		{"mp4 fits a video header", video, campaign.ComponentMapping{HeaderMedia: mp4, Buttons: ok}, nil},
+		{"unknown media type", springPromo(), campaign.ComponentMapping{HeaderMedia: "/tmp/x.gif", Buttons: ok},
 			[]string{"--header-media /tmp/x.gif: not a media type WhatsApp takes in a header"}},
-		{"missing file", springPromo(), campaign.Mapping{HeaderMedia: "/nonexistent/promo.jpg", Buttons: ok},
+		{"missing file", springPromo(), campaign.ComponentMapping{HeaderMedia: "/nonexistent/promo.jpg", Buttons: ok},
 			[]string{"--header-media /nonexistent/promo.jpg: no such file or directory"}},
-		{"file over Meta's limit", springPromo(), campaign.Mapping{HeaderMedia: bigJPG, Buttons: ok},
+		{"file over Meta's limit", springPromo(), campaign.ComponentMapping{HeaderMedia: bigJPG, Buttons: ok},
 			[]string{"--header-media " + bigJPG + " is 5,242,881 bytes; WhatsApp takes image/jpeg up to 5 MB"}},
-		{"empty file", springPromo(), campaign.Mapping{HeaderMedia: empty, Buttons: ok}, []string{"is empty"}},
-		{"both header flags", springPromo(), campaign.Mapping{Header: "img", HeaderMedia: jpg, Buttons: ok},
+		{"empty file", springPromo(), campaign.ComponentMapping{HeaderMedia: empty, Buttons: ok}, []string{"is empty"}},
+		{"both header flags", springPromo(), campaign.ComponentMapping{Header: "img", HeaderMedia: jpg, Buttons: ok},
 			[]string{"give --header COLUMN or --header-media FILE, not both"}},
-		{"header-media for a text header", textHeader, campaign.Mapping{HeaderMedia: jpg, Buttons: ok},
+		{"header-media for a text header", textHeader, campaign.ComponentMapping{HeaderMedia: jpg, Buttons: ok},
 			[]string{"template spring_promo has a TEXT header: --header-media is for IMAGE, VIDEO and DOCUMENT headers; give --header COLUMN"}},
-		{"text header without a column", textHeader, campaign.Mapping{Buttons: ok},
+		{"text header without a column", textHeader, campaign.ComponentMapping{Buttons: ok},
 			[]string{"template spring_promo has a TEXT header with a parameter: give --header COLUMN"}},
-		{"location header without a column", location, campaign.Mapping{Buttons: ok},
+		{"location header without a column", location, campaign.ComponentMapping{Buttons: ok},
 			[]string{"template spring_promo has a LOCATION header: give --header COLUMN (lat,lng[,name[,address]])"}},
-		{"header for a template without one", noHeader, campaign.Mapping{Header: "img", Buttons: ok},
+		{"header for a template without one", noHeader, campaign.ComponentMapping{Header: "img", Buttons: ok},
 			[]string{"template spring_promo has no header: drop --header"}},
-		{"header for a static text header", staticText, campaign.Mapping{HeaderMedia: jpg, Buttons: ok},
+		{"header for a static text header", staticText, campaign.ComponentMapping{HeaderMedia: jpg, Buttons: ok},
 			[]string{"template spring_promo has a TEXT header without a parameter: drop --header-media"}},
-		{"dynamic URL without a column", springPromo(), campaign.Mapping{HeaderMedia: jpg},
+		{"dynamic URL without a column", springPromo(), campaign.ComponentMapping{HeaderMedia: jpg},
 			[]string{"template spring_promo's button 0 (URL https://shop.example.com/c/{{1}}) has a dynamic suffix: give --button 0=COLUMN"}},
-		{"copy code without a column", coupon, campaign.Mapping{},
-			[]string{"template coupon's button 0 is a copy-code button: give --button 0=COLUMN"}},
-		{"button that does not exist", springPromo(), campaign.Mapping{HeaderMedia: jpg, Buttons: map[int]string{0: "c", 3: "x"}},
+		{"copy code without a column", coupon, campaign.ComponentMapping{},
+			[]string{"template coupon's button 0 is a copy-code button: give --button 0:copy_code=COLUMN"}},
+		{"button that does not exist", springPromo(), campaign.ComponentMapping{HeaderMedia: jpg, Buttons: buttons(t, "0=c", "3=x")},
 			[]string{"--button 3=x: template spring_promo has no button 3 (its buttons are 0 to 1): drop it"}},
-		{"button without a parameter", coupon, campaign.Mapping{Buttons: map[int]string{0: "code", 1: "x"}},
+		{"button without a parameter", coupon, campaign.ComponentMapping{Buttons: buttons(t, "0:copy_code=code", "1=x")},
 			[]string{"--button 1=x: template coupon's button 1 (PHONE_NUMBER) takes no parameter: drop it"}},
-		{"every problem at once", video, campaign.Mapping{Buttons: map[int]string{5: "x"}},
+		{"a payload for a URL button", springPromo(), campaign.ComponentMapping{HeaderMedia: jpg, Buttons: buttons(t, "0:quick_reply=c")},
+			[]string{"--button 0:quick_reply=c: template spring_promo's button 0 is a URL button: write --button 0=c"}},
+		{"a quick reply given as a URL", springPromo(), campaign.ComponentMapping{HeaderMedia: jpg, Buttons: buttons(t, "0=c", "1=p")},
+			[]string{"--button 1=p: template spring_promo's button 1 is a quick-reply button: write --button 1:quick_reply=p"}},
+		{"a copy code given as a URL", coupon, campaign.ComponentMapping{Buttons: buttons(t, "0=code")},
+			[]string{"--button 0=code: template coupon's button 0 is a copy-code button: write --button 0:copy_code=code"}},
+		{"a header format that is not the template's", springPromo(), campaign.ComponentMapping{Header: "clip", HeaderFormat: "VIDEO", Buttons: ok},
+			[]string{"--header VIDEO:clip: template spring_promo has an IMAGE header: write --header image:clip or --header clip"}},
+		{"every problem at once", video, campaign.ComponentMapping{Buttons: buttons(t, "5=x")},
 			[]string{"VIDEO header: give --header COLUMN or --header-media FILE", "give --button 0=COLUMN", "--button 5=x"}},
 	} {
 		got := campaign.MappingProblems(tt.t, tt.m)
@@ -228,17 +237,19 @@ func TestProberAgainstLinks(t *testing.T) {
 	}
 }
 
-// defined answers the template read with a fixed definition and counts
-// sends.
+// defined answers the template read with a fixed definition, and
+// accepts and counts sends.
 type defined struct {
 	inner campaign.Sender
 	t     sender.Template
 	sends atomic.Int32
 }
 
+// SendTemplate accepts every message itself: the simulator does not know
+// the template this sender defines.
 func (d *defined) SendTemplate(ctx context.Context, m sender.Message) (sender.Accepted, error) {
-	d.sends.Add(1)
-	return d.inner.SendTemplate(ctx, m)
+	n := d.sends.Add(1)
+	return sender.Accepted{WAMID: fmt.Sprintf("wamid.test-%d", n)}, nil
 }
 
 func (d *defined) PhoneHealth(ctx context.Context) (sender.Health, error) {
@@ -282,4 +293,18 @@ func TestRunPreflightPausesBeforeAnySend(t *testing.T) {
 			}
 		})
 	}
+}
+
+// buttons parses --button values.
+func buttons(t *testing.T, vs ...string) map[int]campaign.ButtonFlag {
+	t.Helper()
+	m := map[int]campaign.ButtonFlag{}
+	for _, v := range vs {
+		b, err := campaign.ParseButton(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[b.Index] = b
+	}
+	return m
 }

@@ -72,7 +72,7 @@ func (r *runner) checkTemplate(ctx context.Context) error {
 	r.tpl.reader, r.tpl.def = tr, t
 	r.marketing = t.Category == "MARKETING"
 	if t.Format == sender.Named {
-		r.s.ParamFormat, r.s.ParamNames = string(sender.Named), r.s.Params
+		r.s.ParamFormat, r.s.ParamNames = string(sender.Named), r.s.placeholders()
 	}
 	if p := templateProblem(t, r.s); p != nil {
 		if r.o.Force && p.Kind == "template" {
@@ -112,10 +112,10 @@ func templateProblem(t sender.Template, s Settings) *pauseCause {
 		return p
 	}
 	var problems []string
-	if p := bodyProblem(t, s.Params); p != "" {
+	if p := bodyProblem(t, s); p != "" {
 		problems = append(problems, p)
 	}
-	problems = append(problems, MappingProblems(t, s.Mapping())...)
+	problems = append(problems, MappingProblems(t, s.componentMapping())...)
 	if len(problems) == 0 {
 		return nil
 	}
@@ -124,10 +124,11 @@ func templateProblem(t sender.Template, s Settings) *pauseCause {
 }
 
 // bodyProblem says how --params does not fit the template's body, or "".
-func bodyProblem(t sender.Template, params []string) string {
+func bodyProblem(t sender.Template, s Settings) string {
+	params := s.Params
 	if t.Format == sender.Named {
 		// A NAMED template's --params columns are its placeholder names.
-		want, got := slices.Clone(t.ParamNames), slices.Clone(params)
+		want, got := slices.Clone(t.ParamNames), s.placeholders()
 		slices.Sort(want)
 		slices.Sort(got)
 		if !slices.Equal(want, got) {

@@ -452,8 +452,42 @@ var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_]+)\s*\}\}`)
 
 // Template reads one template by exact name and language.
 func (c *Client) Template(ctx context.Context, name, lang string) (Template, error) {
+	var found *Template
+	err := c.eachTemplate(ctx, name, func(t Template) bool {
+		if t.Language == lang {
+			found = &t
+			return false
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return Template{}, err
+	case found == nil:
+		return Template{}, fmt.Errorf("%s (%s): %w", name, lang, ErrTemplateNotFound)
+	}
+	return *found, nil
+}
+
+// Translations reads every language of the template with exactly this
+// name, whatever its status; ErrTemplateNotFound when there is none.
+func (c *Client) Translations(ctx context.Context, name string) ([]Template, error) {
+	var out []Template
+	if err := c.eachTemplate(ctx, name, func(t Template) bool { out = append(out, t); return true }); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: %w", name, ErrTemplateNotFound)
+	}
+	return out, nil
+}
+
+// eachTemplate pages through the WABA's templates named name (Meta's name
+// filter also matches partial names: only exact names are passed to fn),
+// until fn returns false. At most 20 pages are read.
+func (c *Client) eachTemplate(ctx context.Context, name string, fn func(Template) bool) error {
 	if c.cfg.WABAID == "" {
-		return Template{}, ErrNoWABA
+		return ErrNoWABA
 	}
 	type tpl struct {
 		ID         string                 `json:"id"`
@@ -478,10 +512,10 @@ func (c *Client) Template(ctx context.Context, name, lang string) (Template, err
 			} `json:"paging"`
 		}
 		if err := c.do(ctx, "template", http.MethodGet, next, nil, &out); err != nil {
-			return Template{}, err
+			return err
 		}
 		for _, t := range out.Data {
-			if t.Name != name || t.Language != lang {
+			if t.Name != name {
 				continue
 			}
 			rd := c.redactor.redact
@@ -491,7 +525,9 @@ func (c *Client) Template(ctx context.Context, name, lang string) (Template, err
 				r.Format = Named
 			}
 			readComponents(&r, t.Components, rd)
-			return r, nil
+			if !fn(r) {
+				return nil
+			}
 		}
 		next = ""
 		if a := out.Paging.Cursors.After; a != "" && len(out.Data) > 0 && out.Paging.Next != "" {
@@ -499,7 +535,7 @@ func (c *Client) Template(ctx context.Context, name, lang string) (Template, err
 			next = c.base + "/" + url.PathEscape(c.cfg.WABAID) + "/message_templates?" + q.Encode()
 		}
 	}
-	return Template{}, fmt.Errorf("%s (%s): %w", name, lang, ErrTemplateNotFound)
+	return nil
 }
 
 // countPlaceholders counts the distinct body placeholders (§3).

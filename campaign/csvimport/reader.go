@@ -57,6 +57,21 @@ type Config struct {
 	DefaultRegion string   // for numbers without a country code
 	MaxFieldBytes int      // default 64 KiB
 	Dedupe        bool     // detect duplicates in memory (validate only)
+	// Columns are further columns a row's template values come from (the
+	// header, buttons, language); a missing one refuses the file, naming
+	// its flag.
+	Columns []Column
+	// Check, when set, is called with each row that passed the phone and
+	// --params checks and the values of Columns (trimmed), from several
+	// goroutines at once. It may set the row's Components; a reason skips
+	// the row (with detail, and raw the offending value).
+	Check func(r *Row, values []string) (reason, detail, raw string)
+}
+
+// Column is a CSV column a flag asks for.
+type Column struct {
+	Name string
+	Flag string // e.g. --header
 }
 
 // Row is a valid recipient.
@@ -64,6 +79,9 @@ type Row struct {
 	Line   int
 	Phone  string // E.164
 	Params []string
+	// Components are the row's other template values, frozen by
+	// Config.Check; nil without it.
+	Components []byte
 }
 
 // Skip is a row that will not be sent, with its reason.
@@ -179,12 +197,19 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 		}
 		need = max(need, paramIdx[i])
 	}
+	colIdx := make([]int, len(cfg.Columns))
+	for i, col := range cfg.Columns {
+		if colIdx[i] = indexOf(res.Header, col.Name); colIdx[i] < 0 {
+			return refuse(headerLine, 0, "no column %q for %s (columns: %s)", col.Name, col.Flag, strings.Join(res.Header, ", "))
+		}
+		need = max(need, colIdx[i])
+	}
 
 	var seen map[string]int
 	if cfg.Dedupe {
 		seen = map[string]int{}
 	}
-	check := checker{cfg: cfg, header: res.Header, phoneIdx: phoneIdx, paramIdx: paramIdx, need: need, delim: res.Delimiter}
+	check := checker{cfg: cfg, header: res.Header, phoneIdx: phoneIdx, paramIdx: paramIdx, colIdx: colIdx, need: need, delim: res.Delimiter}
 	p := startPipeline(cr, check)
 	defer p.stop()
 	for b := range p.order {
@@ -230,7 +255,8 @@ type checker struct {
 	header   []string
 	phoneIdx int
 	paramIdx []int
-	need     int // the highest column index a row must have
+	colIdx   []int // Config.Columns
+	need     int   // the highest column index a row must have
 	delim    rune
 }
 
@@ -273,7 +299,17 @@ func (c *checker) check(rec []string, line int) item {
 			return skip(ReasonMissingParam, fmt.Sprintf("%s is empty (needed by --params)", c.header[idx]), raw)
 		}
 	}
-	return item{row: Row{Line: line, Phone: phone, Params: params}, rawPhone: raw}
+	row := Row{Line: line, Phone: phone, Params: params}
+	if c.cfg.Check != nil {
+		values := make([]string, len(c.colIdx))
+		for i, idx := range c.colIdx {
+			values[i] = strings.TrimSpace(rec[idx])
+		}
+		if reason, detail, bad := c.cfg.Check(&row, values); reason != "" {
+			return skip(reason, detail, bad)
+		}
+	}
+	return item{row: row, rawPhone: raw}
 }
 
 // sanitizeRaw keeps a raw value fit for reports: valid UTF-8 (a stray

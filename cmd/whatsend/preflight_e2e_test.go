@@ -82,7 +82,7 @@ func TestPreflightMismatchesExit3(t *testing.T) {
 		{"a link to a video for an image header", "photo_promo", []string{"--header-media", links.URL + "/clip.mp4"},
 			[]string{"header link " + links.URL + "/clip.mp4 is video (video/mp4), not image"}},
 		{"a copy-code button without a column", "coupon", nil,
-			[]string{"template coupon's button 0 is a copy-code button: give --button 0=COLUMN"}},
+			[]string{"template coupon's button 0 is a copy-code button: give --button 0:copy_code=COLUMN"}},
 		{"a dynamic URL without a column", "spring_promo", []string{"--header-media", jpg},
 			[]string{"template spring_promo's button 0 (URL https://shop.example.com/c/{{1}}) has a dynamic suffix: give --button 0=COLUMN"}},
 		{"a header for a template without one", "order_update", []string{"--header-media", jpg},

@@ -111,7 +111,10 @@ func (o *settingsFlags) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.s.Template, "template", "", "template name (required)")
 	f.StringVar(&o.s.Language, "lang", "", "template language code, exactly as approved, e.g. en_US (required)")
-	f.StringSliceVar(&o.s.Params, "params", nil, "CSV columns mapped to the template's body parameters, in order")
+	f.StringSliceVar(&o.s.Params, "params", nil, "CSV columns mapped to the template's body parameters, in order: [PLACEHOLDER=]COLUMN[:currency|:date_time] (a NAMED template read with --waba-id needs none: its placeholders' columns)")
+	f.StringVar(&o.s.Header, "header", "", "CSV column of the header parameter: text, an https link or media id (image/video/document), or lat,lng[,name[,address]]; [FORMAT:]COLUMN sets the header format")
+	f.StringArrayVar(&o.s.Buttons, "button", nil, "INDEX=COLUMN: a dynamic button's value per row (URL suffix; INDEX:quick_reply=COLUMN payload, INDEX:copy_code=COLUMN coupon code); repeatable")
+	f.StringVar(&o.s.LangColumn, "lang-column", "", "CSV column of each row's template language (--lang when empty); rows in a language the template lacks are skipped")
 	f.StringVar(&o.s.HeaderMedia, "header-media", "", "one header for every row: a media file, uploaded once, or an https link (the template's IMAGE, VIDEO or DOCUMENT header)")
 	f.StringVar(&o.s.PhoneColumn, "phone-column", "", "the CSV column holding the phone number (default: detected by name)")
 	f.StringVar(&o.s.DefaultRegion, "default-region", "", "region for numbers without a country code, e.g. BR")
@@ -207,11 +210,15 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	}
 	defer st.Close()
 
+	langs, err := campaign.ResolveTemplate(ctx, client, &s)
+	if err != nil {
+		return err
+	}
 	imp, err := campaign.Import(ctx, st, campaign.ImportConfig{
 		File: file,
-		CSV:  csvimport.Config{PhoneColumn: s.PhoneColumn, Params: s.Params, DefaultRegion: s.DefaultRegion},
+		CSV:  campaign.NewMapping(s, langs).CSV(csvimport.Config{PhoneColumn: s.PhoneColumn, DefaultRegion: s.DefaultRegion}),
 		Campaign: store.Campaign{
-			Name: o.name, Template: s.Template, Language: s.Language, Params: s.Params,
+			Name: o.name, Template: s.Template, Language: s.Language, Params: s.ParamColumns(),
 			PhoneNumberID: s.PhoneNumberID, Scope: s.Scope(), Settings: s.Encode(), CreatedAt: a.now(),
 		},
 		ExplicitName: o.name != "",
