@@ -65,7 +65,7 @@ func TestRunSendsEachRowsComponents(t *testing.T) {
 		if len(sk) != 1 || sk[0].Line != 9 || sk[0].Reason != campaign.ReasonBadHeader {
 			t.Fatalf("skipped = %+v, want line 9 (the http link) as %s", sk, campaign.ReasonBadHeader)
 		}
-		deps := campaign.Deps{Store: st, Sender: client,
+		deps := campaign.Deps{Store: st, Sender: client, Prober: imageLinks{},
 			Owner: campaign.Owner{ID: "test-owner", PID: os.Getpid(), Host: "test", Alive: func(int) bool { return true }}}
 		if _, err := campaign.Run(t.Context(), deps, imp.Campaign.ID, campaign.RunOptions{}); err != nil {
 			t.Fatal(err)

@@ -67,6 +67,8 @@ func headerProblems(t sender.Template, m ComponentMapping) []string {
 		return []string{fmt.Sprintf("template %s has %s %s header: --header-media is for IMAGE, VIDEO and DOCUMENT headers; give --header COLUMN", t.Name, article(h.Format), h.Format)}
 	case m.HeaderMedia != "" && !IsLink(m.HeaderMedia):
 		return headerFileProblems(t, m.HeaderMedia)
+	case m.HeaderMedia != "" && !strings.HasPrefix(strings.ToLower(m.HeaderMedia), "https://"):
+		return []string{fmt.Sprintf("--header-media %s: Meta fetches header media over https only: give an https link or a file", m.HeaderMedia)}
 	case m.HeaderFormat != "" && m.HeaderFormat != h.Format && !(h.Format == sender.HeaderGIF && m.HeaderFormat == sender.HeaderVideo):
 		return []string{fmt.Sprintf("--header %s:%s: template %s has %s %s header: write --header %s:%s or --header %s",
 			m.HeaderFormat, m.Header, t.Name, article(h.Format), h.Format, strings.ToLower(h.Format), m.Header, m.Header)}

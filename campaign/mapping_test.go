@@ -14,8 +14,10 @@ import (
 	"testing"
 
 	"github.com/whatsend/whatsend/campaign"
+	"github.com/whatsend/whatsend/campaign/csvimport"
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/sender/simulator"
+	"github.com/whatsend/whatsend/store"
 )
 
 // springPromo is the simulator's demo template (templates-contract.md).
@@ -307,4 +309,65 @@ func buttons(t *testing.T, vs ...string) map[int]campaign.ButtonFlag {
 		m[b.Index] = b
 	}
 	return m
+}
+
+// imageLinks answers every header link as a small jpeg: the pre-flight of
+// a test never leaves the machine.
+type imageLinks struct{}
+
+func (imageLinks) Probe(ctx context.Context, link string) (sender.LinkInfo, error) {
+	return sender.LinkInfo{Method: "HEAD", Status: 200, ContentType: "image/jpeg", Size: 1000}, nil
+}
+
+// TestRunPreflightProbesHeaderColumnLinks: the distinct links of a --header
+// column are each asked once before the first send; one that is not found
+// pauses the campaign with nothing sent, naming the column and the link.
+func TestRunPreflightProbesHeaderColumnLinks(t *testing.T) {
+	st, dir := openStore(t)
+	var b strings.Builder
+	b.WriteString("phone,name,discount,coupon_path,image_url\n")
+	for i, p := range phones(30, 0) {
+		fmt.Fprintf(&b, "%s,Customer %d,10%%,c/%d,https://cdn.example.com/%d.jpg\n", p, i, i, i%3)
+	}
+	path := filepath.Join(dir, "promo.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := campaign.Settings{Template: "spring_promo", Language: "en_US", Params: []string{"name", "discount"},
+		Header: "image_url", Buttons: []string{"0=coupon_path"}, PhoneNumberID: testPhoneID, Tier: "unlimited"}
+	imp, err := campaign.Import(t.Context(), st, campaign.ImportConfig{
+		File: path, CSV: campaign.NewMapping(s, nil).CSV(csvimport.Config{}),
+		Campaign: store.Campaign{Name: "promo", Template: s.Template, Language: s.Language, Params: s.ParamColumns(),
+			PhoneNumberID: testPhoneID, Scope: s.Scope(), Settings: s.Encode()},
+		ExplicitName: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := simulator.New(simulator.Config{Latency: -1, Tier: -1, MPS: 1000})
+	client, err := sender.New(sender.Config{BaseURL: "http://simulator.invalid", Token: "sim-token", PhoneNumberID: testPhoneID,
+		WABAID: simulator.DefaultWABAID, Transport: sim.Transport()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := sender.LinkInfo{Method: "HEAD", Status: 200, ContentType: "image/jpeg", Size: 1000}
+	p := &fakeProber{calls: map[string]int{}, answers: map[string]sender.LinkInfo{
+		"https://cdn.example.com/0.jpg": ok, "https://cdn.example.com/1.jpg": {Method: "HEAD", Status: 404}, "https://cdn.example.com/2.jpg": ok}}
+	deps := campaign.Deps{Store: st, Sender: client, Prober: p,
+		Owner: campaign.Owner{ID: "test-owner", PID: os.Getpid(), Host: "test", Alive: func(int) bool { return true }}}
+	_, err = campaign.Run(t.Context(), deps, imp.Campaign.ID, campaign.RunOptions{})
+	if want := "--header image_url: header link https://cdn.example.com/1.jpg answers HEAD with HTTP 404"; !errors.Is(err, campaign.ErrPaused) || !strings.Contains(err.Error(), want) {
+		t.Errorf("run: %v, want paused saying %q", err, want)
+	}
+	if len(p.calls) != 3 {
+		t.Errorf("links probed %v, want the 3 distinct links", p.calls)
+	}
+	for l, n := range p.calls {
+		if n != 1 {
+			t.Errorf("%s probed %d times, want once", l, n)
+		}
+	}
+	if n := len(sim.Messages()); n != 0 {
+		t.Errorf("the simulator accepted %d messages, want none", n)
+	}
 }

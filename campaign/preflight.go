@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/whatsend/whatsend/sender"
+	"github.com/whatsend/whatsend/store"
 )
 
 // ReasonMarketingUS is the skip reason of a recipient in region US sent a
@@ -142,13 +144,49 @@ func bodyProblem(t sender.Template, s Settings) string {
 	return ""
 }
 
-// headerLinks lists the header links the campaign sends: --header-media
-// when it is a link.
-func (r *runner) headerLinks() (flag string, links []string) {
+// maxProbedLinks bounds the distinct header links a pre-flight asks: a
+// column of per-row links can hold one per row.
+const maxProbedLinks = 1000
+
+// headerLinks lists the distinct header links the campaign still has to
+// send: --header-media when it is a link, else the links frozen from the
+// --header column for the recipients not yet settled (at most
+// maxProbedLinks, in row order).
+func (r *runner) headerLinks(ctx context.Context) (flag string, links []string, err error) {
 	if IsLink(r.s.HeaderMedia) {
-		return "--header-media", []string{r.s.HeaderMedia}
+		return "--header-media", []string{r.s.HeaderMedia}, nil
 	}
-	return "", nil
+	_, col := ParseHeader(r.s.Header)
+	if col == "" {
+		return "", nil, nil
+	}
+	seen := map[string]bool{}
+	more := false
+	err = r.d.Store.Recipients(ctx, r.c.ID, func(rc store.Recipient) error {
+		switch rc.State {
+		case store.StatePending, store.StateRetry, store.StateDeferred, store.StateUncertain:
+		default:
+			return nil
+		}
+		var f frozen
+		if len(rc.Components) == 0 || json.Unmarshal(rc.Components, &f) != nil || f.Header == nil || f.Header.Link == "" || seen[f.Header.Link] {
+			return nil
+		}
+		if len(links) == maxProbedLinks {
+			more = true
+			return errStop
+		}
+		seen[f.Header.Link] = true
+		links = append(links, f.Header.Link)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return "", nil, err
+	}
+	if more {
+		r.d.Logger.Warn(fmt.Sprintf("the pre-flight checks the first %d distinct header links only", maxProbedLinks), "campaign", r.c.Name, "column", col)
+	}
+	return "--header " + col, links, nil
 }
 
 // preflightLinks asks every distinct header link once before the first
@@ -159,9 +197,9 @@ func (r *runner) preflightLinks(ctx context.Context, t sender.Template) error {
 	if t.Header == nil || !t.Header.Media() || r.s.Simulate {
 		return nil
 	}
-	flag, links := r.headerLinks()
-	if len(links) == 0 {
-		return nil
+	flag, links, err := r.headerLinks(ctx)
+	if err != nil || len(links) == 0 {
+		return err
 	}
 	p := r.d.Prober
 	if p == nil {
