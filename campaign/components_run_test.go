@@ -10,7 +10,6 @@ import (
 
 	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/campaign/csvimport"
-	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/sender/simulator"
 	"github.com/whatsend/whatsend/store"
 )
@@ -24,11 +23,7 @@ func TestRunSendsEachRowsComponents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st, dir := openStore(t)
 		sim := simulator.New(simulator.Config{Latency: -1, Tier: -1, MPS: 1000}) // its built-in spring_promo
-		client, err := sender.New(sender.Config{BaseURL: "http://simulator.invalid", Token: "sim-token", PhoneNumberID: testPhoneID,
-			WABAID: simulator.DefaultWABAID, Transport: sim.Transport()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		client := simClient(t, sim)
 		const n = 300
 		nums := phones(n, 0)
 		var b strings.Builder
@@ -49,15 +44,7 @@ func TestRunSendsEachRowsComponents(t *testing.T) {
 		if err := s.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		imp, err := campaign.Import(t.Context(), st, campaign.ImportConfig{
-			File: path, CSV: campaign.NewMapping(s, nil).CSV(csvimport.Config{}),
-			Campaign: store.Campaign{Name: "promo", Template: s.Template, Language: s.Language, Params: s.ParamColumns(),
-				PhoneNumberID: testPhoneID, Scope: s.Scope(), Settings: s.Encode()},
-			ExplicitName: true,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		imp := importMapped(t, st, path, "promo", s)
 		sk, err := st.Skipped(t.Context(), imp.Campaign.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -335,27 +335,15 @@ func TestRunPreflightProbesHeaderColumnLinks(t *testing.T) {
 	}
 	s := campaign.Settings{Template: "spring_promo", Language: "en_US", Params: []string{"name", "discount"},
 		Header: "image_url", Buttons: []string{"0=coupon_path"}, PhoneNumberID: testPhoneID, Tier: "unlimited"}
-	imp, err := campaign.Import(t.Context(), st, campaign.ImportConfig{
-		File: path, CSV: campaign.NewMapping(s, nil).CSV(csvimport.Config{}),
-		Campaign: store.Campaign{Name: "promo", Template: s.Template, Language: s.Language, Params: s.ParamColumns(),
-			PhoneNumberID: testPhoneID, Scope: s.Scope(), Settings: s.Encode()},
-		ExplicitName: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	imp := importMapped(t, st, path, "promo", s)
 	sim := simulator.New(simulator.Config{Latency: -1, Tier: -1, MPS: 1000})
-	client, err := sender.New(sender.Config{BaseURL: "http://simulator.invalid", Token: "sim-token", PhoneNumberID: testPhoneID,
-		WABAID: simulator.DefaultWABAID, Transport: sim.Transport()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := simClient(t, sim)
 	ok := sender.LinkInfo{Method: "HEAD", Status: 200, ContentType: "image/jpeg", Size: 1000}
 	p := &fakeProber{calls: map[string]int{}, answers: map[string]sender.LinkInfo{
 		"https://cdn.example.com/0.jpg": ok, "https://cdn.example.com/1.jpg": {Method: "HEAD", Status: 404}, "https://cdn.example.com/2.jpg": ok}}
 	deps := campaign.Deps{Store: st, Sender: client, Prober: p,
 		Owner: campaign.Owner{ID: "test-owner", PID: os.Getpid(), Host: "test", Alive: func(int) bool { return true }}}
-	_, err = campaign.Run(t.Context(), deps, imp.Campaign.ID, campaign.RunOptions{})
+	_, err := campaign.Run(t.Context(), deps, imp.Campaign.ID, campaign.RunOptions{})
 	if want := "--header image_url: header link https://cdn.example.com/1.jpg answers HEAD with HTTP 404"; !errors.Is(err, campaign.ErrPaused) || !strings.Contains(err.Error(), want) {
 		t.Errorf("run: %v, want paused saying %q", err, want)
 	}
@@ -370,4 +358,30 @@ func TestRunPreflightProbesHeaderColumnLinks(t *testing.T) {
 	if n := len(sim.Messages()); n != 0 {
 		t.Errorf("the simulator accepted %d messages, want none", n)
 	}
+}
+
+// importMapped imports the CSV with the settings' component mapping.
+func importMapped(t *testing.T, st store.Store, path, name string, s campaign.Settings) campaign.ImportResult {
+	t.Helper()
+	imp, err := campaign.Import(t.Context(), st, campaign.ImportConfig{
+		File: path, CSV: campaign.NewMapping(s, nil).CSV(csvimport.Config{}),
+		Campaign: store.Campaign{Name: name, Template: s.Template, Language: s.Language, Params: s.ParamColumns(),
+			PhoneNumberID: testPhoneID, Scope: s.Scope(), Settings: s.Encode()},
+		ExplicitName: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imp
+}
+
+// simClient is a client of the in-process simulator, with its WABA.
+func simClient(t *testing.T, sim *simulator.Sim) *sender.Client {
+	t.Helper()
+	client, err := sender.New(sender.Config{BaseURL: "http://simulator.invalid", Token: "sim-token", PhoneNumberID: testPhoneID,
+		WABAID: simulator.DefaultWABAID, Transport: sim.Transport()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
 }
