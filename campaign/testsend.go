@@ -37,7 +37,7 @@ func TestSend(ctx context.Context, d Deps, campaignID int64, to []string) ([]Tes
 	if err != nil {
 		return nil, err
 	}
-	s = s.withDefaults()
+	s = s.WithDefaults()
 	if c.State == store.CampaignCancelled {
 		return nil, &StateError{Campaign: c.Name, State: c.State, Action: "test-send", Hint: "delete it (whatsend campaign delete " + QuoteArg(c.Name) + ") to import its CSV again"}
 	}
