@@ -265,7 +265,7 @@ func (m Mapping) CSV(base csvimport.Config) csvimport.Config {
 }
 
 // check validates one row's values and freezes them (csvimport.Config.Check).
-func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail, raw string) {
+func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail string) {
 	var f frozen
 	for i, p := range m.Body {
 		v := r.Params[i]
@@ -273,17 +273,17 @@ func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail, raw s
 		case sender.ParamCurrency:
 			c, err := parseCurrency(v)
 			if err != nil {
-				return ReasonBadCurrency, fmt.Sprintf("%s: %v", p.Column, err), v
+				return ReasonBadCurrency, fmt.Sprintf("%s: %v (%s)", p.Column, err, quoted(v))
 			}
 			f.Body = append(f.Body, frozenTyped{At: i, Currency: &c})
 		case sender.ParamDateTime:
 			if err := checkText(v, MaxBodyText); err != nil {
-				return ReasonBadDateTime, fmt.Sprintf("%s: %v", p.Column, err), v
+				return ReasonBadDateTime, fmt.Sprintf("%s: %v (%s)", p.Column, err, quoted(v))
 			}
 			f.Body = append(f.Body, frozenTyped{At: i, DateTime: v})
 		default:
 			if err := checkText(v, MaxBodyText); err != nil {
-				return ReasonBadParam, fmt.Sprintf("%s: %v", p.Column, err), v
+				return ReasonBadParam, fmt.Sprintf("%s: %v (%s)", p.Column, err, quoted(v))
 			}
 		}
 	}
@@ -293,7 +293,7 @@ func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail, raw s
 		k++
 		h, reason, err := headerParam(v, m.HeaderFormat)
 		if err != nil {
-			return reason, fmt.Sprintf("%s (--header): %v", m.HeaderColumn, err), v
+			return reason, fmt.Sprintf("%s (--header): %v (%s)", m.HeaderColumn, err, quoted(v))
 		}
 		f.Header = &h
 	}
@@ -301,14 +301,14 @@ func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail, raw s
 		v := values[k]
 		k++
 		if err := checkButton(b.SubType, v); err != nil {
-			return ReasonBadButton, fmt.Sprintf("%s (--button %d, %s): %v", b.Column, b.Index, b.SubType, err), v
+			return ReasonBadButton, fmt.Sprintf("%s (--button %d, %s): %v (%s)", b.Column, b.Index, b.SubType, err, quoted(v))
 		}
 		f.Buttons = append(f.Buttons, frozenButton{Index: b.Index, SubType: b.SubType, Value: v})
 	}
 	if m.LangColumn != "" {
 		lang := cmp.Or(values[k], m.Lang)
 		if m.Languages != nil && !m.Languages[lang] {
-			return ReasonNoTranslation, fmt.Sprintf("%s: the template has no approved translation in %q", m.LangColumn, lang), values[k]
+			return ReasonNoTranslation, fmt.Sprintf("%s: the template has no approved translation in %q", m.LangColumn, lang)
 		}
 		if lang != m.Lang {
 			f.Lang = lang
@@ -317,11 +317,19 @@ func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail, raw s
 	if f.Header != nil || f.Buttons != nil || f.Body != nil || f.Lang != "" {
 		b, err := json.Marshal(f)
 		if err != nil {
-			return csvimport.ReasonBadRow, err.Error(), ""
+			return csvimport.ReasonBadRow, err.Error()
 		}
 		r.Components = b
 	}
-	return "", "", ""
+	return "", ""
+}
+
+// quoted is a value for a skip's detail: quoted, at most 60 characters.
+func quoted(v string) string {
+	if utf8.RuneCountInString(v) > 60 {
+		v = string([]rune(v)[:60]) + "…"
+	}
+	return strconv.Quote(v)
 }
 
 // checkText applies Meta's rules for a text parameter: not empty, at most
