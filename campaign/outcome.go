@@ -63,7 +63,7 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 		if e.Code == 131057 {
 			wait = max(wait, maintenanceWait)
 		}
-		r.num.slowUntil = maxTime(r.num.slowUntil, now.Add(wait))
+		r.num.slowUntil = later(r.num.slowUntil, now.Add(wait))
 		r.num.g.slowDown(e.Code)
 		if n >= r.s.MaxAttempts {
 			o.State = store.StateFailed
@@ -125,7 +125,7 @@ const maxNotSent = 5
 func (r *runner) notSent(x sendResult, o store.Outcome, now time.Time) store.Outcome {
 	o.State, o.NotSent = store.StatePending, true
 	r.num.netStreak++
-	r.num.slowUntil = maxTime(r.num.slowUntil, now.Add(slowDelay(r.num.netStreak, r.d.Rand)))
+	r.num.slowUntil = later(r.num.slowUntil, now.Add(slowDelay(r.num.netStreak, r.d.Rand)))
 	if r.num.netStreak >= maxNotSent && r.pause == nil {
 		r.pause = networkPause(x.err, fmt.Sprintf("%d sends in a row could not leave", r.num.netStreak))
 	}
@@ -154,13 +154,6 @@ func errorDetail(err error) string {
 		s = s[:500]
 	}
 	return s
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // judge feeds one answer to the guard's 131056 window: a share over the

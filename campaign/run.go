@@ -141,7 +141,7 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 	if err != nil {
 		return res, err
 	}
-	s = s.withDefaults()
+	s = s.WithDefaults()
 	if c.State == store.CampaignImporting {
 		return res, fmt.Errorf("campaign %s: import did not finish; run the same CSV again to import it", c.Name)
 	}
