@@ -154,6 +154,10 @@ func (s Settings) componentErrors() []error {
 	return errs
 }
 
+// MappingErrors checks the flags that map columns to the template
+// (--params, --header, --button), for a command that has no template.
+func (s Settings) MappingErrors() error { return errors.Join(s.componentErrors()...) }
+
 // BodyParams are the --params entries (Validate has checked them).
 func (s Settings) BodyParams() []BodyParam {
 	out := make([]BodyParam, 0, len(s.Params))
