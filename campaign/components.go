@@ -109,16 +109,28 @@ func ParseButton(v string) (ButtonFlag, error) {
 	return b, nil
 }
 
-// ParseHeader reads --header [FORMAT:]COLUMN: the format is the template's
-// header format when given (text, image, video, document, location).
-func ParseHeader(v string) (format, column string) {
+// HeaderFlag is --header [FORMAT:][PLACEHOLDER=]COLUMN.
+type HeaderFlag struct {
+	Format string // the template's header format when given (TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION)
+	Name   string // a NAMED template's header placeholder (default: the column)
+	Column string
+}
+
+// ParseHeader reads a --header value.
+func ParseHeader(v string) HeaderFlag {
+	var h HeaderFlag
 	if f, col, ok := strings.Cut(v, ":"); ok {
 		switch f = strings.ToUpper(strings.TrimSpace(f)); f {
 		case HeaderText, HeaderImage, HeaderVideo, HeaderDocument, HeaderLocation:
-			return f, strings.TrimSpace(col)
+			h.Format, v = f, col
 		}
 	}
-	return "", strings.TrimSpace(v)
+	if name, col, ok := strings.Cut(v, "="); ok {
+		h.Name, v = strings.TrimSpace(name), col
+	}
+	h.Column = strings.TrimSpace(v)
+	h.Name = cmp.Or(h.Name, h.Column)
+	return h
 }
 
 // componentErrors checks the component flags (Settings.Validate).
@@ -136,7 +148,7 @@ func (s Settings) componentErrors() []error {
 		}
 		seen[p.Name] = true
 	}
-	if _, col := ParseHeader(s.Header); s.Header != "" && col == "" {
+	if s.Header != "" && ParseHeader(s.Header).Column == "" {
 		errs = append(errs, fmt.Errorf("--header %q: no column name", s.Header))
 	}
 	indexes := map[int]bool{}
@@ -240,7 +252,8 @@ type Mapping struct {
 // NewMapping is the mapping of the settings; languages as in Mapping.
 func NewMapping(s Settings, languages map[string]bool) Mapping {
 	m := Mapping{Body: s.BodyParams(), LangColumn: s.LangColumn, Lang: s.Language, Languages: languages}
-	m.HeaderFormat, m.HeaderColumn = ParseHeader(s.Header)
+	h := ParseHeader(s.Header)
+	m.HeaderFormat, m.HeaderColumn = h.Format, h.Column
 	for _, v := range s.Buttons {
 		if b, err := ParseButton(v); err == nil {
 			m.Buttons = append(m.Buttons, b)
@@ -501,17 +514,16 @@ func amount1000(s string) (int64, error) {
 	return whole*1000 + fn, nil
 }
 
-// apply puts a recipient's frozen values into m; named says whether the
-// template's parameters are NAMED (a text header is then named after its
-// column).
-func (f frozen) apply(msg *sender.Message, headerColumn string) {
+// apply puts a recipient's frozen values into msg; a NAMED template's text
+// header takes headerName as its parameter_name.
+func (f frozen) apply(msg *sender.Message, headerName string) {
 	if h := f.Header; h != nil {
 		p := sender.Param{Type: h.Type, Text: h.Text, Link: h.Link, MediaID: h.ID, Filename: h.Filename}
 		if h.Loc != nil {
 			p.Location = &sender.Location{Latitude: h.Loc[0], Longitude: h.Loc[1], Name: h.LocName, Address: h.LocAddr}
 		}
 		if p.Type == sender.ParamText && msg.Format == sender.Named {
-			p.Name = headerColumn
+			p.Name = headerName
 		}
 		msg.Header = &p
 	}
@@ -555,8 +567,7 @@ func withComponents(msg sender.Message, components []byte, s Settings) sender.Me
 	if json.Unmarshal(components, &f) != nil {
 		return msg
 	}
-	_, col := ParseHeader(s.Header)
-	f.apply(&msg, col)
+	f.apply(&msg, ParseHeader(s.Header).Name)
 	return msg
 }
 
