@@ -109,16 +109,28 @@ func ParseButton(v string) (ButtonFlag, error) {
 	return b, nil
 }
 
-// ParseHeader reads --header [FORMAT:]COLUMN: the format is the template's
-// header format when given (text, image, video, document, location).
-func ParseHeader(v string) (format, column string) {
+// HeaderFlag is --header [FORMAT:][PLACEHOLDER=]COLUMN.
+type HeaderFlag struct {
+	Format string // the template's header format when given (TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION)
+	Name   string // a NAMED template's header placeholder (default: the column)
+	Column string
+}
+
+// ParseHeader reads a --header value.
+func ParseHeader(v string) HeaderFlag {
+	var h HeaderFlag
 	if f, col, ok := strings.Cut(v, ":"); ok {
 		switch f = strings.ToUpper(strings.TrimSpace(f)); f {
 		case HeaderText, HeaderImage, HeaderVideo, HeaderDocument, HeaderLocation:
-			return f, strings.TrimSpace(col)
+			h.Format, v = f, col
 		}
 	}
-	return "", strings.TrimSpace(v)
+	if name, col, ok := strings.Cut(v, "="); ok {
+		h.Name, v = strings.TrimSpace(name), col
+	}
+	h.Column = strings.TrimSpace(v)
+	h.Name = cmp.Or(h.Name, h.Column)
+	return h
 }
 
 // componentErrors checks the component flags (Settings.Validate).
@@ -136,7 +148,7 @@ func (s Settings) componentErrors() []error {
 		}
 		seen[p.Name] = true
 	}
-	if _, col := ParseHeader(s.Header); s.Header != "" && col == "" {
+	if s.Header != "" && ParseHeader(s.Header).Column == "" {
 		errs = append(errs, fmt.Errorf("--header %q: no column name", s.Header))
 	}
 	indexes := map[int]bool{}
@@ -153,6 +165,10 @@ func (s Settings) componentErrors() []error {
 	}
 	return errs
 }
+
+// MappingErrors checks the flags that map columns to the template
+// (--params, --header, --button), for a command that has no template.
+func (s Settings) MappingErrors() error { return errors.Join(s.componentErrors()...) }
 
 // BodyParams are the --params entries (Validate has checked them).
 func (s Settings) BodyParams() []BodyParam {
@@ -236,7 +252,8 @@ type Mapping struct {
 // NewMapping is the mapping of the settings; languages as in Mapping.
 func NewMapping(s Settings, languages map[string]bool) Mapping {
 	m := Mapping{Body: s.BodyParams(), LangColumn: s.LangColumn, Lang: s.Language, Languages: languages}
-	m.HeaderFormat, m.HeaderColumn = ParseHeader(s.Header)
+	h := ParseHeader(s.Header)
+	m.HeaderFormat, m.HeaderColumn = h.Format, h.Column
 	for _, v := range s.Buttons {
 		if b, err := ParseButton(v); err == nil {
 			m.Buttons = append(m.Buttons, b)
@@ -265,7 +282,7 @@ func (m Mapping) CSV(base csvimport.Config) csvimport.Config {
 }
 
 // check validates one row's values and freezes them (csvimport.Config.Check).
-func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail, raw string) {
+func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail string) {
 	var f frozen
 	for i, p := range m.Body {
 		v := r.Params[i]
@@ -273,17 +290,17 @@ func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail, raw s
 		case sender.ParamCurrency:
 			c, err := parseCurrency(v)
 			if err != nil {
-				return ReasonBadCurrency, fmt.Sprintf("%s: %v", p.Column, err), v
+				return ReasonBadCurrency, fmt.Sprintf("%s: %v (%s)", p.Column, err, quoted(v))
 			}
 			f.Body = append(f.Body, frozenTyped{At: i, Currency: &c})
 		case sender.ParamDateTime:
 			if err := checkText(v, MaxBodyText); err != nil {
-				return ReasonBadDateTime, fmt.Sprintf("%s: %v", p.Column, err), v
+				return ReasonBadDateTime, fmt.Sprintf("%s: %v (%s)", p.Column, err, quoted(v))
 			}
 			f.Body = append(f.Body, frozenTyped{At: i, DateTime: v})
 		default:
 			if err := checkText(v, MaxBodyText); err != nil {
-				return ReasonBadParam, fmt.Sprintf("%s: %v", p.Column, err), v
+				return ReasonBadParam, fmt.Sprintf("%s: %v (%s)", p.Column, err, quoted(v))
 			}
 		}
 	}
@@ -293,7 +310,7 @@ func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail, raw s
 		k++
 		h, reason, err := headerParam(v, m.HeaderFormat)
 		if err != nil {
-			return reason, fmt.Sprintf("%s (--header): %v", m.HeaderColumn, err), v
+			return reason, fmt.Sprintf("%s (--header): %v (%s)", m.HeaderColumn, err, quoted(v))
 		}
 		f.Header = &h
 	}
@@ -301,14 +318,14 @@ func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail, raw s
 		v := values[k]
 		k++
 		if err := checkButton(b.SubType, v); err != nil {
-			return ReasonBadButton, fmt.Sprintf("%s (--button %d, %s): %v", b.Column, b.Index, b.SubType, err), v
+			return ReasonBadButton, fmt.Sprintf("%s (--button %d, %s): %v (%s)", b.Column, b.Index, b.SubType, err, quoted(v))
 		}
 		f.Buttons = append(f.Buttons, frozenButton{Index: b.Index, SubType: b.SubType, Value: v})
 	}
 	if m.LangColumn != "" {
 		lang := cmp.Or(values[k], m.Lang)
 		if m.Languages != nil && !m.Languages[lang] {
-			return ReasonNoTranslation, fmt.Sprintf("%s: the template has no approved translation in %q", m.LangColumn, lang), values[k]
+			return ReasonNoTranslation, fmt.Sprintf("%s: the template has no approved translation in %q", m.LangColumn, lang)
 		}
 		if lang != m.Lang {
 			f.Lang = lang
@@ -317,11 +334,19 @@ func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail, raw s
 	if f.Header != nil || f.Buttons != nil || f.Body != nil || f.Lang != "" {
 		b, err := json.Marshal(f)
 		if err != nil {
-			return csvimport.ReasonBadRow, err.Error(), ""
+			return csvimport.ReasonBadRow, err.Error()
 		}
 		r.Components = b
 	}
-	return "", "", ""
+	return "", ""
+}
+
+// quoted is a value for a skip's detail: quoted, at most 60 characters.
+func quoted(v string) string {
+	if utf8.RuneCountInString(v) > 60 {
+		v = string([]rune(v)[:60]) + "…"
+	}
+	return strconv.Quote(v)
 }
 
 // checkText applies Meta's rules for a text parameter: not empty, at most
@@ -489,17 +514,16 @@ func amount1000(s string) (int64, error) {
 	return whole*1000 + fn, nil
 }
 
-// apply puts a recipient's frozen values into m; named says whether the
-// template's parameters are NAMED (a text header is then named after its
-// column).
-func (f frozen) apply(msg *sender.Message, headerColumn string) {
+// apply puts a recipient's frozen values into msg; a NAMED template's text
+// header takes headerName as its parameter_name.
+func (f frozen) apply(msg *sender.Message, headerName string) {
 	if h := f.Header; h != nil {
 		p := sender.Param{Type: h.Type, Text: h.Text, Link: h.Link, MediaID: h.ID, Filename: h.Filename}
 		if h.Loc != nil {
 			p.Location = &sender.Location{Latitude: h.Loc[0], Longitude: h.Loc[1], Name: h.LocName, Address: h.LocAddr}
 		}
 		if p.Type == sender.ParamText && msg.Format == sender.Named {
-			p.Name = headerColumn
+			p.Name = headerName
 		}
 		msg.Header = &p
 	}
@@ -543,8 +567,7 @@ func withComponents(msg sender.Message, components []byte, s Settings) sender.Me
 	if json.Unmarshal(components, &f) != nil {
 		return msg
 	}
-	_, col := ParseHeader(s.Header)
-	f.apply(&msg, col)
+	f.apply(&msg, ParseHeader(s.Header).Name)
 	return msg
 }
 

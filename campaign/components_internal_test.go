@@ -82,8 +82,8 @@ func TestFrozenComponentsMakeTheMessage(t *testing.T) {
 // A NAMED template's text header and body carry parameter_name; a row
 // without components sends its body as today.
 func TestNamedAndPlain(t *testing.T) {
-	s := Settings{Template: "t", Language: "en_US", Params: []string{"first_name=nome"}, Header: "text:sale_name", ParamFormat: string(sender.Named)}
-	rows, _ := readMapped(t, s, nil, "phone,nome,sale_name\n+5511987650001,Ana,Spring\n")
+	s := Settings{Template: "t", Language: "en_US", Params: []string{"first_name=nome"}, Header: "text:sale_name=venda", ParamFormat: string(sender.Named)}
+	rows, _ := readMapped(t, s, nil, "phone,nome,venda\n+5511987650001,Ana,Spring\n")
 	m := message(s, rows[0])
 	if m.Header == nil || m.Header.Name != "sale_name" || m.Header.Text != "Spring" || !reflect.DeepEqual(m.Names, []string{"first_name"}) || m.Params[0] != "Ana" || m.Body != nil {
 		t.Errorf("named message = %+v, header %+v", m, m.Header)

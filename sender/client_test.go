@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -158,14 +160,15 @@ func recorder(t *testing.T, answer string) (*httptest.Server, chan request) {
 
 const acceptedAnswer = `{"messaging_product":"whatsapp","contacts":[{"input":"+5511987654321","wa_id":"5511987654321"}],"messages":[{"id":"wamid.X1","message_status":"accepted"}]}`
 
-// TestRequestBodyGolden pins the exact bytes the client sends for a
-// template, against testdata/*.json (checked by hand against cloud-api.md
-// §1; rewrite with -update).
-func TestRequestBodyGolden(t *testing.T) {
-	for _, tt := range []struct {
-		file string
-		m    sender.Message
-	}{
+// goldenCase is a message and the file holding its exact request body.
+type goldenCase struct {
+	file string
+	m    sender.Message
+}
+
+// goldenCases are the messages of TestRequestBodyGolden.
+func goldenCases() []goldenCase {
+	return []goldenCase{
 		{"send_positional.json", sender.Message{To: "+5511987654321", Template: "order_update", Language: "pt_BR", Format: sender.Positional,
 			Params: []string{"João", "A-77120"}, Callback: "c=17;r=4821;a=1"}},
 		{"send_named.json", sender.Message{To: "+5511987654321", Template: "order_update_named", Language: "pt_BR", Format: sender.Named,
@@ -214,7 +217,14 @@ func TestRequestBodyGolden(t *testing.T) {
 				{Type: sender.ParamCurrency, Currency: &sender.Currency{FallbackValue: "$100.99", Code: "USD", Amount1000: 100990}}}}},
 		{"golden/body_date_time.json", sender.Message{To: "+5511987654321", Template: "appointment", Language: "en_US", Format: sender.Positional,
 			Body: []sender.Param{{Type: sender.ParamText, Text: "Ana"}, {Type: sender.ParamDateTime, DateTime: "February 25, 1977"}}}},
-	} {
+	}
+}
+
+// TestRequestBodyGolden pins the exact bytes the client sends for a
+// template, against testdata/*.json (checked by hand against cloud-api.md
+// §1; rewrite with -update).
+func TestRequestBodyGolden(t *testing.T) {
+	for _, tt := range goldenCases() {
 		t.Run(tt.file, func(t *testing.T) {
 			ts, seen := recorder(t, acceptedAnswer)
 			if _, err := newClient(t, ts.URL).SendTemplate(t.Context(), tt.m); err != nil {
@@ -1024,5 +1034,117 @@ func TestNewRefusesBadBaseURL(t *testing.T) {
 		if _, err := sender.New(sender.Config{BaseURL: ok, Token: testToken, PhoneNumberID: phoneID}); err != nil {
 			t.Errorf("New(BaseURL %q): %v, want it accepted", ok, err)
 		}
+	}
+}
+
+// simTemplate is a simulator template that m fits: its header format, as
+// many body placeholders (named as m's, for a NAMED message), and buttons
+// up to the highest index m fills (a quick reply where m fills none).
+func simTemplate(m sender.Message) simulator.Template {
+	t := simulator.Template{Name: m.Template, Language: m.Language, Category: "MARKETING", Status: "APPROVED", Format: string(m.Format)}
+	placeholder := func(i int, name string) string {
+		if m.Format == sender.Named {
+			return "{{" + name + "}}"
+		}
+		return fmt.Sprintf("{{%d}}", i+1)
+	}
+	if h := m.Header; h != nil {
+		c := simulator.Component{Type: "HEADER", Format: strings.ToUpper(h.Type)}
+		if h.Type == sender.ParamText {
+			c.Text = "Our " + placeholder(0, h.Name) + " sale"
+		}
+		t.Components = append(t.Components, c)
+	}
+	body := "Hi"
+	for i := range max(len(m.Params), len(m.Body)) {
+		name := ""
+		if i < len(m.Names) {
+			name = m.Names[i]
+		}
+		body += " " + placeholder(i, name)
+	}
+	t.Components = append(t.Components, simulator.Component{Type: "BODY", Text: body})
+	var buttons []simulator.Button
+	for _, b := range m.Buttons {
+		for len(buttons) <= b.Index {
+			buttons = append(buttons, simulator.Button{Type: "QUICK_REPLY", Text: "Stop promotions"})
+		}
+		switch b.SubType {
+		case sender.ButtonURL:
+			buttons[b.Index] = simulator.Button{Type: "URL", Text: "Shop now", URL: "https://shop.example.com/c/{{1}}"}
+		case sender.ButtonCopyCode:
+			buttons[b.Index] = simulator.Button{Type: "COPY_CODE", Text: "Copy offer code"}
+		}
+	}
+	if buttons != nil {
+		t.Components = append(t.Components, simulator.Component{Type: "BUTTONS", Buttons: buttons})
+	}
+	return t
+}
+
+// uploadImage uploads a small JPEG to the simulator and returns its id.
+func uploadImage(t *testing.T, url string) string {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("messaging_product", "whatsapp")
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="file"; filename="spring.jpg"`)
+	h.Set("Content-Type", "image/jpeg")
+	fw, _ := mw.CreatePart(h)
+	fw.Write([]byte("\xff\xd8\xff\xe0 a jpeg"))
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, url+"/v24.0/"+phoneID+"/media", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.ID == "" {
+		t.Fatalf("upload: %v, id %q (HTTP %d)", err, out.ID, resp.StatusCode)
+	}
+	return out.ID
+}
+
+// Each component kind's golden body is accepted by the simulator, which
+// checks it against a template of that shape as Meta does, and the
+// template object it records is the golden file's, byte for byte (an
+// uploaded media id stands in for the golden's id).
+func TestGoldenBodiesAcceptedBySimulator(t *testing.T) {
+	for _, tt := range goldenCases() {
+		if !strings.HasPrefix(tt.file, "golden/") {
+			continue
+		}
+		t.Run(tt.file, func(t *testing.T) {
+			sim, ts := simServer(t, simulator.Config{Tier: -1, Templates: []simulator.Template{simTemplate(tt.m)}})
+			want, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := tt.m
+			if h := m.Header; h != nil && h.MediaID != "" {
+				id := uploadImage(t, ts.URL)
+				want = bytes.ReplaceAll(want, []byte(h.MediaID), []byte(id))
+				hh := *h
+				hh.MediaID = id
+				m.Header = &hh
+			}
+			if _, err := newClient(t, ts.URL).SendTemplate(t.Context(), m); err != nil {
+				t.Fatalf("the simulator refused the golden body: %v", err)
+			}
+			var sent struct {
+				Template json.RawMessage `json:"template"`
+			}
+			if err := json.Unmarshal(want, &sent); err != nil {
+				t.Fatal(err)
+			}
+			msgs := sim.Messages()
+			if len(msgs) != 1 || !bytes.Equal(msgs[0].Template, sent.Template) {
+				t.Fatalf("the simulator recorded %d messages; template\n%s\nwant\n%s", len(msgs), msgs[0].Template, sent.Template)
+			}
+		})
 	}
 }

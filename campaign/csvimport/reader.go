@@ -66,8 +66,9 @@ type Config struct {
 	// Check, when set, is called with each row that passed the phone and
 	// --params checks and the values of Columns (trimmed), from several
 	// goroutines at once. It may set the row's Components; a reason skips
-	// the row (with detail, and raw the offending value).
-	Check func(r *Row, values []string) (reason, detail, raw string)
+	// the row, with detail (the skip's Raw stays the phone, as for every
+	// row reason, so that a report of the skipped rows can be fixed).
+	Check func(r *Row, values []string) (reason, detail string)
 }
 
 // Column is a CSV column a flag asks for.
@@ -307,8 +308,8 @@ func (c *checker) check(rec []string, line int) item {
 		for i, idx := range c.colIdx {
 			values[i] = strings.TrimSpace(rec[idx])
 		}
-		if reason, detail, bad := c.cfg.Check(&row, values); reason != "" {
-			return skip(reason, detail, bad)
+		if reason, detail := c.cfg.Check(&row, values); reason != "" {
+			return skip(reason, detail, raw)
 		}
 	}
 	return item{row: row, rawPhone: raw}

@@ -112,7 +112,7 @@ func (o *settingsFlags) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.s.Template, "template", "", "template name (required)")
 	f.StringVar(&o.s.Language, "lang", "", "template language code, exactly as approved, e.g. en_US (required)")
 	f.StringSliceVar(&o.s.Params, "params", nil, "CSV columns mapped to the template's body parameters, in order: [PLACEHOLDER=]COLUMN[:currency|:date_time] (a NAMED template read with --waba-id needs none: its placeholders' columns)")
-	f.StringVar(&o.s.Header, "header", "", "CSV column of the header parameter: text, an https link or media id (image/video/document), or lat,lng[,name[,address]]; [FORMAT:]COLUMN sets the header format")
+	f.StringVar(&o.s.Header, "header", "", "CSV column of the header parameter: text, an https link or media id (image/video/document), or lat,lng[,name[,address]]; [FORMAT:][PLACEHOLDER=]COLUMN sets the header format and a NAMED header's placeholder")
 	f.StringArrayVar(&o.s.Buttons, "button", nil, "INDEX=COLUMN: a dynamic button's value per row (URL suffix; INDEX:quick_reply=COLUMN payload, INDEX:copy_code=COLUMN coupon code); repeatable")
 	f.StringVar(&o.s.LangColumn, "lang-column", "", "CSV column of each row's template language (--lang when empty); rows in a language the template lacks are skipped")
 	f.StringVar(&o.s.HeaderMedia, "header-media", "", "one header for every row: a media file, uploaded once, or an https link (the template's IMAGE, VIDEO or DOCUMENT header)")

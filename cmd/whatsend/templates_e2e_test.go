@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/whatsend/whatsend/sender/simulator"
+)
+
+// TestTemplateComponentsEndToEnd: a 300-row campaign with an image header
+// (a column of https links) and a URL button, run by the binary against
+// `whatsend sim` and its built-in spring_promo, ends with every row
+// accepted once and each accepted message's template object, as the
+// simulator received it, holding that row's link, body values and URL
+// suffix. A row with an http link is skipped at import with its line; a
+// second run of the same command continues the campaign and sends nothing.
+func TestTemplateComponentsEndToEnd(t *testing.T) {
+	sim := startSim(t, "--latency", "0ms", "--tier", "unlimited", "--mps", "1000")
+	p := newProc(t, sim)
+	const n = 300
+	var b strings.Builder
+	b.WriteString("phone,name,discount,coupon_path,image_url\n")
+	for i := range n {
+		link := fmt.Sprintf("https://cdn.example.com/promo/%d.jpg", i)
+		if i == 41 {
+			link = "http://cdn.example.com/promo/41.jpg"
+		}
+		fmt.Fprintf(&b, "+55119%08d,Customer %d,%d%%,c/%05d,%s\n", 20000000+i, i, 5+i%50, i, link)
+	}
+	csv := filepath.Join(p.dir, "promo.csv")
+	if err := os.WriteFile(csv, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"run", csv, "--template", "spring_promo", "--lang", "en_US", "--params", "name,discount",
+		"--header", "image_url", "--button", "0=coupon_path", "--api-url", sim.url, "--waba-id", simulator.DefaultWABAID,
+		"--tier", "unlimited", "--rate", "500", "--name", "promo"}
+	if code := p.exec(args...); code != 0 {
+		t.Fatalf("run exited %d\nstdout: %s\nstderr: %s", code, p.stdout.String(), p.stderr.String())
+	}
+	if !strings.Contains(p.stderr.String(), "300 rows, 299 valid, 1 skipped") {
+		t.Errorf("import line missing; stderr:\n%s", p.stderr.String())
+	}
+
+	var got struct {
+		Messages []struct {
+			To       string          `json:"to"`
+			Template json.RawMessage `json:"template"`
+		} `json:"messages"`
+	}
+	sim.getJSON(t, "/_sim/messages", &got)
+	if len(got.Messages) != n-1 {
+		t.Fatalf("simulator accepted %d messages, want %d", len(got.Messages), n-1)
+	}
+	seen := map[string]bool{}
+	for _, m := range got.Messages {
+		var i int
+		if _, err := fmt.Sscanf(m.To, "+55119%08d", &i); err != nil || i < 20000000 || i >= 20000000+n {
+			t.Fatalf("message to %q, not a row of the CSV", m.To)
+		}
+		i -= 20000000
+		if i == 41 || seen[m.To] {
+			t.Fatalf("row %d sent (again): %s", i, m.Template)
+		}
+		seen[m.To] = true
+		want := fmt.Sprintf(`{"name":"spring_promo","language":{"code":"en_US"},"components":[`+
+			`{"type":"header","parameters":[{"type":"image","image":{"link":"https://cdn.example.com/promo/%d.jpg"}}]},`+
+			`{"type":"body","parameters":[{"type":"text","text":"Customer %d"},{"type":"text","text":"%d%%"}]},`+
+			`{"type":"button","sub_type":"url","index":"0","parameters":[{"type":"text","text":"c/%05d"}]}]}`, i, i, 5+i%50, i)
+		if string(m.Template) != want {
+			t.Errorf("row %d: template sent\n%s\nwant\n%s", i, m.Template, want)
+		}
+	}
+
+	if code := p.exec("report", "promo", "--format", "csv", "--only", "skipped"); code != 0 {
+		t.Fatalf("report exited %d: %s", code, p.stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(p.stdout.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], `43,+5511920000041,Customer 41,46%,skipped,bad_header,0,,,"image_url (--header): the link is not https`) {
+		t.Errorf("the skipped report, want line 43 alone as bad_header:\n%s", p.stdout.String())
+	}
+	// The same command again continues the campaign: nothing more is sent.
+	if code := p.exec(args...); code != 0 {
+		t.Fatalf("second run exited %d: %s", code, p.stderr.String())
+	}
+	sim.getJSON(t, "/_sim/messages", &got)
+	if len(got.Messages) != n-1 {
+		t.Errorf("after the second run the simulator has %d messages, want %d", len(got.Messages), n-1)
+	}
+}
