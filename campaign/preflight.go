@@ -156,7 +156,7 @@ func (r *runner) headerLinks(ctx context.Context) (flag string, links []string, 
 	if IsLink(r.s.HeaderMedia) {
 		return "--header-media", []string{r.s.HeaderMedia}, nil
 	}
-	_, col := ParseHeader(r.s.Header)
+	col := ParseHeader(r.s.Header).Column
 	if col == "" {
 		return "", nil, nil
 	}

@@ -264,7 +264,8 @@ func (s Settings) Format() sender.ParamFormat {
 // for the pre-flight.
 func (s Settings) componentMapping() ComponentMapping {
 	m := ComponentMapping{Params: s.Params, HeaderMedia: s.HeaderMedia}
-	m.HeaderFormat, m.Header = ParseHeader(s.Header)
+	h := ParseHeader(s.Header)
+	m.HeaderFormat, m.Header = h.Format, h.Column
 	for _, v := range s.Buttons {
 		if b, err := ParseButton(v); err == nil {
 			if m.Buttons == nil {
