@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -51,7 +52,7 @@ func preflightProc(t *testing.T, simArgs ...string) (*simProc, *proc) {
 // the flag to fix; the simulator accepted nothing.
 func TestPreflightMismatchesExit3(t *testing.T) {
 	sim, p := preflightProc(t)
-	links := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	links := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/clip.mp4":
 			w.Header().Set("Content-Type", "video/mp4")
@@ -62,6 +63,14 @@ func TestPreflightMismatchesExit3(t *testing.T) {
 		}
 	}))
 	t.Cleanup(links.Close)
+	// whatsend trusts the loopback server's certificate (Go reads
+	// SSL_CERT_FILE on Linux): header links are https only.
+	certFile := filepath.Join(t.TempDir(), "links.pem")
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: links.Certificate().Raw})
+	if err := os.WriteFile(certFile, cert, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.extra = append(p.extra, "SSL_CERT_FILE="+certFile)
 	jpg := filepath.Join(p.dir, "promo.jpg")
 	if err := os.WriteFile(jpg, []byte("\xff\xd8\xff\xe0 not much of a jpeg"), 0o600); err != nil {
 		t.Fatal(err)
@@ -81,6 +90,8 @@ func TestPreflightMismatchesExit3(t *testing.T) {
 			[]string{"header link " + links.URL + "/gone.jpg answers HEAD with HTTP 404"}},
 		{"a link to a video for an image header", "photo_promo", []string{"--header-media", links.URL + "/clip.mp4"},
 			[]string{"header link " + links.URL + "/clip.mp4 is video (video/mp4), not image"}},
+		{"an http link", "photo_promo", []string{"--header-media", "http://cdn.example.com/a.jpg"},
+			[]string{"--header-media http://cdn.example.com/a.jpg: Meta fetches header media over https only"}},
 		{"a copy-code button without a column", "coupon", nil,
 			[]string{"template coupon's button 0 is a copy-code button: give --button 0:copy_code=COLUMN"}},
 		{"a dynamic URL without a column", "spring_promo", []string{"--header-media", jpg},
