@@ -385,3 +385,40 @@ func simClient(t *testing.T, sim *simulator.Sim) *sender.Client {
 	}
 	return client
 }
+
+// TestRunPreflightChecksEachRowLanguage: with --lang-column, the mapping is
+// checked against the translation of each language the rows use too; a
+// pt_BR translation whose button 0 is a copy code, not the en_US URL,
+// pauses the run before any send, naming the language and the flag.
+func TestRunPreflightChecksEachRowLanguage(t *testing.T) {
+	tpls, err := simulator.ParseTemplates([]byte(`{"data":[
+ {"name":"promo","language":"en_US","status":"APPROVED","category":"MARKETING","components":[
+  {"type":"BODY","text":"Hi {{1}}, {{2}} off."},
+  {"type":"BUTTONS","buttons":[{"type":"URL","text":"Shop","url":"https://shop.example.com/c/{{1}}"}]}]},
+ {"name":"promo","language":"pt_BR","status":"APPROVED","category":"MARKETING","components":[
+  {"type":"BODY","text":"Oi {{1}}, {{2}} de desconto."},
+  {"type":"BUTTONS","buttons":[{"type":"COPY_CODE","example":"SPRING20"}]}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, dir := openStore(t)
+	path := filepath.Join(dir, "promo.csv")
+	csv := "phone,name,discount,code,lang\n+5511920000001,Ana,10%,c1,pt_BR\n+5511920000002,Bia,15%,c2,\n"
+	if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := campaign.Settings{Template: "promo", Language: "en_US", Params: []string{"name", "discount"}, Buttons: []string{"0=code"},
+		LangColumn: "lang", PhoneNumberID: testPhoneID, Tier: "unlimited"}
+	imp := importMapped(t, st, path, "promo", s)
+	sim := simulator.New(simulator.Config{Latency: -1, Tier: -1, MPS: 1000, Templates: tpls})
+	deps := campaign.Deps{Store: st, Sender: simClient(t, sim), Prober: imageLinks{},
+		Owner: campaign.Owner{ID: "test-owner", PID: os.Getpid(), Host: "test", Alive: func(int) bool { return true }}}
+	_, err = campaign.Run(t.Context(), deps, imp.Campaign.ID, campaign.RunOptions{})
+	want := "(pt_BR, --lang-column lang) --button 0=code: template promo's button 0 is a copy-code button: write --button 0:copy_code=code"
+	if !errors.Is(err, campaign.ErrPaused) || !strings.Contains(err.Error(), want) {
+		t.Errorf("run: %v, want paused saying %q", err, want)
+	}
+	if n := len(sim.Messages()); n != 0 {
+		t.Errorf("the simulator accepted %d messages, want none", n)
+	}
+}

@@ -83,6 +83,14 @@ func (r *runner) checkTemplate(ctx context.Context) error {
 		}
 		return r.pauseNow(ctx, p)
 	}
+	problems, err := r.translationProblems(ctx)
+	if err != nil {
+		return r.readFailed(ctx, err, "could not read the template's translations; the other languages are not checked")
+	}
+	if len(problems) > 0 {
+		return r.pauseNow(ctx, &pauseCause{Kind: "preflight", Reason: "pre-flight: " + strings.Join(problems, "; "),
+			Detail: map[string]any{"template": t.Name, "problems": problems}})
+	}
 	return r.preflightLinks(ctx, t)
 }
 
@@ -162,14 +170,8 @@ func (r *runner) headerLinks(ctx context.Context) (flag string, links []string, 
 	}
 	seen := map[string]bool{}
 	more := false
-	err = r.d.Store.Recipients(ctx, r.c.ID, func(rc store.Recipient) error {
-		switch rc.State {
-		case store.StatePending, store.StateRetry, store.StateDeferred, store.StateUncertain:
-		default:
-			return nil
-		}
-		var f frozen
-		if len(rc.Components) == 0 || json.Unmarshal(rc.Components, &f) != nil || f.Header == nil || f.Header.Link == "" || seen[f.Header.Link] {
+	err = r.eachUnsettled(ctx, func(f frozen) error {
+		if f.Header == nil || f.Header.Link == "" || seen[f.Header.Link] {
 			return nil
 		}
 		if len(links) == maxProbedLinks {
@@ -180,13 +182,72 @@ func (r *runner) headerLinks(ctx context.Context) (flag string, links []string, 
 		links = append(links, f.Header.Link)
 		return nil
 	})
-	if err != nil && !errors.Is(err, errStop) {
+	if err != nil {
 		return "", nil, err
 	}
 	if more {
 		r.d.Logger.Warn(fmt.Sprintf("the pre-flight checks the first %d distinct header links only", maxProbedLinks), "campaign", r.c.Name, "column", col)
 	}
 	return "--header " + col, links, nil
+}
+
+// eachUnsettled calls fn with the frozen components of each recipient not
+// yet settled (pending, retry, deferred, uncertain), in row order, until fn
+// returns errStop.
+func (r *runner) eachUnsettled(ctx context.Context, fn func(frozen) error) error {
+	err := r.d.Store.Recipients(ctx, r.c.ID, func(rc store.Recipient) error {
+		switch rc.State {
+		case store.StatePending, store.StateRetry, store.StateDeferred, store.StateUncertain:
+		default:
+			return nil
+		}
+		var f frozen
+		if len(rc.Components) == 0 || json.Unmarshal(rc.Components, &f) != nil {
+			return nil
+		}
+		return fn(f)
+	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+// translationProblems checks the mapping against each other language the
+// rows still to send use (--lang-column): a translation may differ from
+// the --lang one in its header, body or buttons.
+func (r *runner) translationProblems(ctx context.Context) ([]string, error) {
+	tr, ok := r.d.Sender.(TranslationReader)
+	if r.s.LangColumn == "" || !ok {
+		return nil, nil
+	}
+	langs := map[string]bool{}
+	if err := r.eachUnsettled(ctx, func(f frozen) error {
+		if f.Lang != "" && f.Lang != r.s.Language {
+			langs[f.Lang] = true
+		}
+		return nil
+	}); err != nil || len(langs) == 0 {
+		return nil, err
+	}
+	ts, err := tr.Translations(ctx, r.s.Template)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range ts {
+		if !langs[t.Language] || t.Status != "APPROVED" {
+			continue
+		}
+		var ps []string
+		if p := bodyProblem(t, r.s); p != "" {
+			ps = append(ps, p)
+		}
+		for _, p := range append(ps, MappingProblems(t, r.s.componentMapping())...) {
+			out = append(out, fmt.Sprintf("(%s, --lang-column %s) %s", t.Language, r.s.LangColumn, p))
+		}
+	}
+	return out, nil
 }
 
 // preflightLinks asks every distinct header link once before the first
