@@ -83,10 +83,26 @@ WHATSEND_WABA_ID; the business portfolio id (the messaging limit's scope) from
 --simulate sends to the built-in Cloud API simulator instead: no account,
 token or network needed, and resume of such a campaign never reaches Meta.
 
-Exit status: 0 finished; 2 usage error or CSV refused; 3 paused by the guard;
-4 another process holds the campaign or the number; 10 stopped with work left
-(allowance used up, deferrals, --max-duration); 130/143 interrupted, progress
-saved; 1 unexpected error.`,
+Before the first send, the pre-flight reads the template (with --waba-id)
+and checks that every component needing a parameter gets one and that the
+formats match: a media header has --header or --header-media of its type, a
+dynamic URL or copy-code button has its --button column, no flag names a
+component the template lacks, and with --lang-column every row language's
+translation fits too. Each distinct header link is asked once (HEAD, or GET)
+for its status, type and size within Meta's limits; a rehearsal skips that.
+A failure exits 3 before any send, naming the component and the flag.
+--header-media FILE is uploaded once and its media id kept with the
+campaign for every send and resume (uploaded again only when Meta says the
+id expired); --header-media URL is sent as a link.
+
+--test-to NUMBER[,NUMBER] sends the first valid row's message to those
+numbers only (your own phones), prints the message ids and exits 0; the
+campaign's recipients, allowance and reports are untouched.
+
+Exit status: 0 finished; 2 usage error or CSV refused; 3 paused by the guard
+or the pre-flight; 4 another process holds the campaign or the number; 10
+stopped with work left (allowance used up, deferrals, --max-duration);
+130/143 interrupted, progress saved; 1 unexpected error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRun(cmd, a, o, args[0])
