@@ -157,6 +157,9 @@ func (s Settings) Validate() error {
 	if s.Language == "" {
 		errs = append(errs, errors.New("--lang is required"))
 	}
+	if s.Header != "" && s.HeaderMedia != "" {
+		errs = append(errs, errors.New("--header and --header-media both give the header: keep one"))
+	}
 	errs = append(errs, s.componentErrors()...)
 	// Written as !(in range) so that NaN, which compares false with
 	// everything, is refused too.
