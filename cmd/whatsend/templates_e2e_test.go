@@ -13,14 +13,17 @@ import (
 
 // TestTemplateComponentsEndToEnd: a 300-row campaign with an image header
 // (a column of https links) and a URL button, run by the binary against
-// `whatsend sim` and its built-in spring_promo, ends with every row
+// `whatsend sim --templates-file` (spring_promo in Meta's shape), ends with every row
 // accepted once and each accepted message's template object, as the
 // simulator received it, holding that row's link, body values and URL
 // suffix, across a stop (the allowance) and a resume given no flag. A row
 // with an http link is skipped at import with its line; the same command
 // again continues the campaign and sends nothing.
 func TestTemplateComponentsEndToEnd(t *testing.T) {
-	sim := startSim(t, "--latency", "0ms", "--tier", "unlimited", "--mps", "1000")
+	// testdata/templates.json: spring_promo in the shape of Meta's
+	// message_templates answer.
+	sim := startSim(t, "--templates-file", filepath.Join("..", "..", "testdata", "templates.json"),
+		"--latency", "0ms", "--tier", "unlimited", "--mps", "1000")
 	p := newProc(t, sim)
 	const n = 300
 	var b strings.Builder
