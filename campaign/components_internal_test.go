@@ -48,6 +48,14 @@ func TestFrozenComponentsMakeTheMessage(t *testing.T) {
 	if len(skips) != 0 || len(rows) != 5 {
 		t.Fatalf("rows %d, skips %+v; want 5 rows", len(rows), skips)
 	}
+	// The stored form, read back by every later run and resume: keep it
+	// readable by older values when it changes.
+	const stored = `{"header":{"type":"image","link":"https://cdn.example.com/a.jpg"},` +
+		`"buttons":[{"index":0,"sub_type":"url","value":"c/ana"},{"index":1,"sub_type":"quick_reply","value":"stop"},{"index":2,"sub_type":"copy_code","value":"ANA25"}],` +
+		`"body":[{"at":1,"currency":{"fallback_value":"12.50 BRL","code":"BRL","amount_1000":12500}},{"at":2,"date_time":"March 3"}],"lang":"pt_BR"}`
+	if string(rows[0].Components) != stored {
+		t.Errorf("line 2 stored as\n%s\nwant\n%s", rows[0].Components, stored)
+	}
 	buttons := func(path, code string) []sender.Button {
 		return []sender.Button{{Index: 0, SubType: sender.ButtonURL, Value: path}, {Index: 1, SubType: sender.ButtonQuickReply, Value: "stop"},
 			{Index: 2, SubType: sender.ButtonCopyCode, Value: code}}
