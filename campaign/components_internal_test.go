@@ -183,3 +183,30 @@ func TestComponentFlagsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCurrency(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		code   string
+		amount int64
+		ok     bool
+	}{
+		{"12.50 BRL", "BRL", 12500, true},
+		{"BRL 12.50", "BRL", 12500, true},
+		{"12,5 EUR", "EUR", 12500, true},
+		{"0.001 USD", "USD", 1, true},
+		{"100990 USD", "USD", 100990000, true},
+		{"1.2345 USD", "", 0, false},
+		{"1,234.50 USD", "", 0, false},
+		{"-5 USD", "", 0, false},
+		{"1e3 USD", "", 0, false},
+		{"12.50 R$", "", 0, false},
+		{"12.50", "", 0, false},
+		{"99999999999999999999 USD", "", 0, false},
+	} {
+		c, err := parseCurrency(tc.in)
+		if (err == nil) != tc.ok || tc.ok && (c.Code != tc.code || c.Amount1000 != tc.amount || c.FallbackValue != tc.in) {
+			t.Errorf("parseCurrency(%q) = %+v, %v; want %s %d ok=%v", tc.in, c, err, tc.code, tc.amount, tc.ok)
+		}
+	}
+}
