@@ -229,9 +229,15 @@ type frozenButton struct {
 }
 
 type frozenTyped struct {
-	At       int              `json:"at"` // 0-based --params position
-	Currency *sender.Currency `json:"currency,omitempty"`
-	DateTime string           `json:"date_time,omitempty"`
+	At       int             `json:"at"` // 0-based --params position
+	Currency *frozenCurrency `json:"currency,omitempty"`
+	DateTime string          `json:"date_time,omitempty"`
+}
+
+type frozenCurrency struct {
+	Fallback   string `json:"fallback_value"`
+	Code       string `json:"code"`
+	Amount1000 int64  `json:"amount_1000"`
 }
 
 // Mapping is what a campaign's rows hold beyond the phone: the body
@@ -292,7 +298,7 @@ func (m Mapping) check(r *csvimport.Row, values []string) (reason, detail string
 			if err != nil {
 				return ReasonBadCurrency, fmt.Sprintf("%s: %v (%s)", p.Column, err, quoted(v))
 			}
-			f.Body = append(f.Body, frozenTyped{At: i, Currency: &c})
+			f.Body = append(f.Body, frozenTyped{At: i, Currency: &frozenCurrency{Fallback: c.FallbackValue, Code: c.Code, Amount1000: c.Amount1000}})
 		case sender.ParamDateTime:
 			if err := checkText(v, MaxBodyText); err != nil {
 				return ReasonBadDateTime, fmt.Sprintf("%s: %v (%s)", p.Column, err, quoted(v))
@@ -549,7 +555,9 @@ func (f frozen) apply(msg *sender.Message, headerName string) {
 		}
 		p := sender.Param{Name: body[t.At].Name, Type: sender.ParamDateTime, DateTime: t.DateTime}
 		if t.Currency != nil {
-			p = sender.Param{Name: body[t.At].Name, Type: sender.ParamCurrency, Currency: t.Currency}
+			c := t.Currency
+			p = sender.Param{Name: body[t.At].Name, Type: sender.ParamCurrency,
+				Currency: &sender.Currency{FallbackValue: c.Fallback, Code: c.Code, Amount1000: c.Amount1000}}
 		}
 		body[t.At] = p
 	}

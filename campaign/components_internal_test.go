@@ -48,6 +48,14 @@ func TestFrozenComponentsMakeTheMessage(t *testing.T) {
 	if len(skips) != 0 || len(rows) != 5 {
 		t.Fatalf("rows %d, skips %+v; want 5 rows", len(rows), skips)
 	}
+	// The stored form, read back by every later run and resume: keep it
+	// readable by older values when it changes.
+	const stored = `{"header":{"type":"image","link":"https://cdn.example.com/a.jpg"},` +
+		`"buttons":[{"index":0,"sub_type":"url","value":"c/ana"},{"index":1,"sub_type":"quick_reply","value":"stop"},{"index":2,"sub_type":"copy_code","value":"ANA25"}],` +
+		`"body":[{"at":1,"currency":{"fallback_value":"12.50 BRL","code":"BRL","amount_1000":12500}},{"at":2,"date_time":"March 3"}],"lang":"pt_BR"}`
+	if string(rows[0].Components) != stored {
+		t.Errorf("line 2 stored as\n%s\nwant\n%s", rows[0].Components, stored)
+	}
 	buttons := func(path, code string) []sender.Button {
 		return []sender.Button{{Index: 0, SubType: sender.ButtonURL, Value: path}, {Index: 1, SubType: sender.ButtonQuickReply, Value: "stop"},
 			{Index: 2, SubType: sender.ButtonCopyCode, Value: code}}
@@ -172,6 +180,33 @@ func TestComponentFlagsRefused(t *testing.T) {
 		tc.set(&s)
 		if err := s.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want %q", s, err, tc.want)
+		}
+	}
+}
+
+func TestParseCurrency(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		code   string
+		amount int64
+		ok     bool
+	}{
+		{"12.50 BRL", "BRL", 12500, true},
+		{"BRL 12.50", "BRL", 12500, true},
+		{"12,5 EUR", "EUR", 12500, true},
+		{"0.001 USD", "USD", 1, true},
+		{"100990 USD", "USD", 100990000, true},
+		{"1.2345 USD", "", 0, false},
+		{"1,234.50 USD", "", 0, false},
+		{"-5 USD", "", 0, false},
+		{"1e3 USD", "", 0, false},
+		{"12.50 R$", "", 0, false},
+		{"12.50", "", 0, false},
+		{"99999999999999999999 USD", "", 0, false},
+	} {
+		c, err := parseCurrency(tc.in)
+		if (err == nil) != tc.ok || tc.ok && (c.Code != tc.code || c.Amount1000 != tc.amount || c.FallbackValue != tc.in) {
+			t.Errorf("parseCurrency(%q) = %+v, %v; want %s %d ok=%v", tc.in, c, err, tc.code, tc.amount, tc.ok)
 		}
 	}
 }

@@ -13,13 +13,17 @@ import (
 
 // TestTemplateComponentsEndToEnd: a 300-row campaign with an image header
 // (a column of https links) and a URL button, run by the binary against
-// `whatsend sim` and its built-in spring_promo, ends with every row
+// `whatsend sim --templates-file` (spring_promo in Meta's shape), ends with every row
 // accepted once and each accepted message's template object, as the
 // simulator received it, holding that row's link, body values and URL
-// suffix. A row with an http link is skipped at import with its line; a
-// second run of the same command continues the campaign and sends nothing.
+// suffix, across a stop (the allowance) and a resume given no flag. A row
+// with an http link is skipped at import with its line; the same command
+// again continues the campaign and sends nothing.
 func TestTemplateComponentsEndToEnd(t *testing.T) {
-	sim := startSim(t, "--latency", "0ms", "--tier", "unlimited", "--mps", "1000")
+	// testdata/templates.json: spring_promo in the shape of Meta's
+	// message_templates answer.
+	sim := startSim(t, "--templates-file", filepath.Join("..", "..", "testdata", "templates.json"),
+		"--latency", "0ms", "--tier", "unlimited", "--mps", "1000")
 	p := newProc(t, sim)
 	const n = 300
 	var b strings.Builder
@@ -37,12 +41,20 @@ func TestTemplateComponentsEndToEnd(t *testing.T) {
 	}
 	args := []string{"run", csv, "--template", "spring_promo", "--lang", "en_US", "--params", "name,discount",
 		"--header", "image_url", "--button", "0=coupon_path", "--api-url", sim.url, "--waba-id", simulator.DefaultWABAID,
-		"--tier", "unlimited", "--rate", "500", "--name", "promo"}
-	if code := p.exec(args...); code != 0 {
-		t.Fatalf("run exited %d\nstdout: %s\nstderr: %s", code, p.stdout.String(), p.stderr.String())
+		"--tier", "100", "--rate", "500", "--name", "promo"}
+	// The allowance stops the run at 100 (exit 10); resume, given no flag,
+	// sends the rest from the values frozen at import.
+	if code := p.exec(args...); code != 10 {
+		t.Fatalf("run exited %d, want 10 (allowance used up)\nstdout: %s\nstderr: %s", code, p.stdout.String(), p.stderr.String())
 	}
 	if !strings.Contains(p.stderr.String(), "300 rows, 299 valid, 1 skipped") {
 		t.Errorf("import line missing; stderr:\n%s", p.stderr.String())
+	}
+	if code := p.exec("campaign", "set", "promo", "--tier", "unlimited"); code != 0 {
+		t.Fatalf("campaign set exited %d: %s", code, p.stderr.String())
+	}
+	if code := p.exec("resume", "promo"); code != 0 {
+		t.Fatalf("resume exited %d\nstdout: %s\nstderr: %s", code, p.stdout.String(), p.stderr.String())
 	}
 
 	var got struct {
@@ -82,8 +94,9 @@ func TestTemplateComponentsEndToEnd(t *testing.T) {
 	if len(lines) != 2 || !strings.HasPrefix(lines[1], `43,+5511920000041,Customer 41,46%,skipped,bad_header,0,,,"image_url (--header): the link is not https`) {
 		t.Errorf("the skipped report, want line 43 alone as bad_header:\n%s", p.stdout.String())
 	}
-	// The same command again continues the campaign: nothing more is sent.
-	if code := p.exec(args...); code != 0 {
+	// The same command again continues the finished campaign: nothing more
+	// is sent.
+	if code := p.exec(append(args, "--update", "--tier", "unlimited")...); code != 0 {
 		t.Fatalf("second run exited %d: %s", code, p.stderr.String())
 	}
 	sim.getJSON(t, "/_sim/messages", &got)
