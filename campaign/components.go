@@ -39,14 +39,15 @@ const (
 	MaxButtonURL  = 2000
 )
 
-// Header formats: a template's HEADER format, or the kind of a --header
-// value ("" while the template's header is not known).
+// Header formats: a template's HEADER format (sender.TemplateHeader), or
+// the kind of a --header value ("" while the template's header is not
+// known).
 const (
-	HeaderText     = "TEXT"
-	HeaderImage    = "IMAGE"
-	HeaderVideo    = "VIDEO"
-	HeaderDocument = "DOCUMENT"
-	HeaderLocation = "LOCATION"
+	HeaderText     = sender.HeaderText
+	HeaderImage    = sender.HeaderImage
+	HeaderVideo    = sender.HeaderVideo
+	HeaderDocument = sender.HeaderDocument
+	HeaderLocation = sender.HeaderLocation
 )
 
 // BodyParam is one --params entry: [PLACEHOLDER=]COLUMN[:TYPE].
