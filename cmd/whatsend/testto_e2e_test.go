@@ -1,6 +1,10 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
@@ -39,6 +43,9 @@ func TestTestToSendsOnlyToTheTestNumbers(t *testing.T) {
 	}
 	if slices.Sort(to); !slices.Equal(to, tests) {
 		t.Errorf("the simulator accepted messages to %v, want one to each of %v", to, tests)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "reports")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("reports after --test-to: %v, want none written", err)
 	}
 	count := storeCount(t, p)
 	if n := count(`SELECT count(*) FROM attempts`); n != 0 {
