@@ -91,8 +91,11 @@ func TestTemplateComponentsEndToEnd(t *testing.T) {
 		t.Fatalf("report exited %d: %s", code, p.stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(p.stdout.String()), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[1], `43,+5511920000041,Customer 41,46%,skipped,bad_header,0,,,"image_url (--header): the link is not https`) {
-		t.Errorf("the skipped report, want line 43 alone as bad_header:\n%s", p.stdout.String())
+	// The export keeps every column the campaign reads, so the row can be
+	// fixed and imported again with the same flags.
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "line,phone,name,discount,image_url,coupon_path,state,reason,") ||
+		!strings.HasPrefix(lines[1], `43,+5511920000041,Customer 41,46%,http://cdn.example.com/promo/41.jpg,c/00041,skipped,bad_header,0,,,"image_url (--header): the link is not https`) {
+		t.Errorf("the skipped report, want line 43 alone as bad_header with its values:\n%s", p.stdout.String())
 	}
 	// The same command again continues the finished campaign: nothing more
 	// is sent.
