@@ -112,8 +112,8 @@ func TestTemplateComponentsEndToEnd(t *testing.T) {
 // button type against `whatsend sim --templates-file` with the
 // simulator's sample templates, which it checks sends against as Meta
 // does: a NAMED text header with a copy-code button and currency and
-// date_time body values (no --params: the placeholders come from the
-// template), a DOCUMENT header, a LOCATION header, a VIDEO header with no
+// date_time body values, the same with no --params (the placeholders come
+// from the template), a DOCUMENT header, a LOCATION header, a VIDEO header with no
 // body values. Every row is accepted and its template object is the
 // expected one.
 func TestTemplateKindsEndToEnd(t *testing.T) {
@@ -134,6 +134,15 @@ func TestTemplateKindsEndToEnd(t *testing.T) {
 				`{"type":"date_time","parameter_name":"when","date_time":{"fallback_value":"March 3"}},` +
 				`{"type":"currency","parameter_name":"total","currency":{"fallback_value":"100.99 USD","code":"USD","amount_1000":100990}}]},` +
 				`{"type":"button","sub_type":"copy_code","index":"0","parameters":[{"type":"coupon_code","coupon_code":"SPRING20"}]}]}`},
+		// No --params: the NAMED template's placeholders are read before
+		// the import and taken from the columns of the same names.
+		{"coupon_named", "en_US", "phone,total,first_name,when,code,coupon\n+5511930000005,$20,Bia,April 1,BIA20,BIA20\n",
+			[]string{"--header", "text:first_name", "--button", "0:copy_code=coupon", "--name", "no-params"},
+			`{"name":"coupon_named","language":{"code":"en_US"},"components":[` +
+				`{"type":"header","parameters":[{"type":"text","parameter_name":"first_name","text":"Bia"}]},` +
+				`{"type":"body","parameters":[{"type":"text","parameter_name":"code","text":"BIA20"},` +
+				`{"type":"text","parameter_name":"when","text":"April 1"},{"type":"text","parameter_name":"total","text":"$20"}]},` +
+				`{"type":"button","sub_type":"copy_code","index":"0","parameters":[{"type":"coupon_code","coupon_code":"BIA20"}]}]}`},
 		{"invoice_ready", "pt_BR", "phone,invoice,pdf\n+5511930000002,F-1001,https://shop.example.com/f/F-1001.pdf\n",
 			[]string{"--params", "invoice", "--header", "pdf"},
 			`{"name":"invoice_ready","language":{"code":"pt_BR"},"components":[` +
@@ -149,7 +158,7 @@ func TestTemplateKindsEndToEnd(t *testing.T) {
 			`{"name":"video_teaser","language":{"code":"en_US"},"components":[` +
 				`{"type":"header","parameters":[{"type":"video","video":{"link":"https://cdn.example.com/spring.mp4"}}]}]}`},
 	} {
-		csv := filepath.Join(p.dir, tc.template+".csv")
+		csv := filepath.Join(p.dir, fmt.Sprintf("%s-%d.csv", tc.template, i))
 		if err := os.WriteFile(csv, []byte(tc.csv), 0o600); err != nil {
 			t.Fatal(err)
 		}
