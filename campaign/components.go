@@ -269,6 +269,19 @@ func NewMapping(s Settings, languages map[string]bool) Mapping {
 	return m
 }
 
+// Columns are the CSV columns the campaign reads besides the phone: the
+// body parameters', then the header's, the buttons' and the language's
+// (store.Campaign.Params: the columns of a report's export, so that its
+// skipped rows can be fixed and imported again).
+func (m Mapping) Columns() []string {
+	cfg := m.CSV(csvimport.Config{})
+	out := slices.Clone(cfg.Params)
+	for _, c := range cfg.Columns {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
 // CSV is the reader's configuration for this mapping.
 func (m Mapping) CSV(base csvimport.Config) csvimport.Config {
 	base.Params = nil

@@ -85,6 +85,8 @@ type Row struct {
 	// Components are the row's other template values, frozen by
 	// Config.Check; nil without it.
 	Components []byte
+	// Values are the row's Config.Columns values, in order.
+	Values []string
 }
 
 // Skip is a row that will not be sent, with its reason.
@@ -94,8 +96,8 @@ type Skip struct {
 	Detail string
 	Raw    string
 	// Params are the row's --params values as far as it has them (empty
-	// strings for the columns it lacks), for an export that can be fixed
-	// and imported again.
+	// strings for the columns it lacks), then its Config.Columns values,
+	// for an export that can be fixed and imported again.
 	Params []string
 }
 
@@ -276,10 +278,15 @@ func (c *checker) check(rec []string, line int) item {
 		return item{blank: true} // a line with only spaces, or a row of empty cells
 	}
 	skip := func(reason, detail, raw string) item {
-		params := make([]string, len(c.paramIdx))
+		params := make([]string, len(c.paramIdx)+len(c.colIdx))
 		for i, idx := range c.paramIdx {
 			if idx < len(rec) {
 				params[i] = sanitizeRaw(strings.TrimSpace(rec[idx]))
+			}
+		}
+		for i, idx := range c.colIdx {
+			if idx < len(rec) {
+				params[len(c.paramIdx)+i] = sanitizeRaw(strings.TrimSpace(rec[idx]))
 			}
 		}
 		return item{skip: Skip{Line: line, Reason: reason, Detail: detail, Raw: sanitizeRaw(raw), Params: params}}
@@ -303,12 +310,14 @@ func (c *checker) check(rec []string, line int) item {
 		}
 	}
 	row := Row{Line: line, Phone: phone, Params: params}
-	if c.cfg.Check != nil {
-		values := make([]string, len(c.colIdx))
+	if len(c.colIdx) > 0 {
+		row.Values = make([]string, len(c.colIdx))
 		for i, idx := range c.colIdx {
-			values[i] = strings.TrimSpace(rec[idx])
+			row.Values[i] = strings.TrimSpace(rec[idx])
 		}
-		if reason, detail := c.cfg.Check(&row, values); reason != "" {
+	}
+	if c.cfg.Check != nil {
+		if reason, detail := c.cfg.Check(&row, row.Values); reason != "" {
 			return skip(reason, detail, raw)
 		}
 	}

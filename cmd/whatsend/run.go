@@ -230,11 +230,12 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	if err != nil {
 		return err
 	}
+	mapping := campaign.NewMapping(s, langs)
 	imp, err := campaign.Import(ctx, st, campaign.ImportConfig{
 		File: file,
-		CSV:  campaign.NewMapping(s, langs).CSV(csvimport.Config{PhoneColumn: s.PhoneColumn, DefaultRegion: s.DefaultRegion}),
+		CSV:  mapping.CSV(csvimport.Config{PhoneColumn: s.PhoneColumn, DefaultRegion: s.DefaultRegion}),
 		Campaign: store.Campaign{
-			Name: o.name, Template: s.Template, Language: s.Language, Params: s.ParamColumns(),
+			Name: o.name, Template: s.Template, Language: s.Language, Params: mapping.Columns(),
 			PhoneNumberID: s.PhoneNumberID, Scope: s.Scope(), Settings: s.Encode(), CreatedAt: a.now(),
 		},
 		ExplicitName: o.name != "",

@@ -91,8 +91,11 @@ func TestTemplateComponentsEndToEnd(t *testing.T) {
 		t.Fatalf("report exited %d: %s", code, p.stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(p.stdout.String()), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[1], `43,+5511920000041,Customer 41,46%,skipped,bad_header,0,,,"image_url (--header): the link is not https`) {
-		t.Errorf("the skipped report, want line 43 alone as bad_header:\n%s", p.stdout.String())
+	// The export keeps every column the campaign reads, so the row can be
+	// fixed and imported again with the same flags.
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "line,phone,name,discount,image_url,coupon_path,state,reason,") ||
+		!strings.HasPrefix(lines[1], `43,+5511920000041,Customer 41,46%,http://cdn.example.com/promo/41.jpg,c/00041,skipped,bad_header,0,,,"image_url (--header): the link is not https`) {
+		t.Errorf("the skipped report, want line 43 alone as bad_header with its values:\n%s", p.stdout.String())
 	}
 	// The same command again continues the finished campaign: nothing more
 	// is sent.
@@ -102,5 +105,79 @@ func TestTemplateComponentsEndToEnd(t *testing.T) {
 	sim.getJSON(t, "/_sim/messages", &got)
 	if len(got.Messages) != n-1 {
 		t.Errorf("after the second run the simulator has %d messages, want %d", len(got.Messages), n-1)
+	}
+}
+
+// TestTemplateKindsEndToEnd runs one small campaign per header kind and
+// button type against `whatsend sim --templates-file` with the
+// simulator's sample templates, which it checks sends against as Meta
+// does: a NAMED text header with a copy-code button and currency and
+// date_time body values, the same with no --params (the placeholders come
+// from the template), a DOCUMENT header, a LOCATION header, a VIDEO header with no
+// body values. Every row is accepted and its template object is the
+// expected one.
+func TestTemplateKindsEndToEnd(t *testing.T) {
+	sim := startSim(t, "--templates-file", filepath.Join("..", "..", "sender", "simulator", "testdata", "templates.json"),
+		"--latency", "0ms", "--tier", "unlimited", "--mps", "1000")
+	p := newProc(t, sim)
+	for i, tc := range []struct {
+		template, lang string
+		csv            string
+		flags          []string
+		want           string // the template object of the row's message
+	}{
+		{"coupon_named", "en_US", "phone,first_name,code,when,total,coupon\n+5511930000001,Ana,SPRING20,March 3,100.99 USD,SPRING20\n",
+			[]string{"--params", "code,when:date_time,total:currency", "--header", "text:first_name", "--button", "0:copy_code=coupon"},
+			`{"name":"coupon_named","language":{"code":"en_US"},"components":[` +
+				`{"type":"header","parameters":[{"type":"text","parameter_name":"first_name","text":"Ana"}]},` +
+				`{"type":"body","parameters":[{"type":"text","parameter_name":"code","text":"SPRING20"},` +
+				`{"type":"date_time","parameter_name":"when","date_time":{"fallback_value":"March 3"}},` +
+				`{"type":"currency","parameter_name":"total","currency":{"fallback_value":"100.99 USD","code":"USD","amount_1000":100990}}]},` +
+				`{"type":"button","sub_type":"copy_code","index":"0","parameters":[{"type":"coupon_code","coupon_code":"SPRING20"}]}]}`},
+		// No --params: the NAMED template's placeholders are read before
+		// the import and taken from the columns of the same names.
+		{"coupon_named", "en_US", "phone,total,first_name,when,code,coupon\n+5511930000005,$20,Bia,April 1,BIA20,BIA20\n",
+			[]string{"--header", "text:first_name", "--button", "0:copy_code=coupon", "--name", "no-params"},
+			`{"name":"coupon_named","language":{"code":"en_US"},"components":[` +
+				`{"type":"header","parameters":[{"type":"text","parameter_name":"first_name","text":"Bia"}]},` +
+				`{"type":"body","parameters":[{"type":"text","parameter_name":"code","text":"BIA20"},` +
+				`{"type":"text","parameter_name":"when","text":"April 1"},{"type":"text","parameter_name":"total","text":"$20"}]},` +
+				`{"type":"button","sub_type":"copy_code","index":"0","parameters":[{"type":"coupon_code","coupon_code":"BIA20"}]}]}`},
+		{"invoice_ready", "pt_BR", "phone,invoice,pdf\n+5511930000002,F-1001,https://shop.example.com/f/F-1001.pdf\n",
+			[]string{"--params", "invoice", "--header", "pdf"},
+			`{"name":"invoice_ready","language":{"code":"pt_BR"},"components":[` +
+				`{"type":"header","parameters":[{"type":"document","document":{"link":"https://shop.example.com/f/F-1001.pdf","filename":"F-1001.pdf"}}]},` +
+				`{"type":"body","parameters":[{"type":"text","text":"F-1001"}]}]}`},
+		{"store_visit", "en_US", "phone,store,where\n+5511930000003,Paulista,\"-23.5614,-46.6559,Loja Paulista,Av. Paulista 1000, São Paulo\"\n",
+			[]string{"--params", "store", "--header", "where"},
+			`{"name":"store_visit","language":{"code":"en_US"},"components":[` +
+				`{"type":"header","parameters":[{"type":"location","location":{"latitude":"-23.5614","longitude":"-46.6559","name":"Loja Paulista","address":"Av. Paulista 1000, São Paulo"}}]},` +
+				`{"type":"body","parameters":[{"type":"text","text":"Paulista"}]}]}`},
+		{"video_teaser", "en_US", "phone,clip\n+5511930000004,https://cdn.example.com/spring.mp4\n",
+			[]string{"--header", "clip"},
+			`{"name":"video_teaser","language":{"code":"en_US"},"components":[` +
+				`{"type":"header","parameters":[{"type":"video","video":{"link":"https://cdn.example.com/spring.mp4"}}]}]}`},
+	} {
+		csv := filepath.Join(p.dir, fmt.Sprintf("%s-%d.csv", tc.template, i))
+		if err := os.WriteFile(csv, []byte(tc.csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := append([]string{"run", csv, "--template", tc.template, "--lang", tc.lang, "--api-url", sim.url,
+			"--waba-id", simulator.DefaultWABAID, "--tier", "unlimited"}, tc.flags...)
+		if code := p.exec(args...); code != 0 {
+			t.Fatalf("%s: run exited %d\nstdout: %s\nstderr: %s", tc.template, code, p.stdout.String(), p.stderr.String())
+		}
+		var got struct {
+			Messages []struct {
+				Template json.RawMessage `json:"template"`
+			} `json:"messages"`
+		}
+		sim.getJSON(t, "/_sim/messages", &got)
+		if len(got.Messages) != i+1 {
+			t.Fatalf("%s: the simulator has %d messages, want %d", tc.template, len(got.Messages), i+1)
+		}
+		if m := string(got.Messages[i].Template); m != tc.want {
+			t.Errorf("%s: template sent\n%s\nwant\n%s", tc.template, m, tc.want)
+		}
 	}
 }
