@@ -358,6 +358,15 @@ func TestRunPreflightProbesHeaderColumnLinks(t *testing.T) {
 	if n := len(sim.Messages()); n != 0 {
 		t.Errorf("the simulator accepted %d messages, want none", n)
 	}
+
+	// --skip-link-check: nothing is asked and the rows are sent.
+	p.calls = map[string]int{}
+	if _, err := campaign.Run(t.Context(), deps, imp.Campaign.ID, campaign.RunOptions{SkipLinkCheck: true}); err != nil {
+		t.Fatalf("run with SkipLinkCheck: %v", err)
+	}
+	if len(p.calls) != 0 || len(sim.Messages()) != 30 {
+		t.Errorf("with SkipLinkCheck: links probed %v and %d messages accepted, want none probed and 30", p.calls, len(sim.Messages()))
+	}
 }
 
 // importMapped imports the CSV with the settings' component mapping.

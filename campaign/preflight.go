@@ -253,9 +253,10 @@ func (r *runner) translationProblems(ctx context.Context) ([]string, error) {
 // preflightLinks asks every distinct header link once before the first
 // send (a link Meta cannot fetch fails each message with 131053, often
 // only in the status webhook). A rehearsal does not: the simulator
-// fetches nothing and its demo links need not exist.
+// fetches nothing and its demo links need not exist; nor does a run with
+// --skip-link-check (a media host this machine cannot reach, Meta can).
 func (r *runner) preflightLinks(ctx context.Context, t sender.Template) error {
-	if t.Header == nil || !t.Header.Media() || r.s.Simulate {
+	if t.Header == nil || !t.Header.Media() || r.s.Simulate || r.o.SkipLinkCheck {
 		return nil
 	}
 	flag, links, err := r.headerLinks(ctx)

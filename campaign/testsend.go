@@ -26,8 +26,8 @@ var errStop = errors.New("stop")
 // messaging-limit window counts attempts) and its reports are untouched,
 // and the message carries no callback data, so its status webhooks match
 // no recipient. A pre-flight failure pauses the campaign as a run would
-// (ErrPaused).
-func TestSend(ctx context.Context, d Deps, campaignID int64, to []string) ([]TestSent, error) {
+// (ErrPaused); o gives the pre-flight's options (Force, SkipLinkCheck).
+func TestSend(ctx context.Context, d Deps, campaignID int64, to []string, o RunOptions) ([]TestSent, error) {
 	d.defaults()
 	c, err := d.Store.Campaign(ctx, campaignID)
 	if err != nil {
@@ -66,7 +66,7 @@ func TestSend(ctx context.Context, d Deps, campaignID int64, to []string) ([]Tes
 	if first.ID == 0 {
 		return nil, fmt.Errorf("%w: campaign %s has no valid row to test-send", ErrRefused, c.Name)
 	}
-	r := &runner{d: d, c: c, s: s, start: d.Now(), num: newNumber(c.PhoneNumberID, d.Sender, s, d.Now)}
+	r := &runner{d: d, c: c, s: s, o: o, start: d.Now(), num: newNumber(c.PhoneNumberID, d.Sender, s, d.Now)}
 	if err := r.preflightTemplate(ctx); err != nil {
 		return nil, err
 	}

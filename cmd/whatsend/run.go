@@ -48,6 +48,7 @@ type execOptions struct {
 	wait            bool
 	force           bool
 	resendUncertain bool
+	skipLinkCheck   bool
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -192,6 +193,7 @@ func addExecFlags(cmd *cobra.Command, e *execOptions) {
 	f.BoolVar(&e.wait, "wait", false, "when the allowance is used up, wait for capacity instead of stopping")
 	f.BoolVar(&e.force, "force", false, "resume a paused campaign even while its cause persists")
 	f.BoolVar(&e.resendUncertain, "resend-uncertain", false, "re-send recipients whose outcome is unknown (may duplicate messages)")
+	f.BoolVar(&e.skipLinkCheck, "skip-link-check", false, "do not ask the header links before sending (a media host this machine cannot reach but Meta can)")
 }
 
 func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
@@ -279,7 +281,7 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 		fmt.Fprintf(a.errOut, "whatsend: no --business-id: the messaging limit is kept per phone number %s; pass the business portfolio id when several numbers share it\n", s.PhoneNumberID)
 	}
 	if len(o.testTo) > 0 {
-		return a.testSend(ctx, st, client, c, o.testTo)
+		return a.testSend(ctx, st, client, c, o.testTo, o.exec)
 	}
 	if o.dryRun {
 		f, err := campaign.Plan(ctx, st, client, c.ID, a.now())
@@ -293,8 +295,9 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 
 // testSend sends the campaign's first valid row's message to the --test-to
 // numbers and prints each message id on stdout.
-func (a *app) testSend(ctx context.Context, st store.Store, client campaign.Sender, c store.Campaign, to []string) error {
-	sent, err := campaign.TestSend(ctx, campaign.Deps{Store: st, Sender: client, Logger: a.logger, Now: a.now, Owner: owner()}, c.ID, to)
+func (a *app) testSend(ctx context.Context, st store.Store, client campaign.Sender, c store.Campaign, to []string, e execOptions) error {
+	sent, err := campaign.TestSend(ctx, campaign.Deps{Store: st, Sender: client, Logger: a.logger, Now: a.now, Owner: owner()}, c.ID, to,
+		campaign.RunOptions{Force: e.force, SkipLinkCheck: e.skipLinkCheck})
 	failed := 0
 	for _, t := range sent {
 		fmt.Fprintln(a.out, t)
@@ -364,6 +367,7 @@ func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, 
 		Store: st, Sender: client, Logger: a.logger, Now: a.now, Progress: prog, Owner: owner(),
 	}, c.ID, campaign.RunOptions{
 		MaxDuration: e.maxDuration, ShutdownWait: e.shutdownWait, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
+		SkipLinkCheck: e.skipLinkCheck,
 	})
 	prog.Finish()
 	if _, busy := errors.AsType[*store.LeaseHeldError](err); busy || errors.Is(err, campaign.ErrBusy) || errors.Is(err, campaign.ErrRefused) {
