@@ -46,6 +46,8 @@ type execOptions struct {
 	wait            bool
 	force           bool
 	resendUncertain bool
+	leaseExpiry     time.Duration
+	retryWait       time.Duration // 0: campaign's default (resume --worker sets its --poll)
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -166,6 +168,7 @@ func addExecFlags(cmd *cobra.Command, e *execOptions) {
 	f.BoolVar(&e.wait, "wait", false, "when the allowance is used up, wait for capacity instead of stopping")
 	f.BoolVar(&e.force, "force", false, "resume a paused campaign even while its cause persists")
 	f.BoolVar(&e.resendUncertain, "resend-uncertain", false, "re-send recipients whose outcome is unknown (may duplicate messages)")
+	f.DurationVar(&e.leaseExpiry, "lease-expiry", campaign.LeaseStale, "a process that stops renewing its leases (heartbeat every third of this) loses them after this long, and another takes over")
 }
 
 func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
@@ -213,7 +216,7 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 			PhoneNumberID: s.PhoneNumberID, Scope: s.Scope(), Settings: s.Encode(), CreatedAt: a.now(),
 		},
 		ExplicitName: o.name != "",
-		Owner:        owner(),
+		Owner:        o.exec.owner(),
 	})
 	if err != nil {
 		return a.storeContext(err)
@@ -262,8 +265,9 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	return a.drive(cmd, st, client, c, o.exec)
 }
 
-// validate refuses a negative --max-duration (0 means none) and a
-// --shutdown-wait that is not positive.
+// validate refuses a negative --max-duration (0 means none), a
+// --shutdown-wait that is not positive and a --lease-expiry under
+// campaign.MinLeaseExpiry.
 func (e execOptions) validate() error {
 	if e.maxDuration < 0 {
 		return usagef("--max-duration %s: want a positive duration, or 0 for no limit", e.maxDuration)
@@ -271,7 +275,17 @@ func (e execOptions) validate() error {
 	if e.shutdownWait <= 0 {
 		return usagef("--shutdown-wait %s: want a positive duration", e.shutdownWait)
 	}
+	if e.leaseExpiry < campaign.MinLeaseExpiry {
+		return usagef("--lease-expiry %s: want at least %s", e.leaseExpiry, campaign.MinLeaseExpiry)
+	}
 	return nil
+}
+
+// owner is this process's lease identity with its --lease-expiry.
+func (e execOptions) owner() campaign.Owner {
+	o := owner()
+	o.Expiry = e.leaseExpiry
+	return o
 }
 
 // updateSettings applies the settings the user gave that differ from the
@@ -309,16 +323,25 @@ func firstNonEmpty(a, b string) string {
 
 // drive runs one campaign, prints its summary and writes its reports.
 func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, c store.Campaign, e execOptions) error {
+	_, err := a.driveResult(cmd, st, client, c, e)
+	return err
+}
+
+// driveResult is drive returning the run's result too (resume --worker
+// reads when there is more to do).
+func (a *app) driveResult(cmd *cobra.Command, st store.Store, client campaign.Sender, c store.Campaign, e execOptions) (campaign.Result, error) {
 	ctx := cmd.Context()
 	prog := a.newProgress(c.Name)
+	own := e.owner()
 	res, err := campaign.Run(ctx, campaign.Deps{
-		Store: st, Sender: client, Logger: a.logger, Now: a.now, Progress: prog, Owner: owner(),
+		Store: campaign.Fenced(st, own, c.ID), Sender: client, Logger: a.logger, Now: a.now, Progress: prog, Owner: own,
 	}, c.ID, campaign.RunOptions{
 		MaxDuration: e.maxDuration, ShutdownWait: e.shutdownWait, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
+		RetryWait: e.retryWait,
 	})
 	prog.Finish()
 	if _, busy := errors.AsType[*store.LeaseHeldError](err); busy || errors.Is(err, campaign.ErrBusy) || errors.Is(err, campaign.ErrRefused) {
-		return err
+		return res, err
 	}
 	a.settleRehearsal(ctx, st, &res)
 	err = a.storeContext(err)
@@ -334,7 +357,7 @@ func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, 
 			fmt.Fprintf(a.out, "reports: %s\n", strings.Join(reports, " "))
 		}
 	}
-	return err
+	return res, err
 }
 
 // settleRehearsal ends a --simulate run: the statuses and replies its

@@ -119,10 +119,27 @@ func (s *Store) RequeueUncertain(ctx context.Context, campaignID int64, now time
 // synchronous_commit=on) before any request leaves. The statements of the
 // batch go to the server in one round trip.
 func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
+	return s.BeginAttemptsHolding(ctx, as, "", "")
+}
+
+// BeginAttemptsHolding implements store.Store; key "" checks no lease. The
+// lease row is read FOR SHARE: a takeover (AcquireLease reads it FOR
+// UPDATE) waits for this checkpoint's commit, and then marks its
+// recipients uncertain.
+func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, key, owner string) error {
 	if len(as) == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if key != "" {
+			l, err := leaseIn(ctx, tx, key, " FOR SHARE")
+			if errors.Is(err, store.ErrNotFound) || (err == nil && l.Owner != owner) {
+				return fmt.Errorf("%w: %s is no longer held by this process", store.ErrLeaseLost, key)
+			}
+			if err != nil {
+				return err
+			}
+		}
 		b := &pgx.Batch{}
 		for _, a := range as {
 			at := ts(a.StartedAt)

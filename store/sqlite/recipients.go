@@ -165,10 +165,22 @@ func (s *Store) RequeueUncertain(ctx context.Context, campaignID int64, now time
 // BeginAttempts implements store.Store: the checkpoint, committed with
 // synchronous=FULL before any request leaves.
 func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
+	return s.BeginAttemptsHolding(ctx, as, "", "")
+}
+
+// BeginAttemptsHolding implements store.Store; key "" checks no lease. The
+// write transaction is IMMEDIATE: no other process takes the lease between
+// the check and the commit.
+func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, key, owner string) error {
 	if len(as) == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if key != "" {
+			if err := holding(ctx, tx, key, owner); err != nil {
+				return err
+			}
+		}
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at)
 			VALUES (?,?,?,?,?,?,?,?,?)`)
 		if err != nil {
@@ -382,4 +394,14 @@ func (s *Store) LastSends(ctx context.Context, phoneNumberID string, since time.
 		out[p] = tm(at)
 	}
 	return out, rows.Err()
+}
+
+// holding returns an error matching store.ErrLeaseLost unless the lease on
+// key is owner's.
+func holding(ctx context.Context, tx *sql.Tx, key, owner string) error {
+	l, err := leaseIn(ctx, tx, key)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && l.Owner != owner) {
+		return fmt.Errorf("%w: %s is no longer held by this process", store.ErrLeaseLost, key)
+	}
+	return err
 }

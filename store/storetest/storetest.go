@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeferralReopensFinished", testDeferralReopens},
 		{"Leases", testLeases},
 		{"BreakLease", testBreakLease},
+		{"CheckpointFencedByLease", testCheckpointFenced},
 		{"OptOuts", testOptOuts},
 		{"InboundIdentity", testInboundIdentity},
 		{"WebhookDedupe", testWebhookDedupe},
@@ -381,6 +382,11 @@ func testLeases(t *testing.T, st store.Store) {
 		{"this host, stale, start time unknown", store.Lease{PID: 10, Host: "h1"}, 31 * time.Second, false},
 		{"other host, fresh", store.Lease{PID: 10, Started: 1000, Host: "h2"}, 30 * time.Second, true},
 		{"other host, stale", store.Lease{PID: 10, Started: 1000, Host: "h2"}, 31 * time.Second, false},
+		// The holder's own expiry decides, not the taker's StaleAfter.
+		{"other host, 3 s expiry, 3 s old", store.Lease{PID: 10, Host: "h2", Expiry: 3 * time.Second}, 3 * time.Second, true},
+		{"other host, 3 s expiry, 4 s old", store.Lease{PID: 10, Host: "h2", Expiry: 3 * time.Second}, 4 * time.Second, false},
+		{"other host, 1 h expiry, 31 s old", store.Lease{PID: 10, Host: "h2", Expiry: time.Hour}, 31 * time.Second, true},
+		{"this host, 3 s expiry, 4 s old, pid alive", store.Lease{PID: 10, Started: 1000, Host: "h1", Expiry: 3 * time.Second}, 4 * time.Second, false},
 	}
 	for i, c := range cases {
 		key := fmt.Sprintf("campaign:%d", i+1)
@@ -404,7 +410,7 @@ func testLeases(t *testing.T, st store.Store) {
 		}
 	}
 
-	l := store.Lease{Key: "phone:1", Owner: "o1", PID: 10, Started: 1000, Host: "h1", Heartbeat: t0}
+	l := store.Lease{Key: "phone:1", Owner: "o1", PID: 10, Started: 1000, Host: "h1", Heartbeat: t0, Expiry: 7500 * time.Millisecond}
 	must(t, st.AcquireLease(ctx, l, pol))
 	must(t, st.AcquireLease(ctx, l, pol)) // same owner renews
 	must(t, st.RenewLease(ctx, "phone:1", "o1", t0.Add(5*time.Second)))
@@ -441,6 +447,46 @@ func testBreakLease(t *testing.T, st store.Store) {
 	}
 	if _, err := st.BreakLease(ctx, l.Key, "", t0.Add(time.Hour), 30*time.Second); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("breaking no lease: %v, want ErrNotFound", err)
+	}
+
+	// A lease that records its holder's expiry is stale after that one.
+	l.Expiry = 3 * time.Second
+	must(t, st.AcquireLease(ctx, l, pol))
+	if _, err := st.BreakLease(ctx, l.Key, "", t0.Add(3*time.Second), 30*time.Second); err == nil {
+		t.Errorf("breaking a lease 3 s after its heartbeat with a 3 s expiry: removed, want it kept")
+	}
+	if got, err := st.BreakLease(ctx, l.Key, "", t0.Add(4*time.Second), 30*time.Second); err != nil || got != l {
+		t.Errorf("breaking a lease 4 s after its heartbeat with a 3 s expiry = %+v, %v; want %+v removed", got, err, l)
+	}
+}
+
+// testCheckpointFenced: BeginAttemptsHolding writes nothing when the lease
+// is another owner's or gone, and checkpoints as BeginAttempts when it is
+// the caller's.
+func testCheckpointFenced(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 1)
+	due, err := st.Due(ctx, c.ID, t0, 0, 10)
+	must(t, err)
+	a := attempt(c, due[0], 1, t0)
+	key := fmt.Sprintf("campaign:%d", c.ID)
+	pol := store.LeasePolicy{Host: "h1", StaleAfter: 30 * time.Second}
+	for _, owner := range []string{"nobody yet", "old"} {
+		if owner == "old" {
+			must(t, st.AcquireLease(ctx, store.Lease{Key: key, Owner: "new", PID: 20, Host: "h2", Heartbeat: t0}, pol))
+		}
+		if err := st.BeginAttemptsHolding(ctx, []store.Attempt{a}, key, owner); !errors.Is(err, store.ErrLeaseLost) {
+			t.Errorf("checkpoint by %s: %v, want ErrLeaseLost", owner, err)
+		}
+		counts, err := st.Counts(ctx, c.ID)
+		if err != nil || counts[store.StatePending] != 1 {
+			t.Errorf("after a fenced checkpoint by %s: counts %v, %v; want the recipient pending", owner, counts, err)
+		}
+	}
+	must(t, st.BeginAttemptsHolding(ctx, []store.Attempt{a}, key, "new"))
+	counts, err := st.Counts(ctx, c.ID)
+	if err != nil || counts[store.StateInFlight] != 1 {
+		t.Errorf("after the holder's checkpoint: counts %v, %v; want the recipient in flight", counts, err)
 	}
 }
 
