@@ -181,3 +181,46 @@ func TestTemplateKindsEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestLangColumnEndToEnd: --lang-column sends each row in its language; a
+// row in a language the template has no approved translation of is
+// skipped no_translation at import, with its line; an empty cell takes
+// --lang.
+func TestLangColumnEndToEnd(t *testing.T) {
+	sim := startSim(t, "--templates-file", filepath.Join("..", "..", "testdata", "templates.json"),
+		"--latency", "0ms", "--tier", "unlimited", "--mps", "1000")
+	p := newProc(t, sim)
+	csv := filepath.Join(p.dir, "langs.csv")
+	rows := "phone,name,discount,coupon_path,image_url,lang\n" +
+		"+5511940000001,Ana,10%,c/ana,https://cdn.example.com/a.jpg,pt_BR\n" +
+		"+5511940000002,Bob,15%,c/bob,https://cdn.example.com/b.jpg,\n" +
+		"+5511940000003,Carmen,20%,c/carmen,https://cdn.example.com/c.jpg,es_MX\n"
+	if err := os.WriteFile(csv, []byte(rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.exec("run", csv, "--template", "spring_promo", "--lang", "en_US", "--params", "name,discount", "--header", "image_url",
+		"--button", "0=coupon_path", "--lang-column", "lang", "--api-url", sim.url, "--waba-id", simulator.DefaultWABAID, "--tier", "unlimited", "--name", "langs"); code != 0 {
+		t.Fatalf("run exited %d\nstdout: %s\nstderr: %s", code, p.stdout.String(), p.stderr.String())
+	}
+	var got struct {
+		Messages []struct {
+			To       string `json:"to"`
+			Language string `json:"language"`
+		} `json:"messages"`
+	}
+	sim.getJSON(t, "/_sim/messages", &got)
+	langs := map[string]string{}
+	for _, m := range got.Messages {
+		langs[m.To] = m.Language
+	}
+	if want := map[string]string{"+5511940000001": "pt_BR", "+5511940000002": "en_US"}; fmt.Sprint(langs) != fmt.Sprint(want) {
+		t.Errorf("languages sent %v, want %v", langs, want)
+	}
+	if code := p.exec("report", "langs", "--format", "csv", "--only", "skipped"); code != 0 {
+		t.Fatalf("report exited %d: %s", code, p.stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(p.stdout.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], "4,+5511940000003,Carmen,20%,https://cdn.example.com/c.jpg,c/carmen,es_MX,skipped,no_translation,") {
+		t.Errorf("the skipped report, want line 4 alone as no_translation:\n%s", p.stdout.String())
+	}
+}
