@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,7 +150,16 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 		rows       []store.Recipient
 		skips      []store.SkippedRow
 		dups, opts int
+		// values holds the batch's rows' component column values by
+		// line, for the export of a row skipped after the read.
+		values = map[int][]string{}
 	)
+	exported := func(r store.Recipient) []string {
+		if v := values[r.Line]; v != nil {
+			return append(slices.Clone(r.Params), v...)
+		}
+		return r.Params
+	}
 	flush := func() error {
 		if len(rows) == 0 && len(skips) == 0 {
 			return nil
@@ -166,7 +176,7 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 		for _, r := range rows {
 			if out[r.Phone] {
 				opts++
-				skips = append(skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone, Params: r.Params})
+				skips = append(skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone, Params: exported(r)})
 				continue
 			}
 			keep = append(keep, r)
@@ -182,7 +192,7 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 			}
 			for _, r := range keep {
 				if _, ok := params[r.Line]; ok {
-					params[r.Line] = r.Params
+					params[r.Line] = exported(r)
 				}
 			}
 			dupSkips := make([]store.SkippedRow, len(d))
@@ -196,13 +206,17 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 			dups += len(d)
 		}
 		rows, skips = rows[:0], skips[:0]
+		clear(values)
 		return nil
 	}
 	res, err := csvimport.Read(f, cfg.File, cfg.CSV, func(r csvimport.Row) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rows = append(rows, store.Recipient{Line: r.Line, Phone: r.Phone, Params: r.Params})
+		rows = append(rows, store.Recipient{Line: r.Line, Phone: r.Phone, Params: r.Params, Components: r.Components})
+		if r.Values != nil {
+			values[r.Line] = r.Values
+		}
 		if len(rows)+len(skips) >= size {
 			return flush()
 		}

@@ -143,6 +143,10 @@ type Recipient struct {
 	Line       int      // CSV line number where the row starts
 	Phone      string   // E.164
 	Params     []string // frozen at import, in --params order
+	// Components are the row's other template values (header, buttons,
+	// typed body parameters, language), frozen at import: JSON owned by
+	// package campaign, empty when the campaign maps none.
+	Components []byte
 	State      State
 	Attempts   int
 	// RetryBase is how many attempts were made before the latest

@@ -14,18 +14,21 @@ import (
 
 const recipientCols = `id, campaign_id, line, phone, params, state, attempts, deferrals, next_attempt_at,
 	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at, retry_base,
-	resent_after_silence`
+	resent_after_silence, components`
 
 func scanRecipient(sc pgx.Row) (store.Recipient, error) {
 	var r store.Recipient
-	var params string
+	var params, components string
 	var next, sent, delivered, read, updated int64
 	err := sc.Scan(&r.ID, &r.CampaignID, &r.Line, &r.Phone, &params, &r.State, &r.Attempts, &r.Deferrals, &next,
-		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence)
+		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence, &components)
 	if err != nil {
 		return r, notFound(err)
 	}
 	_ = json.Unmarshal([]byte(params), &r.Params)
+	if components != "" {
+		r.Components = []byte(components)
+	}
 	r.NextAttemptAt, r.SentAt, r.DeliveredAt, r.ReadAt, r.UpdatedAt = tm(next), tm(sent), tm(delivered), tm(read), tm(updated)
 	return r, nil
 }

@@ -259,7 +259,7 @@ func TestMigratesOlderStore(t *testing.T) {
 		`DELETE FROM schema_version WHERE version > 1`,
 		`ALTER TABLE campaigns DROP COLUMN max_deferrals`,
 		`ALTER TABLE recipients DROP COLUMN resent_after_silence`, `DROP TABLE status_seen`, `DROP INDEX attempts_recipient`,
-		`ALTER TABLE skipped DROP COLUMN params`, `ALTER TABLE leases DROP COLUMN expiry_ms`,
+		`ALTER TABLE skipped DROP COLUMN params`, `ALTER TABLE recipients DROP COLUMN components`, `ALTER TABLE leases DROP COLUMN expiry_ms`,
 		`INSERT INTO campaigns (name, csv_hash, template, language, state, created_at, updated_at) VALUES ('old', 'h', 't', 'en', 'ready', 1, 1)`)
 	st, err := postgres.Open(t.Context(), dsn)
 	if err != nil {

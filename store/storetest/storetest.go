@@ -129,7 +129,8 @@ func testImportDuplicates(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "a", CSVHash: "h", Template: "t", Language: "en"})
 	must(t, err)
-	dups, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+1"}, {Line: 3, Phone: "+2"}, {Line: 4, Phone: "+1"}},
+	comps := []byte(`{"header":{"type":"image","link":"https://x.example/a.jpg"},"lang":"pt_BR"}`)
+	dups, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+1", Components: comps}, {Line: 3, Phone: "+2"}, {Line: 4, Phone: "+1"}},
 		[]store.SkippedRow{{Line: 5, Reason: "invalid_number", Raw: "abc", Params: []string{"Ana", "A-5"}}})
 	must(t, err)
 	if len(dups) != 1 || dups[0] != (store.Duplicate{Line: 4, Phone: "+1", FirstLine: 2}) {
@@ -145,6 +146,19 @@ func testImportDuplicates(t *testing.T, st store.Store) {
 	if len(sk) != 1 || sk[0].Line != 5 || sk[0].Raw != "abc" || !slices.Equal(sk[0].Params, []string{"Ana", "A-5"}) {
 		t.Errorf("skipped = %+v, want line 5 with its raw value and params", sk)
 	}
+	// A recipient's components come back as stored, read among the due or
+	// all; none stays none.
+	due, err := st.Due(ctx, id, time.Now(), 0, 10)
+	must(t, err)
+	if len(due) != 2 || due[0].Line != 2 || string(due[0].Components) != string(comps) || due[1].Components != nil {
+		t.Fatalf("due = %+v, want line 2 with its components and line 3 with none", due)
+	}
+	must(t, st.Recipients(ctx, id, func(r store.Recipient) error {
+		if r.Line == 2 && string(r.Components) != string(comps) {
+			t.Errorf("recipient components = %s, want %s", r.Components, comps)
+		}
+		return nil
+	}))
 }
 
 // callback is the biz_opaque_callback_data the engine sends.
