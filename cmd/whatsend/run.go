@@ -56,7 +56,7 @@ type execOptions struct {
 func newRunCmd(a *app) *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
-		Use:   "run FILE --template NAME --lang CODE [--params a,b]",
+		Use:   "run FILE --template NAME --lang CODE [--params a,b] [--header COL] [--button I=COL] [--lang-column COL]",
 		Short: "Import a CSV and send a template campaign to it",
 		Long: `Run imports the recipients of a CSV file and sends them a template message
 through the WhatsApp Cloud API, paced under Meta's limits.
@@ -71,9 +71,9 @@ On an existing campaign, the flags given are compared with the stored
 settings: different ones are refused (exit 2) with the list of differences,
 unless --update is given, which applies those safe mid-campaign (rate, tier,
 daily limit, batches, pair interval, guard, retries, warm-up) and refuses the
-others (template, language, params, phone column, region). A campaign keeps
-its target (the built-in simulator, or an API URL and phone number id): a run
-naming another target is refused. Either way, --name NEW starts a new
+others (template, language, params, header, buttons, language column, phone
+column, region). A campaign keeps its target (the built-in simulator, or an
+API URL and phone number id): a run naming another target is refused. Either way, --name NEW starts a new
 campaign. 'whatsend campaign set' changes settings without the CSV.
 
 The access token comes from WHATSEND_TOKEN (or WHATSAPP_TOKEN, or
