@@ -84,6 +84,7 @@ type ButtonFlag struct {
 	Index   int
 	SubType string // sender.ButtonURL (default), ButtonQuickReply, ButtonCopyCode
 	Column  string
+	Typed   bool // the flag named the type; otherwise the template's button decides it when known
 }
 
 // ParseButton reads one --button value.
@@ -100,7 +101,9 @@ func ParseButton(v string) (ButtonFlag, error) {
 		return b, fmt.Errorf("--button %q: index %q: want 0 to %d, the button's place in the template", v, idx, sender.MaxButtonIndex)
 	}
 	b.Index, b.Column, b.SubType = n, col, sender.ButtonURL
-	switch typ = strings.ToLower(strings.TrimSpace(typ)); typ {
+	typ = strings.ToLower(strings.TrimSpace(typ))
+	b.Typed = typ != ""
+	switch typ {
 	case "", sender.ButtonURL:
 	case sender.ButtonQuickReply, sender.ButtonCopyCode:
 		b.SubType = typ
@@ -264,6 +267,37 @@ func NewMapping(s Settings, languages map[string]bool) Mapping {
 	for _, v := range s.Buttons {
 		if b, err := ParseButton(v); err == nil {
 			m.Buttons = append(m.Buttons, b)
+		}
+	}
+	return m
+}
+
+// WithDefinition fills in what the flags left to guessing from the
+// template's definition in the campaign's language (nil: unknown, each
+// value decides): the header's format, and the sub_type of each button
+// whose --button named no type. A flag that names a format or a type keeps
+// it; the pre-flight refuses one that contradicts the template.
+func (m Mapping) WithDefinition(t *sender.Template) Mapping {
+	if t == nil {
+		return m
+	}
+	if m.HeaderColumn != "" && m.HeaderFormat == "" && t.Header != nil {
+		switch f := t.Header.Format; f {
+		case sender.HeaderGIF:
+			m.HeaderFormat = HeaderVideo // a GIF header is sent as a video (sender.TemplateHeader.Media)
+		case HeaderText, HeaderImage, HeaderVideo, HeaderDocument, HeaderLocation:
+			m.HeaderFormat = f
+		}
+	}
+	m.Buttons = slices.Clone(m.Buttons)
+	for i, b := range m.Buttons {
+		if b.Typed {
+			continue
+		}
+		for _, tb := range t.Buttons {
+			if tb.Index == b.Index && tb.TakesParam() {
+				m.Buttons[i].SubType = tb.SubType()
+			}
 		}
 	}
 	return m
@@ -610,31 +644,48 @@ type TranslationReader interface {
 	Translations(ctx context.Context, name string) ([]sender.Template, error)
 }
 
+// TemplateInfo is what ResolveTemplate read of a template before an
+// import.
+type TemplateInfo struct {
+	// Languages are the template's APPROVED translations when the
+	// campaign has a --lang-column; nil trusts the column.
+	Languages map[string]bool
+	// Definition is the template in the campaign's language; nil when it
+	// was not read.
+	Definition *sender.Template
+}
+
 // ResolveTemplate reads the template before an import, when the sender can
 // and a WhatsApp Business Account id is set: a NAMED template given no
 // --params maps its body placeholders to the CSV columns of the same names,
-// and the template's APPROVED languages are returned for --lang-column
-// (nil: not read, the column is trusted). A template that does not exist
-// is left to the run's pre-flight, which names it.
-func ResolveTemplate(ctx context.Context, snd Sender, s *Settings) (map[string]bool, error) {
+// the definition tells the header's format and the buttons' types, and the
+// template's APPROVED languages are returned for --lang-column. A template
+// that does not exist is left to the run's pre-flight, which names it.
+func ResolveTemplate(ctx context.Context, snd Sender, s *Settings) (TemplateInfo, error) {
+	var info TemplateInfo
 	tr, ok := snd.(TranslationReader)
-	if !ok || (len(s.Params) > 0 && s.LangColumn == "") {
-		return nil, nil
+	needs := len(s.Params) == 0 || s.LangColumn != "" || s.Header != "" || len(s.Buttons) > 0
+	if !ok || !needs {
+		return info, nil
 	}
 	ts, err := tr.Translations(ctx, s.Template)
 	switch {
 	case errors.Is(err, sender.ErrNoWABA), errors.Is(err, sender.ErrTemplateNotFound):
-		return nil, nil
+		return info, nil
 	case err != nil:
-		return nil, fmt.Errorf("read template %q: %w", s.Template, err)
+		return info, fmt.Errorf("read template %q: %w", s.Template, err)
 	}
-	for _, t := range ts {
-		if t.Language == s.Language && t.Format == sender.Named && len(s.Params) == 0 {
+	for i, t := range ts {
+		if t.Language != s.Language {
+			continue
+		}
+		info.Definition = &ts[i]
+		if t.Format == sender.Named && len(s.Params) == 0 {
 			s.Params = slices.Clone(t.ParamNames)
 		}
 	}
-	if s.LangColumn == "" {
-		return nil, nil
+	if s.LangColumn != "" {
+		info.Languages = approved(ts)
 	}
-	return approved(ts), nil
+	return info, nil
 }

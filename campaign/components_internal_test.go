@@ -210,3 +210,52 @@ func TestParseCurrency(t *testing.T) {
 		}
 	}
 }
+
+// With the template's definition read, a --header without FORMAT: takes
+// the template's header format and a --button without :TYPE the template's
+// button type: a link with no telling extension goes out as the VIDEO the
+// template has, not as a guessed image, and a quick reply as quick_reply.
+// A type the flag names is kept.
+func TestDefinitionDecidesHeaderAndButtonTypes(t *testing.T) {
+	s := Settings{Template: "clip", Language: "en_US", Params: []string{"name"},
+		Header: "media", Buttons: []string{"0=path", "1=payload", "2:url=code"}}
+	def := &sender.Template{Name: "clip", Language: "en_US",
+		Header: &sender.TemplateHeader{Format: sender.HeaderVideo, ParamCount: 1},
+		Buttons: []sender.TemplateButton{
+			{Index: 0, Type: sender.ButtonTypeURL, Dynamic: true},
+			{Index: 1, Type: sender.ButtonTypeQuickReply},
+			{Index: 2, Type: sender.ButtonTypeCopyCode},
+		}}
+	guessed := NewMapping(s, nil)
+	m := guessed.WithDefinition(def)
+	if guessed.HeaderFormat != "" || guessed.Buttons[1].SubType != sender.ButtonURL {
+		t.Fatalf("WithDefinition changed the mapping it was called on: %+v", guessed)
+	}
+	if m.HeaderFormat != HeaderVideo {
+		t.Errorf("header format %q, want the template's VIDEO", m.HeaderFormat)
+	}
+	want := []string{sender.ButtonURL, sender.ButtonQuickReply, sender.ButtonURL}
+	for i, b := range m.Buttons {
+		if b.SubType != want[i] {
+			t.Errorf("button %d: sub_type %q, want %q", b.Index, b.SubType, want[i])
+		}
+	}
+	if NewMapping(s, nil).WithDefinition(nil).HeaderFormat != "" {
+		t.Error("no definition: the header format must stay to each value")
+	}
+
+	var rows []csvimport.Row
+	_, err := csvimport.Read(strings.NewReader("phone,name,media,path,payload,code\n+5511987650001,Ana,https://cdn.example.com/clip?id=7,a1,p1,c1\n"),
+		"t.csv", m.CSV(csvimport.Config{}), func(r csvimport.Row) error { rows = append(rows, r); return nil },
+		func(k csvimport.Skip) error { t.Errorf("skipped line %d: %s %s", k.Line, k.Reason, k.Detail); return nil })
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("read: %v, %d rows", err, len(rows))
+	}
+	msg := message(s, rows[0])
+	if msg.Header == nil || msg.Header.Type != sender.ParamVideo || msg.Header.Link != "https://cdn.example.com/clip?id=7" {
+		t.Errorf("header %+v, want the link as a video", msg.Header)
+	}
+	if len(msg.Buttons) != 3 || msg.Buttons[1].SubType != sender.ButtonQuickReply || msg.Buttons[1].Value != "p1" {
+		t.Errorf("buttons %+v, want index 1 a quick reply with payload p1", msg.Buttons)
+	}
+}

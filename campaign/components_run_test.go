@@ -100,10 +100,11 @@ func TestRunNamedTemplateWithLanguageColumn(t *testing.T) {
 		e := newEnv(t, simulator.Config{Tier: -1, MPS: 1000,
 			Templates: []simulator.Template{named("en_US", "APPROVED"), named("pt_BR", "APPROVED"), named("es_MX", "PAUSED")}})
 		s := campaign.Settings{Template: "promo_named", Language: "en_US", LangColumn: "lang", PhoneNumberID: testPhoneID, Tier: "unlimited"}
-		langs, err := campaign.ResolveTemplate(t.Context(), e.client, &s)
+		info, err := campaign.ResolveTemplate(t.Context(), e.client, &s)
 		if err != nil {
 			t.Fatal(err)
 		}
+		langs := info.Languages
 		if strings.Join(s.Params, ",") != "first_name,discount" || len(langs) != 2 || !langs["en_US"] || !langs["pt_BR"] {
 			t.Fatalf("params %v, languages %v; want the placeholders and en_US, pt_BR", s.Params, langs)
 		}

@@ -231,11 +231,11 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	}
 	defer st.Close()
 
-	langs, err := campaign.ResolveTemplate(ctx, client, &s)
+	tpl, err := campaign.ResolveTemplate(ctx, client, &s)
 	if err != nil {
 		return err
 	}
-	mapping := campaign.NewMapping(s, langs)
+	mapping := campaign.NewMapping(s, tpl.Languages).WithDefinition(tpl.Definition)
 	imp, err := campaign.Import(ctx, st, campaign.ImportConfig{
 		File: file,
 		CSV:  mapping.CSV(csvimport.Config{PhoneColumn: s.PhoneColumn, DefaultRegion: s.DefaultRegion}),
