@@ -247,7 +247,10 @@ func TestDefinitionDecidesHeaderAndButtonTypes(t *testing.T) {
 	var rows []csvimport.Row
 	_, err := csvimport.Read(strings.NewReader("phone,name,media,path,payload,code\n+5511987650001,Ana,https://cdn.example.com/clip?id=7,a1,p1,c1\n"),
 		"t.csv", m.CSV(csvimport.Config{}), func(r csvimport.Row) error { rows = append(rows, r); return nil },
-		func(k csvimport.Skip) error { t.Errorf("skipped line %d: %s %s", k.Line, k.Reason, k.Detail); return nil })
+		func(k csvimport.Skip) error {
+			t.Errorf("skipped line %d: %s %s", k.Line, k.Reason, k.Detail)
+			return nil
+		})
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("read: %v, %d rows", err, len(rows))
 	}
