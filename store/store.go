@@ -159,6 +159,11 @@ type Recipient struct {
 	// it while the webhook receiver was up, and ResendSilent re-queued it
 	// (once).
 	ResentAfterSilence bool
+	// PhoneNumberID is the phone number the recipient is sent from: given
+	// by AssignNumbers before its first send (a campaign with several
+	// numbers) and written by BeginAttempts with every attempt; empty
+	// until then.
+	PhoneNumberID string
 }
 
 // SkippedRow is a CSV row refused at import, kept for the report.
@@ -484,6 +489,14 @@ type Store interface {
 	// RecentAttempts returns the last n finished attempts of a campaign,
 	// newest first (the guard's 131056 window).
 	RecentAttempts(ctx context.Context, campaignID int64, n int) ([]AttemptRecord, error)
+	// AssignNumbers gives a sending number from pool to each pending
+	// recipient of a campaign never attempted (attempts = 0) whose number
+	// is empty or not in pool, in line order, in one transaction: the
+	// number that last sent to the same phone in a campaign of the same
+	// scope when it is in pool, otherwise the least-loaded number of pool
+	// at that moment (see AssignLeastLoaded). It returns how many it gave
+	// each number. Recipients already attempted keep their number.
+	AssignNumbers(ctx context.Context, campaignID int64, pool []string) (map[string]int, error)
 	// LastSends returns, for a sending phone number, the latest attempt start
 	// per recipient number since the given time (the pair interval across
 	// campaigns).
@@ -585,6 +598,20 @@ type Summary struct {
 	LastSend        time.Time
 	// ResentAfterSilence counts recipients re-queued by ResendSilent.
 	ResentAfterSilence int
+	// ByNumber holds the figures of each sending phone number, for the
+	// recipients assigned to one.
+	ByNumber map[string]NumberFigures
+}
+
+// NumberFigures are one sending phone number's figures in a campaign.
+type NumberFigures struct {
+	Assigned    int // recipients assigned to the number
+	Sent        int // of those, sent
+	Failed      int // of those, failed
+	Uncertain   int // of those, uncertain
+	ToSend      int // of those, pending, retry, deferred or in flight
+	Attempts    int // attempts made from the number
+	RateLimited int // of those, answered 131056
 }
 
 // RetryRun is one group of failed recipients re-queued together (whatsend

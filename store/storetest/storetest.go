@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Holds", testHolds},
 		{"Expire", testExpire},
 		{"ResendSilent", testResendSilent},
+		{"AssignNumbers", testAssignNumbers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
