@@ -213,18 +213,32 @@ func (r *runner) nextNumber(now time.Time) (*number, time.Time) {
 	return best, bestAt
 }
 
-// parkedStop is the stop of a run whose only work left is parked: its
-// recipients were attempted from a number that is not sending.
-func (r *runner) parkedStop(counts map[store.State]int) (stopReason, bool) {
-	if len(r.parked) == 0 || toSettle(counts) > len(r.parked) {
-		return stopReason{}, false
+// parkedStop is the stop of a run whose only work left waits for numbers
+// not sending: recipients attempted from a number paused this run (or no
+// longer in the campaign's pool) keep it.
+func (r *runner) parkedStop(ctx context.Context, counts map[store.State]int) (stopReason, bool, error) {
+	if len(r.parked) == 0 && len(r.active()) == len(r.nums) {
+		return stopReason{}, false, nil
+	}
+	sum, err := r.d.Store.Summary(ctx, r.c.ID)
+	if err != nil {
+		return stopReason{}, false, err
+	}
+	idle := 0
+	for id, f := range sum.ByNumber {
+		if n := r.byID[id]; n == nil || n.paused != nil {
+			idle += f.ToSend
+		}
+	}
+	if idle == 0 || toSettle(counts) > idle {
+		return stopReason{}, false, nil
 	}
 	if paused := r.pausedNumbers(); paused != "" {
 		return stopReason{kind: stopPaused, pause: &pauseCause{Kind: "number",
-			Reason: fmt.Sprintf("%d recipients wait for their phone number, paused (%s)", len(r.parked), paused)}}, true
+			Reason: fmt.Sprintf("%d recipients wait for their phone number, paused (%s)", idle, paused)}}, true, nil
 	}
 	return stopReason{kind: stopWaiting, msg: fmt.Sprintf("%d recipients were sent from a phone number no longer in the campaign (%s)",
-		len(r.parked), strings.Join(ids(r.nums), ","))}, true
+		idle, strings.Join(ids(r.nums), ","))}, true, nil
 }
 
 // newNumbers builds the sending state of each number of the campaign's

@@ -622,12 +622,18 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 		}
 		return true, r.stop(ctx, stopReason{kind: stopFinished, at: now})
 	}
-	if sr, ok := r.parkedStop(counts); ok {
+	if sr, ok, err := r.parkedStop(ctx, counts); err != nil {
+		return true, err
+	} else if ok {
 		return true, r.stop(ctx, sr)
 	}
 	next, ok, err := r.d.Store.NextDue(ctx, r.c.ID)
 	if err != nil {
 		return true, err
+	}
+	if ok && !next.After(now) && len(r.parked) > 0 {
+		// What is due waits for a paused number: look again in a while.
+		next = now.Add(time.Second)
 	}
 	// Pending recipients that are not due are outside their send window.
 	outside := counts[store.StatePending]
