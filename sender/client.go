@@ -143,6 +143,14 @@ func withoutUserinfo(raw string) string {
 // Close releases idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
+// ForNumber returns a client sending from another phone number of the
+// same business, sharing this one's connections and token.
+func (c *Client) ForNumber(phoneNumberID string) *Client {
+	d := *c
+	d.cfg.PhoneNumberID = phoneNumberID
+	return &d
+}
+
 type textParam struct {
 	Type string `json:"type"`
 	Name string `json:"parameter_name,omitempty"`

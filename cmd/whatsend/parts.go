@@ -216,7 +216,7 @@ func (a *app) token(tokenFile string) (sender.Secret, error) {
 // rehearsal must not take real numbers off them.
 func (a *app) newSimulator(s campaign.Settings) (*simulator.Sim, error) {
 	r := a.rehearse()
-	cfg := simulator.Config{Now: a.now, Seed: 1, WebhookSink: r.deliver, AppSecret: r.secret, ReplyRate: 0.1}
+	cfg := simulator.Config{Now: a.now, Seed: 1, WebhookSink: r.deliver, AppSecret: r.secret, ReplyRate: 0.1, PhoneNumberID: s.PhoneNumberID}
 	if s.SimTier != "" {
 		n, err := campaign.ParseTier(s.SimTier)
 		if err != nil {
@@ -355,4 +355,25 @@ func findCampaign(ctx context.Context, st store.Store, arg string) (store.Campai
 		return c, usagef("no campaign %q (see whatsend status)", arg)
 	}
 	return c, err
+}
+
+// poolSenders returns the clients of a campaign sending from several
+// phone numbers (nil for one): the same API and token, or with --simulate
+// one simulated number each.
+func (a *app) poolSenders(client campaign.Sender, c store.Campaign) func(string) (campaign.Sender, error) {
+	s, err := campaign.DecodeSettings(c.Settings)
+	if err != nil || len(s.Numbers(c.PhoneNumberID)) == 1 {
+		return nil
+	}
+	return func(id string) (campaign.Sender, error) {
+		if id == c.PhoneNumberID {
+			return client, nil
+		}
+		if cl, ok := client.(*sender.Client); ok && !s.Simulate {
+			return cl.ForNumber(id), nil
+		}
+		sim := s
+		sim.PhoneNumberID = id
+		return a.newClient(sim, apiOptions{})
+	}
 }
