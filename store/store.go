@@ -444,7 +444,8 @@ type Store interface {
 	// recipients to expired (--not-after passed) and returns how many.
 	ExpireRecipients(ctx context.Context, campaignID int64, now time.Time) (int, error)
 	// ResendSilent re-queues (pending) the uncertain recipients of a
-	// campaign that got no delivery status, were never re-queued this way,
+	// campaign sent from phoneNumberID (or with no number recorded) that
+	// got no delivery status, were never re-queued this way,
 	// whose last attempt started at or before sentBefore, and for whose
 	// sending phone number the webhook receiver applied a status after that
 	// attempt started (the receiver was up and heard nothing of them). It
