@@ -1,9 +1,11 @@
 package campaign_test
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -237,6 +239,64 @@ func TestPoolSharedAllowance(t *testing.T) {
 		for _, id := range poolIDs {
 			if len(times[id]) == 0 {
 				t.Errorf("number %s sent nothing, want the allowance shared by all three", id)
+			}
+		}
+	})
+}
+
+// flipAfter sends through inner and, after n sends, sets its simulated
+// number's quality RED.
+type flipAfter struct {
+	campaign.Sender
+	sim  *simulator.Sim
+	n    int64
+	sent atomic.Int64 // sends run at once
+}
+
+func (f *flipAfter) SendTemplate(ctx context.Context, m sender.Message) (sender.Accepted, error) {
+	acc, err := f.Sender.SendTemplate(ctx, m)
+	if f.sent.Add(1) == f.n {
+		if err := f.sim.Control(simulator.Control{Quality: "RED"}); err != nil {
+			panic(err)
+		}
+	}
+	return acc, err
+}
+
+// TestPoolQualityRedMidRun: one number turns RED mid-run; its next health
+// read pauses it alone, its recipients never attempted move to the two
+// others, and the campaign finishes with every recipient sent once by its
+// stored number.
+func TestPoolQualityRedMidRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		red := poolIDs[2]
+		e := newPoolEnv(t, func(string) simulator.Config { return simulator.Config{MPS: 1000, Tier: -1} })
+		nums := phones(900, 0)
+		c := e.poolCampaign("q", nums, campaign.Settings{Rate: 10})
+		flip := &flipAfter{Sender: e.clients[red], sim: e.sims[red], n: 50}
+		d := e.deps(nil)
+		d.SenderFor = func(id string) (campaign.Sender, error) {
+			if id == red {
+				return flip, nil
+			}
+			return e.clients[id], nil
+		}
+		if _, err := campaign.Run(t.Context(), d, c.ID, campaign.RunOptions{}); err != nil {
+			t.Fatalf("run: %v, want finished by the two other numbers", err)
+		}
+		by, times := e.sentFrom()
+		stored := e.numbersOf(c)
+		for _, p := range nums {
+			if got := by[p]; len(got) != 1 || got[0] != stored[p].PhoneNumberID {
+				t.Fatalf("%s sent by %v, want once by its stored number %q", p, got, stored[p].PhoneNumberID)
+			}
+		}
+		if n := len(times[red]); n < 50 || n >= 300 {
+			t.Errorf("the number turned RED sent %d, want from the 50 before it turned to fewer than its 300", n)
+		}
+		for _, id := range poolIDs[:2] {
+			if n := len(times[id]); n <= 300 {
+				t.Errorf("number %s sent %d, want more than its 300: it took over the RED number's recipients", id, n)
 			}
 		}
 	})
