@@ -97,6 +97,9 @@ func (r *runner) pausedNumbers() string {
 
 // applyNumberPauses applies the pauses the recorder asked for.
 func (r *runner) applyNumberPauses(ctx context.Context) error {
+	if len(r.nums) == 1 {
+		return nil // a lone number's pause is the campaign's (judge)
+	}
 	for _, n := range r.nums {
 		r.mu.Lock()
 		p := n.toPause
@@ -168,8 +171,8 @@ func (r *runner) wantFetch(now time.Time) bool {
 	if now.Sub(r.lastFetch) < refetchEvery {
 		return false
 	}
-	for _, n := range r.active() {
-		if len(n.queue) == 0 {
+	for _, n := range r.nums {
+		if n.paused == nil && len(n.queue) == 0 {
 			return true
 		}
 	}

@@ -398,8 +398,8 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 		if err := r.applyNumberPauses(ctx); err != nil {
 			return err
 		}
-		for _, n := range r.active() {
-			if r.healthOverdue(n, now) {
+		for _, n := range r.nums {
+			if n.paused == nil && r.healthOverdue(n, now) {
 				if err := r.readHealth(ctx, n); err != nil {
 					return err
 				}
@@ -427,14 +427,20 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			continue
 		}
 		if readyAt.After(now) {
-			wake := readyAt
-			if at, ok := r.wait.next(); ok && at.Before(wake) {
-				wake = at
+			// Sleep until the number's slot, unless a recipient waiting
+			// for its pair interval comes due first: then look again.
+			at, ok := r.wait.next()
+			early := ok && at.Before(readyAt)
+			if !early {
+				at = readyAt
 			}
-			if err := sleepCtx(ctx, wake.Sub(now)); err != nil {
+			if err := sleepCtx(ctx, at.Sub(now)); err != nil {
 				return context.Cause(ctx)
 			}
-			continue
+			if early {
+				continue
+			}
+			now = r.d.Now()
 		}
 		next := n.queue[0]
 		n.queue = n.queue[1:]
