@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/whatsend/whatsend/store"
-	"github.com/whatsend/whatsend/store/sqlite"
+	"github.com/whatsend/whatsend/store/postgres/pgtest"
 )
 
 // poolFront serves one API address in front of one simulator process per
@@ -57,7 +57,13 @@ func poolFront(t *testing.T, ids []string, sims map[string]*simProc) string {
 // accepted at most once over all three numbers, each sent one by the
 // number stored for it, every attempt of a recipient from that same
 // number, and no number ever answered 130429 (over its throughput).
-func TestPoolKillNineResumeSameNumber(t *testing.T) {
+func TestPoolKillNineResumeSameNumber(t *testing.T) { poolKillNine(t, "") }
+
+// TestPoolKillNineResumeSameNumberPostgres is the same on PostgreSQL.
+func TestPoolKillNineResumeSameNumberPostgres(t *testing.T) { poolKillNine(t, pgtest.DSN(t)) }
+
+// poolKillNine runs the test on the store dsn names (empty: SQLite).
+func poolKillNine(t *testing.T, dsn string) {
 	ids := []string{"100000000000001", "100000000000002", "100000000000003"}
 	sims := map[string]*simProc{}
 	for _, id := range ids {
@@ -65,6 +71,10 @@ func TestPoolKillNineResumeSameNumber(t *testing.T) {
 			"--latency", "20ms", "--jitter", "10ms", "--drop-rate", "0.01", "--seed", "7")
 	}
 	p := newProc(t, &simProc{url: poolFront(t, ids, sims)})
+	if dsn == "" {
+		dsn = filepath.Join(p.dir, "whatsend.db")
+	}
+	p.extra = []string{"WHATSEND_DB=" + dsn}
 	csv := writeCSV(t, p.dir, 3000, 0)
 	accepted := func() int {
 		n := 0
@@ -117,7 +127,7 @@ func TestPoolKillNineResumeSameNumber(t *testing.T) {
 			t.Errorf("number %s accepted %d, want about a third of 3,000", id, st.Accepted)
 		}
 	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(p.dir, "whatsend.db"))
+	st, err := store.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
