@@ -280,3 +280,14 @@ func (r *runner) rates() (float64, string) {
 	}
 	return total, strings.Join(why, "; ")
 }
+
+// leaseKeys are the leases a run of the campaign holds: the campaign's,
+// then each of its numbers' (the numbers of the stored pool).
+func leaseKeys(c store.Campaign) []string {
+	keys := []string{campaignLeaseKey(c.ID)}
+	s, _ := DecodeSettings(c.Settings) // unreadable: the campaign's number
+	for _, id := range s.Numbers(c.PhoneNumberID) {
+		keys = append(keys, phoneLeaseKey(id))
+	}
+	return keys
+}
