@@ -95,7 +95,9 @@ func (r *runner) prepareHeaderMedia(ctx context.Context) error {
 		if p.Type == sender.ParamDocument {
 			p.Filename = filepath.Base(linkPath(r.s.HeaderMedia))
 		}
-		r.num.send = &headerSender{Sender: r.num.send, param: p}
+		for _, n := range r.nums {
+			n.send = &headerSender{Sender: n.send, param: p}
+		}
 		return nil
 	}
 	mt, ok := sender.MediaTypeByName(r.s.HeaderMedia)
@@ -111,7 +113,11 @@ func (r *runner) prepareHeaderMedia(ctx context.Context) error {
 			return r.pauseNow(ctx, &pauseCause{Kind: "preflight", Reason: "pre-flight: " + strings.Join(ps, "; ")})
 		}
 	}
-	up, ok := r.num.send.(MediaUploader)
+	if len(r.nums) != 1 {
+		return fmt.Errorf("campaign %s: --header-media %s: a file needs a campaign with one phone number", r.c.Name, r.s.HeaderMedia)
+	}
+	num := r.nums[0]
+	up, ok := num.send.(MediaUploader)
 	if !ok {
 		return fmt.Errorf("campaign %s: --header-media %s: this sender cannot upload media", r.c.Name, r.s.HeaderMedia)
 	}
@@ -127,7 +133,7 @@ func (r *runner) prepareHeaderMedia(ctx context.Context) error {
 	if p.Type == sender.ParamDocument {
 		p.Filename = filepath.Base(hm.file)
 	}
-	r.num.send = &headerSender{Sender: r.num.send, param: p, media: hm}
+	num.send = &headerSender{Sender: num.send, param: p, media: hm}
 	return nil
 }
 

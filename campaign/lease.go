@@ -135,7 +135,7 @@ type LeaseBreaker interface {
 func Unlock(ctx context.Context, st LeaseBreaker, c store.Campaign, now time.Time) ([]store.Lease, error) {
 	var removed []store.Lease
 	owner := ""
-	for _, key := range []string{campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID)} {
+	for _, key := range leaseKeys(c) {
 		l, err := st.BreakLease(ctx, key, owner, now, LeaseStale)
 		if held, ok := errors.AsType[*store.LeaseHeldError](err); ok {
 			h := held.Holder

@@ -17,8 +17,8 @@ import (
 // that makes it this process's to send from, its pace (a rate limiter at a
 // base rate the guard scales down), its pair spacer, its guard (health,
 // quality, 131056 share) and the sender-wide back-off its answers set. A
-// campaign sends from one number today; the pool of numbers (issue 19)
-// holds several.
+// campaign with a pool of numbers (--phone-number-id A,B,C) has one each;
+// a number paused (quality, status, its 131056 share) stops only itself.
 type number struct {
 	id   string // the phone number id
 	send Sender // the Cloud API client sending from it
@@ -33,6 +33,13 @@ type number struct {
 	slowUntil  time.Time // the whole number waits until then (130429, 131057, no network)
 	slowStreak int       // throughput answers in a row
 	netStreak  int       // sends in a row that could not leave (the API unreachable)
+	// toPause is a pause the recorder asked for (the number's 131056
+	// share); the dispatcher applies it.
+	toPause *pauseCause
+
+	// The dispatcher's own.
+	paused *pauseCause       // the number sends no more this run
+	queue  []store.Recipient // fetched recipients assigned to it, in order
 }
 
 func newNumber(id string, send Sender, s Settings, now func() time.Time) *number {
@@ -46,29 +53,26 @@ func (n *number) leaseKey() string { return phoneLeaseKey(n.id) }
 // chooseRate reads the number's health (the pre-flight: nothing is sent
 // without it) and picks the send rate: the lowest of --rate and the
 // number's throughput from the API, and says why.
-func (r *runner) chooseRate(ctx context.Context) (sender.Health, error) {
+func (r *runner) chooseRate(ctx context.Context, n *number) (sender.Health, error) {
 	rt, why := r.s.Rate, fmt.Sprintf("--rate %g", r.s.Rate)
-	h, err := r.preflightHealth(ctx)
+	h, err := r.preflightHealth(ctx, n)
 	if err != nil {
 		return h, err
 	}
-	r.num.g.observeHealth(h)
-	r.savePhone(ctx, h)
+	n.g.observeHealth(h)
+	r.savePhone(ctx, n, h)
 	if capRate, capWhy := throughputCap(h); capRate > 0 && capRate <= rt {
 		rt, why = capRate, capWhy
 	}
-	if p := r.num.g.healthPause(h); p != nil && !r.o.Force {
-		return h, r.pauseNow(ctx, p)
+	n.baseRate, n.rateReason = rt, why
+	if p := n.g.healthPause(h); p != nil && !r.o.Force {
+		return h, r.pauseNumber(ctx, n, p)
 	}
-	r.num.baseRate, r.num.rateReason = rt, why
 	// A burst of 10 ms of sends: a stall longer than one interval (a page
 	// fetch, a late timer) is made up instead of lost; far under the
 	// one-second budget Meta measures.
-	r.num.lim = rate.NewLimiter(rate.Limit(rt), max(1, int(rt/100)))
-	if rt >= groupingRate {
-		r.cpWait = checkpointWait
-	}
-	r.d.Logger.Info("send rate", "campaign", r.c.Name, "rate", rt, "reason", why)
+	n.lim = rate.NewLimiter(rate.Limit(rt), max(1, int(rt/100)))
+	r.d.Logger.Info("send rate", "campaign", r.c.Name, "phone_number_id", n.id, "rate", rt, "reason", why)
 	return h, nil
 }
 
@@ -81,11 +85,11 @@ const preflightBudget = 15 * time.Second
 // read: an API that cannot be reached, or that keeps failing the read,
 // pauses the campaign with the cause (a network pause, which resume --all
 // retries by itself, when the request could not leave or got no answer).
-func (r *runner) preflightHealth(ctx context.Context) (sender.Health, error) {
+func (r *runner) preflightHealth(ctx context.Context, num *number) (sender.Health, error) {
 	rctx, cancel := context.WithTimeout(ctx, preflightBudget)
 	defer cancel()
 	for n := 1; ; n++ {
-		h, err := r.num.send.PhoneHealth(rctx)
+		h, err := num.send.PhoneHealth(rctx)
 		if err == nil {
 			return h, nil
 		}
@@ -124,8 +128,8 @@ func throughputCap(h sender.Health) (float64, string) {
 	return 0, ""
 }
 
-func (r *runner) savePhone(ctx context.Context, h sender.Health) {
-	savePhone(ctx, r.d.Store, r.num.id, h, r.d.Now())
+func (r *runner) savePhone(ctx context.Context, n *number, h sender.Health) {
+	savePhone(ctx, r.d.Store, n.id, h, r.d.Now())
 }
 
 // savePhone records the number's health as last read, so that status and
@@ -144,10 +148,10 @@ func savePhone(ctx context.Context, st store.Store, phoneNumberID string, h send
 	})
 }
 
-// pace waits for the rate limiter's next slot.
-func (r *runner) pace(ctx context.Context) error {
-	r.num.lim.SetLimit(rate.Limit(r.currentRate()))
-	res := r.num.lim.Reserve()
+// pace waits for the number's rate limiter's next slot.
+func (r *runner) pace(ctx context.Context, n *number) error {
+	n.lim.SetLimit(rate.Limit(r.currentRate(n)))
+	res := n.lim.Reserve()
 	if d := res.Delay(); d > 0 {
 		if err := sleepCtx(ctx, d); err != nil {
 			res.Cancel()
@@ -157,55 +161,68 @@ func (r *runner) pace(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) currentRate() float64 {
+func (r *runner) currentRate(n *number) float64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return max(r.num.baseRate*r.num.g.rateFactor(), 0.1)
+	return max(n.baseRate*n.g.rateFactor(), 0.1)
 }
 
-func (r *runner) slowedUntil() time.Time {
+// readyAt is when the number may send next: after its back-off and its
+// rate limiter's next slot.
+func (r *runner) readyAt(n *number, now time.Time) time.Time {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.num.slowUntil
+	at := later(now, n.slowUntil)
+	r.mu.Unlock()
+	rt := r.currentRate(n)
+	n.lim.SetLimit(rate.Limit(rt))
+	if tok := n.lim.TokensAt(at); tok < 1 {
+		at = at.Add(time.Duration((1 - tok) / rt * float64(time.Second)))
+	}
+	return at
 }
 
 // healthOverdue reports whether the number's health was last read a minute
 // ago or more (the guard reads it at least every minute).
-func (r *runner) healthOverdue(now time.Time) bool {
+func (r *runner) healthOverdue(n *number, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return now.Sub(r.num.g.lastHealth) >= healthMaxInterval
+	return now.Sub(n.g.lastHealth) >= healthMaxInterval
 }
 
-// betweenBatches reads the number's health at most every 15 s.
+// betweenBatches reads each sending number's health at most every 15 s.
 func (r *runner) betweenBatches(ctx context.Context) error {
-	r.mu.Lock()
-	due := r.d.Now().Sub(r.num.g.lastHealth) >= healthMinInterval
-	r.mu.Unlock()
-	if !due {
-		return nil
+	for _, n := range r.active() {
+		r.mu.Lock()
+		due := r.d.Now().Sub(n.g.lastHealth) >= healthMinInterval
+		r.mu.Unlock()
+		if !due {
+			continue
+		}
+		if err := r.readHealth(ctx, n); err != nil {
+			return err
+		}
 	}
-	return r.readHealth(ctx)
+	return nil
 }
 
 // readHealth reads the number's health and applies it to the guard and the
 // allowance.
-func (r *runner) readHealth(ctx context.Context) error {
-	h, err := r.num.send.PhoneHealth(ctx)
+func (r *runner) readHealth(ctx context.Context, n *number) error {
+	h, err := n.send.PhoneHealth(ctx)
 	if err != nil {
 		r.mu.Lock()
-		r.num.g.lastHealth = r.d.Now()
+		n.g.lastHealth = r.d.Now()
 		r.mu.Unlock()
 		return r.readFailed(ctx, err, "could not read the phone number's health")
 	}
-	r.savePhone(ctx, h)
+	r.savePhone(ctx, n, h)
 	r.mu.Lock()
-	prev := r.num.g.quality
-	r.num.g.observeHealth(h)
-	p := r.num.g.healthPause(h)
+	prev := n.g.quality
+	n.g.observeHealth(h)
+	p := n.g.healthPause(h)
 	r.mu.Unlock()
 	if h.Quality == "YELLOW" && prev != "YELLOW" {
-		r.d.Logger.Warn("quality rating MEDIUM (YELLOW): send rate halved", "campaign", r.c.Name)
+		r.d.Logger.Warn("quality rating MEDIUM (YELLOW): send rate halved", "campaign", r.c.Name, "phone_number_id", n.id)
 	}
 	r.allowance.observeLimit(h.Limit)
 	if p != nil {
@@ -213,7 +230,7 @@ func (r *runner) readHealth(ctx context.Context) error {
 			r.d.Logger.Warn("--force: sending although "+p.Reason, "campaign", r.c.Name)
 			return nil
 		}
-		return r.pauseNow(ctx, p)
+		return r.pauseNumber(ctx, n, p)
 	}
 	return nil
 }

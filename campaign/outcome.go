@@ -18,25 +18,26 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 	// The budget counts from the latest retry run (whatsend retry), while
 	// attempt numbers keep counting so attempt ids stay unique.
 	n := x.d.attempt.Number - x.d.r.RetryBase
+	num := x.d.n
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if x.err != nil && sender.Classify(x.err).Class == sender.ClassNotSent {
 		return r.notSent(x, o, now)
 	}
-	r.num.netStreak = 0
+	num.netStreak = 0
 	r.stats.attempts++
 	if x.err == nil {
 		o.State, o.WAMID, o.MessageStatus = store.StateSent, x.acc.WAMID, x.acc.MessageStatus
 		r.stats.sent++
 		r.stats.settled++
-		r.num.slowStreak = 0
-		r.judge(0)
+		num.slowStreak = 0
+		r.judge(num, 0)
 		return o
 	}
 	e := sender.Classify(x.err)
 	o.Code = e.Code
 	o.Error = errorDetail(x.err)
-	r.judge(e.Code)
+	r.judge(num, e.Code)
 	switch e.Class {
 	case sender.ClassRetryRecipient:
 		if n >= r.s.MaxAttempts {
@@ -58,13 +59,13 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 			o.State, o.NextAttemptAt = store.StateRetry, now.Add(slowDelay(n, r.d.Rand))
 			break
 		}
-		r.num.slowStreak++
-		wait := slowDelay(r.num.slowStreak, r.d.Rand)
+		num.slowStreak++
+		wait := slowDelay(num.slowStreak, r.d.Rand)
 		if e.Code == 131057 {
 			wait = max(wait, maintenanceWait)
 		}
-		r.num.slowUntil = later(r.num.slowUntil, now.Add(wait))
-		r.num.g.slowDown(e.Code)
+		num.slowUntil = later(num.slowUntil, now.Add(wait))
+		num.g.slowDown(e.Code)
 		if n >= r.s.MaxAttempts {
 			o.State = store.StateFailed
 			o.Error = fmt.Sprintf("gave up after %d attempts: %s", n, o.Error)
@@ -124,13 +125,14 @@ const maxNotSent = 5
 // streak of them pauses the campaign naming the cause. Called with r.mu held.
 func (r *runner) notSent(x sendResult, o store.Outcome, now time.Time) store.Outcome {
 	o.State, o.NotSent = store.StatePending, true
-	r.num.netStreak++
-	r.num.slowUntil = later(r.num.slowUntil, now.Add(slowDelay(r.num.netStreak, r.d.Rand)))
-	if r.num.netStreak >= maxNotSent && r.pause == nil {
-		r.pause = networkPause(x.err, fmt.Sprintf("%d sends in a row could not leave", r.num.netStreak))
+	num := x.d.n
+	num.netStreak++
+	num.slowUntil = later(num.slowUntil, now.Add(slowDelay(num.netStreak, r.d.Rand)))
+	if num.netStreak >= maxNotSent && r.pause == nil {
+		r.pause = networkPause(x.err, fmt.Sprintf("%d sends in a row could not leave", num.netStreak))
 	}
 	r.d.Logger.Warn("send could not leave: the API is unreachable; the recipient stays pending",
-		"recipient_id", x.d.r.ID, "line", x.d.r.Line, "in_a_row", r.num.netStreak, "err", errorDetail(x.err))
+		"recipient_id", x.d.r.ID, "line", x.d.r.Line, "in_a_row", num.netStreak, "err", errorDetail(x.err))
 	return o
 }
 
@@ -159,17 +161,22 @@ func errorDetail(err error) string {
 // judge feeds one answer to the guard's 131056 window: a share over the
 // pause threshold stops the dispatcher (the pause is persisted by it), a
 // change of the rate factor is logged. Called with r.mu held.
-func (r *runner) judge(code int) {
-	before := r.num.g.ratioFactor
-	if p := r.num.g.observe(code); p != nil && r.pause == nil {
-		r.pause = p
+func (r *runner) judge(num *number, code int) {
+	before := num.g.ratioFactor
+	if p := num.g.observe(code); p != nil {
+		switch {
+		case len(r.nums) > 1 && num.toPause == nil:
+			num.toPause = p // the dispatcher pauses this number only
+		case len(r.nums) == 1 && r.pause == nil:
+			r.pause = p
+		}
 	}
-	switch after := r.num.g.ratioFactor; {
+	switch after := num.g.ratioFactor; {
 	case after < before:
 		r.d.Logger.Warn("131056 share above the slow-down threshold: send rate halved",
-			"campaign", r.c.Name, "share", fmt.Sprintf("%.1f%%", r.num.g.share()*100), "threshold", fmt.Sprintf("%.0f%%", r.num.g.slowShare*100))
+			"campaign", r.c.Name, "phone_number_id", num.id, "share", fmt.Sprintf("%.1f%%", num.g.share()*100), "threshold", fmt.Sprintf("%.0f%%", num.g.slowShare*100))
 	case after > before:
 		r.d.Logger.Info("131056 share back under the threshold: send rate raised",
-			"campaign", r.c.Name, "factor", after)
+			"campaign", r.c.Name, "phone_number_id", num.id, "factor", after)
 	}
 }

@@ -103,7 +103,7 @@ func (r *runner) checkpointer(ctx, sendCtx context.Context, in <-chan dispatched
 		for _, d := range group {
 			sends.Go(func() {
 				defer func() { <-slots }()
-				acc, err := r.num.send.SendTemplate(sendCtx, r.message(d))
+				acc, err := d.n.send.SendTemplate(sendCtx, r.message(d))
 				results <- sendResult{d: d, acc: acc, err: err}
 			})
 		}
@@ -158,10 +158,20 @@ func (r *runner) recorder(ctx context.Context, in <-chan sendResult) {
 func (r *runner) progress() ProgressInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return ProgressInfo{
-		Done: r.stats.settled, Total: r.stats.total, Sent: r.stats.sent,
-		Rate: r.num.baseRate * r.num.g.rateFactor(), RateLimited: r.num.g.share(), Quality: r.num.g.quality,
+	p := ProgressInfo{Done: r.stats.settled, Total: r.stats.total, Sent: r.stats.sent}
+	// A pool shows its total rate, its highest 131056 share and its worst
+	// quality.
+	for _, n := range r.nums {
+		if n.paused != nil {
+			continue
+		}
+		p.Rate += n.baseRate * n.g.rateFactor()
+		p.RateLimited = max(p.RateLimited, n.g.share())
+		if p.Quality == "" || qualityRank(n.g.quality) > qualityRank(p.Quality) {
+			p.Quality = n.g.quality
+		}
 	}
+	return p
 }
 
 // flushCheckpoints waits until every dispatched recipient's in_flight record
@@ -223,4 +233,17 @@ func gather[T any](in <-chan T, group []T, wait time.Duration, cut func() bool) 
 		}
 	}
 	return group
+}
+
+// qualityRank orders quality ratings from best to worst.
+func qualityRank(q string) int {
+	switch q {
+	case "GREEN":
+		return 1
+	case "YELLOW":
+		return 2
+	case "RED":
+		return 3
+	}
+	return 0
 }

@@ -42,14 +42,17 @@ type ProgressInfo struct {
 
 // Deps are the parts a run is built from.
 type Deps struct {
-	Store    store.Store
-	Sender   Sender
-	Logger   *slog.Logger
-	Now      func() time.Time  // default time.Now
-	Progress Progress          // optional
-	Owner    Owner             // lease identity
-	Rand     func(int64) int64 // jitter source, default math/rand/v2
-	Prober   LinkProber        // header links' pre-flight, default sender.Prober
+	Store  store.Store
+	Sender Sender // sends from the campaign's (first) phone number
+	// SenderFor returns the client sending from one phone number of the
+	// campaign's pool (--phone-number-id A,B,C); nil: Sender only.
+	SenderFor func(phoneNumberID string) (Sender, error)
+	Logger    *slog.Logger
+	Now       func() time.Time  // default time.Now
+	Progress  Progress          // optional
+	Owner     Owner             // lease identity
+	Rand      func(int64) int64 // jitter source, default math/rand/v2
+	Prober    LinkProber        // header links' pre-flight, default sender.Prober
 }
 
 func (d *Deps) defaults() {
@@ -151,15 +154,25 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 		return res, &StateError{Campaign: c.Name, State: c.State, Action: "send", Hint: "delete it (whatsend campaign delete " + QuoteArg(c.Name) + ") to import its CSV again"}
 	}
 
-	num := newNumber(c.PhoneNumberID, d.Sender, s, d.Now)
+	nums, err := newNumbers(c, s, d)
+	if err != nil {
+		return res, err
+	}
+	keys := []string{campaignLeaseKey(c.ID)}
+	for _, n := range nums {
+		keys = append(keys, n.leaseKey())
+	}
 	ls := &leases{st: d.Store, owner: d.Owner, now: d.Now}
-	runCtx, stop, err := ls.hold(ctx, campaignLeaseKey(c.ID), num.leaseKey())
+	runCtx, stop, err := ls.hold(ctx, keys...)
 	if err != nil {
 		return res, err
 	}
 	defer stop()
 
-	r := &runner{d: d, c: c, s: s, o: o, start: d.Now(), num: num}
+	r := &runner{d: d, c: c, s: s, o: o, start: d.Now(), nums: nums, byID: map[string]*number{}}
+	for _, n := range nums {
+		r.byID[n.id] = n
+	}
 	if r.win, err = newSendWindow(s); err != nil {
 		return res, fmt.Errorf("%w: campaign %s: %w", ErrRefused, c.Name, err)
 	}
@@ -185,18 +198,22 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 // runner is one invocation's state. The dispatcher (run) is the only
 // goroutine that reads the store for work and decides what leaves next; the
 // checkpointer commits in_flight records in groups and starts the requests;
-// the recorder commits outcomes in groups. What belongs to the phone number
-// sent from (its pace, guard, health and back-off) is in num.
+// the recorder commits outcomes in groups. What belongs to a phone number
+// sent from (its pace, guard, health, back-off and queue) is in nums.
 type runner struct {
 	d     Deps
 	c     store.Campaign
 	s     Settings
 	o     RunOptions
 	start time.Time
-	num   *number
+	nums  []*number // the campaign's pool, in --phone-number-id order
+	byID  map[string]*number
 
 	wait      waitQueue
 	waiting   map[int64]bool // recipients in wait, skipped when Due returns them again
+	queued    map[int64]bool // recipients on a number's queue
+	parked    map[int64]bool // recipients whose number is not sending this run
+	lastFetch time.Time
 	batch     int
 	inBatch   int
 	allowance *allowance
@@ -220,8 +237,8 @@ type runner struct {
 	wasPaused   bool      // the run resumes a paused campaign
 	sentAny     atomic.Int64
 
-	// mu guards the fields below and num's recorder fields, written by the
-	// recorder.
+	// mu guards the fields below and the numbers' recorder fields, written
+	// by the recorder.
 	mu       sync.Mutex
 	pause    *pauseCause
 	fatalErr error
@@ -242,6 +259,7 @@ type dueRecipient struct {
 type dispatched struct {
 	r       store.Recipient
 	attempt store.Attempt
+	n       *number // sent from
 }
 
 // sendResult is a request's answer.
@@ -303,9 +321,26 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 
-	h, err := r.chooseRate(ctx)
-	if err != nil {
+	r.queued, r.parked = map[int64]bool{}, map[int64]bool{}
+	if err := r.assign(ctx); err != nil {
 		return err
+	}
+	var h sender.Health
+	total := 0.0
+	for _, n := range r.nums {
+		hn, err := r.chooseRate(ctx, n)
+		if err != nil {
+			return err
+		}
+		if n.paused == nil {
+			if total == 0 {
+				h = hn
+			}
+			total += n.baseRate
+		}
+	}
+	if total >= groupingRate {
+		r.cpWait = checkpointWait
 	}
 	if err := r.preflightTemplate(ctx); err != nil {
 		return err
@@ -321,11 +356,13 @@ func (r *runner) run(ctx context.Context) error {
 	} else {
 		log.Info("messaging limit", "scope", r.c.Scope, "limit", al.limit.Users, "source", al.limit.Source)
 	}
-	seen, err := st.LastSends(ctx, r.num.id, now.Add(-time.Duration(r.s.PairInterval)))
-	if err != nil {
-		return err
+	for _, n := range r.nums {
+		seen, err := st.LastSends(ctx, n.id, now.Add(-time.Duration(r.s.PairInterval)))
+		if err != nil {
+			return err
+		}
+		n.pair = newPairSpacer(time.Duration(r.s.PairInterval)+r.cpWait, seen)
 	}
-	r.num.pair = newPairSpacer(time.Duration(r.s.PairInterval)+r.cpWait, seen)
 	r.waiting = map[int64]bool{}
 	r.wake = make(chan struct{}, 1)
 	if last, err := st.RecentAttempts(ctx, r.c.ID, 1); err == nil && len(last) > 0 {
@@ -347,9 +384,10 @@ func toSettle(c map[store.State]int) int {
 	return Remaining(c) + c[store.StateInFlight]
 }
 
-// dispatch picks recipients and paces them out until a stop condition.
+// dispatch picks recipients and paces them out until a stop condition:
+// each from its phone number's queue, the number that may send first
+// going next.
 func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
-	var buf []store.Recipient
 	deadline := time.Time{}
 	if r.o.MaxDuration > 0 {
 		deadline = r.start.Add(r.o.MaxDuration)
@@ -359,42 +397,59 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 		if stop {
 			return r.stop(ctx, sr)
 		}
-		if r.healthOverdue(now) {
-			if err := r.readHealth(ctx); err != nil {
+		if err := r.applyNumberPauses(ctx); err != nil {
+			return err
+		}
+		for _, n := range r.nums {
+			if n.paused == nil && r.healthOverdue(n, now) {
+				if err := r.readHealth(ctx, n); err != nil {
+					return err
+				}
+			}
+		}
+		for {
+			w, ok := r.wait.popReady(now)
+			if !ok {
+				break
+			}
+			delete(r.waiting, w.ID)
+			r.route(w.Recipient, true)
+		}
+		if r.wantFetch(now) {
+			if _, err := r.refill(ctx, now); err != nil {
 				return err
 			}
 		}
-		if until := r.slowedUntil(); now.Before(until) {
-			if err := sleepCtx(ctx, until.Sub(now)); err != nil {
-				return context.Cause(ctx)
+		n, readyAt := r.nextNumber(now)
+		if n == nil {
+			done, err := r.idle(ctx, deadline)
+			if done || err != nil {
+				return err
 			}
 			continue
 		}
-
-		next, ok := r.wait.popReady(now)
-		if ok {
-			delete(r.waiting, next.ID)
-		} else {
-			if len(buf) == 0 {
-				page, err := r.fetch(ctx, now)
-				if err != nil {
-					return err
-				}
-				buf = page
+		if readyAt.After(now) {
+			// Sleep until the number's slot, unless a recipient waiting
+			// for its pair interval comes due first: then look again.
+			at, ok := r.wait.next()
+			early := ok && at.Before(readyAt)
+			if !early {
+				at = readyAt
 			}
-			if len(buf) == 0 {
-				done, err := r.idle(ctx, deadline)
-				if done || err != nil {
-					return err
-				}
+			if err := sleepCtx(ctx, at.Sub(now)); err != nil {
+				return context.Cause(ctx)
+			}
+			if early {
 				continue
 			}
-			next = dueRecipient{buf[0]}
-			buf = buf[1:]
+			now = r.d.Now()
 		}
+		next := n.queue[0]
+		n.queue = n.queue[1:]
+		delete(r.queued, next.ID)
 
-		if at := r.num.pair.allowedAt(next.Phone); at.After(now) {
-			r.wait.add(waiting{at: at, r: next})
+		if at := n.pair.allowedAt(next.Phone); at.After(now) {
+			r.wait.add(waiting{at: at, r: dueRecipient{next}})
 			r.waiting[next.ID] = true
 			continue
 		}
@@ -402,7 +457,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			return err
 		} else if !ok {
 			if r.o.Wait {
-				buf = nil
+				r.clearQueues()
 				if err := r.waitCapacity(ctx); err != nil {
 					return err
 				}
@@ -411,7 +466,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			return r.stop(ctx, stopReason{kind: stopAllowance, msg: r.allowance.stopMessage(), nextAt: r.allowance.nextFree})
 		}
 
-		if err := r.pace(ctx); err != nil {
+		if err := r.pace(ctx, n); err != nil {
 			r.allowance.giveBack()
 			return err
 		}
@@ -419,20 +474,20 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 		if r.pastExpiry(at) || !r.win.open(next.Phone, at) {
 			// The pace crossed --not-after or the end of the window.
 			r.allowance.giveBack()
-			buf = nil
+			r.clearQueues()
 			continue
 		}
-		r.num.pair.record(next.Phone, at)
-		n := next.Attempts + 1
+		n.pair.record(next.Phone, at)
+		a := next.Attempts + 1
 		r.inflight.Add(1)
 		r.sentAny.Add(1)
 		r.uncommitted.Add(1)
-		out <- dispatched{r: next.Recipient, attempt: store.Attempt{
-			ID:            fmt.Sprintf("%d-%d-%d", r.c.ID, next.ID, n),
+		out <- dispatched{r: next, n: n, attempt: store.Attempt{
+			ID:            fmt.Sprintf("%d-%d-%d", r.c.ID, next.ID, a),
 			CampaignID:    r.c.ID,
 			RecipientID:   next.ID,
-			Number:        n,
-			PhoneNumberID: r.num.id,
+			Number:        a,
+			PhoneNumberID: n.id,
 			To:            next.Phone,
 			Scope:         r.c.Scope,
 			Batch:         r.batch,
@@ -476,13 +531,14 @@ func (r *runner) fetch(ctx context.Context, now time.Time) ([]store.Recipient, e
 	// window) is no longer due: read the next one. Each pass takes at least
 	// one recipient out of Due, so the loop ends.
 	for {
-		page, err := r.d.Store.Due(ctx, r.c.ID, now, 0, r.s.BatchSize+len(r.waiting))
+		limit := r.s.BatchSize*len(r.nums) + len(r.waiting) + len(r.queued) + len(r.parked)
+		page, err := r.d.Store.Due(ctx, r.c.ID, now, 0, limit)
 		if err != nil {
 			return nil, err
 		}
 		out := page[:0]
 		for _, rc := range page {
-			if !r.waiting[rc.ID] {
+			if !r.waiting[rc.ID] && !r.queued[rc.ID] && !r.parked[rc.ID] {
 				out = append(out, rc)
 			}
 		}
@@ -574,9 +630,18 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 		}
 		return true, r.stop(ctx, stopReason{kind: stopFinished, at: now})
 	}
+	if sr, ok, err := r.parkedStop(ctx, counts); err != nil {
+		return true, err
+	} else if ok {
+		return true, r.stop(ctx, sr)
+	}
 	next, ok, err := r.d.Store.NextDue(ctx, r.c.ID)
 	if err != nil {
 		return true, err
+	}
+	if ok && !next.After(now) && len(r.parked) > 0 {
+		// What is due waits for a paused number: look again in a while.
+		next = now.Add(time.Second)
 	}
 	// Pending recipients that are not due are outside their send window.
 	outside := counts[store.StatePending]
@@ -662,7 +727,7 @@ func (r *runner) result(ctx context.Context, res Result) Result {
 	res.Sent, res.Failed, res.Deferred = r.stats.sent, r.stats.failed, r.stats.deferred
 	res.Uncertain, res.Attempts = r.stats.uncertain, r.stats.attempts
 	res.Elapsed = r.d.Now().Sub(r.start)
-	res.Rate, res.RateReason = r.num.baseRate, r.num.rateReason
+	res.Rate, res.RateReason = r.rates()
 	res.Stop, res.NextAt = r.stopMsg, r.nextAt
 	res.Expired, res.ResentAfterSilence = r.expired, r.resent
 	if r.win != nil {

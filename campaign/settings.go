@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,10 +80,13 @@ type Settings struct {
 	LangColumn string   `json:"lang_column,omitempty"`
 
 	PhoneNumberID string `json:"phone_number_id"`
-	WABAID        string `json:"waba_id,omitempty"`
-	BusinessID    string `json:"business_id,omitempty"`
-	APIURL        string `json:"api_url,omitempty"`
-	APIVersion    string `json:"api_version,omitempty"`
+	// PhoneNumberIDs is the pool of numbers the campaign sends from
+	// (--phone-number-id A,B,C), PhoneNumberID first; empty for one.
+	PhoneNumberIDs []string `json:"phone_number_ids,omitempty"`
+	WABAID         string   `json:"waba_id,omitempty"`
+	BusinessID     string   `json:"business_id,omitempty"`
+	APIURL         string   `json:"api_url,omitempty"`
+	APIVersion     string   `json:"api_version,omitempty"`
 	// Simulate: the campaign was started with --simulate; resume never
 	// reaches the real API.
 	Simulate bool `json:"simulate,omitempty"`
@@ -159,6 +163,9 @@ func (s Settings) Validate() error {
 	}
 	if s.Header != "" && s.HeaderMedia != "" {
 		errs = append(errs, errors.New("--header and --header-media both give the header: keep one"))
+	}
+	if s.HeaderMedia != "" && !IsLink(s.HeaderMedia) && (len(s.PhoneNumberIDs) > 1 || strings.Contains(s.PhoneNumberID, ",")) {
+		errs = append(errs, fmt.Errorf("--header-media %s: a file is uploaded through one phone number; with several numbers give an https link (or --header COLUMN)", s.HeaderMedia))
 	}
 	errs = append(errs, s.componentErrors()...)
 	// Written as !(in range) so that NaN, which compares false with
@@ -278,6 +285,43 @@ func (s Settings) componentMapping() ComponentMapping {
 		}
 	}
 	return m
+}
+
+// Numbers is the campaign's pool of sending numbers: PhoneNumberIDs, or
+// the one number (def when the settings name none).
+func (s Settings) Numbers(def string) []string {
+	if len(s.PhoneNumberIDs) > 1 {
+		return s.PhoneNumberIDs
+	}
+	return []string{cmp.Or(s.PhoneNumberID, def)}
+}
+
+// SplitNumbers reads --phone-number-id A,B,C into PhoneNumberID (A) and
+// PhoneNumberIDs. Several numbers must name their business portfolio
+// (--business-id): the messaging limit they share is the portfolio's.
+func (s *Settings) SplitNumbers() error {
+	if !strings.Contains(s.PhoneNumberID, ",") {
+		return nil
+	}
+	var pool []string
+	for _, id := range strings.Split(s.PhoneNumberID, ",") {
+		id = strings.TrimSpace(id)
+		switch {
+		case id == "":
+			return fmt.Errorf("--phone-number-id %q: an empty phone number id; want ids separated by commas", s.PhoneNumberID)
+		case slices.Contains(pool, id):
+			return fmt.Errorf("--phone-number-id %q: %s given twice", s.PhoneNumberID, id)
+		}
+		pool = append(pool, id)
+	}
+	if s.BusinessID == "" {
+		return fmt.Errorf("--phone-number-id %q: several numbers share the messaging limit of their business portfolio; pass it with --business-id (or WHATSEND_BUSINESS_ID)", s.PhoneNumberID)
+	}
+	s.PhoneNumberID = pool[0]
+	if len(pool) > 1 {
+		s.PhoneNumberIDs = pool
+	}
+	return nil
 }
 
 // Scope is the messaging-limit scope: the business portfolio when known,

@@ -66,7 +66,8 @@ func TestSend(ctx context.Context, d Deps, campaignID int64, to []string, o RunO
 	if first.ID == 0 {
 		return nil, fmt.Errorf("%w: campaign %s has no valid row to test-send", ErrRefused, c.Name)
 	}
-	r := &runner{d: d, c: c, s: s, o: o, start: d.Now(), num: newNumber(c.PhoneNumberID, d.Sender, s, d.Now)}
+	num := newNumber(c.PhoneNumberID, d.Sender, s, d.Now)
+	r := &runner{d: d, c: c, s: s, o: o, start: d.Now(), nums: []*number{num}, byID: map[string]*number{num.id: num}}
 	if err := r.preflightTemplate(ctx); err != nil {
 		return nil, err
 	}
@@ -74,7 +75,7 @@ func TestSend(ctx context.Context, d Deps, campaignID int64, to []string, o RunO
 	for _, p := range phones {
 		m := r.message(dispatched{r: first})
 		m.To, m.Callback = p, ""
-		acc, err := r.num.send.SendTemplate(ctx, m)
+		acc, err := num.send.SendTemplate(ctx, m)
 		out = append(out, TestSent{To: p, WAMID: acc.WAMID, Err: err})
 		if ctx.Err() != nil {
 			return out, context.Cause(ctx)

@@ -344,9 +344,17 @@ func (r *runner) holdClosed(ctx context.Context, page []store.Recipient, now tim
 // --settle-after while the webhook receiver was up for the number.
 func (r *runner) settle(ctx context.Context, now time.Time) error {
 	after := time.Duration(r.s.SettleAfter)
-	n, first, err := r.d.Store.ResendSilent(ctx, r.c.ID, r.c.PhoneNumberID, now.Add(-after), now)
-	if err != nil {
-		return err
+	// The receiver's liveness is judged per sending number.
+	n, first := 0, time.Time{}
+	for _, num := range r.nums {
+		k, f, err := r.d.Store.ResendSilent(ctx, r.c.ID, num.id, now.Add(-after), now)
+		if err != nil {
+			return err
+		}
+		n += k
+		if !f.IsZero() && (first.IsZero() || f.Before(first)) {
+			first = f
+		}
 	}
 	r.settleAt = time.Time{}
 	if !first.IsZero() {

@@ -145,6 +145,14 @@ func withoutUserinfo(raw string) string {
 // Close releases idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
+// ForNumber returns a client sending from another phone number of the
+// same business, sharing this one's connections and token.
+func (c *Client) ForNumber(phoneNumberID string) *Client {
+	d := *c
+	d.cfg.PhoneNumberID = phoneNumberID
+	return &d
+}
+
 // wireParam is one entry of a component's "parameters" (cloud-api.md §1,
 // docs/cloud-api-notes.md "Template components"): type, parameter_name,
 // then the value under the key its type names.

@@ -167,6 +167,11 @@ type Recipient struct {
 	// it while the webhook receiver was up, and ResendSilent re-queued it
 	// (once).
 	ResentAfterSilence bool
+	// PhoneNumberID is the phone number the recipient is sent from: given
+	// by AssignNumbers before its first send (a campaign with several
+	// numbers) and written by BeginAttempts with every attempt; empty
+	// until then.
+	PhoneNumberID string
 }
 
 // SkippedRow is a CSV row refused at import, kept for the report.
@@ -488,7 +493,8 @@ type Store interface {
 	// recipients to expired (--not-after passed) and returns how many.
 	ExpireRecipients(ctx context.Context, campaignID int64, now time.Time) (int, error)
 	// ResendSilent re-queues (pending) the uncertain recipients of a
-	// campaign that got no delivery status, were never re-queued this way,
+	// campaign sent from phoneNumberID (or with no number recorded) that
+	// got no delivery status, were never re-queued this way,
 	// whose last attempt started at or before sentBefore, and for whose
 	// sending phone number the webhook receiver applied a status after that
 	// attempt started (the receiver was up and heard nothing of them). It
@@ -541,6 +547,14 @@ type Store interface {
 	// RecentAttempts returns the last n finished attempts of a campaign,
 	// newest first (the guard's 131056 window).
 	RecentAttempts(ctx context.Context, campaignID int64, n int) ([]AttemptRecord, error)
+	// AssignNumbers gives a sending number from pool to each pending
+	// recipient of a campaign never attempted (attempts = 0) whose number
+	// is empty or not in pool, in line order, in one transaction: the
+	// number that last sent to the same phone in a campaign of the same
+	// scope when it is in pool, otherwise the least-loaded number of pool
+	// at that moment (see AssignLeastLoaded). It returns how many it gave
+	// each number. Recipients already attempted keep their number.
+	AssignNumbers(ctx context.Context, campaignID int64, pool []string) (map[string]int, error)
 	// LastSends returns, for a sending phone number, the latest attempt start
 	// per recipient number since the given time (the pair interval across
 	// campaigns).
@@ -638,6 +652,20 @@ type Summary struct {
 	LastSend        time.Time
 	// ResentAfterSilence counts recipients re-queued by ResendSilent.
 	ResentAfterSilence int
+	// ByNumber holds the figures of each sending phone number, for the
+	// recipients assigned to one.
+	ByNumber map[string]NumberFigures
+}
+
+// NumberFigures are one sending phone number's figures in a campaign.
+type NumberFigures struct {
+	Assigned    int // recipients assigned to the number
+	Sent        int // of those, sent
+	Failed      int // of those, failed
+	Uncertain   int // of those, uncertain
+	ToSend      int // of those, pending, retry, deferred or in flight
+	Attempts    int // attempts made from the number
+	RateLimited int // of those, answered 131056
 }
 
 // RetryRun is one group of failed recipients re-queued together (whatsend

@@ -74,8 +74,11 @@ type Report struct {
 	Batches    []Batch    `json:"batches"`
 	Throughput Throughput `json:"throughput"`
 	Allowance  Allowance  `json:"allowance"`
-	Timeline   []Point    `json:"timeline"`
-	fine       []Point    // per second (Minute holds the second): the charts of a run shorter than maxFine seconds of sending
+	// Numbers are the figures of each sending number, for a campaign that
+	// sends from several.
+	Numbers  []Number `json:"numbers,omitempty"`
+	Timeline []Point  `json:"timeline"`
+	fine     []Point  // per second (Minute holds the second): the charts of a run shorter than maxFine seconds of sending
 }
 
 // Totals are a campaign's figures that every view shows alike (the report,
@@ -409,6 +412,7 @@ func Build(ctx context.Context, st Store, campaignID int64, now time.Time, opts 
 			return
 		}
 		r.totals(c, sum)
+		r.Numbers = NumbersOf(ctx, st, sum)
 		errs[0] = r.readRows(ctx, st, campaignID, opts)
 	})
 	wg.Go(func() { errs[1] = r.readAttempts(ctx, st, campaignID, s, opts) })

@@ -75,6 +75,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("resent_after_silence: %d uncertain recipients resent once: no status came for them while the webhook receiver was up\n", r.ResentAfterSilence)
 	}
 	p("\n131056 (pair rate limit): %d of %d attempts, %.1f%%\n", r.RateLimited, r.Attempts, r.RateLimitedShare*100)
+	if len(r.Numbers) > 0 {
+		p("\nphone numbers:\n")
+		for _, n := range r.Numbers {
+			p("  %s\n", n)
+		}
+	}
 	tp := r.Throughput
 	if tp.FirstSend.IsZero() {
 		p("throughput: nothing sent yet\n")

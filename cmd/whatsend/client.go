@@ -8,6 +8,7 @@ import (
 	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/sender/simulator"
+	"github.com/whatsend/whatsend/store"
 )
 
 // apiOptions are the flags that say how to reach the Cloud API.
@@ -68,4 +69,25 @@ func (a *app) newClient(s campaign.Settings, api apiOptions) (*sender.Client, er
 		return nil, usagef("--api-url %q: %w", ce.Value, ce.Err)
 	}
 	return c, err
+}
+
+// poolSenders returns the clients of a campaign sending from several
+// phone numbers (nil for one): the same API and token, or with --simulate
+// one simulated number each.
+func (a *app) poolSenders(client campaign.Sender, c store.Campaign) func(string) (campaign.Sender, error) {
+	s, err := campaign.DecodeSettings(c.Settings)
+	if err != nil || len(s.Numbers(c.PhoneNumberID)) == 1 {
+		return nil
+	}
+	return func(id string) (campaign.Sender, error) {
+		if id == c.PhoneNumberID {
+			return client, nil
+		}
+		if cl, ok := client.(*sender.Client); ok && !s.Simulate {
+			return cl.ForNumber(id), nil
+		}
+		sim := s
+		sim.PhoneNumberID = id
+		return a.newClient(sim, apiOptions{})
+	}
 }

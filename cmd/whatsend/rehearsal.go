@@ -149,7 +149,7 @@ func (s rehearsalStore) Close() error {
 // rehearsal must not take real numbers off them.
 func (a *app) newSimulator(s campaign.Settings) (*simulator.Sim, error) {
 	r := a.rehearse()
-	cfg := simulator.Config{Now: a.now, Seed: 1, WebhookSink: r.deliver, AppSecret: r.secret, ReplyRate: 0.1}
+	cfg := simulator.Config{Now: a.now, Seed: 1, WebhookSink: r.deliver, AppSecret: r.secret, ReplyRate: 0.1, PhoneNumberID: s.PhoneNumberID}
 	if s.SimTier != "" {
 		n, err := campaign.ParseTier(s.SimTier)
 		if err != nil {

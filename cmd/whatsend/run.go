@@ -137,7 +137,7 @@ func (o *settingsFlags) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.s.HeaderMedia, "header-media", "", "one header for every row: a media file, uploaded once, or an https link (the template's IMAGE, VIDEO or DOCUMENT header)")
 	f.StringVar(&o.s.PhoneColumn, "phone-column", "", "the CSV column holding the phone number (default: detected by name)")
 	f.StringVar(&o.s.DefaultRegion, "default-region", "", "region for numbers without a country code, e.g. BR")
-	f.StringVar(&o.s.PhoneNumberID, "phone-number-id", "", "the sending phone number's id (env WHATSEND_PHONE_NUMBER_ID)")
+	f.StringVar(&o.s.PhoneNumberID, "phone-number-id", "", "the sending phone number's id, or several (A,B,C) of one business portfolio with --business-id (env WHATSEND_PHONE_NUMBER_ID)")
 	f.StringVar(&o.s.WABAID, "waba-id", "", "the WhatsApp Business Account id, for template checks (env WHATSEND_WABA_ID)")
 	f.StringVar(&o.s.BusinessID, "business-id", "", "the business portfolio id: the messaging limit's scope (env WHATSEND_BUSINESS_ID)")
 	f.StringVar(&o.s.APIURL, "api-url", "", "Graph API base URL (default https://graph.facebook.com)")
@@ -205,6 +205,9 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	s.PhoneNumberID = firstNonEmpty(s.PhoneNumberID, a.getenv("WHATSEND_PHONE_NUMBER_ID"))
 	s.WABAID = firstNonEmpty(s.WABAID, a.getenv("WHATSEND_WABA_ID"))
 	s.BusinessID = firstNonEmpty(s.BusinessID, a.getenv("WHATSEND_BUSINESS_ID"))
+	if err := s.SplitNumbers(); err != nil {
+		return &usageError{err}
+	}
 	if s.Simulate {
 		simulatorDefaults(&s)
 		s.SimTier = s.Tier
@@ -386,7 +389,7 @@ func (a *app) driveResult(cmd *cobra.Command, st store.Store, client campaign.Se
 	prog := a.newProgress(c.Name)
 	own := e.owner()
 	res, err := campaign.Run(ctx, campaign.Deps{
-		Store: campaign.Fenced(st, own, c.ID), Sender: client, Logger: a.logger, Now: a.now, Progress: prog, Owner: own,
+		Store: campaign.Fenced(st, own, c.ID), Sender: client, SenderFor: a.poolSenders(client, c), Logger: a.logger, Now: a.now, Progress: prog, Owner: own,
 	}, c.ID, campaign.RunOptions{
 		MaxDuration: e.maxDuration, ShutdownWait: e.shutdownWait, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
 		SkipLinkCheck: e.skipLinkCheck,

@@ -125,7 +125,7 @@ address cannot be served.`,
 	f := cmd.Flags()
 	c := &o.cfg
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8090", "address to listen on")
-	f.StringVar(&c.PhoneNumberID, "phone-number-id", simulator.DefaultPhoneNumberID, "the phone number id served")
+	f.StringVar(&c.PhoneNumberID, "phone-number-id", simulator.DefaultPhoneNumberID, "the phone number id served (one simulated number: run one sim per number of a pool)")
 	f.Float64Var(&c.MPS, "mps", 80, "throughput: messages per second per number (130429 above)")
 	f.StringVar(&o.tier, "tier", "250", "unique recipients per rolling 24 h, or unlimited")
 	f.DurationVar(&c.PairInterval, "pair-interval", 6*time.Second, "pair rate: one message per user per interval (131056)")

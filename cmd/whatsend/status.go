@@ -84,6 +84,9 @@ func writeStatus(ctx context.Context, w io.Writer, st report.Store, cs []store.C
 		s, _ := campaign.DecodeSettings(c.Settings) // unreadable: shown unmarked
 		fmt.Fprintf(w, "%d  %s%s  [%s]  template %s/%s  number %s\n", c.ID, c.Name, rehearsalMark(s), c.State, c.Template, c.Language, c.PhoneNumberID)
 		fmt.Fprintf(w, "    %s\n", figures(c, sum))
+		for _, n := range report.NumbersOf(ctx, st, sum) {
+			fmt.Fprintf(w, "    number %s\n", n)
+		}
 		if len(sum.SkippedByReason) > 0 {
 			fmt.Fprintf(w, "    skipped: %s\n", countsByKey(sum.SkippedByReason))
 		}

@@ -14,14 +14,14 @@ import (
 
 const recipientCols = `id, campaign_id, line, phone, params, state, attempts, deferrals, next_attempt_at,
 	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at, retry_base,
-	resent_after_silence, components`
+	resent_after_silence, components, phone_number_id`
 
 func scanRecipient(sc pgx.Row) (store.Recipient, error) {
 	var r store.Recipient
 	var params, components string
 	var next, sent, delivered, read, updated int64
 	err := sc.Scan(&r.ID, &r.CampaignID, &r.Line, &r.Phone, &params, &r.State, &r.Attempts, &r.Deferrals, &next,
-		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence, &components)
+		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence, &components, &r.PhoneNumberID)
 	if err != nil {
 		return r, notFound(err)
 	}
@@ -145,8 +145,8 @@ func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, ke
 			at := ts(a.StartedAt)
 			b.Queue(`INSERT INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at)
 				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, a.ID, a.CampaignID, a.RecipientID, a.Number, a.PhoneNumberID, a.To, a.Scope, a.Batch, at)
-			b.Queue(`UPDATE recipients SET state = 'in_flight', attempts = $1, delivery = '', updated_at = $2 WHERE id = $3`,
-				a.Number, at, a.RecipientID)
+			b.Queue(`UPDATE recipients SET state = 'in_flight', attempts = $1, delivery = '', updated_at = $2, phone_number_id = $4 WHERE id = $3`,
+				a.Number, at, a.RecipientID, a.PhoneNumberID)
 			b.Queue(`INSERT INTO window_log (scope, phone, sent_at, in_csw)
 				VALUES ($1, $2, $3, EXISTS (SELECT 1 FROM contacts WHERE phone = $2 AND last_reply_at > $4))`,
 				a.Scope, a.To, at, ts(a.StartedAt.Add(-24*time.Hour)))
@@ -285,4 +285,53 @@ func (s *Store) LastSends(ctx context.Context, phoneNumberID string, since time.
 	}, `SELECT to_phone, MAX(started_at) FROM attempts WHERE phone_number_id = $1 AND started_at >= $2 GROUP BY to_phone`,
 		phoneNumberID, ts(since))
 	return out, err
+}
+
+// AssignNumbers implements store.Store.
+func (s *Store) AssignNumbers(ctx context.Context, campaignID int64, pool []string) (map[string]int, error) {
+	given := map[string]int{}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		clear(given)
+		loads := map[string]int{}
+		var k string
+		var n int
+		rows, err := tx.Query(ctx, `SELECT phone_number_id, COUNT(*) FROM recipients
+			WHERE campaign_id = $1 AND state IN ('pending', 'retry', 'deferred', 'in_flight') AND phone_number_id <> ''
+			GROUP BY phone_number_id`, campaignID)
+		if err != nil {
+			return err
+		}
+		if _, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error { loads[k] = n; return nil }); err != nil {
+			return err
+		}
+		// The recipients are locked: two workers assigning at once take
+		// turns, and the second sees the first's numbers.
+		rows, err = tx.Query(ctx, `SELECT r.id, r.phone_number_id, COALESCE((SELECT r2.phone_number_id
+				FROM recipients r2 JOIN campaigns c2 ON c2.id = r2.campaign_id
+				WHERE r2.phone = r.phone AND r2.campaign_id <> r.campaign_id AND c2.scope = c.scope
+					AND r2.attempts > 0 AND r2.phone_number_id <> ''
+				ORDER BY r2.updated_at DESC LIMIT 1), '')
+			FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
+			WHERE r.campaign_id = $1 AND r.state = 'pending' AND r.attempts = 0
+				AND r.phone_number_id <> ALL ($2::text[])
+			ORDER BY r.line FOR UPDATE OF r`, campaignID, pool)
+		if err != nil {
+			return err
+		}
+		var c store.AssignCandidate
+		var cands []store.AssignCandidate
+		if _, err := pgx.ForEachRow(rows, []any{&c.ID, &c.Current, &c.Previous}, func() error {
+			cands = append(cands, c)
+			return nil
+		}); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		for id, num := range store.AssignLeastLoaded(pool, loads, cands) {
+			b.Queue(`UPDATE recipients SET phone_number_id = $1 WHERE id = $2`, num, id)
+			given[num]++
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return given, err
 }

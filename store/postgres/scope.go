@@ -551,5 +551,38 @@ func (s *Store) Summary(ctx context.Context, campaignID int64) (store.Summary, e
 			return sum, err
 		}
 	}
-	return sum, nil
+	return sum, s.numberFigures(ctx, campaignID, &sum)
+}
+
+// numberFigures fills sum.ByNumber.
+func (s *Store) numberFigures(ctx context.Context, campaignID int64, sum *store.Summary) error {
+	sum.ByNumber = map[string]store.NumberFigures{}
+	var k string
+	var f store.NumberFigures
+	rows, err := s.pool.Query(ctx, `SELECT phone_number_id, COUNT(*), COUNT(*) FILTER (WHERE state = 'sent'),
+		COUNT(*) FILTER (WHERE state = 'failed'), COUNT(*) FILTER (WHERE state = 'uncertain'),
+		COUNT(*) FILTER (WHERE state IN ('pending', 'retry', 'deferred', 'in_flight'))
+		FROM recipients WHERE campaign_id = $1 AND phone_number_id <> '' GROUP BY phone_number_id`, campaignID)
+	if err != nil {
+		return err
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&k, &f.Assigned, &f.Sent, &f.Failed, &f.Uncertain, &f.ToSend}, func() error {
+		sum.ByNumber[k] = f
+		return nil
+	}); err != nil {
+		return err
+	}
+	var n, limited int
+	rows, err = s.pool.Query(ctx, `SELECT phone_number_id, COUNT(*), COUNT(*) FILTER (WHERE code = 131056)
+		FROM attempts WHERE campaign_id = $1 GROUP BY phone_number_id`, campaignID)
+	if err != nil {
+		return err
+	}
+	_, err = pgx.ForEachRow(rows, []any{&k, &n, &limited}, func() error {
+		g := sum.ByNumber[k]
+		g.Attempts, g.RateLimited = n, limited
+		sum.ByNumber[k] = g
+		return nil
+	})
+	return err
 }

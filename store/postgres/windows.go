@@ -54,14 +54,16 @@ func (s *Store) ResendSilent(ctx context.Context, campaignID int64, phoneNumberI
 		tag, err := tx.Exec(ctx, `UPDATE recipients SET state = 'pending', next_attempt_at = 0,
 			resent_after_silence = TRUE, updated_at = $1
 			WHERE campaign_id = $2 AND state = 'uncertain' AND delivery = '' AND NOT resent_after_silence
-			AND `+lastStart+` <= $3 AND `+lastStart+` < $4`, ts(now), campaignID, ts(sentBefore), seen)
+			AND phone_number_id IN ($5, '')
+			AND `+lastStart+` <= $3 AND `+lastStart+` < $4`, ts(now), campaignID, ts(sentBefore), seen, phoneNumberID)
 		if err != nil {
 			return err
 		}
 		n = tag.RowsAffected()
 		var first *int64
 		if err := tx.QueryRow(ctx, `SELECT MIN(`+lastStart+`) FROM recipients
-			WHERE campaign_id = $1 AND state = 'uncertain' AND delivery = '' AND NOT resent_after_silence`, campaignID).Scan(&first); err != nil {
+			WHERE campaign_id = $1 AND state = 'uncertain' AND delivery = '' AND NOT resent_after_silence
+			AND phone_number_id IN ($2, '')`, campaignID, phoneNumberID).Scan(&first); err != nil {
 			return err
 		}
 		if first != nil && *first > ts(sentBefore) {
@@ -77,7 +79,8 @@ func (s *Store) ResendSilent(ctx context.Context, campaignID int64, phoneNumberI
 // sending phone number.
 func statusSeen(ctx context.Context, tx pgx.Tx, id int64, at time.Time) error {
 	_, err := tx.Exec(ctx, `INSERT INTO status_seen (phone_number_id, last_at)
-		SELECT c.phone_number_id, $1 FROM recipients r JOIN campaigns c ON c.id = r.campaign_id WHERE r.id = $2
+		SELECT CASE WHEN r.phone_number_id <> '' THEN r.phone_number_id ELSE c.phone_number_id END, $1
+		FROM recipients r JOIN campaigns c ON c.id = r.campaign_id WHERE r.id = $2
 		ON CONFLICT (phone_number_id) DO UPDATE SET last_at = GREATEST(status_seen.last_at, excluded.last_at)`, ts(at), id)
 	return err
 }

@@ -13,14 +13,14 @@ import (
 
 const recipientCols = `id, campaign_id, line, phone, params, state, attempts, deferrals, next_attempt_at,
 	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at, retry_base,
-	resent_after_silence, components`
+	resent_after_silence, components, phone_number_id`
 
 func scanRecipient(sc interface{ Scan(...any) error }) (store.Recipient, error) {
 	var r store.Recipient
 	var params, components string
 	var next, sent, delivered, read, updated int64
 	err := sc.Scan(&r.ID, &r.CampaignID, &r.Line, &r.Phone, &params, &r.State, &r.Attempts, &r.Deferrals, &next,
-		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence, &components)
+		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence, &components, &r.PhoneNumberID)
 	if err != nil {
 		return r, notFound(err)
 	}
@@ -187,7 +187,7 @@ func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, ke
 			return err
 		}
 		defer ins.Close()
-		upd, err := tx.PrepareContext(ctx, `UPDATE recipients SET state = 'in_flight', attempts = ?, delivery = '', updated_at = ? WHERE id = ?`)
+		upd, err := tx.PrepareContext(ctx, `UPDATE recipients SET state = 'in_flight', attempts = ?, delivery = '', updated_at = ?, phone_number_id = ? WHERE id = ?`)
 		if err != nil {
 			return err
 		}
@@ -203,7 +203,7 @@ func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, ke
 			if _, err := ins.ExecContext(ctx, a.ID, a.CampaignID, a.RecipientID, a.Number, a.PhoneNumberID, a.To, a.Scope, a.Batch, at); err != nil {
 				return err
 			}
-			if _, err := upd.ExecContext(ctx, a.Number, at, a.RecipientID); err != nil {
+			if _, err := upd.ExecContext(ctx, a.Number, at, a.PhoneNumberID, a.RecipientID); err != nil {
 				return err
 			}
 			if _, err := win.ExecContext(ctx, a.Scope, a.To, at, a.To, ts(a.StartedAt.Add(-24*time.Hour))); err != nil {
@@ -404,4 +404,69 @@ func holding(ctx context.Context, tx *sql.Tx, key, owner string) error {
 		return fmt.Errorf("%w: %s is no longer held by this process", store.ErrLeaseLost, key)
 	}
 	return err
+}
+
+// AssignNumbers implements store.Store.
+func (s *Store) AssignNumbers(ctx context.Context, campaignID int64, pool []string) (map[string]int, error) {
+	given := map[string]int{}
+	poolJSON, _ := json.Marshal(pool)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		clear(given)
+		loads := map[string]int{}
+		rows, err := tx.QueryContext(ctx, `SELECT phone_number_id, COUNT(*) FROM recipients
+			WHERE campaign_id = ? AND state IN ('pending', 'retry', 'deferred', 'in_flight') AND phone_number_id <> ''
+			GROUP BY phone_number_id`, campaignID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			loads[k] = n
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT r.id, r.phone_number_id, COALESCE((SELECT r2.phone_number_id
+				FROM recipients r2 JOIN campaigns c2 ON c2.id = r2.campaign_id
+				WHERE r2.phone = r.phone AND r2.campaign_id <> r.campaign_id AND c2.scope = c.scope
+					AND r2.attempts > 0 AND r2.phone_number_id <> ''
+				ORDER BY r2.updated_at DESC LIMIT 1), '')
+			FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
+			WHERE r.campaign_id = ? AND r.state = 'pending' AND r.attempts = 0
+				AND r.phone_number_id NOT IN (SELECT value FROM json_each(?))
+			ORDER BY r.line`, campaignID, string(poolJSON))
+		if err != nil {
+			return err
+		}
+		var cands []store.AssignCandidate
+		for rows.Next() {
+			var c store.AssignCandidate
+			if err := rows.Scan(&c.ID, &c.Current, &c.Previous); err != nil {
+				rows.Close()
+				return err
+			}
+			cands = append(cands, c)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		upd, err := tx.PrepareContext(ctx, `UPDATE recipients SET phone_number_id = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		for id, n := range store.AssignLeastLoaded(pool, loads, cands) {
+			if _, err := upd.ExecContext(ctx, n, id); err != nil {
+				return err
+			}
+			given[n]++
+		}
+		return nil
+	})
+	return given, err
 }

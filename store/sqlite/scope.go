@@ -546,6 +546,7 @@ func matchRecipient(ctx context.Context, tx *sql.Tx, u store.StatusUpdate) (int6
 func (s *Store) Summary(ctx context.Context, campaignID int64) (store.Summary, error) {
 	sum := store.Summary{
 		ByDelivery: map[store.DeliveryStatus]int{}, FailedByCode: map[int]int{}, SkippedByReason: map[string]int{},
+		ByNumber: map[string]store.NumberFigures{},
 	}
 	var err error
 	if sum.ByState, err = s.Counts(ctx, campaignID); err != nil {
@@ -594,6 +595,26 @@ func (s *Store) Summary(ctx context.Context, campaignID int64) (store.Summary, e
 			var first, last int64
 			err := r.Scan(&sum.Attempts, &sum.RateLimited, &first, &last)
 			sum.FirstSend, sum.LastSend = tm(first), tm(last)
+			return err
+		}},
+		{`SELECT phone_number_id, COUNT(*), SUM(state = 'sent'), SUM(state = 'failed'), SUM(state = 'uncertain'),
+			SUM(state IN ('pending', 'retry', 'deferred', 'in_flight'))
+			FROM recipients WHERE campaign_id = ? AND phone_number_id <> '' GROUP BY phone_number_id`, func(r *sql.Rows) error {
+			var k string
+			var f store.NumberFigures
+			err := r.Scan(&k, &f.Assigned, &f.Sent, &f.Failed, &f.Uncertain, &f.ToSend)
+			g := sum.ByNumber[k]
+			g.Assigned, g.Sent, g.Failed, g.Uncertain, g.ToSend = f.Assigned, f.Sent, f.Failed, f.Uncertain, f.ToSend
+			sum.ByNumber[k] = g
+			return err
+		}},
+		{`SELECT phone_number_id, COUNT(*), SUM(code = 131056) FROM attempts WHERE campaign_id = ? GROUP BY phone_number_id`, func(r *sql.Rows) error {
+			var k string
+			var n, limited int
+			err := r.Scan(&k, &n, &limited)
+			g := sum.ByNumber[k]
+			g.Attempts, g.RateLimited = n, limited
+			sum.ByNumber[k] = g
 			return err
 		}},
 	}

@@ -62,7 +62,8 @@ func (s *Store) ResendSilent(ctx context.Context, campaignID int64, phoneNumberI
 		res, err := tx.ExecContext(ctx, `UPDATE recipients SET state = 'pending', next_attempt_at = 0,
 			resent_after_silence = 1, updated_at = ?1
 			WHERE campaign_id = ?2 AND state = 'uncertain' AND delivery = '' AND resent_after_silence = 0
-			AND `+lastStart+` <= ?3 AND `+lastStart+` < ?4`, ts(now), campaignID, ts(sentBefore), seen.Int64)
+			AND phone_number_id IN (?5, '')
+			AND `+lastStart+` <= ?3 AND `+lastStart+` < ?4`, ts(now), campaignID, ts(sentBefore), seen.Int64, phoneNumberID)
 		if err != nil {
 			return err
 		}
@@ -71,7 +72,8 @@ func (s *Store) ResendSilent(ctx context.Context, campaignID int64, phoneNumberI
 		}
 		var first sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT MIN(`+lastStart+`) FROM recipients
-			WHERE campaign_id = ? AND state = 'uncertain' AND delivery = '' AND resent_after_silence = 0`, campaignID).Scan(&first); err != nil {
+			WHERE campaign_id = ? AND state = 'uncertain' AND delivery = '' AND resent_after_silence = 0
+			AND phone_number_id IN (?, '')`, campaignID, phoneNumberID).Scan(&first); err != nil {
 			return err
 		}
 		if first.Valid && first.Int64 > ts(sentBefore) {
@@ -87,7 +89,8 @@ func (s *Store) ResendSilent(ctx context.Context, campaignID int64, phoneNumberI
 // sending phone number.
 func statusSeen(ctx context.Context, tx *sql.Tx, id int64, at time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO status_seen (phone_number_id, last_at)
-		SELECT c.phone_number_id, ? FROM recipients r JOIN campaigns c ON c.id = r.campaign_id WHERE r.id = ?
+		SELECT CASE WHEN r.phone_number_id <> '' THEN r.phone_number_id ELSE c.phone_number_id END, ?
+		FROM recipients r JOIN campaigns c ON c.id = r.campaign_id WHERE r.id = ?
 		ON CONFLICT (phone_number_id) DO UPDATE SET last_at = MAX(last_at, excluded.last_at)`, ts(at), id)
 	return err
 }
