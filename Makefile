@@ -1,7 +1,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: build install test bench torture demo fmt vet fuzz clean
+.PHONY: build install test bench torture workers-30k demo fmt vet fuzz clean
 
 # build and install stamp the module version and commit (whatsend version).
 build:
@@ -29,6 +29,11 @@ bench:
 # WHATSEND_TORTURE_KILLS=N sets the number of kills (default 50).
 torture:
 	$(GO) test -tags torture -count=1 -run '^TestTorture$$' -v -timeout 60m ./cmd/whatsend/
+
+# workers-30k: three workers on PostgreSQL, one campaign of 30,000 recipients
+# over three numbers, one worker killed (make test runs it with 3,000).
+workers-30k:
+	WHATSEND_POOL_RECIPIENTS=30000 $(GO) test -count=1 -run '^TestWorkersOnePooledCampaign$$' -v -timeout 30m ./cmd/whatsend/
 
 # fuzz: each fuzzer of the CSV reader for FUZZTIME (default 30s); the seed
 # corpora run in make test already.

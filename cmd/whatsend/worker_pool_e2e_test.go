@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/whatsend/whatsend/store"
+	"github.com/whatsend/whatsend/store/postgres/pgtest"
+)
+
+// TestWorkersOnePooledCampaign: one PostgreSQL database, three worker
+// processes (resume --all --worker, each as on a host of its own), one
+// campaign of 30,000 recipients over three simulated numbers (one
+// simulator process each, behind one API address) with a shared messaging
+// limit of 20,000 unique users per 24 h. The worker driving the campaign
+// is kill -9ed mid-run; another takes it over after the lease expiry and
+// sends up to the shared limit. A day later (WHATSEND_NOW) the workers
+// send the rest. Then: no recipient accepted twice, by one number or by
+// two; every recipient sent by the number stored for it and every attempt
+// from that number; no number ever over its throughput (130429) or the
+// pair rate (131056); at most 20,000 unique users in the first 24 h over
+// all three numbers; and every recipient sent or uncertain, the uncertain
+// no more than were in flight at the kill.
+//
+// A campaign is driven by one worker at a time (with all its numbers):
+// the workers share campaigns, not the numbers of one campaign.
+//
+// make test runs it with 3,000 recipients (a limit of 2,000);
+// WHATSEND_POOL_RECIPIENTS=30000 (make workers-30k) runs the full size.
+func TestWorkersOnePooledCampaign(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	n := 3000
+	if v := os.Getenv("WHATSEND_POOL_RECIPIENTS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 300 {
+			t.Fatalf("WHATSEND_POOL_RECIPIENTS=%q: want a number of at least 300", v)
+		}
+	}
+	limit := n * 2 / 3
+	// The waits grow with the campaign: a loaded 2-core machine sends a
+	// few hundred a second here.
+	wait := 2*time.Minute + time.Duration(n/100)*time.Second
+	ids := []string{"100000000000001", "100000000000002", "100000000000003"}
+	sims := map[string]*simProc{}
+	for i, id := range ids {
+		sims[id] = startSim(t, "--phone-number-id", id, "--mps", "1000", "--throughput", "HIGH", "--tier", "unlimited",
+			"--latency", "10ms", "--jitter", "5ms", "--seed", fmt.Sprint(i+1))
+	}
+	p := newProc(t, &simProc{url: poolFront(t, ids, sims)})
+	p.extra = []string{"WHATSEND_DB=" + dsn}
+	csv := writeCSV(t, p.dir, n, 0)
+	if code := p.exec(p.runArgs(csv, "--name", "pooled", "--phone-number-id", strings.Join(ids, ","), "--business-id", "200000000000001",
+		"--rate", "1000", "--tier", fmt.Sprint(limit), "--warmup-days", "0", "--dry-run")...); code != 0 {
+		t.Fatalf("import exited %d\n%s%s", code, p.stdout.String(), p.stderr.String())
+	}
+	accepted := func() int {
+		total := 0
+		for _, s := range sims {
+			var st simStats
+			s.getJSON(t, "/_sim/stats", &st)
+			total += st.Accepted
+		}
+		return total
+	}
+	q := pgQuery(t, dsn)
+	workerArgs := []string{"--poll", "200ms", "--lease-expiry", "3s", "--shutdown-wait", "2s"}
+	ws := startWorkers(t, p, dsn, 3, workerArgs...)
+	waitFor(t, "a sixth accepted", wait, func() bool { return accepted() >= n/6 })
+	pid := q(`SELECT pid FROM leases WHERE key LIKE 'campaign:%'`)
+	var killed *workerProc
+	for _, w := range ws {
+		if int64(w.cmd.Process.Pid) == pid {
+			killed = w
+		}
+	}
+	if killed == nil {
+		t.Fatalf("the campaign's lease names pid %d, no worker's", pid)
+	}
+	_ = killed.cmd.Process.Signal(syscall.SIGKILL)
+	<-killed.exited
+	inFlightAtKill := q(`SELECT count(*) FROM recipients WHERE state IN ('in_flight', 'uncertain')`)
+	waitFor(t, "the campaign taken over", time.Minute, func() bool {
+		p := q(`SELECT coalesce(max(pid), 0) FROM leases WHERE key LIKE 'campaign:%'`)
+		return p != 0 && p != pid
+	})
+	// The survivors send up to the shared limit, then wait for capacity.
+	waitFor(t, "the shared limit reached", wait, func() bool {
+		return q(`SELECT count(*) FROM recipients WHERE state IN ('pending', 'in_flight')`) == int64(n-limit)
+	})
+	for _, w := range ws {
+		if w != killed {
+			if code := w.stop(30 * time.Second); code != 0 {
+				t.Errorf("worker pid %d: SIGTERM gave exit %d, want 0", w.cmd.Process.Pid, code)
+			}
+		}
+	}
+	// Counted once the workers have stopped: all that went out on the
+	// first day.
+	first := accepted()
+	if first > limit {
+		t.Errorf("%d unique users accepted within 24 h over the three numbers, over the shared limit of %d", first, limit)
+	}
+
+	// A day later the rest goes out.
+	p.extra = append(p.extra, "WHATSEND_NOW="+time.Now().Add(25*time.Hour).UTC().Format(time.RFC3339))
+	ws = startWorkers(t, p, dsn, 3, workerArgs...)
+	waitFor(t, "the campaign finished", wait, func() bool {
+		return q(`SELECT count(*) FROM campaigns WHERE state <> 'finished'`) == 0
+	})
+	for _, w := range ws {
+		if code := w.stop(30 * time.Second); code != 0 {
+			t.Errorf("worker pid %d: SIGTERM gave exit %d, want 0", w.cmd.Process.Pid, code)
+		}
+	}
+
+	for id, s := range sims {
+		var st simStats
+		s.getJSON(t, "/_sim/stats", &st)
+		if st.ByCode["130429"] != 0 || st.ByCode["131056"] != 0 {
+			t.Errorf("number %s answered 130429 %d times and 131056 %d times, want none", id, st.ByCode["130429"], st.ByCode["131056"])
+		}
+		if st.Accepted < n/5 {
+			t.Errorf("number %s accepted %d of %d, want about a third", id, st.Accepted, n)
+		}
+	}
+	number := map[int64]string{}
+	uncertain, total := checkPerNumber(t, dsn, sims, func(_ store.Campaign, r store.Recipient) string {
+		number[r.ID] = r.PhoneNumberID
+		return r.PhoneNumberID
+	})
+	st, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cs, err := st.Campaigns(t.Context())
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("campaigns: %d, %v", len(cs), err)
+	}
+	err = st.Attempts(t.Context(), cs[0].ID, func(a store.AttemptRecord) error {
+		if a.PhoneNumberID != number[a.RecipientID] {
+			t.Errorf("recipient %d attempted from %s, but its number is %s", a.RecipientID, a.PhoneNumberID, number[a.RecipientID])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(uncertain) > inFlightAtKill {
+		t.Errorf("%d recipients uncertain, more than the %d in flight at the kill", uncertain, inFlightAtKill)
+	}
+	if total+uncertain < n {
+		t.Errorf("%d accepted and %d uncertain of %d recipients", total, uncertain, n)
+	}
+	t.Logf("%d accepted (%d on the first day), %d uncertain (%d in flight at the kill)", total, first, uncertain, inFlightAtKill)
+}
