@@ -329,7 +329,7 @@ type Point struct {
 
 // add counts one attempt into the point; share is the guard's window share
 // after it, when it was answered (ok).
-func (p *Point) add(a store.AttemptRecord, share float64, ok bool) {
+func (p *Point) add(a store.AttemptMark, share float64, ok bool) {
 	p.Attempts++
 	switch a.State {
 	case store.StateSent:
@@ -602,7 +602,7 @@ func (r *Report) readAttempts(ctx context.Context, st store.Store, campaignID in
 	fineOff := false
 	var prev time.Time
 	var active time.Duration
-	err := st.Attempts(ctx, campaignID, func(a store.AttemptRecord) error {
+	err := st.AttemptMarks(ctx, campaignID, func(a store.AttemptMark) error {
 		at := a.StartedAt.UTC()
 		if !prev.IsZero() {
 			if d := at.Sub(prev); d > 0 && d <= activeGap {

@@ -70,6 +70,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/whatsend/whatsend/sender"
@@ -158,7 +159,10 @@ type Message struct {
 type Stats struct {
 	Accepted int            `json:"accepted"`
 	ByCode   map[string]int `json:"by_code"`
-	Webhooks *WebhookStats  `json:"webhooks,omitempty"` // with webhooks only
+	// InFlight counts the sends waiting out their latency at this instant:
+	// the requests a client killed now would leave unanswered.
+	InFlight int           `json:"in_flight,omitempty"`
+	Webhooks *WebhookStats `json:"webhooks,omitempty"` // with webhooks only
 }
 
 // TemplateControl changes a template.
@@ -202,8 +206,9 @@ type Sim struct {
 	stats      Stats
 	recent     []bool // last answers: 131056 or not (quality model)
 	seq        uint64
-	fault      share     // Fault131056's error diffusion
-	wh         *webhooks // nil without webhooks
+	waiting    atomic.Int64 // sends waiting out their latency (Stats.InFlight)
+	fault      share        // Fault131056's error diffusion
+	wh         *webhooks    // nil without webhooks
 }
 
 // New returns a simulator with cfg's defaults applied.
@@ -305,7 +310,7 @@ func (s *Sim) Messages() []Message {
 func (s *Sim) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := Stats{Accepted: s.stats.Accepted, ByCode: map[string]int{}}
+	out := Stats{Accepted: s.stats.Accepted, ByCode: map[string]int{}, InFlight: int(s.waiting.Load())}
 	for k, v := range s.stats.ByCode {
 		out.ByCode[k] = v
 	}

@@ -347,6 +347,27 @@ func (s *Store) Attempts(ctx context.Context, campaignID int64, fn func(store.At
 	return rows.Err()
 }
 
+// AttemptMarks implements store.Store, streaming in start order.
+func (s *Store) AttemptMarks(ctx context.Context, campaignID int64, fn func(store.AttemptMark) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT started_at, batch, state, code FROM attempts WHERE campaign_id = ? ORDER BY started_at, rowid`, campaignID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m store.AttemptMark
+		var started int64
+		if err := rows.Scan(&started, &m.Batch, &m.State, &m.Code); err != nil {
+			return err
+		}
+		m.StartedAt = tm(started)
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // RecentAttempts implements store.Store: the last n attempts by start
 // time, newest first (finished or not).
 func (s *Store) RecentAttempts(ctx context.Context, campaignID int64, n int) ([]store.AttemptRecord, error) {

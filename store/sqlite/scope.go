@@ -588,11 +588,17 @@ func (s *Store) Summary(ctx context.Context, campaignID int64) (store.Summary, e
 		fn  func(*sql.Rows) error
 	}
 	queries := []q{
-		{`SELECT delivery, COUNT(*) FROM recipients WHERE campaign_id = ? AND delivery <> '' GROUP BY delivery`, func(r *sql.Rows) error {
-			var k store.DeliveryStatus
-			var n int
-			err := r.Scan(&k, &n)
-			sum.ByDelivery[k] = n
+		// One pass over the campaign's rows for both the delivery statuses
+		// and the resends (a million rows: each scan is most of a report).
+		{`SELECT COALESCE(SUM(delivery = 'sent'), 0), COALESCE(SUM(delivery = 'delivered'), 0), COALESCE(SUM(delivery = 'read'), 0),
+			COALESCE(SUM(delivery = 'failed'), 0), COALESCE(SUM(resent_after_silence = 1), 0) FROM recipients WHERE campaign_id = ?`, func(r *sql.Rows) error {
+			var n [4]int
+			err := r.Scan(&n[0], &n[1], &n[2], &n[3], &sum.ResentAfterSilence)
+			for i, k := range []store.DeliveryStatus{store.DeliverySent, store.DeliveryDelivered, store.DeliveryRead, store.DeliveryFailed} {
+				if n[i] > 0 {
+					sum.ByDelivery[k] = n[i]
+				}
+			}
 			return err
 		}},
 		{`SELECT last_code, COUNT(*) FROM recipients WHERE campaign_id = ? AND state = 'failed' GROUP BY last_code`, func(r *sql.Rows) error {
@@ -618,9 +624,6 @@ func (s *Store) Summary(ctx context.Context, campaignID int64) (store.Summary, e
 		}},
 		{`SELECT COUNT(*) FROM recipients r JOIN contacts c ON c.phone = r.phone WHERE r.campaign_id = ?`, func(r *sql.Rows) error {
 			return r.Scan(&sum.Replied)
-		}},
-		{`SELECT COUNT(*) FROM recipients WHERE campaign_id = ? AND resent_after_silence = 1`, func(r *sql.Rows) error {
-			return r.Scan(&sum.ResentAfterSilence)
 		}},
 		{`SELECT COUNT(*), COALESCE(SUM(code = 131056), 0), COALESCE(MIN(started_at), 0), COALESCE(MAX(started_at), 0) FROM attempts WHERE campaign_id = ?`, func(r *sql.Rows) error {
 			var first, last int64
