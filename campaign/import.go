@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/whatsend/whatsend/campaign/csvimport"
@@ -139,63 +140,53 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 }
 
 // importRows streams the file into the store in batches. It stops when ctx
-// is done, between two rows.
+// is done, between two rows. One goroutine writes a batch while the reader
+// fills the next, so the CSV's checks (phone normalisation, on every core)
+// and the store's inserts overlap; memory holds two batches at most.
 func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg ImportConfig) (csvimport.Result, int, int, error) {
 	size := cfg.BatchSize
 	if size <= 0 {
 		size = DefaultImportBatch
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	type part struct {
+		rows  []store.Recipient
+		skips []store.SkippedRow
+	}
+	parts := make(chan part) // unbuffered: the writer holds one, the reader fills one
 	var (
-		rows       []store.Recipient
-		skips      []store.SkippedRow
 		dups, opts int
+		werr       error
+		wg         sync.WaitGroup
 	)
-	flush := func() error {
+	wg.Go(func() {
+		for p := range parts {
+			if werr != nil {
+				continue // drain: the reader stops at its next row
+			}
+			d, o, err := writeImportBatch(ctx, st, id, p.rows, p.skips)
+			dups, opts = dups+d, opts+o
+			if err != nil {
+				werr = err
+				cancel(err)
+			}
+		}
+	})
+	var (
+		rows  []store.Recipient
+		skips []store.SkippedRow
+	)
+	hand := func() error {
 		if len(rows) == 0 && len(skips) == 0 {
 			return nil
 		}
-		phones := make([]string, len(rows))
-		for i, r := range rows {
-			phones[i] = r.Phone
+		select {
+		case parts <- part{rows, skips}:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		out, err := st.OptedOut(ctx, phones)
-		if err != nil {
-			return err
-		}
-		keep := rows[:0]
-		for _, r := range rows {
-			if out[r.Phone] {
-				opts++
-				skips = append(skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone, Params: r.Params})
-				continue
-			}
-			keep = append(keep, r)
-		}
-		d, err := st.ImportBatch(ctx, id, keep, skips)
-		if err != nil {
-			return err
-		}
-		if len(d) > 0 {
-			params := make(map[int][]string, len(d)) // by line
-			for _, x := range d {
-				params[x.Line] = nil
-			}
-			for _, r := range keep {
-				if _, ok := params[r.Line]; ok {
-					params[r.Line] = r.Params
-				}
-			}
-			dupSkips := make([]store.SkippedRow, len(d))
-			for i, x := range d {
-				dupSkips[i] = store.SkippedRow{Line: x.Line, Reason: csvimport.ReasonDuplicate,
-					Detail: fmt.Sprintf("%s is the same number as line %d", x.Phone, x.FirstLine), Raw: x.Phone, Params: params[x.Line]}
-			}
-			if _, err := st.ImportBatch(ctx, id, nil, dupSkips); err != nil {
-				return err
-			}
-			dups += len(d)
-		}
-		rows, skips = rows[:0], skips[:0]
+		rows, skips = make([]store.Recipient, 0, size), nil // the writer owns the others now
 		return nil
 	}
 	res, err := csvimport.Read(f, cfg.File, cfg.CSV, func(r csvimport.Row) error {
@@ -204,7 +195,7 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 		}
 		rows = append(rows, store.Recipient{Line: r.Line, Phone: r.Phone, Params: r.Params})
 		if len(rows)+len(skips) >= size {
-			return flush()
+			return hand()
 		}
 		return nil
 	}, func(s csvimport.Skip) error {
@@ -213,14 +204,65 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 		}
 		skips = append(skips, store.SkippedRow{Line: s.Line, Reason: s.Reason, Detail: s.Detail, Raw: s.Raw, Params: s.Params})
 		if len(rows)+len(skips) >= size {
-			return flush()
+			return hand()
 		}
 		return nil
 	})
-	if err != nil {
-		return res, dups, opts, err
+	if err == nil {
+		err = hand()
 	}
-	return res, dups, opts, flush()
+	close(parts)
+	wg.Wait()
+	if werr != nil {
+		return res, dups, opts, werr
+	}
+	return res, dups, opts, err
+}
+
+// writeImportBatch writes one batch of rows and skips: the opted-out rows
+// become skips, and the numbers already imported (earlier in this batch or
+// an earlier one) are recorded as duplicates of their first line. It
+// returns the duplicates and opted-out counts.
+func writeImportBatch(ctx context.Context, st store.Store, id int64, rows []store.Recipient, skips []store.SkippedRow) (dups, opts int, err error) {
+	phones := make([]string, len(rows))
+	for i, r := range rows {
+		phones[i] = r.Phone
+	}
+	out, err := st.OptedOut(ctx, phones)
+	if err != nil {
+		return 0, 0, err
+	}
+	keep := rows[:0]
+	for _, r := range rows {
+		if out[r.Phone] {
+			opts++
+			skips = append(skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone, Params: r.Params})
+			continue
+		}
+		keep = append(keep, r)
+	}
+	d, err := st.ImportBatch(ctx, id, keep, skips)
+	if err != nil || len(d) == 0 {
+		return 0, opts, err
+	}
+	params := make(map[int][]string, len(d)) // by line
+	for _, x := range d {
+		params[x.Line] = nil
+	}
+	for _, r := range keep {
+		if _, ok := params[r.Line]; ok {
+			params[r.Line] = r.Params
+		}
+	}
+	dupSkips := make([]store.SkippedRow, len(d))
+	for i, x := range d {
+		dupSkips[i] = store.SkippedRow{Line: x.Line, Reason: csvimport.ReasonDuplicate,
+			Detail: fmt.Sprintf("%s is the same number as line %d", x.Phone, x.FirstLine), Raw: x.Phone, Params: params[x.Line]}
+	}
+	if _, err := st.ImportBatch(ctx, id, nil, dupSkips); err != nil {
+		return 0, opts, err
+	}
+	return len(d), opts, nil
 }
 
 // fileHash is the hex SHA-256 of the file's bytes. It stops when ctx is

@@ -618,7 +618,7 @@ func (b *bench) report() error {
 		wall = append(wall, t.Seconds())
 	}
 	row("report JSON + HTML of that campaign (CLI, two processes)", fmt.Sprintf("%.2f s", median(wall)), "<= 2 s", fmtAll(wall, 2))
-	args := []string{"test", "-run", "^$", "-bench", "BenchmarkReport1M/build", "-benchtime", fmt.Sprintf("%dx", b.runs), "./campaign/report/"}
+	args := []string{"test", "-run", "^$", "-timeout", "60m", "-bench", "BenchmarkReport1M/build", "-benchtime", fmt.Sprintf("%dx", b.runs), "./campaign/report/"}
 	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, tail(string(out), 2000))
