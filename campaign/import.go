@@ -19,7 +19,7 @@ import (
 )
 
 // DefaultImportBatch is how many rows one import transaction holds.
-const DefaultImportBatch = 50000
+const DefaultImportBatch = 25000
 
 // ImportConfig says what to import and how to name the campaign.
 type ImportConfig struct {
