@@ -4,17 +4,28 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/store"
 )
 
+// Allowance is the number of unique recipients allowed per rolling 24 h:
+// floor(limit × WarmupFraction). A limit below 0 is unlimited (returned as -1).
+func Allowance(limit, day, days int) int {
+	if limit < 0 {
+		return -1
+	}
+	// The small epsilon keeps floor(250 × 0.1) at 25 despite binary fractions.
+	return int(math.Floor(float64(limit)*WarmupFraction(day, days) + 1e-9))
+}
+
 // allowance enforces the rolling 24 h unique-recipient budget of a
 // messaging-limit scope, shared by every campaign and number in it through
 // the store. Used by the dispatcher goroutine only.
 type allowance struct {
-	st    store.Store
+	st    ScopeReader
 	log   *slog.Logger
 	s     Settings
 	scope string
@@ -37,7 +48,7 @@ type allowance struct {
 
 // newAllowance builds the scope's allowance from the pre-flight's health
 // read (a run never starts without one).
-func newAllowance(ctx context.Context, st store.Store, s Settings, c store.Campaign, log *slog.Logger, h sender.Health) (*allowance, error) {
+func newAllowance(ctx context.Context, st scopeStore, s Settings, c store.Campaign, log *slog.Logger, h sender.Health) (*allowance, error) {
 	a := &allowance{st: st, log: log, s: s, scope: c.Scope, limit: ResolveLimit(s, h.Limit, true)}
 	if s.WarmupStart != "" {
 		t, err := time.Parse(time.DateOnly, s.WarmupStart)
@@ -184,11 +195,26 @@ type ScopeStatus struct {
 	NextFree    time.Time // when capacity frees next, when Left is 0
 }
 
+// ScopeReader is what reading a messaging-limit scope needs of the store.
+type ScopeReader interface {
+	WindowCount(ctx context.Context, scope string, since time.Time) (int, error)
+	WindowTimes(ctx context.Context, scope string, since time.Time) ([]time.Time, error)
+	WindowContains(ctx context.Context, scope string, since time.Time, phones []string) (map[string]bool, error)
+	WarmupStart(ctx context.Context, scope string) (time.Time, bool, error)
+}
+
+// scopeStore is what the allowance of a sending run needs of the store:
+// reading the scope, and recording its warm-up start (--warmup-start).
+type scopeStore interface {
+	ScopeReader
+	SetWarmupStart(ctx context.Context, scope string, t time.Time, onlyIfAbsent bool) error
+}
+
 // ReadScope computes a scope's allowance from the store without sending:
 // the limit from the campaign's settings (--tier, --daily-limit) or else the
 // last value the API gave for its number (phone; nil when never read).
-func ReadScope(ctx context.Context, st store.Store, s Settings, scope string, phone *store.PhoneRecord, now time.Time) (ScopeStatus, error) {
-	s = s.withDefaults()
+func ReadScope(ctx context.Context, st ScopeReader, s Settings, scope string, phone *store.PhoneRecord, now time.Time) (ScopeStatus, error) {
+	s = s.WithDefaults()
 	var h sender.Limit
 	if phone != nil {
 		h = sender.Limit{Tier: phone.LimitSource, Users: max(phone.Limit, 0), Unlimited: phone.Limit < 0}

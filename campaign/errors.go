@@ -2,7 +2,8 @@ package campaign
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/whatsend/whatsend/campaign/csvimport"
 )
 
 // Sentinel errors the command line maps to exit codes (DESIGN.md "Exit codes").
@@ -15,30 +16,12 @@ var (
 	// --max-duration reached (exit 10).
 	ErrMoreWork = errors.New("stopped with work left")
 	// ErrRefused: the input was refused; nothing was imported (exit 2).
-	ErrRefused = errors.New("input refused")
+	// It is csvimport's, so that the CSV reader's refusals match it too.
+	ErrRefused = csvimport.ErrRefused
 )
 
 // ImportError is a refusal of a whole CSV file, naming the file, line and
-// column like encoding/csv's ParseError. It matches ErrRefused.
-type ImportError struct {
-	File   string
-	Line   int // 0 when the whole file is concerned
-	Column int // 1-based; 0 when not known
-	Err    error
-}
-
-func (e *ImportError) Error() string {
-	switch {
-	case e.Line > 0 && e.Column > 0:
-		return fmt.Sprintf("%s: line %d, column %d: %v", e.File, e.Line, e.Column, e.Err)
-	case e.Line > 0:
-		return fmt.Sprintf("%s: line %d: %v", e.File, e.Line, e.Err)
-	default:
-		return fmt.Sprintf("%s: %v", e.File, e.Err)
-	}
-}
-
-func (e *ImportError) Unwrap() error { return e.Err }
-
-// Is makes every ImportError match ErrRefused.
-func (e *ImportError) Is(target error) bool { return target == ErrRefused }
+// column like encoding/csv's ParseError. It matches ErrRefused. It is the
+// CSV reader's csvimport.RefusalError: one type for the reader's refusals
+// and the import's.
+type ImportError = csvimport.RefusalError

@@ -1,6 +1,11 @@
 package campaign
 
-import "github.com/whatsend/whatsend/store"
+import (
+	"cmp"
+	"slices"
+
+	"github.com/whatsend/whatsend/store"
+)
 
 // The figures every view of a campaign shows (the run's summary, status,
 // the reports, the forecast) are defined here once, so that they agree.
@@ -11,13 +16,20 @@ import "github.com/whatsend/whatsend/store"
 // until the next run settles it, and it is shown on its own.
 var RemainingStates = []store.State{store.StatePending, store.StateRetry, store.StateDeferred}
 
-// Remaining counts the recipients still to be sent (RemainingStates).
-func Remaining(by map[store.State]int) int {
+// Remaining counts the recipients still to be sent (RemainingStates) in
+// counts by state, keyed by store.State or by its string (a report's).
+func Remaining[K ~string](by map[K]int) int {
 	n := 0
 	for _, s := range RemainingStates {
-		n += by[s]
+		n += by[K(s)]
 	}
 	return n
+}
+
+// toSettleState reports whether a run still has to send or settle a
+// recipient in state s: remaining (RemainingStates) or in flight.
+func toSettleState(s store.State) bool {
+	return s == store.StateInFlight || slices.Contains(RemainingStates, s)
 }
 
 // CampaignShare is the share of a campaign's send attempts answered 131056,
@@ -41,7 +53,7 @@ type ShareWindow struct {
 // NewShareWindow returns a window over the last size attempts (the guard's
 // --guard-window; DefaultGuardWindow when size is 0).
 func NewShareWindow(size int) *ShareWindow {
-	return &ShareWindow{ring: make([]bool, cmpOr(size, DefaultGuardWindow))}
+	return &ShareWindow{ring: make([]bool, cmp.Or(size, DefaultGuardWindow))}
 }
 
 // Observe records one answered attempt.

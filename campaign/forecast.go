@@ -105,7 +105,7 @@ func Plan(ctx context.Context, st store.Store, snd Sender, campaignID int64, now
 	if err != nil {
 		return Forecast{}, err
 	}
-	s = s.withDefaults()
+	s = s.WithDefaults()
 	var h sender.Health
 	fromAPI := false
 	if s.Tier == "" && snd != nil {
@@ -159,19 +159,20 @@ func Plan(ctx context.Context, st store.Store, snd Sender, campaignID int64, now
 func windowOpens(ctx context.Context, st store.Store, w *sendWindow, campaignID int64, now time.Time) ([]time.Time, error) {
 	var opens []time.Time
 	err := st.Recipients(ctx, campaignID, func(r store.Recipient) error {
-		switch r.State {
-		case store.StatePending, store.StateRetry, store.StateDeferred, store.StateInFlight:
-			due := now
-			if r.State != store.StatePending {
-				due = later(now, r.NextAttemptAt)
-			}
-			opens = append(opens, w.next(r.Phone, due))
+		if !toSettleState(r.State) {
+			return nil
 		}
+		due := now
+		if r.State != store.StatePending {
+			due = later(now, r.NextAttemptAt)
+		}
+		opens = append(opens, w.next(r.Phone, due))
 		return nil
 	})
 	return opens, err
 }
 
+// later returns the later of two instants.
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b

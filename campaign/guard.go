@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,13 +49,13 @@ type guard struct {
 }
 
 func newGuard(s Settings, now func() time.Time) *guard {
-	size := cmpOr(s.GuardWindow, DefaultGuardWindow)
+	size := cmp.Or(s.GuardWindow, DefaultGuardWindow)
 	return &guard{
 		now:           now,
 		window:        NewShareWindow(size),
-		minSample:     min(cmpOr(s.GuardMinSample, DefaultGuardMinSample), size),
-		slowShare:     cmpOr(s.SlowShare, DefaultSlowShare),
-		pauseShare:    cmpOr(s.PauseShare, DefaultPauseShare),
+		minSample:     min(cmp.Or(s.GuardMinSample, DefaultGuardMinSample), size),
+		slowShare:     cmp.Or(s.SlowShare, DefaultSlowShare),
+		pauseShare:    cmp.Or(s.PauseShare, DefaultPauseShare),
 		ratioFactor:   1,
 		qualityFactor: 1,
 		slowFactor:    1,
@@ -234,86 +233,6 @@ func RetriesItself(c store.Campaign) bool {
 	return json.Unmarshal(c.PauseDetail, &d) == nil && d.Kind == pauseKindNetwork
 }
 
-// pauseNow persists a pause and returns the error that ends the run.
-func (r *runner) pauseNow(ctx context.Context, p *pauseCause) error {
-	if r.wasPaused && r.sentAny.Load() == 0 && p.Kind != "store" && p.Kind != pauseKindNetwork {
-		p.Reason = "resume refused, the cause is still there (whatsend resume --force sends anyway): " + p.Reason
-	}
-	detail := map[string]any{"kind": p.Kind}
-	for k, v := range p.Detail {
-		detail[k] = v
-	}
-	b, _ := json.Marshal(detail)
-	if err := r.d.Store.SetCampaignState(context.WithoutCancel(ctx), r.c.ID, store.CampaignPaused, p.Reason, b, r.d.Now()); err != nil {
-		return err
-	}
-	r.d.Logger.Error("campaign paused", "campaign", r.c.Name, "reason", p.Reason)
-	r.stopMsg = "paused: " + p.Reason
-	return fmt.Errorf("%w: %s", ErrPaused, p.Reason)
-}
-
-// recheckPause is called when resuming a paused campaign: the cause is
-// re-checked by the health read that follows; here the pause is lifted.
-func (r *runner) recheckPause(ctx context.Context) error {
-	r.d.Logger.Info("resuming a paused campaign", "campaign", r.c.Name, "paused_for", r.c.PauseReason)
-	return r.d.Store.SetCampaignState(ctx, r.c.ID, store.CampaignReady, "", nil, r.d.Now())
-}
-
-// betweenBatches reads the number's health at most every 15 s.
-func (r *runner) betweenBatches(ctx context.Context) error {
-	r.mu.Lock()
-	due := r.d.Now().Sub(r.g.lastHealth) >= healthMinInterval
-	r.mu.Unlock()
-	if !due {
-		return nil
-	}
-	return r.readHealth(ctx)
-}
-
-// readHealth reads the number's health and applies it to the guard and the
-// allowance.
-func (r *runner) readHealth(ctx context.Context) error {
-	h, err := r.d.Sender.PhoneHealth(ctx)
-	if err != nil {
-		r.mu.Lock()
-		r.g.lastHealth = r.d.Now()
-		r.mu.Unlock()
-		return r.readFailed(ctx, err, "could not read the phone number's health")
-	}
-	r.savePhone(ctx, h)
-	r.mu.Lock()
-	prev := r.g.quality
-	r.g.observeHealth(h)
-	p := r.g.healthPause(h)
-	r.mu.Unlock()
-	if h.Quality == "YELLOW" && prev != "YELLOW" {
-		r.d.Logger.Warn("quality rating MEDIUM (YELLOW): send rate halved", "campaign", r.c.Name)
-	}
-	r.allowance.observeLimit(h.Limit)
-	if p != nil {
-		if r.o.Force {
-			r.d.Logger.Warn("--force: sending although "+p.Reason, "campaign", r.c.Name)
-			return nil
-		}
-		return r.pauseNow(ctx, p)
-	}
-	return nil
-}
-
 func errorsAsAPI(err error) (*sender.APIError, bool) {
 	return errors.AsType[*sender.APIError](err)
-}
-
-// readFailed handles a failed management read (health, template): the
-// run's cause when interrupted, a pause when the error is campaign-fatal,
-// otherwise a warning and the run goes on.
-func (r *runner) readFailed(ctx context.Context, err error, warning string) error {
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
-	}
-	if e := sender.Classify(err); e.Class == sender.ClassFatal {
-		return r.pauseNow(ctx, pauseFromError(err, e))
-	}
-	r.d.Logger.Warn(warning, "err", err)
-	return nil
 }

@@ -56,7 +56,7 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 	var res ImportResult
 	f, err := csvimport.Open(cfg.File)
 	if err != nil {
-		return res, importRefusal(err)
+		return res, err
 	}
 	defer f.Close()
 	hash, err := fileHash(ctx, f)
@@ -107,7 +107,7 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 	}
 	// The store applies the 131049 cap to send answers and webhooks alike.
 	if s, err := DecodeSettings(c.Settings); err == nil {
-		c.MaxDeferrals = s.withDefaults().DeferDays
+		c.MaxDeferrals = s.WithDefaults().DeferDays
 	}
 	id, err := st.CreateCampaign(ctx, c)
 	if err != nil {
@@ -130,7 +130,7 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 		if cause := context.Cause(ctx); cause != nil && errors.Is(err, ctx.Err()) {
 			return res, cause
 		}
-		return res, importRefusal(err)
+		return res, err
 	}
 	if err := st.FinishImport(ctx, id, rr.Rows); err != nil {
 		return res, err
@@ -283,14 +283,6 @@ func fileHash(ctx context.Context, f io.Reader) (string, error) {
 			return "", err
 		}
 	}
-}
-
-// importRefusal turns the reader's refusal into the import's.
-func importRefusal(err error) error {
-	if re, ok := errors.AsType[*csvimport.RefusalError](err); ok {
-		return &ImportError{File: re.File, Line: re.Line, Column: re.Column, Err: re.Err}
-	}
-	return err
 }
 
 // importLeaseKey is the lease an import holds: one per CSV content,

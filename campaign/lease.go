@@ -103,12 +103,17 @@ func (l *leases) release() {
 	l.keys = nil
 }
 
+// LeaseBreaker is what Unlock needs of the store.
+type LeaseBreaker interface {
+	BreakLease(ctx context.Context, key, owner string, now time.Time, staleAfter time.Duration) (store.Lease, error)
+}
+
 // Unlock removes a campaign's lease whose holder stopped renewing it (no
 // heartbeat for LeaseStale), with the phone-number lease the same holder
 // kept, and returns what it removed: none when the campaign has no lease.
 // A lease with a fresh heartbeat is refused with an error matching ErrBusy
 // that names the holder and its heartbeat's age: its holder may be sending.
-func Unlock(ctx context.Context, st store.Store, c store.Campaign, now time.Time) ([]store.Lease, error) {
+func Unlock(ctx context.Context, st LeaseBreaker, c store.Campaign, now time.Time) ([]store.Lease, error) {
 	var removed []store.Lease
 	owner := ""
 	for _, key := range []string{campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID)} {

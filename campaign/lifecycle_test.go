@@ -12,6 +12,7 @@ import (
 	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/sender/simulator"
 	"github.com/whatsend/whatsend/store"
+	"github.com/whatsend/whatsend/store/storetest"
 )
 
 func TestRetryable(t *testing.T) {
@@ -64,11 +65,7 @@ func TestRequeueGivesAFreshAttemptBudget(t *testing.T) {
 		if got := e.counts(c)[store.StateSent]; got != 3 {
 			t.Errorf("sent after the retry = %d, want 3 (counts %v)", got, e.counts(c))
 		}
-		r, err := e.st.Recipient(t.Context(), 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Attempts != 4 {
+		if r := storetest.Recipient(t, e.st, c.ID, 1); r.Attempts != 4 {
 			t.Errorf("first recipient made %d attempts, want 4", r.Attempts)
 		}
 	})

@@ -23,13 +23,13 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 	if x.err != nil && sender.Classify(x.err).Class == sender.ClassNotSent {
 		return r.notSent(x, o, now)
 	}
-	r.netStreak = 0
+	r.num.netStreak = 0
 	r.stats.attempts++
 	if x.err == nil {
 		o.State, o.WAMID, o.MessageStatus = store.StateSent, x.acc.WAMID, x.acc.MessageStatus
 		r.stats.sent++
 		r.stats.settled++
-		r.slowStreak = 0
+		r.num.slowStreak = 0
 		r.judge(0)
 		return o
 	}
@@ -58,13 +58,13 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 			o.State, o.NextAttemptAt = store.StateRetry, now.Add(slowDelay(n, r.d.Rand))
 			break
 		}
-		r.slowStreak++
-		wait := slowDelay(r.slowStreak, r.d.Rand)
+		r.num.slowStreak++
+		wait := slowDelay(r.num.slowStreak, r.d.Rand)
 		if e.Code == 131057 {
 			wait = max(wait, maintenanceWait)
 		}
-		r.slowUntil = maxTime(r.slowUntil, now.Add(wait))
-		r.g.slowDown(e.Code)
+		r.num.slowUntil = later(r.num.slowUntil, now.Add(wait))
+		r.num.g.slowDown(e.Code)
 		if n >= r.s.MaxAttempts {
 			o.State = store.StateFailed
 			o.Error = fmt.Sprintf("gave up after %d attempts: %s", n, o.Error)
@@ -124,13 +124,13 @@ const maxNotSent = 5
 // streak of them pauses the campaign naming the cause. Called with r.mu held.
 func (r *runner) notSent(x sendResult, o store.Outcome, now time.Time) store.Outcome {
 	o.State, o.NotSent = store.StatePending, true
-	r.netStreak++
-	r.slowUntil = maxTime(r.slowUntil, now.Add(slowDelay(r.netStreak, r.d.Rand)))
-	if r.netStreak >= maxNotSent && r.pause == nil {
-		r.pause = networkPause(x.err, fmt.Sprintf("%d sends in a row could not leave", r.netStreak))
+	r.num.netStreak++
+	r.num.slowUntil = later(r.num.slowUntil, now.Add(slowDelay(r.num.netStreak, r.d.Rand)))
+	if r.num.netStreak >= maxNotSent && r.pause == nil {
+		r.pause = networkPause(x.err, fmt.Sprintf("%d sends in a row could not leave", r.num.netStreak))
 	}
 	r.d.Logger.Warn("send could not leave: the API is unreachable; the recipient stays pending",
-		"recipient_id", x.d.r.ID, "line", x.d.r.Line, "in_a_row", r.netStreak, "err", errorDetail(x.err))
+		"recipient_id", x.d.r.ID, "line", x.d.r.Line, "in_a_row", r.num.netStreak, "err", errorDetail(x.err))
 	return o
 }
 
@@ -156,25 +156,18 @@ func errorDetail(err error) string {
 	return s
 }
 
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
 // judge feeds one answer to the guard's 131056 window: a share over the
 // pause threshold stops the dispatcher (the pause is persisted by it), a
 // change of the rate factor is logged. Called with r.mu held.
 func (r *runner) judge(code int) {
-	before := r.g.ratioFactor
-	if p := r.g.observe(code); p != nil && r.pause == nil {
+	before := r.num.g.ratioFactor
+	if p := r.num.g.observe(code); p != nil && r.pause == nil {
 		r.pause = p
 	}
-	switch after := r.g.ratioFactor; {
+	switch after := r.num.g.ratioFactor; {
 	case after < before:
 		r.d.Logger.Warn("131056 share above the slow-down threshold: send rate halved",
-			"campaign", r.c.Name, "share", fmt.Sprintf("%.1f%%", r.g.share()*100), "threshold", fmt.Sprintf("%.0f%%", r.g.slowShare*100))
+			"campaign", r.c.Name, "share", fmt.Sprintf("%.1f%%", r.num.g.share()*100), "threshold", fmt.Sprintf("%.0f%%", r.num.g.slowShare*100))
 	case after > before:
 		r.d.Logger.Info("131056 share back under the threshold: send rate raised",
 			"campaign", r.c.Name, "factor", after)

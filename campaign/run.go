@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/whatsend/whatsend/campaign/csvimport"
 	"github.com/whatsend/whatsend/sender"
@@ -131,8 +130,8 @@ const maxConcurrency = 512
 // interrupted.
 func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, error) {
 	d.defaults()
-	o.RetryWait = cmpOr(o.RetryWait, defaultRetryWait)
-	o.ShutdownWait = cmpOr(o.ShutdownWait, DefaultShutdownWait)
+	o.RetryWait = cmp.Or(o.RetryWait, defaultRetryWait)
+	o.ShutdownWait = cmp.Or(o.ShutdownWait, DefaultShutdownWait)
 	c, err := d.Store.Campaign(ctx, campaignID)
 	if err != nil {
 		return Result{}, fmt.Errorf("campaign %d: %w", campaignID, err)
@@ -142,7 +141,7 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 	if err != nil {
 		return res, err
 	}
-	s = s.withDefaults()
+	s = s.WithDefaults()
 	if c.State == store.CampaignImporting {
 		return res, fmt.Errorf("campaign %s: import did not finish; run the same CSV again to import it", c.Name)
 	}
@@ -150,14 +149,15 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 		return res, &StateError{Campaign: c.Name, State: c.State, Action: "send", Hint: "delete it (whatsend campaign delete " + QuoteArg(c.Name) + ") to import its CSV again"}
 	}
 
+	num := newNumber(c.PhoneNumberID, d.Sender, s, d.Now)
 	ls := &leases{st: d.Store, owner: d.Owner, now: d.Now}
-	runCtx, stop, err := ls.hold(ctx, campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID))
+	runCtx, stop, err := ls.hold(ctx, campaignLeaseKey(c.ID), num.leaseKey())
 	if err != nil {
 		return res, err
 	}
 	defer stop()
 
-	r := &runner{d: d, c: c, s: s, o: o, start: d.Now()}
+	r := &runner{d: d, c: c, s: s, o: o, start: d.Now(), num: num}
 	if r.win, err = newSendWindow(s); err != nil {
 		return res, fmt.Errorf("%w: campaign %s: %w", ErrRefused, c.Name, err)
 	}
@@ -180,28 +180,19 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 	return res, err
 }
 
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // runner is one invocation's state. The dispatcher (run) is the only
 // goroutine that reads the store for work and decides what leaves next; the
 // checkpointer commits in_flight records in groups and starts the requests;
-// the recorder commits outcomes in groups.
+// the recorder commits outcomes in groups. What belongs to the phone number
+// sent from (its pace, guard, health and back-off) is in num.
 type runner struct {
 	d     Deps
 	c     store.Campaign
 	s     Settings
 	o     RunOptions
 	start time.Time
+	num   *number
 
-	lim       *rate.Limiter
-	baseRate  float64
-	pair      *pairSpacer
 	wait      waitQueue
 	waiting   map[int64]bool // recipients in wait, skipped when Due returns them again
 	batch     int
@@ -217,7 +208,6 @@ type runner struct {
 	uncommitted atomic.Int64
 	flushing    atomic.Bool   // the dispatcher waits for the checkpoints
 	cpWait      time.Duration // how long the checkpointer gathers a group
-	rateReason  string
 	tpl         templateCheck
 	marketing   bool // the template is MARKETING: US recipients are skipped
 	win         *sendWindow
@@ -228,14 +218,12 @@ type runner struct {
 	wasPaused   bool      // the run resumes a paused campaign
 	sentAny     atomic.Int64
 
-	mu         sync.Mutex // guards the fields below, written by the recorder
-	slowUntil  time.Time
-	slowStreak int
-	netStreak  int // sends in a row that could not leave (the API unreachable)
-	pause      *pauseCause
-	fatalErr   error
-	stats      runStats
-	g          *guard
+	// mu guards the fields below and num's recorder fields, written by the
+	// recorder.
+	mu       sync.Mutex
+	pause    *pauseCause
+	fatalErr error
+	stats    runStats
 }
 
 type runStats struct {
@@ -292,7 +280,7 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	if r.pastExpiry(now) {
-		return errExpired
+		return r.stop(ctx, stopReason{kind: stopExpired})
 	}
 	if r.win == nil {
 		// The window was removed since recipients were held by it.
@@ -313,7 +301,6 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 
-	r.g = newGuard(r.s, r.d.Now)
 	h, err := r.chooseRate(ctx)
 	if err != nil {
 		return err
@@ -332,11 +319,11 @@ func (r *runner) run(ctx context.Context) error {
 	} else {
 		log.Info("messaging limit", "scope", r.c.Scope, "limit", al.limit.Users, "source", al.limit.Source)
 	}
-	seen, err := st.LastSends(ctx, r.c.PhoneNumberID, now.Add(-time.Duration(r.s.PairInterval)))
+	seen, err := st.LastSends(ctx, r.num.id, now.Add(-time.Duration(r.s.PairInterval)))
 	if err != nil {
 		return err
 	}
-	r.pair = newPairSpacer(time.Duration(r.s.PairInterval)+r.cpWait, seen)
+	r.num.pair = newPairSpacer(time.Duration(r.s.PairInterval)+r.cpWait, seen)
 	r.waiting = map[int64]bool{}
 	r.wake = make(chan struct{}, 1)
 	if last, err := st.RecentAttempts(ctx, r.c.ID, 1); err == nil && len(last) > 0 {
@@ -358,160 +345,6 @@ func toSettle(c map[store.State]int) int {
 	return Remaining(c) + c[store.StateInFlight]
 }
 
-// chooseRate reads the number's health (the pre-flight: nothing is sent
-// without it) and picks the send rate: the lowest of --rate and the
-// number's throughput from the API, and says why.
-func (r *runner) chooseRate(ctx context.Context) (sender.Health, error) {
-	rt, why := r.s.Rate, fmt.Sprintf("--rate %g", r.s.Rate)
-	h, err := r.preflightHealth(ctx)
-	if err != nil {
-		return h, err
-	}
-	r.g.observeHealth(h)
-	r.savePhone(ctx, h)
-	if capRate, capWhy := throughputCap(h); capRate > 0 && capRate <= rt {
-		rt, why = capRate, capWhy
-	}
-	if p := r.g.healthPause(h); p != nil && !r.o.Force {
-		return h, r.pauseNow(ctx, p)
-	}
-	r.baseRate, r.rateReason = rt, why
-	// A burst of 10 ms of sends: a stall longer than one interval (a page
-	// fetch, a late timer) is made up instead of lost; far under the
-	// one-second budget Meta measures.
-	r.lim = rate.NewLimiter(rate.Limit(rt), max(1, int(rt/100)))
-	if rt >= groupingRate {
-		r.cpWait = checkpointWait
-	}
-	r.d.Logger.Info("send rate", "campaign", r.c.Name, "rate", rt, "reason", why)
-	return h, nil
-}
-
-// preflightBudget bounds the pre-flight's health reads: an unreachable API
-// pauses the run within it (and within 30 s of the start).
-const preflightBudget = 15 * time.Second
-
-// preflightHealth reads the number's health before any send, retrying with
-// back-off within preflightBudget. Nothing is sent without a successful
-// read: an API that cannot be reached, or that keeps failing the read,
-// pauses the campaign with the cause (a network pause, which resume --all
-// retries by itself, when the request could not leave or got no answer).
-func (r *runner) preflightHealth(ctx context.Context) (sender.Health, error) {
-	rctx, cancel := context.WithTimeout(ctx, preflightBudget)
-	defer cancel()
-	for n := 1; ; n++ {
-		h, err := r.d.Sender.PhoneHealth(rctx)
-		if err == nil {
-			return h, nil
-		}
-		if ctx.Err() != nil {
-			return h, context.Cause(ctx)
-		}
-		e := sender.Classify(err)
-		if e.Class == sender.ClassFatal {
-			return h, r.pauseNow(ctx, pauseFromError(err, e))
-		}
-		wait := slowDelay(n, r.d.Rand)
-		if dl, _ := rctx.Deadline(); rctx.Err() != nil || time.Until(dl) < wait {
-			if _, ok := errors.AsType[*sender.TransportError](err); ok || errors.Is(err, context.DeadlineExceeded) {
-				return h, r.pauseNow(ctx, networkPause(err, fmt.Sprintf("the phone number's health could not be read (%d tries)", n)))
-			}
-			return h, r.pauseNow(ctx, &pauseCause{Kind: "health", Detail: map[string]any{"error": errorDetail(err)},
-				Reason: fmt.Sprintf("pre-flight: the phone number's health could not be read (%d tries): %s", n, errorDetail(err))})
-		}
-		r.d.Logger.Warn("could not read the phone number's health; trying again", "try", n, "wait", wait.Round(time.Millisecond), "err", err)
-		if err := sleepCtx(ctx, wait); err != nil {
-			return h, context.Cause(ctx)
-		}
-	}
-}
-
-// throughputCap is the number's throughput from its health (cloud-api.md §4.1).
-func throughputCap(h sender.Health) (float64, string) {
-	switch {
-	case h.OnBizApp:
-		return CoexistenceRate, "the number is shared with the WhatsApp Business app (20 msg/s)"
-	case h.ThroughputLevel == "HIGH":
-		return MaxRate, "throughput level HIGH (1,000 msg/s)"
-	case h.ThroughputLevel == "STANDARD":
-		return DefaultRate, "throughput level STANDARD (80 msg/s)"
-	}
-	return 0, ""
-}
-
-func (r *runner) savePhone(ctx context.Context, h sender.Health) {
-	savePhone(ctx, r.d.Store, r.c.PhoneNumberID, h, r.d.Now())
-}
-
-// savePhone records the number's health as last read, so that status and
-// the reports name the limit the API gave, as the run and the dry run do
-// ("the API (TIER_250)") (best effort: a failure only
-// leaves the previous reading).
-func savePhone(ctx context.Context, st store.Store, phoneNumberID string, h sender.Health, now time.Time) {
-	lim := h.Limit.Users
-	if h.Limit.Unlimited {
-		lim = -1
-	}
-	_ = st.SavePhone(ctx, store.PhoneRecord{
-		PhoneNumberID: phoneNumberID, Quality: h.Quality, Status: h.Status,
-		ThroughputLevel: h.ThroughputLevel, OnBizApp: h.OnBizApp, Limit: lim,
-		LimitSource: cmpOr(h.Limit.Tier, h.LimitField), CheckedAt: now,
-	})
-}
-
-// loop is the dispatcher.
-func (r *runner) loop(ctx context.Context) error {
-	toCommit := make(chan dispatched, 256)
-	results := make(chan sendResult, 1024)
-	var sends sync.WaitGroup
-	slots := make(chan struct{}, maxConcurrency)
-
-	// Requests already out finish on a signal, for at most ShutdownWait.
-	sendCtx, abandon := context.WithCancel(context.WithoutCancel(ctx))
-	defer abandon()
-	cpDone := make(chan error, 1)
-	go func() { cpDone <- r.checkpointer(ctx, sendCtx, toCommit, slots, results, &sends) }()
-	recDone := make(chan struct{})
-	go func() { r.recorder(ctx, results); close(recDone) }()
-
-	stopErr := r.dispatch(ctx, toCommit)
-	close(toCommit)
-	cpErr := <-cpDone
-	r.waitSends(ctx, &sends, abandon)
-	close(results)
-	<-recDone
-
-	r.mu.Lock()
-	fatalErr := r.fatalErr
-	r.mu.Unlock()
-	return errors.Join(stopErr, cpErr, fatalErr)
-}
-
-// waitSends waits for the requests already out. Once ctx is cancelled (a
-// signal) it waits at most ShutdownWait, then cancels those still
-// unanswered: they come back as transport errors and are recorded
-// uncertain (or pending when the request had not been written yet).
-func (r *runner) waitSends(ctx context.Context, sends *sync.WaitGroup, abandon context.CancelFunc) {
-	done := make(chan struct{})
-	go func() { sends.Wait(); close(done) }()
-	select {
-	case <-done:
-		return
-	case <-ctx.Done():
-	}
-	t := time.NewTimer(r.o.ShutdownWait)
-	defer t.Stop()
-	select {
-	case <-done:
-		return
-	case <-t.C:
-	}
-	r.d.Logger.Warn("requests still unanswered after the shutdown wait are abandoned: their recipients are uncertain",
-		"campaign", r.c.Name, "in_flight", r.inflight.Load(), "wait", r.o.ShutdownWait)
-	abandon()
-	<-done
-}
-
 // dispatch picks recipients and paces them out until a stop condition.
 func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 	var buf []store.Recipient
@@ -520,19 +353,9 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 		deadline = r.start.Add(r.o.MaxDuration)
 	}
 	for {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		if err := r.checkState(ctx); err != nil {
-			return err
-		}
-		now := r.d.Now()
-		if r.pastExpiry(now) {
-			return errExpired
-		}
-		if !deadline.IsZero() && !now.Before(deadline) {
-			r.stopMsg = fmt.Sprintf("--max-duration %s reached", r.o.MaxDuration)
-			return ErrMoreWork
+		now, sr, stop := r.stopAt(ctx, deadline)
+		if stop {
+			return r.stop(ctx, sr)
 		}
 		if r.healthOverdue(now) {
 			if err := r.readHealth(ctx); err != nil {
@@ -568,7 +391,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			buf = buf[1:]
 		}
 
-		if at := r.pair.allowedAt(next.Phone); at.After(now) {
+		if at := r.num.pair.allowedAt(next.Phone); at.After(now) {
 			r.wait.add(waiting{at: at, r: next})
 			r.waiting[next.ID] = true
 			continue
@@ -583,9 +406,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 				}
 				continue
 			}
-			r.stopMsg = r.allowance.stopMessage()
-			r.nextAt = r.allowance.nextFree
-			return ErrMoreWork
+			return r.stop(ctx, stopReason{kind: stopAllowance, msg: r.allowance.stopMessage(), nextAt: r.allowance.nextFree})
 		}
 
 		if err := r.pace(ctx); err != nil {
@@ -599,7 +420,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			buf = nil
 			continue
 		}
-		r.pair.record(next.Phone, at)
+		r.num.pair.record(next.Phone, at)
 		n := next.Attempts + 1
 		r.inflight.Add(1)
 		r.sentAny.Add(1)
@@ -609,7 +430,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			CampaignID:    r.c.ID,
 			RecipientID:   next.ID,
 			Number:        n,
-			PhoneNumberID: r.c.PhoneNumberID,
+			PhoneNumberID: r.num.id,
 			To:            next.Phone,
 			Scope:         r.c.Scope,
 			Batch:         r.batch,
@@ -623,25 +444,6 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			}
 		}
 	}
-}
-
-// pace waits for the rate limiter's next slot.
-func (r *runner) pace(ctx context.Context) error {
-	r.lim.SetLimit(rate.Limit(r.currentRate()))
-	res := r.lim.Reserve()
-	if d := res.Delay(); d > 0 {
-		if err := sleepCtx(ctx, d); err != nil {
-			res.Cancel()
-			return context.Cause(ctx)
-		}
-	}
-	return nil
-}
-
-func (r *runner) currentRate() float64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return max(r.baseRate*r.g.rateFactor(), 0.1)
 }
 
 // endBatch closes a batch: the pause between batches and the guard's
@@ -768,8 +570,7 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 		if !r.settleAt.IsZero() {
 			return r.awaitSettle(ctx, counts, deadline)
 		}
-		r.stopMsg = "finished"
-		return true, r.d.Store.SetCampaignState(ctx, r.c.ID, store.CampaignFinished, "", nil, now)
+		return true, r.stop(ctx, stopReason{kind: stopFinished, at: now})
 	}
 	next, ok, err := r.d.Store.NextDue(ctx, r.c.ID)
 	if err != nil {
@@ -782,22 +583,27 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 		return false, r.sleepUntil(ctx, next, deadline)
 	}
 	if !ok || next.Sub(now) > r.o.RetryWait || (!deadline.IsZero() && next.After(deadline)) {
-		r.nextAt = next
-		r.stopMsg = fmt.Sprintf("%d deferred or waiting to retry", counts[store.StateDeferred]+counts[store.StateRetry])
-		if outside > 0 {
-			r.stopMsg = fmt.Sprintf("%d recipients outside their send window (%s); the next window opens %s",
-				outside, r.win, LocalTime(next))
-			if r.pastExpiry(next) {
-				r.stopMsg = fmt.Sprintf("%d recipients outside their send window (%s), which opens only after --not-after %s: they expire then",
-					outside, r.win, LocalTime(r.expiry))
-			}
-			if n := counts[store.StateDeferred] + counts[store.StateRetry]; n > 0 {
-				r.stopMsg += fmt.Sprintf("; %d deferred or waiting to retry", n)
-			}
-		}
-		return true, ErrMoreWork
+		return true, r.stop(ctx, r.waitingStop(counts, next))
 	}
 	return false, r.sleepUntil(ctx, next, deadline)
+}
+
+// waitingStop is the stop of a run whose work left is not due in time:
+// deferred or waiting to retry, or outside its send window until next.
+func (r *runner) waitingStop(counts map[store.State]int, next time.Time) stopReason {
+	msg := fmt.Sprintf("%d deferred or waiting to retry", counts[store.StateDeferred]+counts[store.StateRetry])
+	if outside := counts[store.StatePending]; outside > 0 {
+		msg = fmt.Sprintf("%d recipients outside their send window (%s); the next window opens %s",
+			outside, r.win, LocalTime(next))
+		if r.pastExpiry(next) {
+			msg = fmt.Sprintf("%d recipients outside their send window (%s), which opens only after --not-after %s: they expire then",
+				outside, r.win, LocalTime(r.expiry))
+		}
+		if n := counts[store.StateDeferred] + counts[store.StateRetry]; n > 0 {
+			msg += fmt.Sprintf("; %d deferred or waiting to retry", n)
+		}
+	}
+	return stopReason{kind: stopWaiting, msg: msg, nextAt: next}
 }
 
 func (r *runner) sleepUntil(ctx context.Context, at, deadline time.Time) error {
@@ -809,141 +615,6 @@ func (r *runner) sleepUntil(ctx context.Context, at, deadline time.Time) error {
 	}
 	if err := sleepCtx(ctx, at.Sub(r.d.Now())); err != nil {
 		return context.Cause(ctx)
-	}
-	return nil
-}
-
-// checkpointer commits dispatched recipients as in_flight in groups — the
-// checkpoint a crash relies on — and only then starts their requests.
-func (r *runner) checkpointer(ctx, sendCtx context.Context, in <-chan dispatched, slots chan struct{}, results chan<- sendResult, sends *sync.WaitGroup) error {
-	group := make([]dispatched, 0, 64)
-	for first := range in {
-		group = gather(in, append(group[:0], first), r.cpWait, r.flushing.Load)
-		// Slots are taken before the commit so that a committed recipient
-		// never waits in_flight for a free request.
-		for range group {
-			slots <- struct{}{}
-		}
-		as := make([]store.Attempt, len(group))
-		for i, d := range group {
-			as[i] = d.attempt
-		}
-		err := r.d.Store.BeginAttempts(context.WithoutCancel(ctx), as)
-		r.uncommitted.Add(-int64(len(group)))
-		if err != nil {
-			for range group {
-				<-slots
-			}
-			r.inflight.Add(-int64(len(group)))
-			// Stop the dispatcher first, then drain: nothing else may leave.
-			r.mu.Lock()
-			r.pause = &pauseCause{Kind: "store", Reason: "the store could not record the checkpoint"}
-			r.mu.Unlock()
-			for range in {
-				r.inflight.Add(-1)
-				r.uncommitted.Add(-1)
-			}
-			return fmt.Errorf("checkpoint: %w", err)
-		}
-		for _, d := range group {
-			sends.Go(func() {
-				defer func() { <-slots }()
-				acc, err := r.d.Sender.SendTemplate(sendCtx, r.message(d))
-				results <- sendResult{d: d, acc: acc, err: err}
-			})
-		}
-	}
-	return nil
-}
-
-func (r *runner) message(d dispatched) sender.Message {
-	return sender.Message{
-		To:       d.r.Phone,
-		Template: r.s.Template,
-		Language: r.s.Language,
-		Format:   r.s.Format(),
-		Params:   d.r.Params,
-		Names:    r.s.ParamNames,
-		Callback: store.Callback(r.c.ID, d.r.ID, d.attempt.ID),
-	}
-}
-
-// recorder commits outcomes in groups and feeds the guard.
-func (r *runner) recorder(ctx context.Context, in <-chan sendResult) {
-	wctx := context.WithoutCancel(ctx)
-	group := make([]sendResult, 0, 256)
-	var lastProgress time.Time
-	for first := range in {
-		group = gather(in, append(group[:0], first), recordWait, nil)
-		now := r.d.Now()
-		os := make([]store.Outcome, len(group))
-		for i, x := range group {
-			os[i] = r.outcome(x, now)
-		}
-		tctx, cancel := context.WithTimeout(wctx, 30*time.Second)
-		err := r.d.Store.FinishAttempts(tctx, os)
-		cancel()
-		r.inflight.Add(-int64(len(group)))
-		if err != nil {
-			r.mu.Lock()
-			r.fatalErr = errors.Join(r.fatalErr, fmt.Errorf("record outcomes: %w", err))
-			r.mu.Unlock()
-		}
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
-		if r.d.Progress != nil && (now.Sub(lastProgress) >= 200*time.Millisecond || len(in) == 0) {
-			lastProgress = now
-			r.d.Progress.Update(r.progress())
-		}
-	}
-}
-
-func (r *runner) progress() ProgressInfo {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return ProgressInfo{
-		Done: r.stats.settled, Total: r.stats.total, Sent: r.stats.sent,
-		Rate: r.baseRate * r.g.rateFactor(), RateLimited: r.g.share(), Quality: r.g.quality,
-	}
-}
-
-func (r *runner) slowedUntil() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.slowUntil
-}
-
-// checkState returns ErrPaused once the recorder or the guard paused the
-// campaign.
-func (r *runner) checkState(ctx context.Context) error {
-	r.mu.Lock()
-	p := r.pause
-	r.mu.Unlock()
-	if p == nil {
-		return nil
-	}
-	return r.pauseNow(ctx, p)
-}
-
-// healthOverdue reports whether the number's health was last read a minute
-// ago or more (the guard reads it at least every minute).
-func (r *runner) healthOverdue(now time.Time) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return now.Sub(r.g.lastHealth) >= healthMaxInterval
-}
-
-// flushCheckpoints waits until every dispatched recipient's in_flight record
-// is committed, so counts read from the store include them.
-func (r *runner) flushCheckpoints(ctx context.Context) error {
-	r.flushing.Store(true)
-	defer r.flushing.Store(false)
-	for i := 0; r.uncommitted.Load() > 0; i++ {
-		if err := sleepCtx(ctx, time.Millisecond); err != nil {
-			return context.Cause(ctx)
-		}
 	}
 	return nil
 }
@@ -989,7 +660,7 @@ func (r *runner) result(ctx context.Context, res Result) Result {
 	res.Sent, res.Failed, res.Deferred = r.stats.sent, r.stats.failed, r.stats.deferred
 	res.Uncertain, res.Attempts = r.stats.uncertain, r.stats.attempts
 	res.Elapsed = r.d.Now().Sub(r.start)
-	res.Rate, res.RateReason = r.baseRate, r.rateReason
+	res.Rate, res.RateReason = r.num.baseRate, r.num.rateReason
 	res.Stop, res.NextAt = r.stopMsg, r.nextAt
 	res.Expired, res.ResentAfterSilence = r.expired, r.resent
 	if r.win != nil {
@@ -999,52 +670,4 @@ func (r *runner) result(ctx context.Context, res Result) Result {
 		res.Rate = 0
 	}
 	return res
-}
-
-// Commits are grouped: one synced transaction per item would cost most of
-// the CPU at 1,000 msg/s. From groupingRate up, the checkpointer waits at
-// most checkpointWait for more recipients (a request leaves only after its
-// checkpoint, so sends may leave up to that much later than paced; the pair
-// spacer adds it as a margin). Below it, a group is what is already queued,
-// so sends leave exactly as paced. The recorder waits at most recordWait (an
-// outcome lost in a crash leaves its recipient uncertain, never re-sent).
-const (
-	groupingRate   = 200 // msg/s
-	checkpointWait = 5 * time.Millisecond
-	recordWait     = 50 * time.Millisecond
-)
-
-// gather adds to group what arrives on in within wait, up to the group's
-// capacity, returning early when in is closed or cut reports true.
-func gather[T any](in <-chan T, group []T, wait time.Duration, cut func() bool) []T {
-	var timeout <-chan time.Time
-	for len(group) < cap(group) {
-		select {
-		case x, ok := <-in:
-			if !ok {
-				return group
-			}
-			group = append(group, x)
-			continue
-		default:
-		}
-		if cut != nil && cut() {
-			return group
-		}
-		if timeout == nil {
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			timeout = t.C
-		}
-		select {
-		case x, ok := <-in:
-			if !ok {
-				return group
-			}
-			group = append(group, x)
-		case <-timeout:
-			return group
-		}
-	}
-	return group
 }

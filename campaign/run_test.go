@@ -17,6 +17,7 @@ import (
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/sender/simulator"
 	"github.com/whatsend/whatsend/store"
+	"github.com/whatsend/whatsend/store/storetest"
 )
 
 const testPhoneID = "100000000000001"
@@ -445,9 +446,7 @@ func TestRunSkipsTheUnanswered(t *testing.T) {
 			time.Sleep(time.Minute)
 		}
 		// nums[1] replied once, after the three messages.
-		if err := e.st.RecordInbound(t.Context(), store.Inbound{WAMID: "wamid.in", From: nums[1], At: time.Now(), Type: "text", Text: "ok"}); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Inbound(t, e.st, store.Inbound{WAMID: "wamid.in", From: nums[1], At: time.Now(), Type: "text", Text: "ok"})
 		time.Sleep(time.Minute)
 		c := e.campaign("c3", nums, campaign.Settings{})
 		res, err := e.run(c, nil, campaign.RunOptions{})

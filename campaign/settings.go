@@ -113,8 +113,12 @@ type Settings struct {
 	SimTier string `json:"sim_tier,omitempty"`
 }
 
-// withDefaults returns s with every zero value replaced by its default.
-func (s Settings) withDefaults() Settings {
+// WithDefaults returns s with every zero value replaced by its default: the
+// one place the defaults are applied, for the engine and for what reports
+// show. WarmupDays and MaxUnanswered stay -1 when the user asked for none
+// (--warmup-days 0, --max-unanswered 0: stored as -1 since 0 means the
+// default); shown to a person, they read 0.
+func (s Settings) WithDefaults() Settings {
 	s.Rate = cmp.Or(s.Rate, DefaultRate)
 	s.BatchSize = cmp.Or(s.BatchSize, DefaultBatchSize)
 	s.PairInterval = cmp.Or(s.PairInterval, Duration(DefaultPairInterval))
@@ -123,6 +127,10 @@ func (s Settings) withDefaults() Settings {
 	s.WarmupDays = cmp.Or(s.WarmupDays, DefaultWarmupDays)
 	s.MaxUnanswered = cmp.Or(s.MaxUnanswered, DefaultMaxUnanswered)
 	s.SettleAfter = cmp.Or(s.SettleAfter, Duration(DefaultSettleAfter))
+	s.GuardWindow = cmp.Or(s.GuardWindow, DefaultGuardWindow)
+	s.GuardMinSample = cmp.Or(s.GuardMinSample, DefaultGuardMinSample)
+	s.SlowShare = cmp.Or(s.SlowShare, DefaultSlowShare)
+	s.PauseShare = cmp.Or(s.PauseShare, DefaultPauseShare)
 	return s
 }
 
@@ -429,7 +437,7 @@ func Changes(stored, gave Settings, given func(flag string) bool) []Change {
 		if !given(f.flag) {
 			continue
 		}
-		if a, b := f.show(stored.withDefaults()), f.show(gave.withDefaults()); a != b {
+		if a, b := f.show(stored.WithDefaults()), f.show(gave.WithDefaults()); a != b {
 			out = append(out, Change{Flag: f.flag, Stored: a, Given: b, Safe: f.safe})
 		}
 	}
@@ -529,16 +537,16 @@ var settingFields = []settingField{
 		copy: func(d *Settings, s Settings) { d.WarmupStart = s.WarmupStart }},
 	{flag: "--warmup-days", safe: true, show: func(s Settings) string { return fmt.Sprint(max(s.WarmupDays, 0)) },
 		copy: func(d *Settings, s Settings) { d.WarmupDays = s.WarmupDays }},
-	{flag: "--guard-window", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.GuardWindow, DefaultGuardWindow)) },
+	{flag: "--guard-window", safe: true, show: func(s Settings) string { return fmt.Sprint(s.GuardWindow) },
 		copy: func(d *Settings, s Settings) { d.GuardWindow = s.GuardWindow },
 		zero: func(s Settings) bool { return s.GuardWindow == 0 }, want: "1 or more send attempts"},
-	{flag: "--guard-min-sample", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.GuardMinSample, DefaultGuardMinSample)) },
+	{flag: "--guard-min-sample", safe: true, show: func(s Settings) string { return fmt.Sprint(s.GuardMinSample) },
 		copy: func(d *Settings, s Settings) { d.GuardMinSample = s.GuardMinSample },
 		zero: func(s Settings) bool { return s.GuardMinSample == 0 }, want: "1 or more send attempts"},
-	{flag: "--slow-share", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.SlowShare, DefaultSlowShare)) },
+	{flag: "--slow-share", safe: true, show: func(s Settings) string { return fmt.Sprint(s.SlowShare) },
 		copy: func(d *Settings, s Settings) { d.SlowShare = s.SlowShare },
 		zero: func(s Settings) bool { return s.SlowShare == 0 }, want: "a share between 0 and 1, e.g. 0.02"},
-	{flag: "--pause-share", safe: true, show: func(s Settings) string { return fmt.Sprint(cmp.Or(s.PauseShare, DefaultPauseShare)) },
+	{flag: "--pause-share", safe: true, show: func(s Settings) string { return fmt.Sprint(s.PauseShare) },
 		copy: func(d *Settings, s Settings) { d.PauseShare = s.PauseShare },
 		zero: func(s Settings) bool { return s.PauseShare == 0 }, want: "a share between 0 and 1, e.g. 0.05"},
 	{flag: "--window", safe: true, show: func(s Settings) string { return orNone(s.Window) },

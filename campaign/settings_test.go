@@ -187,3 +187,24 @@ func TestChangesAndUpdate(t *testing.T) {
 		t.Errorf("Update(--tier on a rehearsal) = SimTier %q, %v; want 1000", s.SimTier, err)
 	}
 }
+
+// WithDefaults fills every zero with its default, the guard's included,
+// keeps what was given, and keeps the -1 that --warmup-days 0 and
+// --max-unanswered 0 store.
+func TestWithDefaults(t *testing.T) {
+	d := Settings{}.WithDefaults()
+	want := Settings{Rate: DefaultRate, BatchSize: DefaultBatchSize, PairInterval: Duration(DefaultPairInterval),
+		MaxAttempts: DefaultMaxAttempts, DeferDays: DefaultDeferDays, WarmupDays: DefaultWarmupDays,
+		MaxUnanswered: DefaultMaxUnanswered, SettleAfter: Duration(DefaultSettleAfter),
+		GuardWindow: DefaultGuardWindow, GuardMinSample: DefaultGuardMinSample, SlowShare: DefaultSlowShare, PauseShare: DefaultPauseShare}
+	if string(d.Encode()) != string(want.Encode()) {
+		t.Errorf("defaults\n got %s\nwant %s", d.Encode(), want.Encode())
+	}
+	given := Settings{Rate: 20, GuardWindow: 500, WarmupDays: -1, MaxUnanswered: -1}.WithDefaults()
+	if given.Rate != 20 || given.GuardWindow != 500 || given.WarmupDays != -1 || given.MaxUnanswered != -1 {
+		t.Errorf("given values not kept: %+v", given)
+	}
+	if again := d.WithDefaults(); string(again.Encode()) != string(d.Encode()) {
+		t.Errorf("WithDefaults twice differs: %s", again.Encode())
+	}
+}

@@ -374,10 +374,9 @@ func (r *runner) awaitSettle(ctx context.Context, counts map[store.State]int, de
 		}
 		return false, r.settle(ctx, r.d.Now())
 	}
-	r.nextAt = at
-	r.stopMsg = fmt.Sprintf("%d uncertain recipients wait for a status from the webhook receiver; those still silent at %s are resent once",
-		counts[store.StateUncertain], LocalTime(at))
-	return true, ErrMoreWork
+	return true, r.stop(ctx, stopReason{kind: stopWaiting, nextAt: at,
+		msg: fmt.Sprintf("%d uncertain recipients wait for a status from the webhook receiver; those still silent at %s are resent once",
+			counts[store.StateUncertain], LocalTime(at))})
 }
 
 // waitingFor tells the log and the progress why the run sleeps.

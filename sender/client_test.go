@@ -408,7 +408,7 @@ func TestAPIErrorClasses(t *testing.T) {
 			sender.ClassFatal},
 		{"132000 parameter count", fromSim(simulator.Config{}, wrongCount),
 			sender.APIError{HTTPStatus: 400, Code: 132000, Type: "OAuthException", Message: "(#132000) Number of parameters does not match the expected number of params",
-				Details: "number of parameters (1) does not match the expected number of params (2)", FBTraceID: "AsimTrace132000"},
+				Details: "body: number of localizable_params (1) does not match the expected number of params (2)", FBTraceID: "AsimTrace132000"},
 			sender.ClassFatal},
 		{"132015 paused template", fromSim(simulator.Config{Templates: []simulator.Template{{Name: "order_update", Language: "en_US", Params: 2, Status: "PAUSED"}}}, one),
 			sender.APIError{HTTPStatus: 400, Code: 132015, Type: "OAuthException", Message: "(#132015) Template is paused",

@@ -1,8 +1,8 @@
 // Package store is the persistence contract of whatsend: the row types, the
 // Store interface every backend implements, and the sentinel errors callers
-// branch on. SQLite lives in store/sqlite; store/storetest is the conformance
-// suite every implementation must pass (a PostgreSQL one can be added for
-// several workers sharing campaigns).
+// branch on. SQLite lives in store/sqlite, PostgreSQL (several workers
+// sharing campaigns) in store/postgres; store/storetest is the conformance
+// suite every implementation must pass. Open picks the backend by DSN.
 //
 // Every rule that must hold across processes lives here, not in memory: the
 // recipient states, the rolling 24 h unique-recipient window per
@@ -371,8 +371,33 @@ type Inbound struct {
 	OptOut  bool // the text or button payload is an opt-out keyword
 }
 
-// Store is the persistence contract. Implementations must be safe for use by
-// several goroutines and several processes on one database.
+// Store is the persistence contract: the full set of methods every backend
+// implements (store/sqlite, store/postgres) and store/storetest checks. A
+// consumer that needs a few of them declares its own narrower interface.
+//
+// Rules every backend keeps, whatever its engine:
+//
+//   - Durability: a method that writes returns only once its transaction
+//     is committed durably (it survives a power cut of the host), since the
+//     engine sends a request only after BeginAttempts returned. How is
+//     each backend's own choice (SQLite: WAL with synchronous=FULL;
+//     PostgreSQL: synchronous_commit on). The one exception allowed is
+//     ImportBatch: a campaign still importing that a crash damaged is
+//     replaced by the next run, so its batches may be made durable only by
+//     FinishImport.
+//   - Multi-process safety: several goroutines and several processes may
+//     use one database at once; every rule that must hold across them (the
+//     recipient states, the unique-recipient window, the warm-up start,
+//     leases, opt-outs) is enforced by the database in one transaction, not
+//     in a process's memory.
+//   - The callback: an attempt's biz_opaque_callback_data is written by
+//     the engine with Callback and read back only with ParseCallback; a
+//     status whose wamid is unknown is matched by it.
+//   - Opt-out sources: an opt-out from a webhook (a keyword STOP or Meta's
+//     marketing stop) has source "webhook"; Meta's resume removes only
+//     those, never a "manual" or "import" one.
+//   - Times are stored in UTC and come back in UTC; order and ties are as
+//     each method says.
 type Store interface {
 	// Close releases the database.
 	Close() error
@@ -419,8 +444,6 @@ type Store interface {
 	// NextDue returns the earliest NextAttemptAt among retry and deferred
 	// recipients, or false when there is none.
 	NextDue(ctx context.Context, campaignID int64) (time.Time, bool, error)
-	// Recipient returns one recipient, or ErrNotFound.
-	Recipient(ctx context.Context, id int64) (Recipient, error)
 	// Recipients calls fn for every recipient of a campaign in line order,
 	// streaming (never holds them all in memory). fn returning an error stops.
 	Recipients(ctx context.Context, campaignID int64, fn func(Recipient) error) error
@@ -476,12 +499,12 @@ type Store interface {
 	// became of their recipients.
 	Retries(ctx context.Context, campaignID int64) ([]RetryRun, error)
 
-	// Sending. BeginAttempts is the checkpoint: in one durable transaction
-	// (synchronous=FULL) it moves each recipient to in_flight, bumps its
-	// attempt count, inserts the attempt and records the recipient in the
-	// scope's unique-recipient window (and starts the scope's warm-up for an
-	// attempt with StartsWarmup). Only after it returns may the requests
-	// leave the process.
+	// Sending. BeginAttempts is the checkpoint: in one transaction,
+	// committed durably before it returns, it moves each recipient to
+	// in_flight, bumps its attempt count, inserts the attempt and records
+	// the recipient in the scope's unique-recipient window (and starts the
+	// scope's warm-up for an attempt with StartsWarmup). Only after it
+	// returns may the requests leave the process.
 	BeginAttempts(ctx context.Context, as []Attempt) error
 	// FinishAttempts records outcomes in one transaction. A recipient already
 	// sent is never moved back from sent. A NotSent outcome withdraws its
@@ -556,23 +579,19 @@ type Store interface {
 	OptOuts(ctx context.Context) ([]OptOut, error)
 	// OptedOut reports which of the given numbers are opted out.
 	OptedOut(ctx context.Context, phones []string) (map[string]bool, error)
-	// SaveWebhook stores a raw notification body durably, keyed by its hash;
-	// it reports false when the same body was stored before.
-	SaveWebhook(ctx context.Context, hash string, body []byte, at time.Time) (bool, error)
 	// SaveNotifications stores a group of webhook notifications in one
-	// transaction: a notification whose hash was stored before is skipped
-	// (fresh[i] false); otherwise its raw body is kept and its statuses,
-	// inbound messages and opt-out changes are applied, all or nothing.
+	// transaction, committed durably before it returns: a notification
+	// whose hash was stored before (or earlier in ns) is skipped (fresh[i]
+	// false); otherwise its raw body is kept and what it says is applied,
+	// all or nothing. A status goes to the recipient its wamid names, or,
+	// when the wamid is unknown, the one its callback names (ParseCallback);
+	// it never moves a delivery status backwards and settles an uncertain
+	// recipient. A status matching no recipient is kept with the body and
+	// is not an error. An inbound message marks its number as having
+	// replied and opens its 24 h customer-service window (see Inbound); an
+	// opt-out is recorded with source "webhook", and Meta's resume removes
+	// only a "webhook" opt-out.
 	SaveNotifications(ctx context.Context, ns []Notification) (fresh []bool, err error)
-	// ApplyStatus applies a delivery status to the matching recipient,
-	// never moving it backwards, and settles an uncertain recipient. It
-	// reports whether a recipient matched.
-	ApplyStatus(ctx context.Context, u StatusUpdate) (bool, error)
-	// RecordInbound records a user's message: marks the number as having
-	// replied and opens its 24 h customer-service window.
-	RecordInbound(ctx context.Context, m Inbound) error
-	// Replied reports which of the given numbers ever replied.
-	Replied(ctx context.Context, phones []string) (map[string]bool, error)
 	// Unanswered returns, per number, how many template messages were sent
 	// to it (any campaign) since its last reply, or ever when it never
 	// replied. Numbers with none are absent.
@@ -625,6 +644,6 @@ type Duplicate struct {
 // OptOut is one entry of the opt-out list.
 type OptOut struct {
 	Phone  string
-	Source string // "manual", "import", "keyword", "meta"
+	Source string // "manual" or "import" (whatsend optout), "webhook" (a keyword STOP or Meta's marketing stop)
 	At     time.Time
 }

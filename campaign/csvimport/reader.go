@@ -24,14 +24,16 @@ import (
 	"golang.org/x/text/transform"
 )
 
-// ErrRefused matches every RefusalError.
-var ErrRefused = errors.New("CSV refused")
+// ErrRefused matches every RefusalError. Package campaign uses it for
+// every refusal of the user's input (campaign.ErrRefused, exit 2).
+var ErrRefused = errors.New("input refused")
 
-// RefusalError refuses a whole file, naming the file, line and column.
+// RefusalError refuses a whole file, naming the file, line and column like
+// encoding/csv's ParseError.
 type RefusalError struct {
 	File   string
-	Line   int
-	Column int
+	Line   int // 0 when the whole file is concerned
+	Column int // 1-based; 0 when not known
 	Err    error
 }
 

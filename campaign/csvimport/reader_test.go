@@ -332,7 +332,7 @@ func TestRefusalErrorText(t *testing.T) {
 			t.Errorf("%q: errors.Is ErrRefused %t, cause %t: want both", tc.want, errors.Is(&tc.e, ErrRefused), errors.Is(&tc.e, cause))
 		}
 	}
-	if errors.Is(errors.New("CSV refused"), ErrRefused) {
+	if errors.Is(errors.New("input refused"), ErrRefused) {
 		t.Error("an error with the same text matches ErrRefused")
 	}
 }

@@ -60,7 +60,7 @@ const (
 // Every cell is neutralised against spreadsheet formulas (see Neutralise).
 // Rows skipped at import carry the --params values they had, so the export
 // of the skipped rows can be fixed and imported again.
-func WriteCSV(ctx context.Context, st store.Store, campaignID int64, w io.Writer, opts CSVOptions) error {
+func WriteCSV(ctx context.Context, st Store, campaignID int64, w io.Writer, opts CSVOptions) error {
 	c, err := st.Campaign(ctx, campaignID)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/store"
 	"github.com/whatsend/whatsend/store/sqlite"
+	"github.com/whatsend/whatsend/store/storetest"
 )
 
 // t0 is the fixture's first send: every time in the fixtures is fixed, so
@@ -199,12 +200,8 @@ func goldenCampaign(t *testing.T) (*sqlite.Store, int64) {
 		{WAMID: "wamid.2", Status: store.DeliveryRead, At: t0.Add(2 * time.Minute)},
 		{WAMID: "wamid.5", Status: store.DeliveryDelivered, At: t0.Add(2 * time.Minute)},
 	} {
-		if ok, err := st.ApplyStatus(ctx, u); err != nil || !ok {
-			t.Fatalf("ApplyStatus(%s) = %v, %v", u.WAMID, ok, err)
-		}
+		storetest.Status(t, st, u)
 	}
-	if err := st.RecordInbound(ctx, store.Inbound{WAMID: "wamid.in.1", From: r[2].Phone, At: t0.Add(5 * time.Minute), Type: "text", Text: "obrigada"}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Inbound(t, st, store.Inbound{WAMID: "wamid.in.1", From: r[2].Phone, At: t0.Add(5 * time.Minute), Type: "text", Text: "obrigada"})
 	return st, id
 }

@@ -574,7 +574,7 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
 {{if lt .Allowance.Allowed 0}}<dt>Last 24 h</dt><dd>{{num .Allowance.Used}} unique recipients; no cap</dd>
 {{else}}<dt>Last 24 h</dt><dd>{{num .Allowance.Used}} of {{num .Allowance.Allowed}} unique recipients used; {{num .Allowance.Left}} left now{{if not .Allowance.FreesNext.IsZero}}; capacity frees next at {{when .Allowance.FreesNext}}{{end}}</dd>
 <dt>Messaging limit</dt><dd>{{num .Allowance.Limit}} unique recipients per 24 h (from {{.Allowance.LimitSource}})</dd>{{end}}
-<dt>Warm-up</dt><dd>day {{.Settings.WarmupDay}} of {{.Settings.WarmupDays}}{{if not .Allowance.WarmupStart.IsZero}}, since {{when .Allowance.WarmupStart}}{{end}}</dd>
+<dt>Warm-up</dt><dd>{{if .Settings.WarmupDays}}day {{.Settings.WarmupDay}} of {{.Settings.WarmupDays}}{{else}}none (--warmup-days 0){{end}}{{if not .Allowance.WarmupStart.IsZero}}, since {{when .Allowance.WarmupStart}}{{end}}</dd>
 <dt>Rate</dt><dd>{{.Settings.Rate}} msg/s; batches of {{.Settings.BatchSize}} every {{.Settings.BatchInterval}}; pair interval {{.Settings.PairInterval}}; at most {{.Settings.MaxAttempts}} attempts</dd>
 <dt>Tier</dt><dd>{{if eq .Settings.Tier "api"}}from the API{{else}}--tier {{.Settings.Tier}}{{end}}{{if .Settings.DailyLimit}}, --daily-limit {{.Settings.DailyLimit}}{{end}}</dd>
 <dt>Number</dt><dd>{{.Settings.PhoneNumberID}}{{if .Settings.Simulate}} (simulated){{end}}</dd>

@@ -151,7 +151,7 @@ type Settings struct {
 	MaxAttempts   int      `json:"max_attempts"`
 	Tier          string   `json:"tier"` // --tier, or "api" when the limit comes from the API
 	DailyLimit    int      `json:"daily_limit,omitempty"`
-	WarmupDays    int      `json:"warmup_days"`
+	WarmupDays    int      `json:"warmup_days"` // 0: no warm-up (--warmup-days 0)
 	WarmupDay     int      `json:"warmup_day"`
 	Simulate      bool     `json:"simulate,omitempty"`
 	// Window is the send window as a person reads it; NotAfter the
@@ -225,18 +225,14 @@ func (r Retry) String() string {
 		fmt.Fprintf(&b, ", %d opted out (not re-queued)", r.OptedOut)
 	}
 	var parts []string
-	remaining := 0
-	for _, st := range campaign.RemainingStates {
-		remaining += r.Outcome[string(st)]
-	}
-	remaining += r.Outcome[string(store.StateInFlight)]
 	for _, k := range []struct {
 		name string
 		n    int
 	}{
 		{"sent", r.Outcome[string(store.StateSent)]}, {"failed", r.Outcome[string(store.StateFailed)]},
 		{"skipped", r.Outcome[string(store.StateSkipped)]}, {"uncertain", r.Outcome[string(store.StateUncertain)]},
-		{"cancelled", r.Outcome[string(store.StateCancelled)]}, {"remaining", remaining},
+		{"cancelled", r.Outcome[string(store.StateCancelled)]}, {"expired", r.Outcome[string(store.StateExpired)]},
+		{"in flight", r.Outcome[string(store.StateInFlight)]}, {"remaining", campaign.Remaining(r.Outcome)},
 	} {
 		if k.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", k.n, k.name))
@@ -365,8 +361,23 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Store is what a report reads from the store: read methods only, so a
+// report can be built from a store opened read-only.
+type Store interface {
+	campaign.ScopeReader
+	Campaign(ctx context.Context, id int64) (store.Campaign, error)
+	Summary(ctx context.Context, campaignID int64) (store.Summary, error)
+	NextDue(ctx context.Context, campaignID int64) (time.Time, bool, error)
+	Pauses(ctx context.Context, campaignID int64) ([]store.Pause, error)
+	Retries(ctx context.Context, campaignID int64) ([]store.RetryRun, error)
+	Skipped(ctx context.Context, campaignID int64) ([]store.SkippedRow, error)
+	Recipients(ctx context.Context, campaignID int64, fn func(store.Recipient) error) error
+	AttemptMarks(ctx context.Context, campaignID int64, fn func(store.AttemptMark) error) error
+	Phone(ctx context.Context, phoneNumberID string) (store.PhoneRecord, error)
+}
+
 // Build reads a campaign's report from the store at the instant now.
-func Build(ctx context.Context, st store.Store, campaignID int64, now time.Time, opts Options) (*Report, error) {
+func Build(ctx context.Context, st Store, campaignID int64, now time.Time, opts Options) (*Report, error) {
 	opts = opts.withDefaults()
 	c, err := st.Campaign(ctx, campaignID)
 	if err != nil {
@@ -450,18 +461,19 @@ func meaningOf(code int) string {
 }
 
 func settingsOf(c store.Campaign, s campaign.Settings) Settings {
+	s = s.WithDefaults()
 	out := Settings{
 		Params:        c.Params,
 		PhoneNumberID: c.PhoneNumberID,
 		Scope:         c.Scope,
-		Rate:          cmp.Or(s.Rate, campaign.DefaultRate),
-		BatchSize:     cmp.Or(s.BatchSize, campaign.DefaultBatchSize),
+		Rate:          s.Rate,
+		BatchSize:     s.BatchSize,
 		BatchInterval: time.Duration(s.BatchInterval).String(),
-		PairInterval:  cmp.Or(time.Duration(s.PairInterval), campaign.DefaultPairInterval).String(),
-		MaxAttempts:   cmp.Or(s.MaxAttempts, campaign.DefaultMaxAttempts),
+		PairInterval:  time.Duration(s.PairInterval).String(),
+		MaxAttempts:   s.MaxAttempts,
 		Tier:          cmp.Or(s.Tier, "api"),
 		DailyLimit:    s.DailyLimit,
-		WarmupDays:    cmp.Or(s.WarmupDays, campaign.DefaultWarmupDays),
+		WarmupDays:    max(s.WarmupDays, 0),
 		Simulate:      s.Simulate,
 		Window:        campaign.DescribeWindow(s),
 	}
@@ -475,7 +487,7 @@ func settingsOf(c store.Campaign, s campaign.Settings) Settings {
 	return out
 }
 
-func (r *Report) readPauses(ctx context.Context, st store.Store, campaignID int64) error {
+func (r *Report) readPauses(ctx context.Context, st Store, campaignID int64) error {
 	ps, err := st.Pauses(ctx, campaignID)
 	if err != nil {
 		return err
@@ -493,7 +505,7 @@ func (r *Report) readPauses(ctx context.Context, st store.Store, campaignID int6
 	return nil
 }
 
-func (r *Report) readRetries(ctx context.Context, st store.Store, campaignID int64) error {
+func (r *Report) readRetries(ctx context.Context, st Store, campaignID int64) error {
 	runs, err := st.Retries(ctx, campaignID)
 	if err != nil {
 		return err
@@ -518,7 +530,7 @@ var errListsFull = errors.New("lists full")
 // readRows lists the first skipped rows and the first recipients to check.
 // It reads recipients only when some are failed, uncertain or skipped at
 // send time, and stops as soon as both lists are full.
-func (r *Report) readRows(ctx context.Context, st store.Store, campaignID int64, opts Options) error {
+func (r *Report) readRows(ctx context.Context, st Store, campaignID int64, opts Options) error {
 	imported, err := st.Skipped(ctx, campaignID)
 	if err != nil {
 		return err
@@ -594,7 +606,7 @@ const activeGap = time.Minute
 // readAttempts streams the attempts into the per-batch table, the
 // per-minute timeline (with the guard's sliding 131056 share) and the
 // throughput figures. Memory grows with batches and minutes, not attempts.
-func (r *Report) readAttempts(ctx context.Context, st store.Store, campaignID int64, s campaign.Settings, opts Options) error {
+func (r *Report) readAttempts(ctx context.Context, st Store, campaignID int64, s campaign.Settings, opts Options) error {
 	batches := map[int]*Batch{}
 	var cur *Point
 	window := campaign.NewShareWindow(s.GuardWindow)
@@ -708,7 +720,7 @@ func groupBatches(bs []Batch, limit int) []Batch {
 }
 
 // readAllowance reads the scope's window as `whatsend status` does.
-func (r *Report) readAllowance(ctx context.Context, st store.Store, c store.Campaign, s campaign.Settings, now time.Time) error {
+func (r *Report) readAllowance(ctx context.Context, st Store, c store.Campaign, s campaign.Settings, now time.Time) error {
 	var phone *store.PhoneRecord
 	if p, err := st.Phone(ctx, c.PhoneNumberID); err == nil {
 		phone = &p
@@ -741,7 +753,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // WriteFiles writes <dir>/<campaign>.json and .html, the reports every run
 // and resume leaves beside the store.
-func WriteFiles(ctx context.Context, st store.Store, campaignID int64, dir string, now time.Time) (string, string, error) {
+func WriteFiles(ctx context.Context, st Store, campaignID int64, dir string, now time.Time) (string, string, error) {
 	r, err := Build(ctx, st, campaignID, now, Options{})
 	if err != nil {
 		return "", "", err

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/campaign/csvimport"
 	"github.com/whatsend/whatsend/store"
 )
@@ -704,5 +705,68 @@ func TestWriteCSVManyBatches(t *testing.T) {
 		if rec[0] != fmt.Sprint(line) || rec[2] != want {
 			t.Fatalf("row %d = %q, want line %d with name %q", i+1, rec, line, want)
 		}
+	}
+}
+
+// --warmup-days 0 is stored as -1 (0 means the default); no report shows
+// the -1: JSON says 0, text and HTML say there is no warm-up. The other
+// settings show their defaults.
+func TestNoWarmupShownAsNone(t *testing.T) {
+	st := openStore(t)
+	s := campaign.Settings{Template: "order_update", Language: "en_US", PhoneNumberID: fixturePhoneID, Tier: "1000", WarmupDays: -1}
+	id, err := st.CreateCampaign(t.Context(), store.Campaign{Name: "nowarmup", CSVHash: "h", Template: s.Template, Language: s.Language,
+		PhoneNumberID: fixturePhoneID, Scope: fixtureScope, Settings: s.Encode()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportBatch(t.Context(), id, []store.Recipient{{Line: 2, Phone: "+5511900000001"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishImport(t.Context(), id, 1); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(t.Context(), st, id, t0, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js, text, html bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Settings map[string]any `json:"settings"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"warmup_days": 0.0, "rate": campaign.DefaultRate, "batch_size": float64(campaign.DefaultBatchSize),
+		"max_attempts": float64(campaign.DefaultMaxAttempts), "pair_interval": campaign.DefaultPairInterval.String()}
+	for k, v := range want {
+		if got.Settings[k] != v {
+			t.Errorf("JSON settings %s = %v, want %v", k, got.Settings[k], v)
+		}
+	}
+	if !strings.Contains(text.String(), "no warm-up") || strings.Contains(text.String(), "of -1") {
+		t.Errorf("text report does not say there is no warm-up:\n%s", text.String())
+	}
+	if !strings.Contains(html.String(), "none (--warmup-days 0)") || strings.Contains(html.String(), "of -1") {
+		t.Error("HTML report does not say there is no warm-up")
+	}
+}
+
+// A retry run's line counts remaining as the totals do (campaign.Remaining:
+// pending, retry, deferred); in flight and expired show on their own.
+func TestRetryLineRemaining(t *testing.T) {
+	r := Retry{Number: 2, At: t0, Requeued: 7, ByCode: map[string]int{"131000": 7},
+		Outcome: map[string]int{"sent": 1, "pending": 1, "retry": 1, "deferred": 1, "in_flight": 2, "expired": 1}}
+	want := "retry 2 at 2026-03-02T09:00:00Z: 7 re-queued (131000 ×7): 1 sent, 1 expired, 2 in flight, 3 remaining"
+	if got := r.String(); got != want {
+		t.Errorf("retry line\n got %s\nwant %s", got, want)
 	}
 }

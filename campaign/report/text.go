@@ -35,7 +35,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("  rate %g msg/s, batches of %d every %s, pair interval %s, at most %d attempts\n",
 		s.Rate, s.BatchSize, s.BatchInterval, s.PairInterval, s.MaxAttempts)
 	warmup := fmt.Sprintf("warm-up day %d of %d", s.WarmupDay, s.WarmupDays)
-	if s.WarmupDay >= s.WarmupDays {
+	if s.WarmupDays == 0 {
+		warmup = "no warm-up"
+	} else if s.WarmupDay >= s.WarmupDays {
 		warmup = fmt.Sprintf("warm-up over (day %d)", s.WarmupDay)
 	}
 	p("  limit %s%s, %s\n", tier, ifs(s.DailyLimit > 0, fmt.Sprintf(", --daily-limit %d", s.DailyLimit)), warmup)

@@ -30,7 +30,7 @@ type app struct {
 	logger    *slog.Logger
 	now       func() time.Time // the CLI's clock (WHATSEND_NOW aware)
 	ran       bool             // a command.s RunE started (see markRuns)
-	rehearsal *rehearsal       // --simulate's in-process simulators and their webhooks (parts.go)
+	rehearsal *rehearsal       // --simulate's in-process simulators and their webhooks (rehearsal.go)
 }
 
 func newApp(in io.Reader, out, errOut io.Writer, getenv func(string) string) *app {

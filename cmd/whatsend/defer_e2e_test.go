@@ -7,6 +7,7 @@ import (
 
 	"github.com/whatsend/whatsend/sender/webhook"
 	"github.com/whatsend/whatsend/store"
+	"github.com/whatsend/whatsend/store/storetest"
 )
 
 // A 131049 status webhook for a campaign that already finished reopens it;
@@ -61,7 +62,7 @@ func TestDeferralWebhookReopensForCron(t *testing.T) {
 	if stats.Accepted != n+1 {
 		t.Errorf("simulator accepted %d, want %d (the deferred recipient sent again)", stats.Accepted, n+1)
 	}
-	if got, _ := st.Recipient(t.Context(), r.ID); got.State != store.StateSent || got.Deferrals != 1 {
+	if got := storetest.Recipient(t, st, r.CampaignID, r.ID); got.State != store.StateSent || got.Deferrals != 1 {
 		t.Errorf("recipient %s with %d deferrals, want sent after 1 deferral", got.State, got.Deferrals)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/whatsend/whatsend/store"
 	"github.com/whatsend/whatsend/store/sqlite"
+	"github.com/whatsend/whatsend/store/storetest"
 )
 
 // A typo in --template leaves a paused campaign that made every cron run
@@ -179,19 +179,19 @@ func TestRetryFailed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var us []store.StatusUpdate
 	err = st.Recipients(t.Context(), 1, func(r store.Recipient) error {
-		code, ok := fail[r.Phone]
-		if !ok {
-			return nil
+		if code, ok := fail[r.Phone]; ok {
+			us = append(us, store.StatusUpdate{WAMID: r.WAMID, Status: store.DeliveryFailed,
+				Code: code, Error: "failed by webhook", At: time.Now(), FailState: store.StateFailed})
 		}
-		_, err := st.ApplyStatus(context.Background(), store.StatusUpdate{WAMID: r.WAMID, Status: store.DeliveryFailed,
-			Code: code, Error: "failed by webhook", At: time.Now(), FailState: store.StateFailed})
-		return err
+		return nil
 	})
-	st.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
+	storetest.Notify(t, st, us, nil)
+	st.Close()
 	if code := p.exec("optout", "add", phone(3)); code != exitOK { // opted out after failing
 		t.Fatalf("optout add exited %d\n%s", code, &p.stderr)
 	}

@@ -40,10 +40,13 @@ The report only reads the store: it can be run while the campaign is being
 sent, paused, stopped or finished, and never holds up a run in progress.
 
 The totals partition the CSV's data rows:
-  recipients = sent + failed + skipped + uncertain + cancelled + remaining
+  recipients = sent + failed + skipped + uncertain + cancelled + expired
+               + in flight + remaining
 where delivered and read are part of sent, skipped counts rows skipped at
 import and before sending, cancelled those not sent because the campaign
-was cancelled, and remaining is pending + retry + deferred + in flight.
+was cancelled, expired those not sent before --not-after, in flight those
+a stopped run left with their request out (the next run settles them),
+and remaining is pending + retry + deferred.
 Each retry run (whatsend retry) has its own line: when, how many were
 re-queued by code, and what became of them. Uncertain recipients may have received the message; they are
 not sent again unless 'whatsend resume --resend-uncertain'.
@@ -53,7 +56,8 @@ Formats:
   json   one object, for scripts. Keys include: campaign, campaign_id, state,
          pause_reason, template, language, settings, generated_at,
          recipients, sent, delivered, read, replied, failed, skipped,
-         uncertain, cancelled, remaining, remaining_by_state, attempts, rate_limited
+         uncertain, cancelled, expired, in_flight, remaining,
+         remaining_by_state, attempts, rate_limited
          (attempts answered 131056), rate_limited_share (0 to 1),
          failed_by_code (code: count), failures (code, count, meaning,
          advice), skipped_by_reason (reason: count), skipped_rows,
@@ -156,7 +160,7 @@ func runReport(ctx context.Context, a *app, o *reportOptions, arg string) error 
 
 // reportWriter builds what the format needs and returns the function that
 // writes it. The CSV export is streamed from the store as it is written.
-func reportWriter(ctx context.Context, st store.Store, c store.Campaign, o *reportOptions, only []store.State, now time.Time) (func(io.Writer) error, error) {
+func reportWriter(ctx context.Context, st report.Store, c store.Campaign, o *reportOptions, only []store.State, now time.Time) (func(io.Writer) error, error) {
 	if o.format == "csv" {
 		return func(w io.Writer) error {
 			return report.WriteCSV(ctx, st, c.ID, w, report.CSVOptions{Only: only, Mask: o.mask})

@@ -312,6 +312,7 @@ func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, 
 	if _, busy := errors.AsType[*store.LeaseHeldError](err); busy || errors.Is(err, campaign.ErrBusy) || errors.Is(err, campaign.ErrRefused) {
 		return err
 	}
+	a.settleRehearsal(ctx, st, &res)
 	err = a.storeContext(err)
 	var reports []string
 	if res.SummaryErr == nil {
@@ -326,6 +327,19 @@ func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, 
 		}
 	}
 	return err
+}
+
+// settleRehearsal ends a --simulate run: the statuses and replies its
+// simulators queued for the messages they accepted are delivered to the
+// store, and the campaign's figures read again, so that the summary and the
+// reports count them. Without a rehearsal it does nothing.
+func (a *app) settleRehearsal(ctx context.Context, st store.Store, res *campaign.Result) {
+	if a.rehearsal == nil || res.Campaign.ID == 0 || res.SummaryErr != nil {
+		return
+	}
+	if a.rehearsal.flush(ctx) {
+		res.Summary, res.SummaryErr = st.Summary(context.WithoutCancel(ctx), res.Campaign.ID)
+	}
 }
 
 // runState is how a run ended, in the summary's words.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ type simOptions struct {
 	cfg        simulator.Config
 	tier       string
 	templates  string
+	tplFile    string
 	secretFile string
 }
 
@@ -35,15 +37,38 @@ Defaults, as for a new Meta number: token sim-token, phone number id
 100000000000001, business portfolio 200000000000001, WhatsApp Business
 Account 300000000000001, any vNN.N version, 80 msg/s, tier 250, pair
 interval 6s with a burst of 45, quality GREEN, status CONNECTED, latency
-20ms ± 10ms, no faults, and the template order_update (en_US, UTILITY,
-APPROVED, 2 positional body parameters).
+20ms ± 10ms, no faults, and two templates: order_update (en_US, UTILITY,
+APPROVED, 2 positional body parameters) and spring_promo (en_US and pt_BR,
+MARKETING, APPROVED: an IMAGE header, the body "Hi {{1}}, {{2}} off
+everything this week.", a footer, a URL button https://shop.example.com/c/{{1}}
+at index 0 and a quick reply "Stop promotions" at index 1).
+
+--templates-file FILE loads the templates instead, in the JSON shape of
+Meta's GET /{waba-id}/message_templates answer: {"data":[{"name",
+"language", "status", "category", "parameter_format", "components":[...]}]}
+with HEADER (format TEXT, IMAGE, VIDEO, DOCUMENT or LOCATION), BODY, FOOTER
+and BUTTONS (URL, static or ending in {{1}}, QUICK_REPLY, COPY_CODE,
+PHONE_NUMBER). The listing answers each template's components, and every
+send is checked against them as Meta checks it: parameters missing or extra
+per component (132000), a media header's type (132012), a URL or copy-code
+button without its parameter (131008), an empty text, a parameter_name on a
+positional template or none on a named one (100), a button the template does
+not have, a currency or date_time without its fields, a media link that is
+not https, a media id this simulator did not issue or that expired.
+
+POST /{phone-number-id}/media takes an upload (multipart/form-data with
+messaging_product=whatsapp and file, its part's Content-Type one of Meta's
+media types, within Meta's size limit for it) and answers {"id":"..."}; the
+id lasts --media-ttl (Meta: 30 days) on the simulator's clock.
 
 Point whatsend at it with --api-url http://HOST:PORT, WHATSEND_TOKEN=sim-token
 and --phone-number-id 100000000000001.
 
 Inspection and control endpoints (no token):
-  GET  /_sim/messages   every accepted message, in order
-  GET  /_sim/stats      {"accepted":N,"by_code":{"131056":N,...}}
+  GET  /_sim/messages   every accepted message, in order, with the request's
+                        "template" object as sent
+  GET  /_sim/stats      {"accepted":N,"by_code":{"131056":N,...}}, and "uploads":N
+                        once media was uploaded
   GET  /_sim/health     the phone-number fields
   POST /_sim/control    {"quality":"RED"}, {"status":"FLAGGED"}, {"tier":2000},
                         {"template":{"name":"order_update","status":"PAUSED"}},
@@ -118,7 +143,9 @@ address cannot be served.`,
 	f.IntVar(&c.OverTierCode, "over-tier-code", 131048, "code answered over the tier (Meta documents none)")
 	f.BoolVar(&c.QualityModel, "quality-model", false, "quality turns YELLOW then RED as 131056 answers pile up")
 	f.Int64Var(&c.Seed, "seed", 1, "seed of the faults and jitter")
-	f.StringVar(&o.templates, "templates", "", "templates as name:lang:category:count[:status],... (default order_update:en_US:UTILITY:2)")
+	f.StringVar(&o.templates, "templates", "", "templates as name:lang:category:count[:status],... (default order_update:en_US:UTILITY:2 and spring_promo)")
+	f.StringVar(&o.tplFile, "templates-file", "", "load templates from this file, in the JSON shape of Meta's message_templates answer")
+	f.DurationVar(&c.MediaTTL, "media-ttl", simulator.DefaultMediaTTL, "how long an uploaded media id lasts")
 	f.StringVar(&c.WebhookURL, "webhook-url", "", "POST signed status and reply webhooks to this URL (e.g. http://127.0.0.1:8080/webhook)")
 	f.StringVar(&o.secretFile, "app-secret-file", "", "read the app secret that signs webhooks from this file (default: WHATSEND_APP_SECRET)")
 	f.Float64Var(&c.ReadRate, "read-rate", simulator.DefaultReadRate, "share of delivered messages that are read")
@@ -160,6 +187,22 @@ func parseTemplates(v string) ([]simulator.Template, error) {
 	return out, nil
 }
 
+// readTemplatesFile reads --templates-file.
+func readTemplatesFile(path string) ([]simulator.Template, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--templates-file: %w", err)
+	}
+	ts, err := simulator.ParseTemplates(b)
+	if err != nil {
+		return nil, fmt.Errorf("--templates-file %s: %w", path, err)
+	}
+	if len(ts) == 0 {
+		return nil, fmt.Errorf("--templates-file %s: no templates in data", path)
+	}
+	return ts, nil
+}
+
 func runSim(cmd *cobra.Command, a *app, o *simOptions) error {
 	cfg := o.cfg
 	tier, err := campaign.ParseTier(o.tier)
@@ -172,6 +215,16 @@ func runSim(cmd *cobra.Command, a *app, o *simOptions) error {
 	}
 	if cfg.Templates, err = parseTemplates(o.templates); err != nil {
 		return &usageError{err}
+	}
+	if o.tplFile != "" {
+		ts, err := readTemplatesFile(o.tplFile)
+		if err != nil {
+			return &usageError{err}
+		}
+		cfg.Templates = append(cfg.Templates, ts...)
+	}
+	if cfg.MediaTTL <= 0 {
+		return usagef("--media-ttl %s: want a positive duration such as 720h", cfg.MediaTTL)
 	}
 	if err := simWebhooks(a, o, &cfg); err != nil {
 		return err

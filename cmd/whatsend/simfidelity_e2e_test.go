@@ -7,6 +7,7 @@ import (
 
 	"github.com/whatsend/whatsend/sender/simulator"
 	"github.com/whatsend/whatsend/store"
+	"github.com/whatsend/whatsend/store/storetest"
 )
 
 // TestWebhookE2EFidelityOptions: a campaign against `whatsend sim` with
@@ -101,10 +102,7 @@ func explainMismatch(t *testing.T, w *webhookWorld, st store.Store, c store.Camp
 	for _, m := range msgs.Messages {
 		phones = append(phones, m.To)
 	}
-	replied, err := st.Replied(t.Context(), phones)
-	if err != nil {
-		t.Fatal(err)
-	}
+	replied := storetest.Replied(t, st, phones)
 	opted, err := st.OptedOut(t.Context(), phones)
 	if err != nil {
 		t.Fatal(err)

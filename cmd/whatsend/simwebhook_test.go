@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -85,8 +86,12 @@ func TestSimulateReportShowsDelivery(t *testing.T) {
 		t.Errorf("opt-out list after a rehearsal: %v (%v), want empty", oo, err)
 	}
 
-	// The report written at the end of the run already has the figures:
-	// the run's summary waited for the simulator's notifications.
+	// The summary printed at the end of the run and the report written
+	// there already have the figures: the run's end delivered the
+	// simulator's notifications before reading them (settleRehearsal).
+	if want := fmt.Sprintf("50 sent (50 delivered, %d read, %d replied)", read, sum.Replied); !strings.Contains(p.stdout.String(), want) {
+		t.Errorf("the run's summary does not say %q:\n%s", want, p.stdout.String())
+	}
 	m := regexp.MustCompile(`reports: (\S+\.json) `).FindStringSubmatch(p.stdout.String())
 	if m == nil {
 		t.Fatalf("no report path in the run's output:\n%s", p.stdout.String())

@@ -74,7 +74,7 @@ func runStatus(cmd *cobra.Command, a *app, arg string) error {
 	return writeStatus(ctx, a.out, st, cs, a.now())
 }
 
-func writeStatus(ctx context.Context, w io.Writer, st store.Store, cs []store.Campaign, now time.Time) error {
+func writeStatus(ctx context.Context, w io.Writer, st report.Store, cs []store.Campaign, now time.Time) error {
 	scopes := map[string]store.Campaign{} // scope → its latest campaign
 	for _, c := range cs {
 		sum, err := st.Summary(ctx, c.ID)
@@ -162,7 +162,7 @@ func shareLine(sum store.Summary) string {
 
 // writeScope prints a messaging-limit scope's allowance: limit and source,
 // warm-up day, used in the last 24 h, left now and the next capacity time.
-func writeScope(ctx context.Context, w io.Writer, st store.Store, c store.Campaign, now time.Time) error {
+func writeScope(ctx context.Context, w io.Writer, st report.Store, c store.Campaign, now time.Time) error {
 	s, err := campaign.DecodeSettings(c.Settings)
 	if err != nil {
 		return err
@@ -200,7 +200,7 @@ func writeScope(ctx context.Context, w io.Writer, st store.Store, c store.Campai
 // writeReports writes the JSON and HTML reports beside the store and
 // returns their paths. A failure is reported but does not change the exit
 // code.
-func (a *app) writeReports(cmd *cobra.Command, st store.Store, c store.Campaign) []string {
+func (a *app) writeReports(cmd *cobra.Command, st report.Store, c store.Campaign) []string {
 	if c.ID == 0 {
 		return nil
 	}

@@ -297,7 +297,7 @@ func TestTemplateMisuseCodes(t *testing.T) {
 		{"parameter_name on positional", with("order_update", "en_US", []string{"Ana", "1"}, []string{"name", "order"}),
 			100, "(#100) Invalid parameter", "Parameter name name is not valid for a template with positional parameters"},
 		{"count", with("order_update", "en_US", []string{"Ana"}, nil),
-			132000, "(#132000) Number of parameters does not match the expected number of params", "number of parameters (1) does not match the expected number of params (2)"},
+			132000, "(#132000) Number of parameters does not match the expected number of params", "body: number of localizable_params (1) does not match the expected number of params (2)"},
 	} {
 		w := do(t, s, http.MethodPost, sendPath, "Bearer "+simulator.DefaultToken, tt.m.json())
 		var out struct {

@@ -11,24 +11,63 @@ import (
 )
 
 type sendRequest struct {
-	MessagingProduct string `json:"messaging_product"`
-	To               string `json:"to"`
-	Type             string `json:"type"`
-	Callback         string `json:"biz_opaque_callback_data"`
-	Template         *struct {
-		Name     string `json:"name"`
-		Language struct {
-			Code string `json:"code"`
-		} `json:"language"`
-		Components []struct {
-			Type       string `json:"type"`
-			Parameters []struct {
-				Type string `json:"type"`
-				Name string `json:"parameter_name"`
-				Text string `json:"text"`
-			} `json:"parameters"`
-		} `json:"components"`
-	} `json:"template"`
+	MessagingProduct string           `json:"messaging_product"`
+	To               string           `json:"to"`
+	Type             string           `json:"type"`
+	Callback         string           `json:"biz_opaque_callback_data"`
+	Template         *templateRequest `json:"template"`
+	raw              json.RawMessage  // the "template" object as sent
+}
+
+type templateRequest struct {
+	Name     string `json:"name"`
+	Language struct {
+		Code string `json:"code"`
+	} `json:"language"`
+	Components []reqComponent `json:"components"`
+}
+
+// reqComponent is one entry of a send's template.components (cloud-api.md
+// §1): header, body or button (with sub_type and index).
+type reqComponent struct {
+	Type       string          `json:"type"`
+	SubType    string          `json:"sub_type"`
+	Index      json.RawMessage `json:"index"` // "0" as Meta's examples write it, or 0
+	Parameters []reqParam      `json:"parameters"`
+}
+
+// reqParam is one parameter, of any type a template send takes.
+type reqParam struct {
+	Type       string       `json:"type"`
+	Name       string       `json:"parameter_name"`
+	Text       string       `json:"text"`
+	Payload    *string      `json:"payload"`
+	CouponCode *string      `json:"coupon_code"`
+	Image      *reqMedia    `json:"image"`
+	Video      *reqMedia    `json:"video"`
+	Document   *reqMedia    `json:"document"`
+	Location   *reqLocation `json:"location"`
+	Currency   *struct {
+		FallbackValue string          `json:"fallback_value"`
+		Code          string          `json:"code"`
+		Amount1000    json.RawMessage `json:"amount_1000"`
+	} `json:"currency"`
+	DateTime *struct {
+		FallbackValue string `json:"fallback_value"`
+	} `json:"date_time"`
+}
+
+type reqMedia struct {
+	ID       string `json:"id"`
+	Link     string `json:"link"`
+	Filename string `json:"filename"`
+}
+
+type reqLocation struct {
+	Latitude  json.RawMessage `json:"latitude"` // a number, or a string of one
+	Longitude json.RawMessage `json:"longitude"`
+	Name      string          `json:"name"`
+	Address   string          `json:"address"`
 }
 
 // inProcessKey marks a request that came through Transport: a drop fault
@@ -40,7 +79,8 @@ const dropHeader = "X-Sim-Drop"
 
 // decision is what the simulator decided for one send.
 type decision struct {
-	code    int // 0: accepted
+	code    int    // 0: accepted
+	title   string // the message's title when not the code's own
 	details string
 	drop    bool
 	hang    bool
@@ -54,6 +94,13 @@ func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = json.Unmarshal(body, &req)
 	}
+	if err == nil {
+		var raw struct {
+			Template json.RawMessage `json:"template"`
+		}
+		err = json.Unmarshal(body, &raw)
+		req.raw = raw.Template
+	}
 	if err != nil {
 		s.count(100)
 		writeError(w, 100, 400, "Invalid parameter", "request body is not valid JSON")
@@ -65,12 +112,10 @@ func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	params := []string{}
-	names := []string{}
 	for _, c := range req.Template.Components {
 		if strings.EqualFold(c.Type, "body") {
 			for _, p := range c.Parameters {
-				params = append(params, p.Text)
-				names = append(names, p.Name)
+				params = append(params, p.value())
 			}
 		}
 	}
@@ -82,9 +127,9 @@ func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 100, 400, "Invalid parameter", "to "+strconv.Quote(req.To)+" holds no phone number digits")
 		return
 	}
-	d := s.decide(req, waID, params, names)
+	d := s.decide(req, waID)
 	if d.code != 0 {
-		s.apiError(w, d.code, d.details)
+		s.apiErrorTitled(w, d.code, d.title, d.details)
 		return
 	}
 	if d.hang {
@@ -149,11 +194,11 @@ func validate(req sendRequest) string {
 }
 
 // decide applies the checks in Meta's order and records the answer code.
-func (s *Sim) decide(req sendRequest, waID string, params, names []string) decision {
+func (s *Sim) decide(req sendRequest, waID string) decision {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	d := s.check(req, waID, params, names, now)
+	d := s.check(req, waID, now)
 	if d.code != 0 {
 		s.stats.ByCode[fmt.Sprint(d.code)]++
 	}
@@ -173,7 +218,7 @@ func (s *Sim) decide(req sendRequest, waID string, params, names []string) decis
 	return d
 }
 
-func (s *Sim) check(req sendRequest, waID string, params, names []string, now time.Time) decision {
+func (s *Sim) check(req sendRequest, waID string, now time.Time) decision {
 	t := s.template(req.Template.Name, req.Template.Language.Code)
 	switch {
 	case t == nil:
@@ -185,33 +230,14 @@ func (s *Sim) check(req sendRequest, waID string, params, names []string, now ti
 	case t.Status != "APPROVED":
 		return decision{code: 132001, details: "template is not approved (" + t.Status + ")"}
 	}
-	// Parameter shape before count, with the codes and details Meta
-	// answers (docs/cloud-api-notes.md, "Template misuse").
-	for i, p := range params {
-		switch {
-		case p == "":
-			return decision{code: 100, details: "Parameter 'text' is mandatory for component parameter type 'text'"}
-		case t.Format == "NAMED" && names[i] == "":
-			return decision{code: 100, details: "Parameter name is missing or empty"}
-		case t.Format != "NAMED" && names[i] != "":
-			return decision{code: 100, details: "Parameter name " + names[i] + " is not valid for a template with positional parameters"}
+	if code, details := s.checkComponents(t, req.Template.Components, now); code != 0 {
+		d := decision{code: code, details: details}
+		if strings.HasSuffix(details, mediaIDRefused) || strings.HasSuffix(details, linkRefused) {
+			// Meta answers these in the message ("(#100) Param image['id']
+			// is not a valid …"); clients match it there.
+			d.title = details
 		}
-	}
-	if len(params) != t.Params {
-		return decision{code: 132000, details: fmt.Sprintf("number of parameters (%d) does not match the expected number of params (%d)", len(params), t.Params)}
-	}
-	if t.Format == "NAMED" {
-		// One value per distinct name (cloud-api.md §3): with as many
-		// values as names, every name known and none repeated is exactly
-		// the template's set.
-		for i, n := range names {
-			if !contains(t.ParamNames, n) {
-				return decision{code: 132000, details: "unknown parameter_name " + n}
-			}
-			if contains(names[:i], n) {
-				return decision{code: 132000, details: "parameter_name " + n + " given twice"}
-			}
-		}
+		return d
 	}
 	if !s.takeToken(now) {
 		return decision{code: 130429, details: "Message failed to send because there were too many messages sent from this phone number in a short period of time."}
@@ -371,7 +397,7 @@ func (s *Sim) accept(req sendRequest, waID string, params []string) Message {
 	s.seq++
 	t := s.template(req.Template.Name, req.Template.Language.Code)
 	m := Message{
-		To: req.To, WAID: waID, Template: req.Template.Name, Language: req.Template.Language.Code, Params: params,
+		To: req.To, WAID: waID, Template: req.raw, Name: req.Template.Name, Language: req.Template.Language.Code, Params: params,
 		WAMID:    fmt.Sprintf("wamid.HBgN%s%010dFQIAERgS", waID, s.seq),
 		Callback: req.Callback, Time: s.now(),
 		Undeliverable: hashShare("undeliverable", waID) < s.cfg.UndeliverableRate,

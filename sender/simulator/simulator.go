@@ -11,8 +11,18 @@
 // 100000000000001, business portfolio 200000000000001, WhatsApp Business
 // Account 300000000000001, any vNN.N version, 80 msg/s, tier 250, pair
 // interval 6 s with a burst of 45, quality GREEN, status CONNECTED, no
-// faults, latency 20 ms ± 10 ms, and the template order_update (en_US,
-// UTILITY, APPROVED, 2 positional body parameters).
+// faults, latency 20 ms ± 10 ms, and DefaultTemplates: order_update (en_US,
+// UTILITY, APPROVED, 2 positional body parameters) and spring_promo (an
+// IMAGE header, a URL and a quick-reply button).
+//
+// Templates carry Meta's components (Template.Components; ParseTemplates
+// reads Meta's message_templates answer) and the listing answers them.
+// Every send is checked against them as Meta checks it, per component:
+// counts (132000), formats (132012), a button left without its parameter
+// (131008), parameter shapes (100, 131008, 131009), media links (https)
+// and media ids (issued here, not expired). POST /{phone-number-id}/media
+// takes Meta's media types within Meta's size limits and answers an id
+// that lasts MediaTTL (30 days) on the simulator's clock.
 //
 // Fault131056 is an exact share, evenly spread: 3 % answers exactly 3 sends
 // in every 100 (error diffusion), so a sample cannot exceed it by chance.
@@ -45,8 +55,9 @@
 //
 // Inspection and control, no token needed:
 //
-//	GET  /_sim/messages  {"messages":[{"to","template","params","wamid","callback","time"}]}
-//	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N},"webhooks":{"sent":N,"delivered":N,"read":N,
+//	GET  /_sim/messages  {"messages":[{"to","template","name","params","wamid","callback","time"}]},
+//	                     "template" the request's template object as sent
+//	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N},"uploads":N,"webhooks":{"sent":N,"delivered":N,"read":N,
 //	                     "failed":N,"replied":N,"opted_out":N,...}}: what it notified, once each
 //	GET  /_sim/health    the phone-number fields
 //	POST /_sim/control   {"quality":"RED"} {"status":"FLAGGED"} {"tier":2000}
@@ -84,14 +95,6 @@ const (
 	DefaultWABAID        = "300000000000001"
 )
 
-// Template is a simulated message template.
-type Template struct {
-	ID, Name, Language, Category, Status, Quality string
-	Format                                        string // POSITIONAL or NAMED
-	Params                                        int
-	ParamNames                                    []string
-}
-
 // Config configures a simulator; zero values mean the defaults above.
 type Config struct {
 	Token, PhoneNumberID, BusinessID, WABAID string
@@ -103,11 +106,12 @@ type Config struct {
 	OnBizApp                                 bool
 	Latency, Jitter                          time.Duration // Latency < 0: none
 	FailRate, DropRate, HangRate             float64
-	Fault131056                              float64 // share answered 131056 whatever the pacing
-	UndeliverableRate, MarketingLimitRate    float64 // deterministic per number; failures come by webhook
-	OverTierCode                             int     // Meta documents none; default 131048
-	QualityModel                             bool    // YELLOW then RED as 131056 answers pile up
-	Templates                                []Template
+	Fault131056                              float64       // share answered 131056 whatever the pacing
+	UndeliverableRate, MarketingLimitRate    float64       // deterministic per number; failures come by webhook
+	OverTierCode                             int           // Meta documents none; default 131048
+	QualityModel                             bool          // YELLOW then RED as 131056 answers pile up
+	Templates                                []Template    // nil: DefaultTemplates
+	MediaTTL                                 time.Duration // how long an uploaded media id lasts; 0: DefaultMediaTTL
 	Seed                                     int64
 	Now                                      func() time.Time
 	Logger                                   *slog.Logger
@@ -136,16 +140,17 @@ type Config struct {
 
 // Message is one accepted message.
 type Message struct {
-	To               string    `json:"to"`    // as sent
-	WAID             string    `json:"wa_id"` // to's digits: Meta's key for the user
-	Template         string    `json:"template"`
-	Language         string    `json:"language"`
-	Params           []string  `json:"params"`
-	WAMID            string    `json:"wamid"`
-	Callback         string    `json:"callback"`
-	Time             time.Time `json:"time"`
-	Undeliverable    bool      `json:"undeliverable,omitempty"`
-	MarketingLimited bool      `json:"marketing_limited,omitempty"`
+	To               string          `json:"to"`       // as sent
+	WAID             string          `json:"wa_id"`    // to's digits: Meta's key for the user
+	Template         json.RawMessage `json:"template"` // the request's "template" object, byte for byte
+	Name             string          `json:"name"`     // the template's name
+	Language         string          `json:"language"`
+	Params           []string        `json:"params"` // the body's text values (a currency's or date_time's fallback_value)
+	WAMID            string          `json:"wamid"`
+	Callback         string          `json:"callback"`
+	Time             time.Time       `json:"time"`
+	Undeliverable    bool            `json:"undeliverable,omitempty"`
+	MarketingLimited bool            `json:"marketing_limited,omitempty"`
 	// With webhooks: whether the user reads it, and the reply, if any.
 	Read      bool   `json:"read,omitempty"`
 	Reply     string `json:"reply,omitempty"`      // the text or the button's text
@@ -159,6 +164,7 @@ type Message struct {
 type Stats struct {
 	Accepted int            `json:"accepted"`
 	ByCode   map[string]int `json:"by_code"`
+	Uploads  int            `json:"uploads,omitempty"` // media uploads answered with an id
 	// InFlight counts the sends waiting out their latency at this instant:
 	// the requests a client killed now would leave unanswered.
 	InFlight int           `json:"in_flight,omitempty"`
@@ -206,9 +212,11 @@ type Sim struct {
 	stats      Stats
 	recent     []bool // last answers: 131056 or not (quality model)
 	seq        uint64
-	waiting    atomic.Int64 // sends waiting out their latency (Stats.InFlight)
-	fault      share        // Fault131056's error diffusion
-	wh         *webhooks    // nil without webhooks
+	waiting    atomic.Int64      // sends waiting out their latency (Stats.InFlight)
+	fault      share             // Fault131056's error diffusion
+	wh         *webhooks         // nil without webhooks
+	media      map[string]upload // uploaded media by id
+	mediaSeq   uint64
 }
 
 // New returns a simulator with cfg's defaults applied.
@@ -229,8 +237,10 @@ func New(cfg Config) *Sim {
 	}
 	cfg.OverTierCode = cmp.Or(cfg.OverTierCode, 131048)
 	if cfg.Templates == nil {
-		cfg.Templates = []Template{{Name: "order_update", Language: "en_US", Category: "UTILITY", Status: "APPROVED", Params: 2}}
+		cfg.Templates = DefaultTemplates()
 	}
+	// A copy: normalize fills in components, and Control changes statuses.
+	cfg.Templates = append([]Template(nil), cfg.Templates...)
 	for i := range cfg.Templates {
 		t := &cfg.Templates[i]
 		t.ID = cmp.Or(t.ID, fmt.Sprintf("13%014d", i+42))
@@ -238,9 +248,10 @@ func New(cfg Config) *Sim {
 		t.Quality = cmp.Or(t.Quality, "GREEN")
 		t.Category = cmp.Or(t.Category, "UTILITY")
 		t.Format = cmp.Or(t.Format, "POSITIONAL")
-		if len(t.ParamNames) > 0 {
-			t.Params = len(t.ParamNames)
-		}
+		t.normalize()
+	}
+	if cfg.MediaTTL == 0 {
+		cfg.MediaTTL = DefaultMediaTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -263,7 +274,7 @@ func New(cfg Config) *Sim {
 	cfg.DisplayPhoneNumber = cmp.Or(cfg.DisplayPhoneNumber, DefaultDisplayPhoneNumber)
 	cfg.VerifiedName = cmp.Or(cfg.VerifiedName, DefaultVerifiedName)
 	s := &Sim{cfg: cfg, rnd: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed)), tat: map[string]time.Time{},
-		lastSent: map[string]time.Time{}, stats: Stats{ByCode: map[string]int{}}, wh: newWebhooks(cfg)}
+		lastSent: map[string]time.Time{}, media: map[string]upload{}, stats: Stats{ByCode: map[string]int{}}, wh: newWebhooks(cfg)}
 	s.bucket = s.burst()
 	return s
 }
@@ -310,7 +321,7 @@ func (s *Sim) Messages() []Message {
 func (s *Sim) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := Stats{Accepted: s.stats.Accepted, ByCode: map[string]int{}, InFlight: int(s.waiting.Load())}
+	out := Stats{Accepted: s.stats.Accepted, Uploads: s.stats.Uploads, ByCode: map[string]int{}, InFlight: int(s.waiting.Load())}
 	for k, v := range s.stats.ByCode {
 		out.ByCode[k] = v
 	}
@@ -406,6 +417,13 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.send(w, r)
+	case len(parts) == 3 && parts[2] == "media" && r.Method == http.MethodPost:
+		if parts[1] != s.cfg.PhoneNumberID {
+			s.count(100)
+			writeError(w, 100, 400, "Invalid parameter", "unknown phone number id "+parts[1])
+			return
+		}
+		s.upload(w, r)
 	case len(parts) == 2 && r.Method == http.MethodGet && parts[1] == s.cfg.PhoneNumberID:
 		s.health(w, r)
 	case len(parts) == 3 && parts[2] == "message_templates" && r.Method == http.MethodGet && parts[1] == s.cfg.WABAID:
@@ -433,15 +451,23 @@ func writeError(w http.ResponseWriter, code, status int, title, details string) 
 
 // apiError answers with a catalog code and its documented HTTP status.
 func (s *Sim) apiError(w http.ResponseWriter, code int, details string) {
+	s.apiErrorTitled(w, code, "", details)
+}
+
+// apiErrorTitled is apiError with a title of its own ("" for the code's).
+func (s *Sim) apiErrorTitled(w http.ResponseWriter, code int, title, details string) {
 	e := sender.Lookup(code)
 	status := cmp.Or(e.HTTPStatus, 400)
-	writeError(w, code, status, cmp.Or(metaTitles[code], e.Title), details)
+	writeError(w, code, status, cmp.Or(title, metaTitles[code], e.Title), details)
 }
 
 // metaTitles are Meta's own message texts where the catalog's title is
 // ours (cloud-api-notes.md, "Template misuse").
 var metaTitles = map[int]string{
+	131008: "Required parameter is missing",
+	131009: "Parameter value is not valid",
 	132000: "Number of parameters does not match the expected number of params",
+	132012: "Parameter format does not match format in the created template",
 }
 
 func (s *Sim) count(code int) {
@@ -691,18 +717,10 @@ func decodeCursor(c string) (int, bool) {
 
 // templateJSON is every field of a listed template.
 func templateJSON(t Template) map[string]any {
-	body := "Hello"
-	for i := 1; i <= t.Params; i++ {
-		if t.Format == "NAMED" {
-			body += " {{" + t.ParamNames[i-1] + "}}"
-		} else {
-			body += fmt.Sprintf(" {{%d}}", i)
-		}
-	}
 	return map[string]any{
 		"id": t.ID, "name": t.Name, "language": t.Language, "status": t.Status, "category": t.Category,
 		"parameter_format": t.Format, "quality_score": map[string]any{"score": t.Quality, "date": 1767225600},
-		"components":      []map[string]any{{"type": "BODY", "text": body}},
+		"components":      t.Components,
 		"rejected_reason": "NONE",
 	}
 }

@@ -414,10 +414,17 @@ func TestInspectionShapes(t *testing.T) {
 		if err := json.Unmarshal(do(t, s, http.MethodGet, "/_sim/messages", "", "").Body.Bytes(), &got); err != nil {
 			t.Fatal(err)
 		}
+		// "template" is the request's template object as sent.
+		var sent struct {
+			Template any `json:"template"`
+		}
+		if err := json.Unmarshal([]byte(a.json()), &sent); err != nil {
+			t.Fatal(err)
+		}
 		want := []map[string]any{
-			{"to": "+5511987654321", "wa_id": "5511987654321", "template": "order_update", "language": "en_US", "params": []any{"Ana", "A-77120"},
+			{"to": "+5511987654321", "wa_id": "5511987654321", "template": sent.Template, "name": "order_update", "language": "en_US", "params": []any{"Ana", "A-77120"},
 				"wamid": w1, "callback": "c=17;r=4821;a=1", "time": "2000-01-01T00:00:00Z"},
-			{"to": "+14155550123", "wa_id": "14155550123", "template": "order_update", "language": "en_US", "params": []any{"Ana", "A-77120"},
+			{"to": "+14155550123", "wa_id": "14155550123", "template": sent.Template, "name": "order_update", "language": "en_US", "params": []any{"Ana", "A-77120"},
 				"wamid": w2, "callback": "", "time": "2000-01-01T00:01:30Z"},
 		}
 		if !reflect.DeepEqual(got.Messages, want) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/whatsend/whatsend/store"
+	"github.com/whatsend/whatsend/store/storetest"
 )
 
 // The payloads below follow Meta's documented shapes: inbound messages with
@@ -47,9 +48,9 @@ func TestReplyLandsOnTheRecipientItAnswers(t *testing.T) {
 	if err != nil || !opted[r.Phone] {
 		t.Errorf("the recipient answered (%s) is not opted out: %v, %v", r.Phone, opted, err)
 	}
-	replied, err := w.st.Replied(ctx, []string{r.Phone, w.rs[0].Phone})
-	if err != nil || !replied[r.Phone] || replied[w.rs[0].Phone] {
-		t.Errorf("replied = %v (%v), want only %s", replied, err, r.Phone)
+	replied := storetest.Replied(t, w.st, []string{r.Phone, w.rs[0].Phone})
+	if !replied[r.Phone] || replied[w.rs[0].Phone] {
+		t.Errorf("replied = %v, want only %s", replied, r.Phone)
 	}
 }
 
@@ -79,9 +80,8 @@ func TestBusinessScopedUserIDs(t *testing.T) {
 	if got := w.post(replyBody("", uid, "", uid, "wamid.in.bsuid", wamid(r), "hello", t0.Add(time.Minute)), appSecret); got != 200 {
 		t.Fatalf("reply answered %d", got)
 	}
-	replied, err := w.st.Replied(ctx, []string{r.Phone})
-	if err != nil || !replied[r.Phone] {
-		t.Errorf("a reply with from_user_id only was not counted for %s: %v, %v", r.Phone, replied, err)
+	if replied := storetest.Replied(t, w.st, []string{r.Phone}); !replied[r.Phone] {
+		t.Errorf("a reply with from_user_id only was not counted for %s", r.Phone)
 	}
 	opted, err := w.st.OptedOut(ctx, []string{r.Phone})
 	if err != nil || !opted[r.Phone] {
@@ -145,7 +145,7 @@ func TestUnsupportedMessageIsNoReply(t *testing.T) {
 	if got := w.post(body, appSecret); got != 200 {
 		t.Fatalf("unsupported message answered %d", got)
 	}
-	if replied, err := w.st.Replied(t.Context(), []string{r.Phone}); err != nil || replied[r.Phone] {
-		t.Errorf("an unsupported message counted as a reply: %v, %v", replied, err)
+	if replied := storetest.Replied(t, w.st, []string{r.Phone}); replied[r.Phone] {
+		t.Errorf("an unsupported message counted as a reply: %v", replied)
 	}
 }

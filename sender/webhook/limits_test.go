@@ -138,8 +138,8 @@ func TestDefaultBodyLimit(t *testing.T) {
 	if r := w.recipient(1); r.Delivery != store.DeliverySent {
 		t.Errorf("an oversize notification changed the recipient: delivery %q", r.Delivery)
 	}
-	fresh, err := w.st.SaveWebhook(t.Context(), hashOf(over), []byte(over), t0)
-	if err != nil || !fresh {
+	fresh, err := w.st.SaveNotifications(t.Context(), []store.Notification{{Hash: hashOf(over), Body: []byte(over), At: t0}})
+	if err != nil || !fresh[0] {
 		t.Errorf("the oversize body was stored (fresh %v, %v)", fresh, err)
 	}
 }

@@ -30,9 +30,14 @@ const DefaultMaxBody = 3<<20 + 512<<10
 // maxGroup bounds the notifications committed in one transaction.
 const maxGroup = 512
 
+// Store is what the receiver needs of the store: one method.
+type Store interface {
+	SaveNotifications(ctx context.Context, ns []store.Notification) (fresh []bool, err error)
+}
+
 // Config configures a Receiver.
 type Config struct {
-	Store       store.Store
+	Store       Store
 	VerifyToken sender.Secret // for Meta's GET handshake
 	AppSecret   sender.Secret // the HMAC key of X-Hub-Signature-256
 	Keywords    []string      // opt-out keywords; default DefaultOptOutKeywords

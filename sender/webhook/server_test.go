@@ -19,6 +19,7 @@ import (
 	"github.com/whatsend/whatsend/sender/webhook"
 	"github.com/whatsend/whatsend/store"
 	"github.com/whatsend/whatsend/store/sqlite"
+	"github.com/whatsend/whatsend/store/storetest"
 )
 
 const (
@@ -128,11 +129,7 @@ func (w *world) post(body string, secret sender.Secret) int {
 
 func (w *world) recipient(i int) store.Recipient {
 	w.t.Helper()
-	r, err := w.st.Recipient(w.t.Context(), w.rs[i].ID)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return r
+	return storetest.Recipient(w.t, w.st, w.rs[i].CampaignID, w.rs[i].ID)
 }
 
 func TestVerifyHandshake(t *testing.T) {
@@ -207,8 +204,8 @@ func TestBadSignatureStoresNothing(t *testing.T) {
 		t.Errorf("an unsigned notification changed the recipient: delivery %q", r.Delivery)
 	}
 	// The same body correctly signed is new: nothing was stored before.
-	fresh, err := w.st.SaveWebhook(t.Context(), hashOf(body), []byte(body), t0)
-	if err != nil || !fresh {
+	fresh, err := w.st.SaveNotifications(t.Context(), []store.Notification{{Hash: hashOf(body), Body: []byte(body), At: t0}})
+	if err != nil || !fresh[0] {
 		t.Errorf("the rejected body was stored (fresh %v, %v)", fresh, err)
 	}
 }
@@ -288,9 +285,9 @@ func TestRepliesAndOptOuts(t *testing.T) {
 	if got := w.post(prefs, appSecret); got != 200 {
 		t.Fatalf("user_preferences answered %d", got)
 	}
-	replied, err := w.st.Replied(ctx, []string{w.rs[0].Phone, w.rs[1].Phone})
-	if err != nil || !replied[w.rs[0].Phone] || !replied[w.rs[1].Phone] {
-		t.Errorf("replied = %v (%v), want both", replied, err)
+	replied := storetest.Replied(t, w.st, []string{w.rs[0].Phone, w.rs[1].Phone})
+	if !replied[w.rs[0].Phone] || !replied[w.rs[1].Phone] {
+		t.Errorf("replied = %v, want both", replied)
 	}
 	opted, err := w.st.OptedOut(ctx, []string{w.rs[0].Phone, w.rs[1].Phone, "+5511987654321"})
 	if err != nil || opted[w.rs[0].Phone] || !opted[w.rs[1].Phone] || !opted["+5511987654321"] {

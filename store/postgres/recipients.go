@@ -57,11 +57,6 @@ func (s *Store) NextDue(ctx context.Context, campaignID int64) (time.Time, bool,
 	return tm(*n), true, nil
 }
 
-// Recipient implements store.Store.
-func (s *Store) Recipient(ctx context.Context, id int64) (store.Recipient, error) {
-	return scanRecipient(s.pool.QueryRow(ctx, `SELECT `+recipientCols+` FROM recipients WHERE id = $1`, id))
-}
-
 // Recipients implements store.Store, streaming in line order.
 func (s *Store) Recipients(ctx context.Context, campaignID int64, fn func(store.Recipient) error) error {
 	return each(ctx, s, scanRecipient, fn, `SELECT `+recipientCols+` FROM recipients WHERE campaign_id = $1 ORDER BY line`, campaignID)

@@ -206,11 +206,6 @@ func (s *Store) OptedOut(ctx context.Context, phones []string) (map[string]bool,
 	return s.phoneSet(ctx, `SELECT phone FROM optouts WHERE phone = ANY ($1::text[])`, phones)
 }
 
-// Replied implements store.Store.
-func (s *Store) Replied(ctx context.Context, phones []string) (map[string]bool, error) {
-	return s.phoneSet(ctx, `SELECT phone FROM contacts WHERE phone = ANY ($1::text[])`, phones)
-}
-
 // Unanswered implements store.Store.
 func (s *Store) Unanswered(ctx context.Context, phones []string) (map[string]int, error) {
 	out := map[string]int{}
@@ -226,17 +221,6 @@ func (s *Store) Unanswered(ctx context.Context, phones []string) (map[string]int
 	return out, err
 }
 
-// SaveWebhook implements store.Store.
-func (s *Store) SaveWebhook(ctx context.Context, hash string, body []byte, at time.Time) (bool, error) {
-	var fresh bool
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		fresh, err = saveBody(ctx, tx, hash, body, at)
-		return err
-	})
-	return fresh, err
-}
-
 // saveBody keeps a webhook body and reports whether it is new.
 func saveBody(ctx context.Context, tx pgx.Tx, hash string, body []byte, at time.Time) (bool, error) {
 	if body == nil {
@@ -246,11 +230,9 @@ func saveBody(ctx context.Context, tx pgx.Tx, hash string, body []byte, at time.
 	return err == nil && tag.RowsAffected() == 1, err
 }
 
-// RecordInbound implements store.Store.
-func (s *Store) RecordInbound(ctx context.Context, m store.Inbound) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error { return recordInbound(ctx, tx, m) })
-}
-
+// recordInbound records a user's message in tx: its number (see
+// store.Inbound) has replied, which opens its 24 h customer-service
+// window, and a keyword STOP opts it out.
 func recordInbound(ctx context.Context, tx pgx.Tx, m store.Inbound) error {
 	phone, err := inboundPhone(ctx, tx, m)
 	if err != nil {
@@ -443,21 +425,10 @@ func (s *Store) SaveNotifications(ctx context.Context, ns []store.Notification) 
 // nothing moves a failed message, and failed itself is checked separately.
 const deliveryRank = `CASE delivery WHEN '' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 4 END`
 
-// ApplyStatus implements store.Store. Statuses never move backwards: the
-// rule is in the UPDATE's WHERE clause, so a late or duplicate notification
-// cannot downgrade a recipient whatever the order of arrival.
-func (s *Store) ApplyStatus(ctx context.Context, u store.StatusUpdate) (bool, error) {
-	var matched bool
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		matched, err = applyStatus(ctx, tx, u, u.At)
-		return err
-	})
-	return matched, err
-}
-
 // applyStatus applies one status, received at received, in tx and reports
-// whether a recipient matched.
+// whether a recipient matched. Statuses never move backwards: the rule is
+// in the UPDATE's WHERE clause, so a late or duplicate notification cannot
+// downgrade a recipient whatever the order of arrival.
 func applyStatus(ctx context.Context, tx pgx.Tx, u store.StatusUpdate, received time.Time) (bool, error) {
 	id, err := matchRecipient(ctx, tx, u)
 	if err != nil || id == 0 {

@@ -70,11 +70,6 @@ func (s *Store) NextDue(ctx context.Context, campaignID int64) (time.Time, bool,
 	return tm(n.Int64), true, nil
 }
 
-// Recipient implements store.Store.
-func (s *Store) Recipient(ctx context.Context, id int64) (store.Recipient, error) {
-	return scanRecipient(s.r.QueryRowContext(ctx, `SELECT `+recipientCols+` FROM recipients WHERE id = ?`, id))
-}
-
 // Recipients implements store.Store, streaming in line order.
 func (s *Store) Recipients(ctx context.Context, campaignID int64, fn func(store.Recipient) error) error {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+recipientCols+` FROM recipients WHERE campaign_id = ? ORDER BY line`, campaignID)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -53,6 +54,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Holds", testHolds},
 		{"Expire", testExpire},
 		{"ResendSilent", testResendSilent},
+		{"Campaigns", testCampaigns},
+		{"Recipients", testRecipients},
+		{"DuePaging", testDuePaging},
+		{"Attempts", testAttempts},
+		{"Phone", testPhone},
+		{"Close", testClose},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -177,7 +184,7 @@ func testDueOrder(t *testing.T, st store.Store) {
 	if !ok || !next.Equal(t0.Add(time.Hour)) {
 		t.Errorf("NextDue = %v %v, want %v", next, ok, t0.Add(time.Hour))
 	}
-	r, _ := st.Recipient(ctx, due[1].ID)
+	r := Recipient(t, st, due[1].CampaignID, due[1].ID)
 	if r.Deferrals != 1 || r.LastCode != 131049 {
 		t.Errorf("deferred recipient = %+v, want 1 deferral with code 131049", r)
 	}
@@ -189,18 +196,18 @@ func testCheckpointAndOutcomes(t *testing.T, st store.Store) {
 	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
 	a := attempt(c, due[0], 1, t0)
 	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
-	r, _ := st.Recipient(ctx, due[0].ID)
+	r := Recipient(t, st, due[0].CampaignID, due[0].ID)
 	if r.State != store.StateInFlight || r.Attempts != 1 {
 		t.Fatalf("after checkpoint: %s with %d attempts, want in_flight 1", r.State, r.Attempts)
 	}
 	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateSent, WAMID: "wamid.1", FinishedAt: t0.Add(time.Second)}}))
-	r, _ = st.Recipient(ctx, due[0].ID)
+	r = Recipient(t, st, due[0].CampaignID, due[0].ID)
 	if r.State != store.StateSent || r.WAMID != "wamid.1" || !r.SentAt.Equal(t0.Add(time.Second)) {
 		t.Errorf("after outcome: %+v", r)
 	}
 	// A later outcome never moves a sent recipient back.
 	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateRetry, Code: 131056, FinishedAt: t0.Add(2 * time.Second)}}))
-	if r, _ = st.Recipient(ctx, due[0].ID); r.State != store.StateSent {
+	if r = Recipient(t, st, due[0].CampaignID, due[0].ID); r.State != store.StateSent {
 		t.Errorf("sent recipient moved to %s", r.State)
 	}
 	last, err := st.LastSends(ctx, "pn1", t0.Add(-time.Minute))
@@ -267,7 +274,7 @@ func testUncertain(t *testing.T, st store.Store) {
 		t.Errorf("RequeueUncertain = %d, counts %v", n, cn)
 	}
 	must(t, st.SkipRecipients(ctx, []int64{due[2].ID}, "opted_out", t0))
-	if r, _ := st.Recipient(ctx, due[2].ID); r.State != store.StateSkipped || r.SkipReason != "opted_out" {
+	if r := Recipient(t, st, due[2].CampaignID, due[2].ID); r.State != store.StateSkipped || r.SkipReason != "opted_out" {
 		t.Errorf("skipped recipient = %+v", r)
 	}
 }
@@ -279,7 +286,7 @@ func testWindow(t *testing.T, st store.Store) {
 	ra, _ := st.Due(ctx, a.ID, t0, 0, 10)
 	rb, _ := st.Due(ctx, b.ID, t0, 0, 10)
 	// +1002 wrote to the business an hour ago: inside a customer-service window.
-	must(t, st.RecordInbound(ctx, store.Inbound{WAMID: "in1", From: "+1002", At: t0.Add(-time.Hour), Type: "text", Text: "hi"}))
+	Inbound(t, st, store.Inbound{WAMID: "in1", From: "+1002", At: t0.Add(-time.Hour), Type: "text", Text: "hi"})
 	must(t, st.BeginAttempts(ctx, []store.Attempt{attempt(a, ra[0], 1, t0), attempt(a, ra[1], 1, t0.Add(time.Hour)), attempt(a, ra[2], 1, t0)}))
 	must(t, st.BeginAttempts(ctx, []store.Attempt{attempt(b, rb[0], 1, t0.Add(2*time.Hour))})) // same number as ra[0]
 	since := t0.Add(2*time.Hour - 24*time.Hour)
@@ -335,7 +342,7 @@ func testNotSentReleases(t *testing.T, st store.Store) {
 		t.Fatalf("warm-up start after the first checkpoint = %v %v, want %v", got, ok, t0)
 	}
 	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a0.ID, RecipientID: due[0].ID, State: store.StatePending, NotSent: true, FinishedAt: t0.Add(2 * time.Second)}}))
-	r, _ := st.Recipient(ctx, due[0].ID)
+	r := Recipient(t, st, due[0].CampaignID, due[0].ID)
 	if r.State != store.StatePending || r.Attempts != 0 {
 		t.Errorf("not-sent recipient = %s with %d attempts, want pending with 0", r.State, r.Attempts)
 	}
@@ -461,7 +468,7 @@ func testBreakLease(t *testing.T, st store.Store) {
 
 func testOptOuts(t *testing.T, st store.Store) {
 	ctx := t.Context()
-	must(t, st.AddOptOut(ctx, "+2", "keyword", t0))
+	must(t, st.AddOptOut(ctx, "+2", "import", t0))
 	must(t, st.AddOptOut(ctx, "+1", "manual", t0))
 	must(t, st.AddOptOut(ctx, "+1", "manual", t0))
 	list, _ := st.OptOuts(ctx)
@@ -481,12 +488,13 @@ func testOptOuts(t *testing.T, st store.Store) {
 
 func testWebhookDedupe(t *testing.T, st store.Store) {
 	ctx := t.Context()
-	fresh, err := st.SaveWebhook(ctx, "abc", []byte(`{}`), t0)
+	n := store.Notification{Hash: "abc", Body: []byte(`{}`), At: t0}
+	fresh, err := st.SaveNotifications(ctx, []store.Notification{n})
 	must(t, err)
-	again, err := st.SaveWebhook(ctx, "abc", []byte(`{}`), t0)
+	again, err := st.SaveNotifications(ctx, []store.Notification{n})
 	must(t, err)
-	if !fresh || again {
-		t.Errorf("SaveWebhook fresh=%v again=%v, want true then false", fresh, again)
+	if !fresh[0] || again[0] {
+		t.Errorf("an empty notification fresh=%v again=%v, want true then false", fresh[0], again[0])
 	}
 }
 
@@ -518,13 +526,9 @@ func testStatusNeverBackwards(t *testing.T, st store.Store) {
 			r := sentRecipient(t, st, c, i, wamid)
 			i++
 			for _, s := range []store.DeliveryStatus{first, second} {
-				ok, err := st.ApplyStatus(ctx, store.StatusUpdate{WAMID: wamid, Status: s, At: t0.Add(time.Minute), Code: 131026, FailState: store.StateFailed})
-				must(t, err)
-				if !ok {
-					t.Fatalf("status for %s matched no recipient", wamid)
-				}
+				Status(t, st, store.StatusUpdate{WAMID: wamid, Status: s, At: t0.Add(time.Minute), Code: 131026, FailState: store.StateFailed})
 			}
-			got, _ := st.Recipient(ctx, r.ID)
+			got := Recipient(t, st, r.CampaignID, r.ID)
 			want := first
 			switch {
 			case first == store.DeliveryFailed:
@@ -541,8 +545,13 @@ func testStatusNeverBackwards(t *testing.T, st store.Store) {
 			}
 		}
 	}
-	if ok, _ := st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "wamid.unknown", Status: store.DeliveryRead, At: t0}); ok {
-		t.Error("unknown wamid matched a recipient")
+	before, err := st.Summary(ctx, c.ID)
+	must(t, err)
+	Status(t, st, store.StatusUpdate{WAMID: "wamid.unknown", Status: store.DeliveryRead, At: t0})
+	after, err := st.Summary(ctx, c.ID)
+	must(t, err)
+	if !maps.Equal(before.ByDelivery, after.ByDelivery) {
+		t.Errorf("a status of an unknown wamid changed the deliveries: %v, then %v", before.ByDelivery, after.ByDelivery)
 	}
 }
 
@@ -554,16 +563,14 @@ func testStatusSettlesUncertain(t *testing.T, st store.Store) {
 	must(t, st.BeginAttempts(ctx, as))
 	_, err := st.MarkUncertain(ctx, c.ID, t0)
 	must(t, err)
-	ok, err := st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "wamid.x", Callback: callback(due[0], as[0]), Status: store.DeliveryDelivered, At: t0.Add(time.Minute)})
-	must(t, err)
-	r, _ := st.Recipient(ctx, due[0].ID)
-	if !ok || r.State != store.StateSent || r.WAMID != "wamid.x" || r.Delivery != store.DeliveryDelivered {
+	Status(t, st, store.StatusUpdate{WAMID: "wamid.x", Callback: callback(due[0], as[0]), Status: store.DeliveryDelivered, At: t0.Add(time.Minute)})
+	r := Recipient(t, st, due[0].CampaignID, due[0].ID)
+	if r.State != store.StateSent || r.WAMID != "wamid.x" || r.Delivery != store.DeliveryDelivered {
 		t.Errorf("settled by delivered: %+v", r)
 	}
 	next := t0.Add(24 * time.Hour)
-	_, err = st.ApplyStatus(ctx, store.StatusUpdate{Callback: callback(due[1], as[1]), Status: store.DeliveryFailed, Code: 131049, At: t0, FailState: store.StateDeferred, NextAttemptAt: next})
-	must(t, err)
-	r, _ = st.Recipient(ctx, due[1].ID)
+	Status(t, st, store.StatusUpdate{Callback: callback(due[1], as[1]), Status: store.DeliveryFailed, Code: 131049, At: t0, FailState: store.StateDeferred, NextAttemptAt: next})
+	r = Recipient(t, st, due[1].CampaignID, due[1].ID)
 	if r.State != store.StateDeferred || !r.NextAttemptAt.Equal(next) || r.LastCode != 131049 {
 		t.Errorf("settled by failed 131049: %+v", r)
 	}
@@ -573,11 +580,11 @@ func testReplies(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 2)
 	sentRecipient(t, st, c, 0, "w0")
-	must(t, st.RecordInbound(ctx, store.Inbound{WAMID: "in", From: "+1001", At: t0.Add(-time.Hour)}))
-	must(t, st.RecordInbound(ctx, store.Inbound{WAMID: "in", From: "+1001", At: t0.Add(-time.Hour)}))
-	rep, _ := st.Replied(ctx, []string{"+1000", "+1001"})
-	if rep["+1000"] || !rep["+1001"] {
-		t.Errorf("Replied = %v", rep)
+	// The same message twice (in two notifications) counts once.
+	Inbound(t, st, store.Inbound{WAMID: "in", From: "+1001", At: t0.Add(-time.Hour)})
+	Inbound(t, st, store.Inbound{WAMID: "in", From: "+1001", At: t0.Add(-time.Hour)})
+	if sum, _ := st.Summary(ctx, c.ID); sum.Replied != 1 {
+		t.Errorf("Summary.Replied = %d, want 1 (+1001)", sum.Replied)
 	}
 	un, _ := st.Unanswered(ctx, []string{"+1000", "+1001"})
 	if un["+1000"] != 1 || un["+1001"] != 0 {
@@ -591,7 +598,7 @@ func testSummary(t *testing.T, st store.Store) {
 	_, err := st.ImportBatch(ctx, c.ID, nil, []store.SkippedRow{{Line: 9, Reason: "invalid_number"}, {Line: 10, Reason: "invalid_number"}})
 	must(t, err)
 	r := sentRecipient(t, st, c, 0, "w0")
-	_, _ = st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "w0", Status: store.DeliveryRead, At: t0})
+	Status(t, st, store.StatusUpdate{WAMID: "w0", Status: store.DeliveryRead, At: t0})
 	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
 	a := attempt(c, due[0], 1, t0.Add(time.Second))
 	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
@@ -680,15 +687,15 @@ func testNotifications(t *testing.T, st store.Store) {
 	if fresh[0] {
 		t.Error("a notification stored before was applied again")
 	}
-	got, err := st.Recipient(ctx, r.ID)
-	must(t, err)
+	got := Recipient(t, st, r.CampaignID, r.ID)
 	if got.Delivery != store.DeliveryRead {
 		t.Errorf("delivery %q, want read", got.Delivery)
 	}
-	replied, err := st.Replied(ctx, []string{"+1001", "+1000"})
-	must(t, err)
-	if !replied["+1001"] || replied["+1000"] {
-		t.Errorf("replied = %v, want only +1001", replied)
+	if sum, _ := st.Summary(ctx, c.ID); sum.Replied != 1 {
+		t.Errorf("Summary.Replied = %d, want 1 (+1001)", sum.Replied)
+	}
+	if un, _ := st.Unanswered(ctx, []string{"+1000"}); un["+1000"] != 1 {
+		t.Errorf("Unanswered = %v, want +1000: 1 (it never replied)", un)
 	}
 	opted, err := st.OptedOut(ctx, []string{"+1002"})
 	must(t, err)
@@ -719,13 +726,9 @@ func testFailedStatusBeforeAnswer(t *testing.T, st store.Store) {
 		if code == 131049 {
 			u.FailState, u.NextAttemptAt = store.StateDeferred, t0.Add(24*time.Hour)
 		}
-		ok, err := st.ApplyStatus(ctx, u)
-		must(t, err)
-		if !ok {
-			t.Fatal("status matched no recipient")
-		}
+		Status(t, st, u)
 		must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateSent, WAMID: u.WAMID, FinishedAt: t0.Add(time.Second)}}))
-		got, _ := st.Recipient(ctx, r.ID)
+		got := Recipient(t, st, r.CampaignID, r.ID)
 		if got.State != u.FailState || got.LastCode != code {
 			t.Errorf("code %d: after the late answer state %s code %d, want %s %d", code, got.State, got.LastCode, u.FailState, code)
 		}
@@ -735,7 +738,7 @@ func testFailedStatusBeforeAnswer(t *testing.T, st store.Store) {
 	a := attempt(c, r, 2, t0.Add(25*time.Hour))
 	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
 	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateSent, WAMID: "wamid.again", FinishedAt: t0.Add(25 * time.Hour)}}))
-	if got, _ := st.Recipient(ctx, r.ID); got.State != store.StateSent || got.Delivery != store.DeliverySent {
+	if got := Recipient(t, st, r.CampaignID, r.ID); got.State != store.StateSent || got.Delivery != store.DeliverySent {
 		t.Errorf("retried deferred recipient: state %s delivery %q, want sent", got.State, got.Delivery)
 	}
 }
@@ -754,10 +757,12 @@ func testInboundIdentity(t *testing.T, st store.Store) {
 	must(t, err)
 	opted, err := st.OptedOut(ctx, []string{r.Phone})
 	must(t, err)
-	replied, err := st.Replied(ctx, []string{r.Phone})
-	must(t, err)
+	replied := Replied(t, st, []string{r.Phone})
 	if !opted[r.Phone] || !replied[r.Phone] {
 		t.Errorf("recipient %s answered by context: opted out %v, replied %v; want both", r.Phone, opted[r.Phone], replied[r.Phone])
+	}
+	if sum, _ := st.Summary(ctx, c.ID); sum.Replied != 1 {
+		t.Errorf("Summary.Replied = %d, want 1 (%s)", sum.Replied, r.Phone)
 	}
 	list, err := st.OptOuts(ctx)
 	must(t, err)
@@ -817,10 +822,8 @@ func testCancel(t *testing.T, st store.Store) {
 		t.Errorf("%d recipients due after cancel, want none", len(d))
 	}
 	// The crash's in-flight recipient settles as usual by webhook.
-	if ok, err := st.ApplyStatus(ctx, store.StatusUpdate{Callback: callback(due[4], attempt(c, due[4], 1, t0)), Status: store.DeliveryDelivered, At: t0.Add(time.Hour)}); err != nil || !ok {
-		t.Fatalf("ApplyStatus after cancel: %v %v", ok, err)
-	}
-	if r, _ := st.Recipient(ctx, due[4].ID); r.State != store.StateSent {
+	Status(t, st, store.StatusUpdate{Callback: callback(due[4], attempt(c, due[4], 1, t0)), Status: store.DeliveryDelivered, At: t0.Add(time.Hour)})
+	if r := Recipient(t, st, due[4].CampaignID, due[4].ID); r.State != store.StateSent {
 		t.Errorf("in-flight recipient after a delivered status = %s, want sent", r.State)
 	}
 	if _, err := st.CancelCampaign(ctx, c.ID+100, t0); !errors.Is(err, store.ErrNotFound) {
@@ -846,16 +849,16 @@ func testRequeueFailed(t *testing.T, st store.Store) {
 	if run.Number != 1 || run.Requeued != 2 || run.OptedOut != 1 || run.ByCode[131026] != 1 || run.ByCode[131000] != 1 {
 		t.Errorf("first retry = %+v, want number 1, 2 re-queued (131026, 131000), 1 opted out", run)
 	}
-	r1, _ := st.Recipient(ctx, due[1].ID)
+	r1 := Recipient(t, st, due[1].CampaignID, due[1].ID)
 	if r1.State != store.StatePending || r1.RetryBase != 3 || r1.Attempts != 3 || r1.Deferrals != 0 || r1.Delivery != "" {
 		t.Errorf("re-queued recipient = %+v, want pending with retry base 3", r1)
 	}
 	for _, i := range []int{3, 4} {
-		if r, _ := st.Recipient(ctx, due[i].ID); r.State != store.StateFailed {
+		if r := Recipient(t, st, c.ID, due[i].ID); r.State != store.StateFailed {
 			t.Errorf("line %d (code %d) = %s, want still failed", r.Line, r.LastCode, r.State)
 		}
 	}
-	if r, _ := st.Recipient(ctx, due[5].ID); r.State != store.StateSkipped {
+	if r := Recipient(t, st, due[5].CampaignID, due[5].ID); r.State != store.StateSkipped {
 		t.Errorf("skipped recipient = %s, want still skipped", r.State)
 	}
 	if got, _ := st.Campaign(ctx, c.ID); got.State != store.CampaignReady {
@@ -863,7 +866,7 @@ func testRequeueFailed(t *testing.T, st store.Store) {
 	}
 	// The retry sends: one sent, one fails again and is retried again.
 	finish(t, st, c, r1, 4, store.Outcome{State: store.StateSent, WAMID: "w1"})
-	r2, _ := st.Recipient(ctx, due[2].ID)
+	r2 := Recipient(t, st, due[2].CampaignID, due[2].ID)
 	finish(t, st, c, r2, 2, store.Outcome{State: store.StateFailed, Code: 131000})
 	run2, err := st.RequeueFailed(ctx, c.ID, []int{131000}, t0.Add(2*time.Hour))
 	must(t, err)
@@ -908,8 +911,10 @@ func testDeleteKeepsNumberRows(t *testing.T, st store.Store) {
 	if o, _ := st.OptedOut(ctx, []string{"+1001"}); !o["+1001"] {
 		t.Errorf("opt-out lost by delete")
 	}
-	if _, err := st.Recipient(ctx, r.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("recipient of a deleted campaign: %v, want ErrNotFound", err)
+	left := 0
+	must(t, st.Recipients(ctx, a.ID, func(store.Recipient) error { left++; return nil }))
+	if left != 0 {
+		t.Errorf("%d recipients left of a deleted campaign (%s among them?)", left, r.Phone)
 	}
 	if cn, _ := st.Counts(ctx, b.ID); cn[store.StatePending] != 2 {
 		t.Errorf("other campaign after delete = %v, want its 2 pending", cn)
@@ -923,7 +928,7 @@ func testDeleteKeepsNumberRows(t *testing.T, st store.Store) {
 
 // testDeferralCap: the campaign's MaxDeferrals caps 131049 deferrals
 // whether they come in a send answer (FinishAttempts) or a status webhook
-// (ApplyStatus), and both use the same DeferInterval.
+// (SaveNotifications), and both use the same DeferInterval.
 func testDeferralCap(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "cap", CSVHash: "h-cap", Template: "t", Language: "en",
@@ -944,7 +949,7 @@ func testDeferralCap(t *testing.T, st store.Store) {
 	a := attempt(c, r, 1, at)
 	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
 	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateDeferred, Code: 131049, Error: "x", FinishedAt: at}}))
-	got, _ := st.Recipient(ctx, r.ID)
+	got := Recipient(t, st, r.CampaignID, r.ID)
 	if got.State != store.StateDeferred || got.Deferrals != 1 || !got.NextAttemptAt.Equal(at.Add(store.DeferInterval)) {
 		t.Fatalf("after a 131049 answer: %s, %d deferrals, next %v; want deferred once, next %v", got.State, got.Deferrals, got.NextAttemptAt, at.Add(store.DeferInterval))
 	}
@@ -953,9 +958,8 @@ func testDeferralCap(t *testing.T, st store.Store) {
 	a = attempt(c, r, 2, at)
 	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
 	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateSent, WAMID: "wamid.d2", FinishedAt: at}}))
-	_, err = st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "wamid.d2", Status: store.DeliveryFailed, At: at.Add(time.Minute), Code: 131049, Error: "y", FailState: store.StateDeferred})
-	must(t, err)
-	got, _ = st.Recipient(ctx, r.ID)
+	Status(t, st, store.StatusUpdate{WAMID: "wamid.d2", Status: store.DeliveryFailed, At: at.Add(time.Minute), Code: 131049, Error: "y", FailState: store.StateDeferred})
+	got = Recipient(t, st, r.CampaignID, r.ID)
 	if got.State != store.StateDeferred || got.Deferrals != 2 || !got.NextAttemptAt.Equal(at.Add(time.Minute+store.DeferInterval)) {
 		t.Fatalf("after a 131049 webhook: %s, %d deferrals, next %v; want deferred twice, next %v", got.State, got.Deferrals, got.NextAttemptAt, at.Add(time.Minute+store.DeferInterval))
 	}
@@ -964,7 +968,7 @@ func testDeferralCap(t *testing.T, st store.Store) {
 	a = attempt(c, r, 3, at)
 	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
 	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: r.ID, State: store.StateDeferred, Code: 131049, Error: "z", FinishedAt: at}}))
-	got, _ = st.Recipient(ctx, r.ID)
+	got = Recipient(t, st, r.CampaignID, r.ID)
 	if got.State != store.StateFailed || got.Deferrals != 2 || got.LastCode != 131049 {
 		t.Errorf("third 131049 answer: %s, %d deferrals, code %d; want failed after 2 deferrals with 131049", got.State, got.Deferrals, got.LastCode)
 	}
@@ -990,8 +994,7 @@ func testDeferralReopens(t *testing.T, st store.Store) {
 	}
 	// A plain failure does not reopen it.
 	must(t, st.SetCampaignState(ctx, c.ID, store.CampaignFinished, "", nil, t0))
-	_, err = st.ApplyStatus(ctx, store.StatusUpdate{WAMID: "wamid.r0", Status: store.DeliveryFailed, At: t0.Add(2 * time.Hour), Code: 131026, FailState: store.StateFailed})
-	must(t, err)
+	Status(t, st, store.StatusUpdate{WAMID: "wamid.r0", Status: store.DeliveryFailed, At: t0.Add(2 * time.Hour), Code: 131026, FailState: store.StateFailed})
 	if got, _ := st.Campaign(ctx, c.ID); got.State != store.CampaignFinished {
 		t.Errorf("campaign %s after a 131026 webhook, want finished", got.State)
 	}

@@ -98,7 +98,7 @@ func testResendSilent(t *testing.T, st store.Store) {
 	if n != 2 || cn[store.StatePending] != 2 || cn[store.StateSent] != 1 {
 		t.Errorf("ResendSilent = %d, counts %v; want 2 re-queued, 1 sent", n, cn)
 	}
-	if r, _ := st.Recipient(ctx, due[1].ID); !r.ResentAfterSilence {
+	if r := Recipient(t, st, due[1].CampaignID, due[1].ID); !r.ResentAfterSilence {
 		t.Errorf("re-queued recipient not marked ResentAfterSilence: %+v", r)
 	}
 	// Sent again and uncertain again: never a second time.

@@ -1,0 +1,219 @@
+package campaign
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/whatsend/whatsend/sender"
+	"github.com/whatsend/whatsend/store"
+)
+
+// number is the sending state of one phone number in a run: the lease
+// that makes it this process's to send from, its pace (a rate limiter at a
+// base rate the guard scales down), its pair spacer, its guard (health,
+// quality, 131056 share) and the sender-wide back-off its answers set. A
+// campaign sends from one number today; the pool of numbers (issue 19)
+// holds several.
+type number struct {
+	id   string // the phone number id
+	send Sender // the Cloud API client sending from it
+
+	lim        *rate.Limiter
+	baseRate   float64 // the rate chosen at the start, before the guard's factor
+	rateReason string
+	pair       *pairSpacer
+	g          *guard
+
+	// Written by the recorder, under the runner's mu.
+	slowUntil  time.Time // the whole number waits until then (130429, 131057, no network)
+	slowStreak int       // throughput answers in a row
+	netStreak  int       // sends in a row that could not leave (the API unreachable)
+}
+
+func newNumber(id string, send Sender, s Settings, now func() time.Time) *number {
+	return &number{id: id, send: send, g: newGuard(s, now)}
+}
+
+// leaseKey is the number's sending lease: one process sends from a number
+// at a time.
+func (n *number) leaseKey() string { return phoneLeaseKey(n.id) }
+
+// chooseRate reads the number's health (the pre-flight: nothing is sent
+// without it) and picks the send rate: the lowest of --rate and the
+// number's throughput from the API, and says why.
+func (r *runner) chooseRate(ctx context.Context) (sender.Health, error) {
+	rt, why := r.s.Rate, fmt.Sprintf("--rate %g", r.s.Rate)
+	h, err := r.preflightHealth(ctx)
+	if err != nil {
+		return h, err
+	}
+	r.num.g.observeHealth(h)
+	r.savePhone(ctx, h)
+	if capRate, capWhy := throughputCap(h); capRate > 0 && capRate <= rt {
+		rt, why = capRate, capWhy
+	}
+	if p := r.num.g.healthPause(h); p != nil && !r.o.Force {
+		return h, r.pauseNow(ctx, p)
+	}
+	r.num.baseRate, r.num.rateReason = rt, why
+	// A burst of 10 ms of sends: a stall longer than one interval (a page
+	// fetch, a late timer) is made up instead of lost; far under the
+	// one-second budget Meta measures.
+	r.num.lim = rate.NewLimiter(rate.Limit(rt), max(1, int(rt/100)))
+	if rt >= groupingRate {
+		r.cpWait = checkpointWait
+	}
+	r.d.Logger.Info("send rate", "campaign", r.c.Name, "rate", rt, "reason", why)
+	return h, nil
+}
+
+// preflightBudget bounds the pre-flight's health reads: an unreachable API
+// pauses the run within it (and within 30 s of the start).
+const preflightBudget = 15 * time.Second
+
+// preflightHealth reads the number's health before any send, retrying with
+// back-off within preflightBudget. Nothing is sent without a successful
+// read: an API that cannot be reached, or that keeps failing the read,
+// pauses the campaign with the cause (a network pause, which resume --all
+// retries by itself, when the request could not leave or got no answer).
+func (r *runner) preflightHealth(ctx context.Context) (sender.Health, error) {
+	rctx, cancel := context.WithTimeout(ctx, preflightBudget)
+	defer cancel()
+	for n := 1; ; n++ {
+		h, err := r.num.send.PhoneHealth(rctx)
+		if err == nil {
+			return h, nil
+		}
+		if ctx.Err() != nil {
+			return h, context.Cause(ctx)
+		}
+		e := sender.Classify(err)
+		if e.Class == sender.ClassFatal {
+			return h, r.pauseNow(ctx, pauseFromError(err, e))
+		}
+		wait := slowDelay(n, r.d.Rand)
+		if dl, _ := rctx.Deadline(); rctx.Err() != nil || time.Until(dl) < wait {
+			if _, ok := errors.AsType[*sender.TransportError](err); ok || errors.Is(err, context.DeadlineExceeded) {
+				return h, r.pauseNow(ctx, networkPause(err, fmt.Sprintf("the phone number's health could not be read (%d tries)", n)))
+			}
+			return h, r.pauseNow(ctx, &pauseCause{Kind: "health", Detail: map[string]any{"error": errorDetail(err)},
+				Reason: fmt.Sprintf("pre-flight: the phone number's health could not be read (%d tries): %s", n, errorDetail(err))})
+		}
+		r.d.Logger.Warn("could not read the phone number's health; trying again", "try", n, "wait", wait.Round(time.Millisecond), "err", err)
+		if err := sleepCtx(ctx, wait); err != nil {
+			return h, context.Cause(ctx)
+		}
+	}
+}
+
+// throughputCap is the number's throughput from its health (cloud-api.md §4.1).
+func throughputCap(h sender.Health) (float64, string) {
+	switch {
+	case h.OnBizApp:
+		return CoexistenceRate, "the number is shared with the WhatsApp Business app (20 msg/s)"
+	case h.ThroughputLevel == "HIGH":
+		return MaxRate, "throughput level HIGH (1,000 msg/s)"
+	case h.ThroughputLevel == "STANDARD":
+		return DefaultRate, "throughput level STANDARD (80 msg/s)"
+	}
+	return 0, ""
+}
+
+func (r *runner) savePhone(ctx context.Context, h sender.Health) {
+	savePhone(ctx, r.d.Store, r.num.id, h, r.d.Now())
+}
+
+// savePhone records the number's health as last read, so that status and
+// the reports name the limit the API gave, as the run and the dry run do
+// ("the API (TIER_250)") (best effort: a failure only
+// leaves the previous reading).
+func savePhone(ctx context.Context, st store.Store, phoneNumberID string, h sender.Health, now time.Time) {
+	lim := h.Limit.Users
+	if h.Limit.Unlimited {
+		lim = -1
+	}
+	_ = st.SavePhone(ctx, store.PhoneRecord{
+		PhoneNumberID: phoneNumberID, Quality: h.Quality, Status: h.Status,
+		ThroughputLevel: h.ThroughputLevel, OnBizApp: h.OnBizApp, Limit: lim,
+		LimitSource: cmp.Or(h.Limit.Tier, h.LimitField), CheckedAt: now,
+	})
+}
+
+// pace waits for the rate limiter's next slot.
+func (r *runner) pace(ctx context.Context) error {
+	r.num.lim.SetLimit(rate.Limit(r.currentRate()))
+	res := r.num.lim.Reserve()
+	if d := res.Delay(); d > 0 {
+		if err := sleepCtx(ctx, d); err != nil {
+			res.Cancel()
+			return context.Cause(ctx)
+		}
+	}
+	return nil
+}
+
+func (r *runner) currentRate() float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return max(r.num.baseRate*r.num.g.rateFactor(), 0.1)
+}
+
+func (r *runner) slowedUntil() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.num.slowUntil
+}
+
+// healthOverdue reports whether the number's health was last read a minute
+// ago or more (the guard reads it at least every minute).
+func (r *runner) healthOverdue(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return now.Sub(r.num.g.lastHealth) >= healthMaxInterval
+}
+
+// betweenBatches reads the number's health at most every 15 s.
+func (r *runner) betweenBatches(ctx context.Context) error {
+	r.mu.Lock()
+	due := r.d.Now().Sub(r.num.g.lastHealth) >= healthMinInterval
+	r.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return r.readHealth(ctx)
+}
+
+// readHealth reads the number's health and applies it to the guard and the
+// allowance.
+func (r *runner) readHealth(ctx context.Context) error {
+	h, err := r.num.send.PhoneHealth(ctx)
+	if err != nil {
+		r.mu.Lock()
+		r.num.g.lastHealth = r.d.Now()
+		r.mu.Unlock()
+		return r.readFailed(ctx, err, "could not read the phone number's health")
+	}
+	r.savePhone(ctx, h)
+	r.mu.Lock()
+	prev := r.num.g.quality
+	r.num.g.observeHealth(h)
+	p := r.num.g.healthPause(h)
+	r.mu.Unlock()
+	if h.Quality == "YELLOW" && prev != "YELLOW" {
+		r.d.Logger.Warn("quality rating MEDIUM (YELLOW): send rate halved", "campaign", r.c.Name)
+	}
+	r.allowance.observeLimit(h.Limit)
+	if p != nil {
+		if r.o.Force {
+			r.d.Logger.Warn("--force: sending although "+p.Reason, "campaign", r.c.Name)
+			return nil
+		}
+		return r.pauseNow(ctx, p)
+	}
+	return nil
+}
