@@ -44,6 +44,7 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per row; the median is printed")
 	only := flag.String("only", os.Getenv("BENCH_ONLY"), "comma-separated rows: import, import10m, rate80, rate1000, big, kill, report (default all)")
 	keep := flag.Bool("keep", false, "keep the work directory")
+	bin := flag.String("bin", "", "measure this whatsend binary instead of building ./cmd/whatsend (e.g. another commit's, to compare)")
 	flag.Parse()
 	b := &bench{runs: *runs, quick: *quick}
 	if *quick {
@@ -65,7 +66,11 @@ func main() {
 		fmt.Println("work directory:", b.dir)
 	}
 	b.bin = filepath.Join(b.dir, "whatsend")
-	if out, err := exec.Command("go", "build", "-o", b.bin, "./cmd/whatsend").CombinedOutput(); err != nil {
+	if *bin != "" {
+		if b.bin, err = filepath.Abs(*bin); err != nil {
+			fatal(err)
+		}
+	} else if out, err := exec.Command("go", "build", "-o", b.bin, "./cmd/whatsend").CombinedOutput(); err != nil {
 		fatal(fmt.Errorf("go build ./cmd/whatsend: %v\n%s", err, out))
 	}
 	fmt.Printf("whatsend benchmarks (issue 20), %d run(s) per row, median shown; CPU = user+sys from rusage\n", b.runs)
