@@ -165,23 +165,17 @@ func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
 	if len(as) == 0 {
 		return nil
 	}
+	var prep [3]*sql.Stmt
+	for i, q := range []string{beginAttemptSQL, beginRecipientSQL, beginWindowSQL} {
+		var err error
+		if prep[i], err = s.prepared(ctx, q); err != nil {
+			return err
+		}
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at)
-			VALUES (?,?,?,?,?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
+		ins, upd, win := tx.StmtContext(ctx, prep[0]), tx.StmtContext(ctx, prep[1]), tx.StmtContext(ctx, prep[2])
 		defer ins.Close()
-		upd, err := tx.PrepareContext(ctx, `UPDATE recipients SET state = 'in_flight', attempts = ?, delivery = '', updated_at = ? WHERE id = ?`)
-		if err != nil {
-			return err
-		}
 		defer upd.Close()
-		win, err := tx.PrepareContext(ctx, `INSERT INTO window_log (scope, phone, sent_at, in_csw)
-			VALUES (?, ?, ?, EXISTS (SELECT 1 FROM contacts WHERE phone = ? AND last_reply_at > ?))`)
-		if err != nil {
-			return err
-		}
 		defer win.Close()
 		for _, a := range as {
 			at := ts(a.StartedAt)
@@ -203,6 +197,15 @@ func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
 		return nil
 	})
 }
+
+// BeginAttempts' statements, prepared once per process (Store.prepared).
+const (
+	beginAttemptSQL = `INSERT INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at)
+			VALUES (?,?,?,?,?,?,?,?,?)`
+	beginRecipientSQL = `UPDATE recipients SET state = 'in_flight', attempts = ?, delivery = '', updated_at = ? WHERE id = ?`
+	beginWindowSQL    = `INSERT INTO window_log (scope, phone, sent_at, in_csw)
+			VALUES (?, ?, ?, EXISTS (SELECT 1 FROM contacts WHERE phone = ? AND last_reply_at > ?))`
+)
 
 // deferral is the one 131049 rule, for send answers and status webhooks
 // alike: a recipient deferred fewer times than its campaign's
