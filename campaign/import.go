@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -150,11 +151,7 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	type part struct {
-		rows  []store.Recipient
-		skips []store.SkippedRow
-	}
-	parts := make(chan part) // unbuffered: the writer holds one, the reader fills one
+	parts := make(chan importPart) // unbuffered: the writer holds one, the reader fills one
 	var (
 		dups, opts int
 		werr       error
@@ -165,7 +162,7 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 			if werr != nil {
 				continue // drain: the reader stops at its next row
 			}
-			d, o, err := writeImportBatch(ctx, st, id, p.rows, p.skips)
+			d, o, err := p.write(ctx, st, id)
 			dups, opts = dups+d, opts+o
 			if err != nil {
 				werr = err
@@ -173,28 +170,29 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 			}
 		}
 	})
-	var (
-		rows  []store.Recipient
-		skips []store.SkippedRow
-	)
+	p := importPart{values: map[int][]string{}}
 	hand := func() error {
-		if len(rows) == 0 && len(skips) == 0 {
+		if len(p.rows) == 0 && len(p.skips) == 0 {
 			return nil
 		}
 		select {
-		case parts <- part{rows, skips}:
+		case parts <- p:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		rows, skips = make([]store.Recipient, 0, size), nil // the writer owns the others now
+		// The writer owns the handed batch now.
+		p = importPart{rows: make([]store.Recipient, 0, size), values: map[int][]string{}}
 		return nil
 	}
 	res, err := csvimport.Read(f, cfg.File, cfg.CSV, func(r csvimport.Row) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rows = append(rows, store.Recipient{Line: r.Line, Phone: r.Phone, Params: r.Params})
-		if len(rows)+len(skips) >= size {
+		p.rows = append(p.rows, store.Recipient{Line: r.Line, Phone: r.Phone, Params: r.Params, Components: r.Components})
+		if r.Values != nil {
+			p.values[r.Line] = r.Values
+		}
+		if len(p.rows)+len(p.skips) >= size {
 			return hand()
 		}
 		return nil
@@ -202,8 +200,8 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		skips = append(skips, store.SkippedRow{Line: s.Line, Reason: s.Reason, Detail: s.Detail, Raw: s.Raw, Params: s.Params})
-		if len(rows)+len(skips) >= size {
+		p.skips = append(p.skips, store.SkippedRow{Line: s.Line, Reason: s.Reason, Detail: s.Detail, Raw: s.Raw, Params: s.Params})
+		if len(p.rows)+len(p.skips) >= size {
 			return hand()
 		}
 		return nil
@@ -219,24 +217,41 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 	return res, dups, opts, err
 }
 
-// writeImportBatch writes one batch of rows and skips: the opted-out rows
-// become skips, and the numbers already imported (earlier in this batch or
-// an earlier one) are recorded as duplicates of their first line. It
-// returns the duplicates and opted-out counts.
-func writeImportBatch(ctx context.Context, st store.Store, id int64, rows []store.Recipient, skips []store.SkippedRow) (dups, opts int, err error) {
-	phones := make([]string, len(rows))
-	for i, r := range rows {
+// importPart is one batch of an import: its rows and skips, and the rows'
+// component column values by line, for the export of a row skipped after
+// the read.
+type importPart struct {
+	rows   []store.Recipient
+	skips  []store.SkippedRow
+	values map[int][]string
+}
+
+// exported is a row's values as a skip exports them.
+func (p importPart) exported(r store.Recipient) []string {
+	if v := p.values[r.Line]; v != nil {
+		return append(slices.Clone(r.Params), v...)
+	}
+	return r.Params
+}
+
+// write stores the batch: the opted-out rows become skips, and the numbers
+// already imported (earlier in this batch or an earlier one) are recorded
+// as duplicates of their first line. It returns the duplicates and
+// opted-out counts.
+func (p importPart) write(ctx context.Context, st store.Store, id int64) (dups, opts int, err error) {
+	phones := make([]string, len(p.rows))
+	for i, r := range p.rows {
 		phones[i] = r.Phone
 	}
 	out, err := st.OptedOut(ctx, phones)
 	if err != nil {
 		return 0, 0, err
 	}
-	keep := rows[:0]
-	for _, r := range rows {
+	keep, skips := p.rows[:0], p.skips
+	for _, r := range p.rows {
 		if out[r.Phone] {
 			opts++
-			skips = append(skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone, Params: r.Params})
+			skips = append(skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone, Params: p.exported(r)})
 			continue
 		}
 		keep = append(keep, r)
@@ -251,7 +266,7 @@ func writeImportBatch(ctx context.Context, st store.Store, id int64, rows []stor
 	}
 	for _, r := range keep {
 		if _, ok := params[r.Line]; ok {
-			params[r.Line] = r.Params
+			params[r.Line] = p.exported(r)
 		}
 	}
 	dupSkips := make([]store.SkippedRow, len(d))

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,13 +12,18 @@ import (
 )
 
 // Lease timing (DESIGN.md "Checkpoints"): a holder renews its heartbeat
-// every LeaseHeartbeat and is presumed gone once its heartbeat is
-// LeaseStale old, whatever its pid: pids are reused. While the heartbeat
-// is fresh, a holder on this host whose pid is gone, or runs a process
-// started at another time, is taken over at once (store.LeasePolicy.Gone).
+// every third of its expiry (--lease-expiry, default LeaseStale) and is
+// presumed gone once its heartbeat is that old, whatever its pid: pids are
+// reused, and a worker on another host has only the heartbeat to go by.
+// The lease records the expiry, so a taker waits the holder's expiry, not
+// its own. While the heartbeat is fresh, a holder on this host whose pid is
+// gone, or runs a process started at another time, is taken over at once
+// (store.LeasePolicy.Gone).
 const (
-	LeaseHeartbeat = 5 * time.Second
-	LeaseStale     = 30 * time.Second
+	LeaseStale = 30 * time.Second
+	// MinLeaseExpiry bounds --lease-expiry from below: a heartbeat every
+	// third of it must reach the database in time on a loaded machine.
+	MinLeaseExpiry = time.Second
 )
 
 // Owner identifies this process to the leases.
@@ -30,11 +36,22 @@ type Owner struct {
 	// StartTime returns when a running pid on this host started, 0 when
 	// unknown; nil when it is never known.
 	StartTime func(pid int) int64
+	// Expiry is this owner's lease expiry (--lease-expiry); 0 is
+	// LeaseStale. Its heartbeat is renewed every third of it.
+	Expiry time.Duration
 }
 
-// policy is the takeover rule as this owner applies it.
+// expiry is the owner's lease expiry, LeaseStale by default.
+func (o Owner) expiry() time.Duration { return cmp.Or(o.Expiry, LeaseStale) }
+
+// heartbeat is how often the owner renews its leases: a third of its
+// expiry, so two renewals may fail (a slow database) before it is lost.
+func (o Owner) heartbeat() time.Duration { return o.expiry() / 3 }
+
+// policy is the takeover rule as this owner applies it to a lease that
+// does not record its holder's expiry.
 func (o Owner) policy() store.LeasePolicy {
-	return store.LeasePolicy{Host: o.Host, StaleAfter: LeaseStale, Alive: o.Alive, Started: o.StartTime}
+	return store.LeasePolicy{Host: o.Host, StaleAfter: o.expiry(), Alive: o.Alive, Started: o.StartTime}
 }
 
 func campaignLeaseKey(id int64) string { return fmt.Sprintf("campaign:%d", id) }
@@ -58,6 +75,7 @@ func (l *leases) acquire(ctx context.Context, keys ...string) error {
 	for _, k := range keys {
 		err := l.st.AcquireLease(ctx, store.Lease{
 			Key: k, Owner: l.owner.ID, PID: l.owner.PID, Started: l.owner.Started, Host: l.owner.Host, Heartbeat: l.now(),
+			Expiry: l.owner.expiry(),
 		}, pol)
 		if err != nil {
 			l.release()
@@ -74,7 +92,7 @@ func (l *leases) acquire(ctx context.Context, keys ...string) error {
 // keepAlive renews the heartbeats until ctx is done; when a lease is lost it
 // calls lost once and returns.
 func (l *leases) keepAlive(ctx context.Context, lost func(error)) {
-	t := time.NewTicker(LeaseHeartbeat)
+	t := time.NewTicker(l.owner.heartbeat())
 	defer t.Stop()
 	for {
 		select {
@@ -109,8 +127,9 @@ type LeaseBreaker interface {
 }
 
 // Unlock removes a campaign's lease whose holder stopped renewing it (no
-// heartbeat for LeaseStale), with the phone-number lease the same holder
-// kept, and returns what it removed: none when the campaign has no lease.
+// heartbeat for its expiry, LeaseStale when the lease records none), with
+// the phone-number lease the same holder kept, and returns what it
+// removed: none when the campaign has no lease.
 // A lease with a fresh heartbeat is refused with an error matching ErrBusy
 // that names the holder and its heartbeat's age: its holder may be sending.
 func Unlock(ctx context.Context, st LeaseBreaker, c store.Campaign, now time.Time) ([]store.Lease, error) {
@@ -120,8 +139,8 @@ func Unlock(ctx context.Context, st LeaseBreaker, c store.Campaign, now time.Tim
 		l, err := st.BreakLease(ctx, key, owner, now, LeaseStale)
 		if held, ok := errors.AsType[*store.LeaseHeldError](err); ok {
 			h := held.Holder
-			return removed, fmt.Errorf("%w: %s is held by pid %d on %s, heartbeat %s ago (a lease is stale after %s without one): stop that process or wait",
-				ErrBusy, h.Key, h.PID, h.Host, now.Sub(h.Heartbeat).Round(time.Second), LeaseStale)
+			return removed, fmt.Errorf("%w: %s is held by pid %d on %s, heartbeat %s ago (this lease is stale after %s without one): stop that process or wait",
+				ErrBusy, h.Key, h.PID, h.Host, now.Sub(h.Heartbeat).Round(time.Second), h.StaleAfter(LeaseStale))
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			if owner == "" {
@@ -154,4 +173,69 @@ func (l *leases) hold(ctx context.Context, keys ...string) (held context.Context
 		hb.Wait()
 		l.release()
 	}, nil
+}
+
+// Holder returns the live holder of a lease that keeps o from driving
+// campaign c now (its campaign's lease, or its number's) with held true,
+// or held false when o could take both: free, o's own, or their holder
+// gone. It only reads:
+// Run takes the leases, and one taken meanwhile by another worker makes
+// Run return ErrBusy. resume --worker asks it before building a client for
+// a campaign another worker drives.
+func Holder(ctx context.Context, st store.Store, c store.Campaign, o Owner, now time.Time) (holder store.Lease, held bool, err error) {
+	pol := o.policy()
+	for _, key := range []string{campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID)} {
+		l, err := st.Lease(ctx, key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			continue
+		case err != nil:
+			return store.Lease{}, false, fmt.Errorf("lease %s: %w", key, err)
+		case l.Owner != o.ID && !pol.Gone(l, now):
+			return l, true, nil
+		}
+	}
+	return store.Lease{}, false, nil
+}
+
+// Fenced returns st with the writes of a run of campaign campaignID fenced
+// by the campaign's lease as o holds it: a checkpoint (BeginAttempts)
+// writes nothing once another process has taken the lease over, nor does a
+// pause, and both return an error matching ErrBusy and store.ErrLeaseLost.
+// A worker that stalled past its lease's expiry (a paused VM, a stopped
+// process) and wakes up then cannot send what the worker that took over
+// may send, and cannot pause the campaign under it. Give it as Deps.Store
+// with the same Owner as Deps.Owner.
+func Fenced(st store.Store, o Owner, campaignID int64) store.Store {
+	return &fenced{Store: st, key: campaignLeaseKey(campaignID), owner: o.ID}
+}
+
+type fenced struct {
+	store.Store
+	key, owner string
+}
+
+func (f *fenced) BeginAttempts(ctx context.Context, as []store.Attempt) error {
+	return f.busy(f.Store.BeginAttemptsHolding(ctx, as, f.key, f.owner))
+}
+
+// SetCampaignState refuses a pause once the lease is another's. The check
+// and the write are two statements: the checkpoint's fence is the one that
+// must hold exactly, this one keeps a woken worker's pause off a campaign
+// driven by another.
+func (f *fenced) SetCampaignState(ctx context.Context, id int64, s store.CampaignState, reason string, detail []byte, at time.Time) error {
+	if s == store.CampaignPaused {
+		l, err := f.Store.Lease(ctx, f.key)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && l.Owner != f.owner) {
+			return f.busy(fmt.Errorf("%w: %s is no longer held by this process", store.ErrLeaseLost, f.key))
+		}
+	}
+	return f.Store.SetCampaignState(ctx, id, s, reason, detail, at)
+}
+
+func (f *fenced) busy(err error) error {
+	if errors.Is(err, store.ErrLeaseLost) {
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return err
 }

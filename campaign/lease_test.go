@@ -26,7 +26,7 @@ func openLeaseStore(t *testing.T) store.Store {
 
 var testOwner = Owner{ID: "me", PID: 10, Started: 1000, Host: "h1", Alive: func(int) bool { return true }}
 
-// The heartbeat is renewed every LeaseHeartbeat with the clock's time, and
+// The heartbeat is renewed every third of the expiry with the clock's time, and
 // a lease taken over from under the holder stops it within one beat.
 func TestLeaseHeartbeat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -41,12 +41,13 @@ func TestLeaseHeartbeat(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(func() { ls.keepAlive(ctx, func(err error) { lost = err }) })
 
-		time.Sleep(3*LeaseHeartbeat + LeaseHeartbeat/2)
+		beat := LeaseStale / 3
+		time.Sleep(3*beat + beat/2)
 		synctest.Wait()
 		for _, k := range []string{"campaign:1", "phone:1"} {
 			l, err := st.Lease(t.Context(), k)
-			if want := start.Add(3 * LeaseHeartbeat); err != nil || !l.Heartbeat.Equal(want) {
-				t.Errorf("%s heartbeat after %v = %v (%v), want %v", k, 3*LeaseHeartbeat+LeaseHeartbeat/2, l.Heartbeat, err, want)
+			if want := start.Add(3 * beat); err != nil || !l.Heartbeat.Equal(want) || l.Expiry != LeaseStale {
+				t.Errorf("%s after %v: heartbeat %v, expiry %v (%v); want %v, %v", k, 3*beat+beat/2, l.Heartbeat, l.Expiry, err, want, LeaseStale)
 			}
 		}
 		// Another process takes the lease (say this one looked dead to it).
@@ -54,7 +55,7 @@ func TestLeaseHeartbeat(t *testing.T) {
 		if err := st.AcquireLease(t.Context(), store.Lease{Key: "campaign:1", Owner: "other", PID: 20, Host: "h1", Heartbeat: time.Now()}, gone); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(LeaseHeartbeat)
+		time.Sleep(beat)
 		wg.Wait() // keepAlive returns after calling lost
 		if !errors.Is(lost, ErrBusy) || !strings.Contains(lost.Error(), "campaign:1") {
 			t.Errorf("lost(%v), want ErrBusy naming campaign:1", lost)
@@ -83,6 +84,50 @@ func TestLeaseStaleHolderTakenOver(t *testing.T) {
 		time.Sleep(time.Second)
 		if err := next.acquire(t.Context(), "campaign:1"); err != nil {
 			t.Fatalf("acquire %v after the last heartbeat: %v, want the lease", LeaseStale+time.Second, err)
+		}
+	})
+}
+
+// With --lease-expiry 3s a worker renews every second; killed, it is taken
+// over by a worker on another host 3 s after its last heartbeat and not
+// before, although that worker's own expiry is 30 s: the lease's recorded
+// expiry decides. A live holder is never taken over.
+func TestLeaseExpiryAcrossHosts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openLeaseStore(t)
+		short := Owner{ID: "w1", PID: 10, Host: "h1", Alive: func(int) bool { return true }, Expiry: 3 * time.Second}
+		other := Owner{ID: "w2", PID: 10, Host: "h2", Alive: func(int) bool { return true }}
+		holder := &leases{st: st, owner: short, now: time.Now}
+		if err := holder.acquire(t.Context(), "campaign:1", "phone:1"); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		wg.Go(func() { holder.keepAlive(ctx, func(error) { t.Error("the live holder lost its lease") }) })
+		next := &leases{st: st, owner: other, now: time.Now}
+		for range 10 { // alive for 10 s: every attempt refused
+			time.Sleep(time.Second + time.Second/2)
+			if err := next.acquire(t.Context(), "campaign:1", "phone:1"); !errors.Is(err, ErrBusy) {
+				t.Fatalf("acquire from a live holder renewing every second: %v, want ErrBusy", err)
+			}
+		}
+		cancel() // killed: no more heartbeats, nothing released
+		wg.Wait()
+		synctest.Wait()
+		l, err := st.Lease(t.Context(), "campaign:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Until(l.Heartbeat.Add(3 * time.Second)))
+		if err := next.acquire(t.Context(), "campaign:1", "phone:1"); !errors.Is(err, ErrBusy) {
+			t.Fatalf("acquire 3 s after the last heartbeat: %v, want ErrBusy", err)
+		}
+		time.Sleep(time.Millisecond)
+		if err := next.acquire(t.Context(), "campaign:1", "phone:1"); err != nil {
+			t.Fatalf("acquire just over 3 s after the last heartbeat: %v, want both leases", err)
+		}
+		if l, err := st.Lease(t.Context(), "phone:1"); err != nil || l.Owner != "w2" || l.Expiry != LeaseStale {
+			t.Errorf("phone lease after takeover = %+v, %v; want w2's with its 30 s expiry", l, err)
 		}
 	})
 }
@@ -128,5 +173,89 @@ func TestUnlock(t *testing.T) {
 	}
 	if l, err := st.Lease(ctx, "phone:100"); err != nil || l.Owner != "sender" {
 		t.Errorf("another owner's number lease: %+v, %v; want it kept", l, err)
+	}
+}
+
+// Holder names the live holder of a campaign's lease or of its number's,
+// and nobody when both are free, this owner's, or their holder is gone.
+func TestHolder(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+	st := openLeaseStore(t)
+	c := store.Campaign{ID: 1, PhoneNumberID: "100"}
+	me := Owner{ID: "me", PID: 10, Host: "h1", Alive: func(int) bool { return true }, Expiry: 3 * time.Second}
+	if _, held, err := Holder(ctx, st, c, me, t0); err != nil || held {
+		t.Errorf("no lease: held %v, %v; want free", held, err)
+	}
+	other := store.Lease{Key: "phone:100", Owner: "other", PID: 20, Host: "h2", Heartbeat: t0, Expiry: 3 * time.Second}
+	if err := st.AcquireLease(ctx, other, me.policy()); err != nil {
+		t.Fatal(err)
+	}
+	if h, held, err := Holder(ctx, st, c, me, t0.Add(3*time.Second)); err != nil || !held || h.Owner != "other" {
+		t.Errorf("number held by a live worker on h2: %+v, held %v, %v; want it named", h, held, err)
+	}
+	if _, held, err := Holder(ctx, st, c, me, t0.Add(4*time.Second)); err != nil || held {
+		t.Errorf("number's holder silent for over its 3 s expiry: held %v, %v; want free", held, err)
+	}
+	mine := store.Lease{Key: "campaign:1", Owner: "me", PID: 10, Host: "h1", Heartbeat: t0.Add(5 * time.Second)}
+	if err := st.AcquireLease(ctx, mine, me.policy()); err != nil {
+		t.Fatal(err)
+	}
+	if _, held, err := Holder(ctx, st, c, me, t0.Add(6*time.Second)); err != nil || held {
+		t.Errorf("campaign's lease is this owner's: held %v, %v; want free", held, err)
+	}
+}
+
+// A worker that stalled past its lease's expiry and wakes up after another
+// took the campaign over can neither checkpoint (so it sends nothing) nor
+// pause the campaign: both fail with ErrBusy, and nothing is written.
+func TestFencedAfterTakeover(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+	st := openLeaseStore(t)
+	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "c", CSVHash: "h", Template: "t", Language: "en_US", PhoneNumberID: "100", Scope: "phone:100", CreatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+5511900000001"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishImport(ctx, id, 1); err != nil {
+		t.Fatal(err)
+	}
+	c := store.Campaign{ID: id}
+	me := Owner{ID: "me", PID: 10, Host: "h1", Expiry: 3 * time.Second}
+	ls := &leases{st: st, owner: me, now: func() time.Time { return t0 }}
+	if err := ls.acquire(ctx, campaignLeaseKey(c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	fst := Fenced(st, me, c.ID)
+	due, err := st.Due(ctx, c.ID, t0, 0, 10)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("due = %v, %v", due, err)
+	}
+	a := store.Attempt{ID: "a1", CampaignID: c.ID, RecipientID: due[0].ID, Number: 1, PhoneNumberID: "100", To: due[0].Phone, Scope: "phone:100", StartedAt: t0}
+
+	// Another host's worker takes the lease 4 s after the last heartbeat.
+	pol := store.LeasePolicy{Host: "h2", StaleAfter: LeaseStale}
+	if err := st.AcquireLease(ctx, store.Lease{Key: campaignLeaseKey(c.ID), Owner: "taker", PID: 20, Host: "h2", Heartbeat: t0.Add(4 * time.Second)}, pol); err != nil {
+		t.Fatal(err)
+	}
+	if err := fst.BeginAttempts(ctx, []store.Attempt{a}); !errors.Is(err, ErrBusy) || !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("checkpoint after the takeover: %v, want ErrBusy and store.ErrLeaseLost", err)
+	}
+	if counts, err := st.Counts(ctx, c.ID); err != nil || counts[store.StateInFlight] != 0 || counts[store.StatePending] != 1 {
+		t.Errorf("counts after a fenced checkpoint = %v, %v; want the recipient still pending", counts, err)
+	}
+	if err := fst.SetCampaignState(ctx, c.ID, store.CampaignPaused, "the store could not record the checkpoint", nil, t0); !errors.Is(err, ErrBusy) {
+		t.Errorf("pause after the takeover: %v, want ErrBusy", err)
+	}
+	if got, err := st.Campaign(ctx, c.ID); err != nil || got.State == store.CampaignPaused {
+		t.Errorf("campaign after a fenced pause: %v, %v; want it not paused", got.State, err)
+	}
+
+	// The holder's own checkpoint goes through.
+	if err := Fenced(st, Owner{ID: "taker"}, c.ID).BeginAttempts(ctx, []store.Attempt{a}); err != nil {
+		t.Errorf("checkpoint by the lease's holder: %v", err)
 	}
 }

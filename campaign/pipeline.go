@@ -113,7 +113,7 @@ func (r *runner) checkpointer(ctx, sendCtx context.Context, in <-chan dispatched
 }
 
 func (r *runner) message(d dispatched) sender.Message {
-	return sender.Message{
+	return withComponents(sender.Message{
 		To:       d.r.Phone,
 		Template: r.s.Template,
 		Language: r.s.Language,
@@ -121,7 +121,7 @@ func (r *runner) message(d dispatched) sender.Message {
 		Params:   d.r.Params,
 		Names:    r.s.ParamNames,
 		Callback: store.Callback(r.c.ID, d.r.ID, d.attempt.ID),
-	}
+	}, d.r.Components, r.s)
 }
 
 // recorder commits outcomes in groups and feeds the guard.

@@ -49,6 +49,7 @@ type Deps struct {
 	Progress Progress          // optional
 	Owner    Owner             // lease identity
 	Rand     func(int64) int64 // jitter source, default math/rand/v2
+	Prober   LinkProber        // header links' pre-flight, default sender.Prober
 }
 
 func (d *Deps) defaults() {
@@ -69,6 +70,7 @@ type RunOptions struct {
 	ResendUncertain bool          // re-send recipients whose outcome is unknown
 	Force           bool          // resume a paused campaign even while its cause persists
 	Wait            bool          // sleep until capacity frees instead of stopping
+	SkipLinkCheck   bool          // the pre-flight does not ask header links (--skip-link-check)
 	// RetryWait is the longest the run waits in-process for a retry to come
 	// due; later retries (deferrals) end the run with work left.
 	RetryWait time.Duration

@@ -65,6 +65,18 @@ type Settings struct {
 	ParamFormat   string   `json:"param_format,omitempty"`
 	ParamNames    []string `json:"param_names,omitempty"`
 	DefaultRegion string   `json:"default_region,omitempty"`
+	// HeaderMedia is --header-media: one header for every row, a link or
+	// a local file (stored absolute). HeaderMediaID is the file's media id
+	// once uploaded: every send and every resume reuse it; it is replaced
+	// only when Meta answers that it expired.
+	HeaderMedia   string `json:"header_media,omitempty"`
+	HeaderMediaID string `json:"header_media_id,omitempty"`
+	// Template components (issue 14): --header [FORMAT:]COLUMN, --button
+	// INDEX[:TYPE]=COLUMN (repeatable), --lang-column COLUMN (--lang is
+	// the fallback). Their values are frozen per recipient at import.
+	Header     string   `json:"header,omitempty"`
+	Buttons    []string `json:"buttons,omitempty"`
+	LangColumn string   `json:"lang_column,omitempty"`
 
 	PhoneNumberID string `json:"phone_number_id"`
 	WABAID        string `json:"waba_id,omitempty"`
@@ -145,6 +157,10 @@ func (s Settings) Validate() error {
 	if s.Language == "" {
 		errs = append(errs, errors.New("--lang is required"))
 	}
+	if s.Header != "" && s.HeaderMedia != "" {
+		errs = append(errs, errors.New("--header and --header-media both give the header: keep one"))
+	}
+	errs = append(errs, s.componentErrors()...)
 	// Written as !(in range) so that NaN, which compares false with
 	// everything, is refused too.
 	if s.Rate != 0 && !(s.Rate >= 1 && s.Rate <= MaxRate) {
@@ -245,6 +261,23 @@ func (s Settings) Format() sender.ParamFormat {
 		return sender.Named
 	}
 	return sender.Positional
+}
+
+// componentMapping is how the campaign fills the template's components,
+// for the pre-flight.
+func (s Settings) componentMapping() ComponentMapping {
+	m := ComponentMapping{Params: s.Params, HeaderMedia: s.HeaderMedia}
+	h := ParseHeader(s.Header)
+	m.HeaderFormat, m.Header = h.Format, h.Column
+	for _, v := range s.Buttons {
+		if b, err := ParseButton(v); err == nil {
+			if m.Buttons == nil {
+				m.Buttons = map[int]ButtonFlag{}
+			}
+			m.Buttons[b.Index] = b
+		}
+	}
+	return m
 }
 
 // Scope is the messaging-limit scope: the business portfolio when known,
@@ -490,6 +523,14 @@ var settingFields = []settingField{
 		copy: func(d *Settings, s Settings) { d.Language = s.Language }},
 	{flag: "--params", show: func(s Settings) string { return orNone(strings.Join(s.Params, ",")) },
 		copy: func(d *Settings, s Settings) { d.Params = s.Params }},
+	{flag: "--header-media", show: func(s Settings) string { return orNone(s.HeaderMedia) },
+		copy: func(d *Settings, s Settings) { d.HeaderMedia = s.HeaderMedia }},
+	{flag: "--header", show: func(s Settings) string { return orNone(s.Header) },
+		copy: func(d *Settings, s Settings) { d.Header = s.Header }},
+	{flag: "--button", show: func(s Settings) string { return orNone(strings.Join(s.Buttons, " ")) },
+		copy: func(d *Settings, s Settings) { d.Buttons = s.Buttons }},
+	{flag: "--lang-column", show: func(s Settings) string { return orNone(s.LangColumn) },
+		copy: func(d *Settings, s Settings) { d.LangColumn = s.LangColumn }},
 	{flag: "--phone-column", show: func(s Settings) string { return cmp.Or(s.PhoneColumn, "detected") },
 		copy: func(d *Settings, s Settings) { d.PhoneColumn = s.PhoneColumn }},
 	{flag: "--default-region", show: func(s Settings) string { return orNone(strings.ToUpper(s.DefaultRegion)) },

@@ -42,6 +42,8 @@ func TestSettingsValidate(t *testing.T) {
 		{"default-region BR", func(s *Settings) { s.DefaultRegion = "BR" }, ""},
 		{"tier 0", func(s *Settings) { s.Tier = "0" }, "--tier"},
 		{"warmup-start bad", func(s *Settings) { s.WarmupStart = "4 Dec" }, "--warmup-start"},
+		{"header-media", func(s *Settings) { s.HeaderMedia = "/tmp/promo.jpg" }, ""},
+		{"header and header-media", func(s *Settings) { s.Header, s.HeaderMedia = "image_url", "/tmp/promo.jpg" }, "--header-media"},
 	} {
 		s := validSettings()
 		tc.edit(&s)

@@ -5,6 +5,7 @@ package sender
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -143,15 +145,53 @@ func withoutUserinfo(raw string) string {
 // Close releases idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
-type textParam struct {
-	Type string `json:"type"`
-	Name string `json:"parameter_name,omitempty"`
-	Text string `json:"text"`
+// wireParam is one entry of a component's "parameters" (cloud-api.md §1,
+// docs/cloud-api-notes.md "Template components"): type, parameter_name,
+// then the value under the key its type names.
+type wireParam struct {
+	Type       string        `json:"type"`
+	Name       string        `json:"parameter_name,omitempty"`
+	Text       *string       `json:"text,omitempty"`
+	Payload    *string       `json:"payload,omitempty"`
+	CouponCode *string       `json:"coupon_code,omitempty"`
+	Image      *wireMedia    `json:"image,omitempty"`
+	Video      *wireMedia    `json:"video,omitempty"`
+	Document   *wireMedia    `json:"document,omitempty"`
+	Location   *wireLocation `json:"location,omitempty"`
+	Currency   *wireCurrency `json:"currency,omitempty"`
+	DateTime   *wireDateTime `json:"date_time,omitempty"`
+}
+
+type wireMedia struct {
+	ID       string `json:"id,omitempty"`
+	Link     string `json:"link,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+// wireLocation carries the coordinates as strings, as Meta's location
+// template example does.
+type wireLocation struct {
+	Latitude  string `json:"latitude"`
+	Longitude string `json:"longitude"`
+	Name      string `json:"name,omitempty"`
+	Address   string `json:"address,omitempty"`
+}
+
+type wireCurrency struct {
+	FallbackValue string `json:"fallback_value"`
+	Code          string `json:"code"`
+	Amount1000    int64  `json:"amount_1000"`
+}
+
+type wireDateTime struct {
+	FallbackValue string `json:"fallback_value"`
 }
 
 type component struct {
 	Type       string      `json:"type"`
-	Parameters []textParam `json:"parameters"`
+	SubType    string      `json:"sub_type,omitempty"`
+	Index      string      `json:"index,omitempty"`
+	Parameters []wireParam `json:"parameters"`
 }
 
 type sendBody struct {
@@ -169,27 +209,128 @@ type sendBody struct {
 	} `json:"template"`
 }
 
-// requestBody builds the JSON body of a template send (cloud-api.md §1).
+// MaxButtonIndex is the highest button index Meta accepts (0–9, §1).
+const MaxButtonIndex = 9
+
+// requestBody builds the JSON body of a template send (cloud-api.md §1):
+// the header component, the body, then one component per dynamic button in
+// index order.
 func requestBody(m Message) ([]byte, error) {
 	if len(m.Callback) > MaxCallback {
 		return nil, fmt.Errorf("biz_opaque_callback_data is %d characters, at most %d", len(m.Callback), MaxCallback)
 	}
-	if m.Format == Named && len(m.Names) != len(m.Params) {
+	if m.Format == Named && m.Body == nil && len(m.Names) != len(m.Params) {
 		return nil, fmt.Errorf("named template: %d names for %d values", len(m.Names), len(m.Params))
 	}
 	b := sendBody{MessagingProduct: "whatsapp", RecipientType: "individual", To: m.To, Type: "template", Callback: m.Callback}
 	b.Template.Name, b.Template.Language.Code = m.Template, m.Language
-	if len(m.Params) > 0 {
-		ps := make([]textParam, len(m.Params))
+	if m.Header != nil {
+		p, err := encodeParam(*m.Header)
+		if err != nil {
+			return nil, fmt.Errorf("header: %w", err)
+		}
+		b.Template.Components = append(b.Template.Components, component{Type: "header", Parameters: []wireParam{p}})
+	}
+	body := m.Body
+	if body == nil {
 		for i, v := range m.Params {
-			ps[i] = textParam{Type: "text", Text: v}
+			p := Param{Type: ParamText, Text: v}
 			if m.Format == Named {
-				ps[i].Name = m.Names[i]
+				p.Name = m.Names[i]
+			}
+			body = append(body, p)
+		}
+	}
+	if len(body) > 0 {
+		ps := make([]wireParam, len(body))
+		for i, p := range body {
+			var err error
+			if ps[i], err = encodeParam(p); err != nil {
+				return nil, fmt.Errorf("body parameter %d: %w", i+1, err)
 			}
 		}
-		b.Template.Components = []component{{Type: "body", Parameters: ps}}
+		b.Template.Components = append(b.Template.Components, component{Type: "body", Parameters: ps})
 	}
+	buttons, err := encodeButtons(m.Buttons)
+	if err != nil {
+		return nil, err
+	}
+	b.Template.Components = append(b.Template.Components, buttons...)
 	return json.Marshal(b)
+}
+
+// encodeParam is one parameter in Meta's shape.
+func encodeParam(p Param) (wireParam, error) {
+	w := wireParam{Type: p.Type, Name: p.Name}
+	switch p.Type {
+	case ParamText:
+		w.Text = &p.Text
+	case ParamImage, ParamVideo, ParamDocument:
+		if (p.Link == "") == (p.MediaID == "") {
+			return w, fmt.Errorf("%s: give a link or a media id, exactly one", p.Type)
+		}
+		md := &wireMedia{ID: p.MediaID, Link: p.Link}
+		switch p.Type {
+		case ParamImage:
+			w.Image = md
+		case ParamVideo:
+			w.Video = md
+		default:
+			md.Filename = p.Filename
+			w.Document = md
+		}
+	case ParamLocation:
+		if p.Location == nil {
+			return w, errors.New("location: no coordinates")
+		}
+		l := p.Location
+		w.Location = &wireLocation{Latitude: strconv.FormatFloat(l.Latitude, 'f', -1, 64),
+			Longitude: strconv.FormatFloat(l.Longitude, 'f', -1, 64), Name: l.Name, Address: l.Address}
+	case ParamCurrency:
+		if p.Currency == nil {
+			return w, errors.New("currency: no amount")
+		}
+		c := p.Currency
+		w.Currency = &wireCurrency{FallbackValue: c.FallbackValue, Code: c.Code, Amount1000: c.Amount1000}
+	case ParamDateTime:
+		w.DateTime = &wireDateTime{FallbackValue: p.DateTime}
+	default:
+		return w, fmt.Errorf("unknown parameter type %q", p.Type)
+	}
+	return w, nil
+}
+
+// encodeButtons is one "button" component per dynamic button, in index
+// order; an index given twice or out of 0–9 is refused.
+func encodeButtons(bs []Button) ([]component, error) {
+	if len(bs) == 0 {
+		return nil, nil
+	}
+	sorted := slices.Clone(bs)
+	slices.SortFunc(sorted, func(a, b Button) int { return cmp.Compare(a.Index, b.Index) })
+	out := make([]component, 0, len(sorted))
+	for i, bt := range sorted {
+		if bt.Index < 0 || bt.Index > MaxButtonIndex {
+			return nil, fmt.Errorf("button index %d: want 0 to %d", bt.Index, MaxButtonIndex)
+		}
+		if i > 0 && sorted[i-1].Index == bt.Index {
+			return nil, fmt.Errorf("button index %d given twice", bt.Index)
+		}
+		v := bt.Value
+		var p wireParam
+		switch bt.SubType {
+		case ButtonURL:
+			p = wireParam{Type: "text", Text: &v}
+		case ButtonQuickReply:
+			p = wireParam{Type: "payload", Payload: &v}
+		case ButtonCopyCode:
+			p = wireParam{Type: "coupon_code", CouponCode: &v}
+		default:
+			return nil, fmt.Errorf("button %d: unknown sub_type %q", bt.Index, bt.SubType)
+		}
+		out = append(out, component{Type: "button", SubType: bt.SubType, Index: strconv.Itoa(bt.Index), Parameters: []wireParam{p}})
+	}
+	return out, nil
 }
 
 // SendTemplate sends one template message.
@@ -311,8 +452,42 @@ var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_]+)\s*\}\}`)
 
 // Template reads one template by exact name and language.
 func (c *Client) Template(ctx context.Context, name, lang string) (Template, error) {
+	var found *Template
+	err := c.eachTemplate(ctx, name, func(t Template) bool {
+		if t.Language == lang {
+			found = &t
+			return false
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return Template{}, err
+	case found == nil:
+		return Template{}, fmt.Errorf("%s (%s): %w", name, lang, ErrTemplateNotFound)
+	}
+	return *found, nil
+}
+
+// Translations reads every language of the template with exactly this
+// name, whatever its status; ErrTemplateNotFound when there is none.
+func (c *Client) Translations(ctx context.Context, name string) ([]Template, error) {
+	var out []Template
+	if err := c.eachTemplate(ctx, name, func(t Template) bool { out = append(out, t); return true }); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: %w", name, ErrTemplateNotFound)
+	}
+	return out, nil
+}
+
+// eachTemplate pages through the WABA's templates named name (Meta's name
+// filter also matches partial names: only exact names are passed to fn),
+// until fn returns false. At most 20 pages are read.
+func (c *Client) eachTemplate(ctx context.Context, name string, fn func(Template) bool) error {
 	if c.cfg.WABAID == "" {
-		return Template{}, ErrNoWABA
+		return ErrNoWABA
 	}
 	type tpl struct {
 		ID         string                 `json:"id"`
@@ -322,10 +497,7 @@ func (c *Client) Template(ctx context.Context, name, lang string) (Template, err
 		Category   string                 `json:"category"`
 		Format     string                 `json:"parameter_format"`
 		Quality    struct{ Score string } `json:"quality_score"`
-		Components []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		} `json:"components"`
+		Components []templateComponent    `json:"components"`
 	}
 	q := url.Values{"name": {name}, "fields": {"id,name,language,status,category,parameter_format,components,quality_score"}, "limit": {"100"}}
 	next := c.base + "/" + url.PathEscape(c.cfg.WABAID) + "/message_templates?" + q.Encode()
@@ -340,10 +512,10 @@ func (c *Client) Template(ctx context.Context, name, lang string) (Template, err
 			} `json:"paging"`
 		}
 		if err := c.do(ctx, "template", http.MethodGet, next, nil, &out); err != nil {
-			return Template{}, err
+			return err
 		}
 		for _, t := range out.Data {
-			if t.Name != name || t.Language != lang {
+			if t.Name != name {
 				continue
 			}
 			rd := c.redactor.redact
@@ -352,12 +524,10 @@ func (c *Client) Template(ctx context.Context, name, lang string) (Template, err
 			if strings.EqualFold(t.Format, "named") {
 				r.Format = Named
 			}
-			for _, comp := range t.Components {
-				if strings.EqualFold(comp.Type, "BODY") {
-					r.ParamCount, r.ParamNames = countPlaceholders(comp.Text, r.Format)
-				}
+			readComponents(&r, t.Components, rd)
+			if !fn(r) {
+				return nil
 			}
-			return r, nil
 		}
 		next = ""
 		if a := out.Paging.Cursors.After; a != "" && len(out.Data) > 0 && out.Paging.Next != "" {
@@ -365,7 +535,7 @@ func (c *Client) Template(ctx context.Context, name, lang string) (Template, err
 			next = c.base + "/" + url.PathEscape(c.cfg.WABAID) + "/message_templates?" + q.Encode()
 		}
 	}
-	return Template{}, fmt.Errorf("%s (%s): %w", name, lang, ErrTemplateNotFound)
+	return nil
 }
 
 // countPlaceholders counts the distinct body placeholders (§3).
@@ -393,6 +563,11 @@ func countPlaceholders(text string, f ParamFormat) (int, []string) {
 // do performs one request and decodes a success into out. Failures are an
 // *APIError (Meta answered with a Graph error) or a *TransportError.
 func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out any) error {
+	return c.doType(ctx, op, method, u, body, "application/json", out)
+}
+
+// doType is do with the body's content type (a media upload is multipart).
+func (c *Client) doType(ctx context.Context, op, method, u string, body []byte, contentType string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	var wrote atomic.Bool
@@ -409,7 +584,7 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out 
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -158,20 +160,71 @@ func recorder(t *testing.T, answer string) (*httptest.Server, chan request) {
 
 const acceptedAnswer = `{"messaging_product":"whatsapp","contacts":[{"input":"+5511987654321","wa_id":"5511987654321"}],"messages":[{"id":"wamid.X1","message_status":"accepted"}]}`
 
-// TestRequestBodyGolden pins the exact bytes the client sends for a
-// template, against testdata/*.json (checked by hand against cloud-api.md
-// §1; rewrite with -update).
-func TestRequestBodyGolden(t *testing.T) {
-	for _, tt := range []struct {
-		file string
-		m    sender.Message
-	}{
+// goldenCase is a message and the file holding its exact request body.
+type goldenCase struct {
+	file string
+	m    sender.Message
+}
+
+// goldenCases are the messages of TestRequestBodyGolden.
+func goldenCases() []goldenCase {
+	return []goldenCase{
 		{"send_positional.json", sender.Message{To: "+5511987654321", Template: "order_update", Language: "pt_BR", Format: sender.Positional,
 			Params: []string{"João", "A-77120"}, Callback: "c=17;r=4821;a=1"}},
 		{"send_named.json", sender.Message{To: "+5511987654321", Template: "order_update_named", Language: "pt_BR", Format: sender.Named,
 			Names: []string{"order_id", "first_name"}, Params: []string{"A-77120", "Ana"}}},
 		{"send_no_params.json", sender.Message{To: "+14155550123", Template: "hello_world", Language: "en_US"}},
-	} {
+		// One file per component kind, each checked by hand against Meta's
+		// documented send example cited in docs/cloud-api-notes.md
+		// ("Template components").
+		{"golden/header_text.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamText, Text: "Spring sale"}
+		})},
+		{"golden/header_image_link.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamImage, Link: "https://cdn.example.com/spring.jpg"}
+		})},
+		{"golden/header_image_id.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamImage, MediaID: "1013859600285441"}
+		})},
+		{"golden/header_video.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamVideo, Link: "https://cdn.example.com/spring.mp4"}
+		})},
+		{"golden/header_document.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamDocument, Link: "https://cdn.example.com/invoice-A77120.pdf", Filename: "invoice-A77120.pdf"}
+		})},
+		{"golden/header_location.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamLocation, Location: &sender.Location{Latitude: 37.483307, Longitude: -122.148981,
+				Name: "Pablo Morales", Address: "1 Hacker Way, Menlo Park, CA 94025"}}
+		})},
+		{"golden/button_url.json", promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 0, SubType: sender.ButtonURL, Value: "spring-25"}}
+		})},
+		{"golden/button_quick_reply.json", promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 1, SubType: sender.ButtonQuickReply, Value: "stop-promos"}}
+		})},
+		{"golden/button_copy_code.json", promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 1, SubType: sender.ButtonCopyCode, Value: "25OFF"}}
+		})},
+		{"golden/buttons_in_index_order.json", promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamImage, Link: "https://cdn.example.com/spring.jpg"}
+			m.Buttons = []sender.Button{{Index: 1, SubType: sender.ButtonQuickReply, Value: "stop-promos"}, {Index: 0, SubType: sender.ButtonURL, Value: "spring-25"}}
+		})},
+		{"golden/body_named.json", sender.Message{To: "+5511987654321", Template: "coupon_named", Language: "en_US", Format: sender.Named,
+			Header: &sender.Param{Type: sender.ParamText, Name: "sale_name", Text: "Spring"},
+			Names:  []string{"first_name", "discount"}, Params: []string{"Ana", "25%"}}},
+		{"golden/body_currency.json", sender.Message{To: "+5511987654321", Template: "payment_due", Language: "en_US", Format: sender.Positional,
+			Body: []sender.Param{{Type: sender.ParamText, Text: "Ana"},
+				{Type: sender.ParamCurrency, Currency: &sender.Currency{FallbackValue: "$100.99", Code: "USD", Amount1000: 100990}}}}},
+		{"golden/body_date_time.json", sender.Message{To: "+5511987654321", Template: "appointment", Language: "en_US", Format: sender.Positional,
+			Body: []sender.Param{{Type: sender.ParamText, Text: "Ana"}, {Type: sender.ParamDateTime, DateTime: "February 25, 1977"}}}},
+	}
+}
+
+// TestRequestBodyGolden pins the exact bytes the client sends for a
+// template, against testdata/*.json (checked by hand against cloud-api.md
+// §1; rewrite with -update).
+func TestRequestBodyGolden(t *testing.T) {
+	for _, tt := range goldenCases() {
 		t.Run(tt.file, func(t *testing.T) {
 			ts, seen := recorder(t, acceptedAnswer)
 			if _, err := newClient(t, ts.URL).SendTemplate(t.Context(), tt.m); err != nil {
@@ -204,6 +257,14 @@ func TestRequestBodyGolden(t *testing.T) {
 	}
 }
 
+// promo is the spring_promo message with its two body values, edited.
+func promo(edit func(*sender.Message)) sender.Message {
+	m := sender.Message{To: "+5511987654321", Template: "spring_promo", Language: "en_US", Format: sender.Positional,
+		Params: []string{"Ana", "25%"}}
+	edit(&m)
+	return m
+}
+
 // Requests the client can tell are wrong are refused before anything
 // leaves: Meta would refuse them for every recipient.
 func TestSendTemplateRefusesBadMessages(t *testing.T) {
@@ -214,7 +275,25 @@ func TestSendTemplateRefusesBadMessages(t *testing.T) {
 	long.Callback = strings.Repeat("x", sender.MaxCallback+1)
 	named := sender.Message{To: "+5511987654321", Template: "t", Language: "en_US", Format: sender.Named,
 		Names: []string{"first_name"}, Params: []string{"Ana", "A-77120"}}
-	for name, m := range map[string]sender.Message{"callback of 513 characters": long, "2 values for 1 name": named} {
+	bad := map[string]sender.Message{"callback of 513 characters": long, "2 values for 1 name": named,
+		"image with no link and no id": promo(func(m *sender.Message) { m.Header = &sender.Param{Type: sender.ParamImage} }),
+		"image with a link and an id": promo(func(m *sender.Message) {
+			m.Header = &sender.Param{Type: sender.ParamImage, Link: "https://x.example/a.jpg", MediaID: "1"}
+		}),
+		"location without coordinates": promo(func(m *sender.Message) { m.Header = &sender.Param{Type: sender.ParamLocation} }),
+		"currency without amount":      promo(func(m *sender.Message) { m.Body = []sender.Param{{Type: sender.ParamCurrency}} }),
+		"unknown parameter type":       promo(func(m *sender.Message) { m.Header = &sender.Param{Type: "sticker"} }),
+		"button index 10": promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 10, SubType: sender.ButtonURL, Value: "x"}}
+		}),
+		"button index twice": promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 0, SubType: sender.ButtonURL, Value: "x"}, {Index: 0, SubType: sender.ButtonQuickReply, Value: "y"}}
+		}),
+		"unknown button sub_type": promo(func(m *sender.Message) {
+			m.Buttons = []sender.Button{{Index: 0, SubType: "phone_number", Value: "x"}}
+		}),
+	}
+	for name, m := range bad {
 		if _, err := c.SendTemplate(t.Context(), m); err == nil {
 			t.Errorf("%s: no error", name)
 		}
@@ -955,5 +1034,117 @@ func TestNewRefusesBadBaseURL(t *testing.T) {
 		if _, err := sender.New(sender.Config{BaseURL: ok, Token: testToken, PhoneNumberID: phoneID}); err != nil {
 			t.Errorf("New(BaseURL %q): %v, want it accepted", ok, err)
 		}
+	}
+}
+
+// simTemplate is a simulator template that m fits: its header format, as
+// many body placeholders (named as m's, for a NAMED message), and buttons
+// up to the highest index m fills (a quick reply where m fills none).
+func simTemplate(m sender.Message) simulator.Template {
+	t := simulator.Template{Name: m.Template, Language: m.Language, Category: "MARKETING", Status: "APPROVED", Format: string(m.Format)}
+	placeholder := func(i int, name string) string {
+		if m.Format == sender.Named {
+			return "{{" + name + "}}"
+		}
+		return fmt.Sprintf("{{%d}}", i+1)
+	}
+	if h := m.Header; h != nil {
+		c := simulator.Component{Type: "HEADER", Format: strings.ToUpper(h.Type)}
+		if h.Type == sender.ParamText {
+			c.Text = "Our " + placeholder(0, h.Name) + " sale"
+		}
+		t.Components = append(t.Components, c)
+	}
+	body := "Hi"
+	for i := range max(len(m.Params), len(m.Body)) {
+		name := ""
+		if i < len(m.Names) {
+			name = m.Names[i]
+		}
+		body += " " + placeholder(i, name)
+	}
+	t.Components = append(t.Components, simulator.Component{Type: "BODY", Text: body})
+	var buttons []simulator.Button
+	for _, b := range m.Buttons {
+		for len(buttons) <= b.Index {
+			buttons = append(buttons, simulator.Button{Type: "QUICK_REPLY", Text: "Stop promotions"})
+		}
+		switch b.SubType {
+		case sender.ButtonURL:
+			buttons[b.Index] = simulator.Button{Type: "URL", Text: "Shop now", URL: "https://shop.example.com/c/{{1}}"}
+		case sender.ButtonCopyCode:
+			buttons[b.Index] = simulator.Button{Type: "COPY_CODE", Text: "Copy offer code"}
+		}
+	}
+	if buttons != nil {
+		t.Components = append(t.Components, simulator.Component{Type: "BUTTONS", Buttons: buttons})
+	}
+	return t
+}
+
+// uploadImage uploads a small JPEG to the simulator and returns its id.
+func uploadImage(t *testing.T, url string) string {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("messaging_product", "whatsapp")
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="file"; filename="spring.jpg"`)
+	h.Set("Content-Type", "image/jpeg")
+	fw, _ := mw.CreatePart(h)
+	fw.Write([]byte("\xff\xd8\xff\xe0 a jpeg"))
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, url+"/v24.0/"+phoneID+"/media", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.ID == "" {
+		t.Fatalf("upload: %v, id %q (HTTP %d)", err, out.ID, resp.StatusCode)
+	}
+	return out.ID
+}
+
+// Each component kind's golden body is accepted by the simulator, which
+// checks it against a template of that shape as Meta does, and the
+// template object it records is the golden file's, byte for byte (an
+// uploaded media id stands in for the golden's id).
+func TestGoldenBodiesAcceptedBySimulator(t *testing.T) {
+	for _, tt := range goldenCases() {
+		if !strings.HasPrefix(tt.file, "golden/") {
+			continue
+		}
+		t.Run(tt.file, func(t *testing.T) {
+			sim, ts := simServer(t, simulator.Config{Tier: -1, Templates: []simulator.Template{simTemplate(tt.m)}})
+			want, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := tt.m
+			if h := m.Header; h != nil && h.MediaID != "" {
+				id := uploadImage(t, ts.URL)
+				want = bytes.ReplaceAll(want, []byte(h.MediaID), []byte(id))
+				hh := *h
+				hh.MediaID = id
+				m.Header = &hh
+			}
+			if _, err := newClient(t, ts.URL).SendTemplate(t.Context(), m); err != nil {
+				t.Fatalf("the simulator refused the golden body: %v", err)
+			}
+			var sent struct {
+				Template json.RawMessage `json:"template"`
+			}
+			if err := json.Unmarshal(want, &sent); err != nil {
+				t.Fatal(err)
+			}
+			msgs := sim.Messages()
+			if len(msgs) != 1 || !bytes.Equal(msgs[0].Template, sent.Template) {
+				t.Fatalf("the simulator recorded %d messages; template\n%s\nwant\n%s", len(msgs), msgs[0].Template, sent.Template)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package sender
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 )
 
 // DefaultVersion is the Graph API version used when none is configured: the
@@ -45,6 +46,67 @@ type Message struct {
 	Names  []string
 	// Callback is biz_opaque_callback_data (at most 512 characters).
 	Callback string
+	// Header is the header parameter; nil when the template's header has
+	// none.
+	Header *Param
+	// Buttons are the dynamic button parameters, in any order; they are
+	// sent in the order of their index.
+	Buttons []Button
+	// Body, when not nil, replaces Params/Names: typed body parameters
+	// (currency, date_time beside text), in order.
+	Body []Param
+}
+
+// Parameter types (the "type" of a template parameter, cloud-api.md §1).
+const (
+	ParamText     = "text"
+	ParamImage    = "image"
+	ParamVideo    = "video"
+	ParamDocument = "document"
+	ParamLocation = "location"
+	ParamCurrency = "currency"
+	ParamDateTime = "date_time"
+)
+
+// Button sub-types of a dynamic button parameter.
+const (
+	ButtonURL        = "url"
+	ButtonQuickReply = "quick_reply"
+	ButtonCopyCode   = "copy_code"
+)
+
+// Param is one template parameter value, as an entry of Meta's
+// "parameters" list.
+type Param struct {
+	Type     string // ParamText, ParamImage, ...
+	Name     string // parameter_name, NAMED templates only
+	Text     string
+	Link     string // media by https link
+	MediaID  string // media by uploaded id
+	Filename string // document only, optional
+	Location *Location
+	Currency *Currency
+	DateTime string // fallback_value of a date_time parameter
+}
+
+// Location is a LOCATION header's value.
+type Location struct {
+	Latitude, Longitude float64
+	Name, Address       string
+}
+
+// Currency is a currency parameter: Amount1000 is the amount times 1000
+// (12.50 is 12500), Code an ISO 4217 code.
+type Currency struct {
+	FallbackValue, Code string
+	Amount1000          int64
+}
+
+// Button is one dynamic button: Index as in the template's BUTTONS list.
+type Button struct {
+	Index   int
+	SubType string // ButtonURL, ButtonQuickReply, ButtonCopyCode
+	Value   string // URL suffix, quick-reply payload, or coupon code
 }
 
 // Accepted is Meta's answer to a successful send (HTTP 200).
@@ -86,6 +148,100 @@ type Template struct {
 	Quality    string   // GREEN, YELLOW, RED, UNKNOWN
 	ParamCount int      // distinct body placeholders
 	ParamNames []string // for Named templates, in order of first appearance
+	// Header is the template's HEADER component; nil when it has none.
+	Header *TemplateHeader
+	// Footer is the FOOTER text, "" when none (a footer takes no parameter).
+	Footer string
+	// Buttons are the BUTTONS component's buttons, in their index order.
+	Buttons []TemplateButton
+}
+
+// Header formats of a template (Meta, "Template components").
+const (
+	HeaderText     = "TEXT"
+	HeaderImage    = "IMAGE"
+	HeaderVideo    = "VIDEO"
+	HeaderDocument = "DOCUMENT"
+	HeaderLocation = "LOCATION"
+	HeaderGIF      = "GIF"
+)
+
+// TemplateHeader is a template's HEADER component.
+type TemplateHeader struct {
+	Format string // TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION, GIF (upper case)
+	Text   string // a TEXT header's text
+	// ParamCount is the number of parameters the header takes on a send:
+	// the placeholders of a TEXT header (at most 1), 1 for a media or
+	// location header (it is given on every send), 0 for a TEXT header
+	// without a placeholder.
+	ParamCount int
+	ParamNames []string // a NAMED template's TEXT header placeholder
+}
+
+// Media reports whether the header takes a media parameter (image, video,
+// document; a GIF header is sent as a video).
+func (h TemplateHeader) Media() bool {
+	switch h.Format {
+	case HeaderImage, HeaderVideo, HeaderDocument, HeaderGIF:
+		return true
+	}
+	return false
+}
+
+// Button types of a template's BUTTONS component (Meta, "Template
+// components"); OTP is an AUTHENTICATION template's one-time-password
+// button.
+const (
+	ButtonTypeURL        = "URL"
+	ButtonTypeQuickReply = "QUICK_REPLY"
+	ButtonTypeCopyCode   = "COPY_CODE"
+	ButtonTypePhone      = "PHONE_NUMBER"
+	ButtonTypeOTP        = "OTP"
+	ButtonTypeFlow       = "FLOW"
+)
+
+// TemplateButton is one button of a template.
+type TemplateButton struct {
+	Index int    // position in the BUTTONS list, the send's "index"
+	Type  string // URL, QUICK_REPLY, COPY_CODE, PHONE_NUMBER, OTP, FLOW, ... (upper case)
+	Text  string // the label
+	URL   string // a URL button's URL, with {{1}} when it is dynamic
+	// Dynamic: a URL button whose URL ends in a {{1}} placeholder; each
+	// send gives the suffix.
+	Dynamic bool
+	OTPType string // an OTP button's otp_type: COPY_CODE, ONE_TAP, ZERO_TAP
+}
+
+// NeedsParam reports whether every send must give this button a parameter:
+// a dynamic URL's suffix, a copy-code button's coupon code, a
+// one-time-password button's code. A quick reply's payload is optional.
+func (b TemplateButton) NeedsParam() bool {
+	switch b.Type {
+	case ButtonTypeURL:
+		return b.Dynamic
+	case ButtonTypeCopyCode, ButtonTypeOTP:
+		return true
+	}
+	return false
+}
+
+// TakesParam reports whether a send may give this button a parameter.
+func (b TemplateButton) TakesParam() bool {
+	return b.NeedsParam() || b.Type == ButtonTypeQuickReply
+}
+
+// SubType is the button's sub_type in a send (Meta, "Send message
+// templates"): url, quick_reply, copy_code; an OTP button is sent as url.
+func (b TemplateButton) SubType() string {
+	switch b.Type {
+	case ButtonTypeURL, ButtonTypeOTP:
+		return ButtonURL
+	case ButtonTypeQuickReply:
+		return ButtonQuickReply
+	case ButtonTypeCopyCode:
+		return ButtonCopyCode
+	}
+	return strings.ToLower(b.Type)
 }
 
 // APIError is an error answer from the Graph API (cloud-api.md §1.2).

@@ -18,6 +18,10 @@ import (
 	"time"
 )
 
+// ErrLeaseLost is returned by BeginAttemptsHolding when the lease is no
+// longer the caller's.
+var ErrLeaseLost = errors.New("lease lost")
+
 // ErrNotFound is returned when a campaign, recipient or lease does not exist.
 var ErrNotFound = errors.New("not found")
 
@@ -139,6 +143,10 @@ type Recipient struct {
 	Line       int      // CSV line number where the row starts
 	Phone      string   // E.164
 	Params     []string // frozen at import, in --params order
+	// Components are the row's other template values (header, buttons,
+	// typed body parameters, language), frozen at import: JSON owned by
+	// package campaign, empty when the campaign maps none.
+	Components []byte
 	State      State
 	Attempts   int
 	// RetryBase is how many attempts were made before the latest
@@ -246,6 +254,21 @@ type Lease struct {
 	Started   int64
 	Host      string
 	Heartbeat time.Time
+	// Expiry is how long the holder's heartbeat stays valid: the holder
+	// renews it every third of Expiry, and once it is Expiry old the holder
+	// is gone whatever its pid (--lease-expiry). 0 when not recorded (a
+	// lease written by an older version): the taker's LeasePolicy.StaleAfter
+	// applies.
+	Expiry time.Duration
+}
+
+// StaleAfter is how old the lease's heartbeat may be before its holder is
+// gone: the holder's own Expiry when recorded, def otherwise.
+func (l Lease) StaleAfter(def time.Duration) time.Duration {
+	if l.Expiry > 0 {
+		return l.Expiry
+	}
+	return def
 }
 
 // LeaseHeldError is returned by AcquireLease when another live process holds
@@ -262,7 +285,7 @@ func (e *LeaseHeldError) Error() string {
 // LeasePolicy decides when a held lease may be taken over (see Gone).
 type LeasePolicy struct {
 	Host       string        // this process's host name
-	StaleAfter time.Duration // a holder whose heartbeat is older is gone, whatever its pid
+	StaleAfter time.Duration // a holder whose heartbeat is older is gone, whatever its pid (unless the lease records its Expiry)
 	// Alive reports whether a pid on this host is still running.
 	Alive func(pid int) bool
 	// Started returns the start time of a running pid on this host in the
@@ -271,14 +294,17 @@ type LeasePolicy struct {
 }
 
 // Gone reports whether the holder of l is gone at now, so that its lease
-// may be taken over. A stale heartbeat means gone whatever the pid: a pid
+// may be taken over. A heartbeat older than the holder's Expiry (the
+// policy's StaleAfter when the lease records none) means gone whatever the
+// pid: the holder said how often it renews, so another host's worker can
+// take over after that and no sooner. A pid
 // is reused, by an unrelated process or, in a container restarted under the
 // same host name, by whatsend itself. While the heartbeat is fresh, a
 // holder on another host is trusted; one on this host is gone when its pid
 // is not running, or runs a process that started at another time than the
 // holder.
 func (p LeasePolicy) Gone(l Lease, now time.Time) bool {
-	if now.Sub(l.Heartbeat) > p.StaleAfter {
+	if now.Sub(l.Heartbeat) > l.StaleAfter(p.StaleAfter) {
 		return true
 	}
 	if l.Host != p.Host || p.Alive == nil {
@@ -506,6 +532,14 @@ type Store interface {
 	// scope's warm-up for an attempt with StartsWarmup). Only after it
 	// returns may the requests leave the process.
 	BeginAttempts(ctx context.Context, as []Attempt) error
+	// BeginAttemptsHolding is BeginAttempts fenced by a lease: in the same
+	// transaction it checks that the lease on key is still owner's and,
+	// when it is not (another process took it over, or it was released),
+	// writes nothing and returns an error matching ErrLeaseLost. A process
+	// that stalled past its lease's expiry and wakes up cannot checkpoint,
+	// hence cannot send, what the process that took over may send: what it
+	// checkpointed before the takeover is marked uncertain by the taker.
+	BeginAttemptsHolding(ctx context.Context, as []Attempt, key, owner string) error
 	// FinishAttempts records outcomes in one transaction. A recipient already
 	// sent is never moved back from sent. A NotSent outcome withdraws its
 	// attempt (see Outcome.NotSent).
@@ -560,7 +594,7 @@ type Store interface {
 	// Lease returns the lease on key, or ErrNotFound.
 	Lease(ctx context.Context, key string) (Lease, error)
 	// BreakLease removes the lease on key when its heartbeat is older than
-	// staleAfter at now, and returns what it removed. A lease with a fresh
+	// Lease.StaleAfter(staleAfter) at now, and returns what it removed. A lease with a fresh
 	// heartbeat is left alone: *LeaseHeldError. With owner non-empty only
 	// that owner's lease is considered. ErrNotFound when there is none.
 	BreakLease(ctx context.Context, key, owner string, now time.Time, staleAfter time.Duration) (Lease, error)

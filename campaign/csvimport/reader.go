@@ -59,6 +59,22 @@ type Config struct {
 	DefaultRegion string   // for numbers without a country code
 	MaxFieldBytes int      // default 64 KiB
 	Dedupe        bool     // detect duplicates in memory (validate only)
+	// Columns are further columns a row's template values come from (the
+	// header, buttons, language); a missing one refuses the file, naming
+	// its flag.
+	Columns []Column
+	// Check, when set, is called with each row that passed the phone and
+	// --params checks and the values of Columns (trimmed), from several
+	// goroutines at once. It may set the row's Components; a reason skips
+	// the row, with detail (the skip's Raw stays the phone, as for every
+	// row reason, so that a report of the skipped rows can be fixed).
+	Check func(r *Row, values []string) (reason, detail string)
+}
+
+// Column is a CSV column a flag asks for.
+type Column struct {
+	Name string
+	Flag string // e.g. --header
 }
 
 // Row is a valid recipient.
@@ -66,6 +82,11 @@ type Row struct {
 	Line   int
 	Phone  string // E.164
 	Params []string
+	// Components are the row's other template values, frozen by
+	// Config.Check; nil without it.
+	Components []byte
+	// Values are the row's Config.Columns values, in order.
+	Values []string
 }
 
 // Skip is a row that will not be sent, with its reason.
@@ -75,8 +96,8 @@ type Skip struct {
 	Detail string
 	Raw    string
 	// Params are the row's --params values as far as it has them (empty
-	// strings for the columns it lacks), for an export that can be fixed
-	// and imported again.
+	// strings for the columns it lacks), then its Config.Columns values,
+	// for an export that can be fixed and imported again.
 	Params []string
 }
 
@@ -181,12 +202,19 @@ func Read(r io.Reader, file string, cfg Config, onRow func(Row) error, onSkip fu
 		}
 		need = max(need, paramIdx[i])
 	}
+	colIdx := make([]int, len(cfg.Columns))
+	for i, col := range cfg.Columns {
+		if colIdx[i] = indexOf(res.Header, col.Name); colIdx[i] < 0 {
+			return refuse(headerLine, 0, "no column %q for %s (columns: %s)", col.Name, col.Flag, strings.Join(res.Header, ", "))
+		}
+		need = max(need, colIdx[i])
+	}
 
 	var seen map[string]int
 	if cfg.Dedupe {
 		seen = map[string]int{}
 	}
-	check := checker{cfg: cfg, header: res.Header, phoneIdx: phoneIdx, paramIdx: paramIdx, need: need, delim: res.Delimiter}
+	check := checker{cfg: cfg, header: res.Header, phoneIdx: phoneIdx, paramIdx: paramIdx, colIdx: colIdx, need: need, delim: res.Delimiter}
 	p := startPipeline(cr, check)
 	defer p.stop()
 	for b := range p.order {
@@ -232,7 +260,8 @@ type checker struct {
 	header   []string
 	phoneIdx int
 	paramIdx []int
-	need     int // the highest column index a row must have
+	colIdx   []int // Config.Columns
+	need     int   // the highest column index a row must have
 	delim    rune
 }
 
@@ -249,10 +278,15 @@ func (c *checker) check(rec []string, line int) item {
 		return item{blank: true} // a line with only spaces, or a row of empty cells
 	}
 	skip := func(reason, detail, raw string) item {
-		params := make([]string, len(c.paramIdx))
+		params := make([]string, len(c.paramIdx)+len(c.colIdx))
 		for i, idx := range c.paramIdx {
 			if idx < len(rec) {
 				params[i] = sanitizeRaw(strings.TrimSpace(rec[idx]))
+			}
+		}
+		for i, idx := range c.colIdx {
+			if idx < len(rec) {
+				params[len(c.paramIdx)+i] = sanitizeRaw(strings.TrimSpace(rec[idx]))
 			}
 		}
 		return item{skip: Skip{Line: line, Reason: reason, Detail: detail, Raw: sanitizeRaw(raw), Params: params}}
@@ -275,7 +309,19 @@ func (c *checker) check(rec []string, line int) item {
 			return skip(ReasonMissingParam, fmt.Sprintf("%s is empty (needed by --params)", c.header[idx]), raw)
 		}
 	}
-	return item{row: Row{Line: line, Phone: phone, Params: params}, rawPhone: raw}
+	row := Row{Line: line, Phone: phone, Params: params}
+	if len(c.colIdx) > 0 {
+		row.Values = make([]string, len(c.colIdx))
+		for i, idx := range c.colIdx {
+			row.Values[i] = strings.TrimSpace(rec[idx])
+		}
+	}
+	if c.cfg.Check != nil {
+		if reason, detail := c.cfg.Check(&row, row.Values); reason != "" {
+			return skip(reason, detail, raw)
+		}
+	}
+	return item{row: row, rawPhone: raw}
 }
 
 // sanitizeRaw keeps a raw value fit for reports: valid UTF-8 (a stray

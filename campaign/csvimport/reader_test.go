@@ -526,7 +526,7 @@ func TestCRLF(t *testing.T) {
 	}
 	// A last line without its newline, and a lone CR before EOF.
 	o := readString(t, "phone,name\r\n+5511987654321,Ana\r", Config{Params: []string{"name"}})
-	if !rowsEqual(o.rows, []Row{{2, "+5511987654321", []string{"Ana"}}}) {
+	if !rowsEqual(o.rows, []Row{{Line: 2, Phone: "+5511987654321", Params: []string{"Ana"}}}) {
 		t.Errorf("no final newline: rows %+v", o.rows)
 	}
 }

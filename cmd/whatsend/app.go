@@ -31,6 +31,9 @@ type app struct {
 	now       func() time.Time // the CLI's clock (WHATSEND_NOW aware)
 	ran       bool             // a command.s RunE started (see markRuns)
 	rehearsal *rehearsal       // --simulate's in-process simulators and their webhooks (rehearsal.go)
+	// endsOnSignal: the command runs until a signal by design (resume
+	// --worker), so a signal after a clean handover is exit 0, not 130/143.
+	endsOnSignal bool
 }
 
 func newApp(in io.Reader, out, errOut io.Writer, getenv func(string) string) *app {

@@ -29,11 +29,7 @@ func TestKillNineThenResumeSendsNothingTwice(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, fmt.Sprintf("%d accepted messages", at), time.Minute, func() bool {
-			var s simStats
-			sim.getJSON(t, "/_sim/stats", &s)
-			return s.Accepted >= at
-		})
+		sim.waitAccepted(t, at)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		kills++
@@ -126,11 +122,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "30 accepted messages", time.Minute, func() bool {
-		var s simStats
-		sim.getJSON(t, "/_sim/stats", &s)
-		return s.Accepted >= 30
-	})
+	sim.waitAccepted(t, 30)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 143 {

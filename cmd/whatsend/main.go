@@ -36,7 +36,7 @@ func run() int {
 			err = &usageError{err}
 		}
 	}
-	if err == nil && context.Cause(ctx) != nil {
+	if err == nil && context.Cause(ctx) != nil && !app.endsOnSignal {
 		err = context.Cause(ctx)
 	}
 	return app.finish(err)

@@ -13,9 +13,15 @@ import (
 	"github.com/whatsend/whatsend/campaign"
 )
 
-// owner identifies this process to the store's leases.
+// owner identifies this process to the store's leases. Its host is
+// WHATSEND_HOST when set, else the host name: a lease held on the same host
+// is taken over at once when its pid is gone, so machines whose containers
+// share a host name must each set a distinct WHATSEND_HOST.
 func owner() campaign.Owner {
-	host, _ := os.Hostname()
+	host := os.Getenv("WHATSEND_HOST")
+	if host == "" {
+		host, _ = os.Hostname()
+	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	pid := os.Getpid()

@@ -127,14 +127,16 @@ func (s *simProc) control(t *testing.T, body string) {
 
 type simMessages struct {
 	Messages []struct {
-		To       string `json:"to"`
-		Callback string `json:"callback"`
+		To       string   `json:"to"`
+		Callback string   `json:"callback"`
+		Params   []string `json:"params"`
 	} `json:"messages"`
 }
 
 type simStats struct {
 	Accepted int            `json:"accepted"`
 	ByCode   map[string]int `json:"by_code"`
+	Uploads  int            `json:"uploads"`
 }
 
 // proc is one whatsend invocation against the simulator.
@@ -204,6 +206,17 @@ func writeCSV(t testing.TB, dir string, n, offset int) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// waitAccepted waits (up to a minute) until the simulator has accepted n
+// messages.
+func (s *simProc) waitAccepted(t *testing.T, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d accepted messages", n), time.Minute, func() bool {
+		var st simStats
+		s.getJSON(t, "/_sim/stats", &st)
+		return st.Accepted >= n
+	})
 }
 
 // waitFor polls cond every 20 ms until it holds or the deadline passes.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,9 +12,12 @@ import (
 )
 
 type resumeOptions struct {
-	all  bool
-	api  apiOptions
-	exec execOptions
+	all       bool
+	worker    bool
+	poll      time.Duration
+	campaigns int
+	api       apiOptions
+	exec      execOptions
 }
 
 func newResumeCmd(a *app) *cobra.Command {
@@ -39,11 +43,27 @@ Other paused campaigns are listed and skipped (exit 3) until a person
 resumes them by name. Cancelled campaigns are skipped (exit 0); resuming
 one by name is refused (exit 2).
 
-Exit status: 0 finished; 3 paused; 4 busy (another process holds the campaign
-or the number); 10 stopped with work left; 130/143 interrupted, progress
-saved; 2 usage error; 1 unexpected error.`,
+--all --worker runs until SIGINT or SIGTERM, as one of several workers on
+one machine or several sharing a PostgreSQL database (--db postgres://...).
+It drives up to --campaigns campaigns at once (default 1), any whose lease
+and whose number's lease it can take, each until it is finished, paused or
+waiting (allowance, send window, retries due after --poll), then takes the
+next; with nothing to do it looks again every --poll. Each campaign is
+driven by one worker at a time. A worker that dies (kill -9, a machine lost) keeps its leases until
+its heartbeat is --lease-expiry old; then another worker takes its campaign
+over, and the recipients it had in flight become uncertain, as after any
+crash. On the same host a dead worker's leases are taken over at once (its
+pid is gone); leases name the host by WHATSEND_HOST, else the host name:
+give machines whose containers share a host name distinct WHATSEND_HOST
+values. On a signal it lets the requests in flight finish (--shutdown-wait),
+releases its leases and exits 0. Paused campaigns are skipped as with --all.
+
+Exit status: 0 finished (--worker: stopped by a signal); 3 paused; 4 busy
+(another process holds the campaign or the number); 10 stopped with work
+left; 130/143 interrupted, progress saved; 2 usage error; 1 unexpected
+error.`,
 		Args:    cobra.MaximumNArgs(1),
-		PreRunE: func(*cobra.Command, []string) error { return o.exec.validate() },
+		PreRunE: func(*cobra.Command, []string) error { return o.validate() },
 		RunE: func(cmd *cobra.Command, args []string) error {
 			arg := ""
 			if len(args) == 1 {
@@ -53,9 +73,30 @@ saved; 2 usage error; 1 unexpected error.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.all, "all", false, "resume every campaign that is not finished (for cron)")
+	cmd.Flags().BoolVar(&o.worker, "worker", false, "with --all: run until a signal, driving any campaign no other worker drives")
+	cmd.Flags().DurationVar(&o.poll, "poll", DefaultPoll, "with --worker: how often to look for work when there is none")
+	cmd.Flags().IntVar(&o.campaigns, "campaigns", 1, "with --worker: campaigns driven at once at most (each from its own number)")
 	cmd.Flags().StringVar(&o.api.tokenFile, "token-file", "", "read the access token from this file")
 	addExecFlags(cmd, &o.exec)
 	return cmd
+}
+
+// validate checks the flags that need no store: --worker goes with --all,
+// polls at a positive interval and does not --wait (it moves on instead).
+func (o *resumeOptions) validate() error {
+	if o.worker && !o.all {
+		return usagef("resume: --worker goes with --all (whatsend resume --all --worker)")
+	}
+	if o.worker && o.exec.wait {
+		return usagef("resume --worker: --wait would hold one campaign while others have work; a worker moves on and comes back")
+	}
+	if o.poll <= 0 {
+		return usagef("--poll %s: want a positive duration", o.poll)
+	}
+	if o.campaigns < 1 {
+		return usagef("--campaigns %d: want at least 1", o.campaigns)
+	}
+	return o.exec.validate()
 }
 
 func runResume(cmd *cobra.Command, a *app, o *resumeOptions, arg string) error {
@@ -74,6 +115,9 @@ func runResume(cmd *cobra.Command, a *app, o *resumeOptions, arg string) error {
 			return err
 		}
 		return a.resumeOne(cmd, st, c, o)
+	}
+	if o.worker {
+		return a.runWorker(cmd, st, o)
 	}
 	cs, err := st.Campaigns(ctx)
 	if err != nil {

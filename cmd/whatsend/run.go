@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ type runOptions struct {
 	dryRun bool
 	update bool
 	format string
+	testTo []string
 }
 
 // settingsFlags are the flags stored with a campaign: run takes them all,
@@ -46,12 +48,15 @@ type execOptions struct {
 	wait            bool
 	force           bool
 	resendUncertain bool
+	skipLinkCheck   bool
+	leaseExpiry     time.Duration
+	retryWait       time.Duration // 0: campaign's default (resume --worker sets its --poll)
 }
 
 func newRunCmd(a *app) *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
-		Use:   "run FILE --template NAME --lang CODE [--params a,b]",
+		Use:   "run FILE --template NAME --lang CODE [--params a,b] [--header COL] [--button I=COL] [--lang-column COL]",
 		Short: "Import a CSV and send a template campaign to it",
 		Long: `Run imports the recipients of a CSV file and sends them a template message
 through the WhatsApp Cloud API, paced under Meta's limits.
@@ -66,9 +71,9 @@ On an existing campaign, the flags given are compared with the stored
 settings: different ones are refused (exit 2) with the list of differences,
 unless --update is given, which applies those safe mid-campaign (rate, tier,
 daily limit, batches, pair interval, guard, retries, warm-up) and refuses the
-others (template, language, params, phone column, region). A campaign keeps
-its target (the built-in simulator, or an API URL and phone number id): a run
-naming another target is refused. Either way, --name NEW starts a new
+others (template, language, params, header, buttons, language column, phone
+column, region). A campaign keeps its target (the built-in simulator, or an
+API URL and phone number id): a run naming another target is refused. Either way, --name NEW starts a new
 campaign. 'whatsend campaign set' changes settings without the CSV.
 
 The access token comes from WHATSEND_TOKEN (or WHATSAPP_TOKEN, or
@@ -81,10 +86,26 @@ WHATSEND_WABA_ID; the business portfolio id (the messaging limit's scope) from
 --simulate sends to the built-in Cloud API simulator instead: no account,
 token or network needed, and resume of such a campaign never reaches Meta.
 
-Exit status: 0 finished; 2 usage error or CSV refused; 3 paused by the guard;
-4 another process holds the campaign or the number; 10 stopped with work left
-(allowance used up, deferrals, --max-duration); 130/143 interrupted, progress
-saved; 1 unexpected error.`,
+Before the first send, the pre-flight reads the template (with --waba-id)
+and checks that every component needing a parameter gets one and that the
+formats match: a media header has --header or --header-media of its type, a
+dynamic URL or copy-code button has its --button column, no flag names a
+component the template lacks, and with --lang-column every row language's
+translation fits too. Each distinct header link is asked once (HEAD, or GET)
+for its status, type and size within Meta's limits; a rehearsal skips that.
+A failure exits 3 before any send, naming the component and the flag.
+--header-media FILE is uploaded once and its media id kept with the
+campaign for every send and resume (uploaded again only when Meta says the
+id expired); --header-media URL is sent as a link.
+
+--test-to NUMBER[,NUMBER] sends the first valid row's message to those
+numbers only (your own phones), prints the message ids and exits 0; the
+campaign's recipients, allowance and reports are untouched.
+
+Exit status: 0 finished; 2 usage error or CSV refused; 3 paused by the guard
+or the pre-flight; 4 another process holds the campaign or the number; 10
+stopped with work left (allowance used up, deferrals, --max-duration);
+130/143 interrupted, progress saved; 1 unexpected error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRun(cmd, a, o, args[0])
@@ -97,6 +118,7 @@ saved; 1 unexpected error.`,
 	f.BoolVar(&o.update, "update", false, "apply changed settings to the existing campaign (rate, tier, limits, batches, guard, retries, warm-up)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "import (or reuse) the campaign, send nothing, and print the forecast per day")
 	f.StringVar(&o.format, "format", "text", "--dry-run output: text or json")
+	f.StringSliceVar(&o.testTo, "test-to", nil, "send the first valid row's message to these numbers only (your own phones), print the message ids and stop; the campaign's recipients, allowance and reports are untouched")
 	addExecFlags(cmd, &o.exec)
 	_ = cmd.MarkFlagRequired("template")
 	_ = cmd.MarkFlagRequired("lang")
@@ -108,7 +130,11 @@ func (o *settingsFlags) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.s.Template, "template", "", "template name (required)")
 	f.StringVar(&o.s.Language, "lang", "", "template language code, exactly as approved, e.g. en_US (required)")
-	f.StringSliceVar(&o.s.Params, "params", nil, "CSV columns mapped to the template's body parameters, in order")
+	f.StringSliceVar(&o.s.Params, "params", nil, "CSV columns mapped to the template's body parameters, in order: [PLACEHOLDER=]COLUMN[:currency|:date_time] (a NAMED template read with --waba-id needs none: its placeholders' columns)")
+	f.StringVar(&o.s.Header, "header", "", "CSV column of the header parameter: text, an https link or media id (image/video/document), or lat,lng[,name[,address]]; [FORMAT:][PLACEHOLDER=]COLUMN sets the header format and a NAMED header's placeholder")
+	f.StringArrayVar(&o.s.Buttons, "button", nil, "INDEX=COLUMN: a dynamic button's value per row (URL suffix; INDEX:quick_reply=COLUMN payload, INDEX:copy_code=COLUMN coupon code); repeatable")
+	f.StringVar(&o.s.LangColumn, "lang-column", "", "CSV column of each row's template language (--lang when empty); rows in a language the template lacks are skipped")
+	f.StringVar(&o.s.HeaderMedia, "header-media", "", "one header for every row: a media file, uploaded once, or an https link (the template's IMAGE, VIDEO or DOCUMENT header)")
 	f.StringVar(&o.s.PhoneColumn, "phone-column", "", "the CSV column holding the phone number (default: detected by name)")
 	f.StringVar(&o.s.DefaultRegion, "default-region", "", "region for numbers without a country code, e.g. BR")
 	f.StringVar(&o.s.PhoneNumberID, "phone-number-id", "", "the sending phone number's id (env WHATSEND_PHONE_NUMBER_ID)")
@@ -143,6 +169,12 @@ func (o *settingsFlags) addFlags(cmd *cobra.Command) {
 // which flags the user set.
 func (o *settingsFlags) settings(cmd *cobra.Command) (campaign.Settings, func(flag string) bool) {
 	s := o.s
+	if s.HeaderMedia != "" && !campaign.IsLink(s.HeaderMedia) {
+		// Stored absolute: resume may run from another directory.
+		if abs, err := filepath.Abs(s.HeaderMedia); err == nil {
+			s.HeaderMedia = abs
+		}
+	}
 	s.BatchInterval = campaign.Duration(o.interval)
 	s.PairInterval = campaign.Duration(o.pair)
 	s.SettleAfter = campaign.Duration(o.settle)
@@ -163,6 +195,8 @@ func addExecFlags(cmd *cobra.Command, e *execOptions) {
 	f.BoolVar(&e.wait, "wait", false, "when the allowance is used up, wait for capacity instead of stopping")
 	f.BoolVar(&e.force, "force", false, "resume a paused campaign even while its cause persists")
 	f.BoolVar(&e.resendUncertain, "resend-uncertain", false, "re-send recipients whose outcome is unknown (may duplicate messages)")
+	f.BoolVar(&e.skipLinkCheck, "skip-link-check", false, "do not ask the header links before sending (a media host this machine cannot reach but Meta can)")
+	f.DurationVar(&e.leaseExpiry, "lease-expiry", campaign.LeaseStale, "a process that stops renewing its leases (heartbeat every third of this) loses them after this long, and another takes over")
 }
 
 func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
@@ -197,15 +231,20 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	}
 	defer st.Close()
 
+	tpl, err := campaign.ResolveTemplate(ctx, client, &s)
+	if err != nil {
+		return err
+	}
+	mapping := campaign.NewMapping(s, tpl.Languages).WithDefinition(tpl.Definition)
 	imp, err := campaign.Import(ctx, st, campaign.ImportConfig{
 		File: file,
-		CSV:  csvimport.Config{PhoneColumn: s.PhoneColumn, Params: s.Params, DefaultRegion: s.DefaultRegion},
+		CSV:  mapping.CSV(csvimport.Config{PhoneColumn: s.PhoneColumn, DefaultRegion: s.DefaultRegion}),
 		Campaign: store.Campaign{
-			Name: o.name, Template: s.Template, Language: s.Language, Params: s.Params,
+			Name: o.name, Template: s.Template, Language: s.Language, Params: mapping.Columns(),
 			PhoneNumberID: s.PhoneNumberID, Scope: s.Scope(), Settings: s.Encode(), CreatedAt: a.now(),
 		},
 		ExplicitName: o.name != "",
-		Owner:        owner(),
+		Owner:        o.exec.owner(),
 	})
 	if err != nil {
 		return a.storeContext(err)
@@ -244,6 +283,9 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	if s.BusinessID == "" {
 		fmt.Fprintf(a.errOut, "whatsend: no --business-id: the messaging limit is kept per phone number %s; pass the business portfolio id when several numbers share it\n", s.PhoneNumberID)
 	}
+	if len(o.testTo) > 0 {
+		return a.testSend(ctx, st, client, c, o.testTo, o.exec)
+	}
 	if o.dryRun {
 		f, err := campaign.Plan(ctx, st, client, c.ID, a.now())
 		if err != nil {
@@ -254,8 +296,30 @@ func runRun(cmd *cobra.Command, a *app, o *runOptions, file string) error {
 	return a.drive(cmd, st, client, c, o.exec)
 }
 
-// validate refuses a negative --max-duration (0 means none) and a
-// --shutdown-wait that is not positive.
+// testSend sends the campaign's first valid row's message to the --test-to
+// numbers and prints each message id on stdout.
+func (a *app) testSend(ctx context.Context, st store.Store, client campaign.Sender, c store.Campaign, to []string, e execOptions) error {
+	sent, err := campaign.TestSend(ctx, campaign.Deps{Store: st, Sender: client, Logger: a.logger, Now: a.now, Owner: e.owner()}, c.ID, to,
+		campaign.RunOptions{Force: e.force, SkipLinkCheck: e.skipLinkCheck})
+	failed := 0
+	for _, t := range sent {
+		fmt.Fprintln(a.out, t)
+		if t.Err != nil {
+			failed++
+		}
+	}
+	if err != nil {
+		return a.storeContext(err)
+	}
+	if failed > 0 {
+		return fmt.Errorf("--test-to: %d of %d test messages were not sent", failed, len(sent))
+	}
+	return nil
+}
+
+// validate refuses a negative --max-duration (0 means none), a
+// --shutdown-wait that is not positive and a --lease-expiry under
+// campaign.MinLeaseExpiry.
 func (e execOptions) validate() error {
 	if e.maxDuration < 0 {
 		return usagef("--max-duration %s: want a positive duration, or 0 for no limit", e.maxDuration)
@@ -263,7 +327,17 @@ func (e execOptions) validate() error {
 	if e.shutdownWait <= 0 {
 		return usagef("--shutdown-wait %s: want a positive duration", e.shutdownWait)
 	}
+	if e.leaseExpiry < campaign.MinLeaseExpiry {
+		return usagef("--lease-expiry %s: want at least %s", e.leaseExpiry, campaign.MinLeaseExpiry)
+	}
 	return nil
+}
+
+// owner is this process's lease identity with its --lease-expiry.
+func (e execOptions) owner() campaign.Owner {
+	o := owner()
+	o.Expiry = e.leaseExpiry
+	return o
 }
 
 // updateSettings applies the settings the user gave that differ from the
@@ -301,16 +375,26 @@ func firstNonEmpty(a, b string) string {
 
 // drive runs one campaign, prints its summary and writes its reports.
 func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, c store.Campaign, e execOptions) error {
+	_, err := a.driveResult(cmd, st, client, c, e)
+	return err
+}
+
+// driveResult is drive returning the run's result too (resume --worker
+// reads when there is more to do).
+func (a *app) driveResult(cmd *cobra.Command, st store.Store, client campaign.Sender, c store.Campaign, e execOptions) (campaign.Result, error) {
 	ctx := cmd.Context()
 	prog := a.newProgress(c.Name)
+	own := e.owner()
 	res, err := campaign.Run(ctx, campaign.Deps{
-		Store: st, Sender: client, Logger: a.logger, Now: a.now, Progress: prog, Owner: owner(),
+		Store: campaign.Fenced(st, own, c.ID), Sender: client, Logger: a.logger, Now: a.now, Progress: prog, Owner: own,
 	}, c.ID, campaign.RunOptions{
 		MaxDuration: e.maxDuration, ShutdownWait: e.shutdownWait, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
+		SkipLinkCheck: e.skipLinkCheck,
+		RetryWait:     e.retryWait,
 	})
 	prog.Finish()
 	if _, busy := errors.AsType[*store.LeaseHeldError](err); busy || errors.Is(err, campaign.ErrBusy) || errors.Is(err, campaign.ErrRefused) {
-		return err
+		return res, err
 	}
 	a.settleRehearsal(ctx, st, &res)
 	err = a.storeContext(err)
@@ -326,7 +410,7 @@ func (a *app) drive(cmd *cobra.Command, st store.Store, client campaign.Sender, 
 			fmt.Fprintf(a.out, "reports: %s\n", strings.Join(reports, " "))
 		}
 	}
-	return err
+	return res, err
 }
 
 // settleRehearsal ends a --simulate run: the statuses and replies its

@@ -62,7 +62,8 @@ media types, within Meta's size limit for it) and answers {"id":"..."}; the
 id lasts --media-ttl (Meta: 30 days) on the simulator's clock.
 
 Point whatsend at it with --api-url http://HOST:PORT, WHATSEND_TOKEN=sim-token
-and --phone-number-id 100000000000001.
+and --phone-number-id 100000000000001 (or the number given to sim's own
+--phone-number-id: one simulator per number, for several numbers).
 
 Inspection and control endpoints (no token):
   GET  /_sim/messages   every accepted message, in order, with the request's
@@ -124,6 +125,7 @@ address cannot be served.`,
 	f := cmd.Flags()
 	c := &o.cfg
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8090", "address to listen on")
+	f.StringVar(&c.PhoneNumberID, "phone-number-id", simulator.DefaultPhoneNumberID, "the phone number id served")
 	f.Float64Var(&c.MPS, "mps", 80, "throughput: messages per second per number (130429 above)")
 	f.StringVar(&o.tier, "tier", "250", "unique recipients per rolling 24 h, or unlimited")
 	f.DurationVar(&c.PairInterval, "pair-interval", 6*time.Second, "pair rate: one message per user per interval (131056)")

@@ -17,8 +17,9 @@ func newUnlockCmd(a *app) *cobra.Command {
 		Long: `Unlock removes the lease of a campaign (given by id or name) whose holder
 stopped renewing it, with the phone-number lease the same process held.
 
-A run or resume holds these leases and renews their heartbeat every 5 s. A
-lease is stale once its heartbeat is 30 s old, and run and resume take a
+A run or resume holds these leases and renews their heartbeat every third
+of its --lease-expiry (default 30 s, recorded in the lease). A lease is
+stale once its heartbeat is that old, and run, resume and workers take a
 stale lease over by themselves, so unlock is rarely needed: it clears the
 leases at once and shows what held them. A lease with a fresh heartbeat is
 not removed (exit 4): its holder may be sending; stop that process, or wait.

@@ -6,11 +6,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/campaign/csvimport"
 )
 
 type validateOptions struct {
 	csv    csvimport.Config
+	s      campaign.Settings // the column mapping: Params, Header, Buttons, LangColumn
 	format string
 }
 
@@ -43,7 +45,11 @@ imported and no store is opened.
 Skip reasons: invalid_number, mangled_number (a spreadsheet turned the number
 into 5.51199E+12), missing_number, duplicate (the same number after
 normalisation; the first row wins), missing_param (a --params column is
-empty), bad_row (too few fields, a field too long, unreadable text).
+empty), bad_row (too few fields, a field too long, unreadable text), and
+with --header, --button or typed --params the template values' reasons
+(bad_param, bad_header, bad_location, bad_currency, bad_date_time,
+bad_button; the languages of --lang-column are not checked: that needs the
+template).
 
 --format json prints one object:
   {"file": ..., "rows": N, "valid": N,
@@ -56,7 +62,10 @@ Exit status: 0 when at least one row is valid; 2 when the file is refused
 		RunE: func(cmd *cobra.Command, args []string) error { return runValidate(a, o, args[0]) },
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.csv.Params, "params", nil, "CSV columns mapped to the template's body parameters, in order")
+	f.StringSliceVar(&o.s.Params, "params", nil, "CSV columns mapped to the template's body parameters, in order: [PLACEHOLDER=]COLUMN[:currency|:date_time]")
+	f.StringVar(&o.s.Header, "header", "", "CSV column of the header parameter, [FORMAT:]COLUMN (as run)")
+	f.StringArrayVar(&o.s.Buttons, "button", nil, "INDEX[:TYPE]=COLUMN: a dynamic button's column (as run); repeatable")
+	f.StringVar(&o.s.LangColumn, "lang-column", "", "CSV column of each row's template language (as run)")
 	f.StringVar(&o.csv.DefaultRegion, "default-region", "", "region for numbers without a country code, e.g. BR")
 	f.StringVar(&o.csv.PhoneColumn, "phone-column", "", "the CSV column holding the phone number (default: detected)")
 	f.StringVar(&o.format, "format", "text", "output: text or json")
@@ -67,8 +76,12 @@ func runValidate(a *app, o *validateOptions, file string) error {
 	if o.format != "text" && o.format != "json" {
 		return usagef("--format: want text or json, got %q", o.format)
 	}
+	if err := o.s.MappingErrors(); err != nil {
+		return &usageError{err}
+	}
 	rep := validateReport{File: file, Skipped: []validateSkip{}}
 	o.csv.Dedupe = true
+	o.csv = campaign.NewMapping(o.s, nil).CSV(o.csv)
 	f, err := csvimport.Open(file)
 	var res csvimport.Result
 	if err == nil {

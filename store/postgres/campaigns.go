@@ -57,18 +57,18 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		dups = nil
 		if len(rs) > 0 {
-			if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE import_rows (line BIGINT NOT NULL, phone TEXT NOT NULL, params TEXT NOT NULL)
+			if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE import_rows (line BIGINT NOT NULL, phone TEXT NOT NULL, params TEXT NOT NULL, components TEXT NOT NULL)
 				ON COMMIT DROP`); err != nil {
 				return err
 			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rows"}, []string{"line", "phone", "params"},
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rows"}, []string{"line", "phone", "params", "components"},
 				pgx.CopyFromSlice(len(rs), func(i int) ([]any, error) {
-					return []any{int64(rs[i].Line), rs[i].Phone, jsonList(rs[i].Params)}, nil
+					return []any{int64(rs[i].Line), rs[i].Phone, jsonList(rs[i].Params), string(rs[i].Components)}, nil
 				})); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO recipients (campaign_id, line, phone, params)
-				SELECT DISTINCT ON (phone) $1::bigint, line, phone, params FROM import_rows ORDER BY phone, line
+			if _, err := tx.Exec(ctx, `INSERT INTO recipients (campaign_id, line, phone, params, components)
+				SELECT DISTINCT ON (phone) $1::bigint, line, phone, params, components FROM import_rows ORDER BY phone, line
 				ON CONFLICT (campaign_id, phone) DO NOTHING`, campaignID); err != nil {
 				return err
 			}

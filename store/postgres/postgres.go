@@ -52,6 +52,11 @@ const DefaultSchema = "whatsend"
 // for.
 const ConnectTimeout = 10 * time.Second
 
+// IdleInTransaction is the server's idle_in_transaction_session_timeout on
+// whatsend's sessions (a DSN may set another): a session stopped inside a
+// transaction this long is ended and its locks released.
+const IdleInTransaction = "5s"
+
 // Store is the PostgreSQL store.
 type Store struct {
 	pool     *pgxpool.Pool
@@ -112,6 +117,14 @@ func config(dsn string, readOnly bool) (*pgxpool.Config, string, error) {
 	rp["search_path"] = schema
 	rp["synchronous_commit"] = "on"
 	rp["application_name"] = "whatsend"
+	// A process stopped inside a transaction (a paused VM, SIGSTOP) would
+	// keep its row locks, the lease row's among them, and no other worker
+	// could take its leases over when they expire: the server ends such a
+	// session. whatsend's transactions never wait on anything but the
+	// database, so none is idle this long while its process runs.
+	if _, set := rp["idle_in_transaction_session_timeout"]; !set {
+		rp["idle_in_transaction_session_timeout"] = IdleInTransaction
+	}
 	if readOnly {
 		rp["default_transaction_read_only"] = "on"
 	}

@@ -14,18 +14,21 @@ import (
 
 const recipientCols = `id, campaign_id, line, phone, params, state, attempts, deferrals, next_attempt_at,
 	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at, retry_base,
-	resent_after_silence`
+	resent_after_silence, components`
 
 func scanRecipient(sc pgx.Row) (store.Recipient, error) {
 	var r store.Recipient
-	var params string
+	var params, components string
 	var next, sent, delivered, read, updated int64
 	err := sc.Scan(&r.ID, &r.CampaignID, &r.Line, &r.Phone, &params, &r.State, &r.Attempts, &r.Deferrals, &next,
-		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence)
+		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence, &components)
 	if err != nil {
 		return r, notFound(err)
 	}
 	_ = json.Unmarshal([]byte(params), &r.Params)
+	if components != "" {
+		r.Components = []byte(components)
+	}
 	r.NextAttemptAt, r.SentAt, r.DeliveredAt, r.ReadAt, r.UpdatedAt = tm(next), tm(sent), tm(delivered), tm(read), tm(updated)
 	return r, nil
 }
@@ -116,10 +119,27 @@ func (s *Store) RequeueUncertain(ctx context.Context, campaignID int64, now time
 // synchronous_commit=on) before any request leaves. The statements of the
 // batch go to the server in one round trip.
 func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
+	return s.BeginAttemptsHolding(ctx, as, "", "")
+}
+
+// BeginAttemptsHolding implements store.Store; key "" checks no lease. The
+// lease row is read FOR SHARE: a takeover (AcquireLease reads it FOR
+// UPDATE) waits for this checkpoint's commit, and then marks its
+// recipients uncertain.
+func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, key, owner string) error {
 	if len(as) == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if key != "" {
+			l, err := leaseIn(ctx, tx, key, " FOR SHARE")
+			if errors.Is(err, store.ErrNotFound) || (err == nil && l.Owner != owner) {
+				return fmt.Errorf("%w: %s is no longer held by this process", store.ErrLeaseLost, key)
+			}
+			if err != nil {
+				return err
+			}
+		}
 		b := &pgx.Batch{}
 		for _, a := range as {
 			at := ts(a.StartedAt)

@@ -100,8 +100,8 @@ func (s *Store) AcquireLease(ctx context.Context, l store.Lease, p store.LeasePo
 		// A holder that releases between the INSERT and the SELECT leaves
 		// the key free: the INSERT is tried again, a bounded number of times.
 		for range 3 {
-			tag, err := tx.Exec(ctx, `INSERT INTO leases (key, owner, pid, started, host, heartbeat) VALUES ($1,$2,$3,$4,$5,$6)
-				ON CONFLICT (key) DO NOTHING`, l.Key, l.Owner, l.PID, l.Started, l.Host, ts(l.Heartbeat))
+			tag, err := tx.Exec(ctx, `INSERT INTO leases (key, owner, pid, started, host, heartbeat, expiry_ms) VALUES ($1,$2,$3,$4,$5,$6,$7)
+				ON CONFLICT (key) DO NOTHING`, l.Key, l.Owner, l.PID, l.Started, l.Host, ts(l.Heartbeat), l.Expiry.Milliseconds())
 			if err != nil || tag.RowsAffected() == 1 {
 				return err
 			}
@@ -114,8 +114,8 @@ func (s *Store) AcquireLease(ctx context.Context, l store.Lease, p store.LeasePo
 			case cur.Owner != l.Owner && !p.Gone(cur, l.Heartbeat):
 				return &store.LeaseHeldError{Holder: cur}
 			}
-			_, err = tx.Exec(ctx, `UPDATE leases SET owner = $2, pid = $3, started = $4, host = $5, heartbeat = $6 WHERE key = $1`,
-				l.Key, l.Owner, l.PID, l.Started, l.Host, ts(l.Heartbeat))
+			_, err = tx.Exec(ctx, `UPDATE leases SET owner = $2, pid = $3, started = $4, host = $5, heartbeat = $6, expiry_ms = $7 WHERE key = $1`,
+				l.Key, l.Owner, l.PID, l.Started, l.Host, ts(l.Heartbeat), l.Expiry.Milliseconds())
 			return err
 		}
 		return errors.New("lease " + l.Key + ": taken and released again and again; try again")
@@ -125,10 +125,11 @@ func (s *Store) AcquireLease(ctx context.Context, l store.Lease, p store.LeasePo
 // leaseIn reads the lease on key, or ErrNotFound; lock is "" or " FOR UPDATE".
 func leaseIn(ctx context.Context, q querier, key, lock string) (store.Lease, error) {
 	l := store.Lease{Key: key}
-	var hb int64
-	err := q.QueryRow(ctx, `SELECT owner, pid, started, host, heartbeat FROM leases WHERE key = $1`+lock, key).
-		Scan(&l.Owner, &l.PID, &l.Started, &l.Host, &hb)
+	var hb, exp int64
+	err := q.QueryRow(ctx, `SELECT owner, pid, started, host, heartbeat, expiry_ms FROM leases WHERE key = $1`+lock, key).
+		Scan(&l.Owner, &l.PID, &l.Started, &l.Host, &hb, &exp)
 	l.Heartbeat = tm(hb)
+	l.Expiry = time.Duration(exp) * time.Millisecond
 	return l, notFound(err)
 }
 
@@ -149,7 +150,7 @@ func (s *Store) BreakLease(ctx context.Context, key, owner string, now time.Time
 			return err
 		case owner != "" && cur.Owner != owner:
 			return store.ErrNotFound
-		case now.Sub(cur.Heartbeat) <= staleAfter:
+		case now.Sub(cur.Heartbeat) <= cur.StaleAfter(staleAfter):
 			return &store.LeaseHeldError{Holder: cur}
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM leases WHERE key = $1 AND owner = $2`, key, cur.Owner)

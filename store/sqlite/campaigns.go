@@ -67,7 +67,7 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		dups = dups[:0]
 		if len(rs) > 0 {
-			ins, err := tx.PrepareContext(ctx, `INSERT INTO recipients (campaign_id, line, phone, params) VALUES (?,?,?,?)
+			ins, err := tx.PrepareContext(ctx, `INSERT INTO recipients (campaign_id, line, phone, params, components) VALUES (?,?,?,?,?)
 				ON CONFLICT (campaign_id, phone) DO NOTHING`)
 			if err != nil {
 				return err
@@ -83,7 +83,7 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 				return cmp.Or(strings.Compare(a.Phone, b.Phone), cmp.Compare(a.Line, b.Line))
 			})
 			for _, r := range rs {
-				res, err := ins.ExecContext(ctx, campaignID, r.Line, r.Phone, jsonStrings(r.Params))
+				res, err := ins.ExecContext(ctx, campaignID, r.Line, r.Phone, jsonStrings(r.Params), string(r.Components))
 				if err != nil {
 					return err
 				}

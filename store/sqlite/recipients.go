@@ -13,18 +13,21 @@ import (
 
 const recipientCols = `id, campaign_id, line, phone, params, state, attempts, deferrals, next_attempt_at,
 	last_code, last_error, skip_reason, wamid, sent_at, delivery, delivered_at, read_at, updated_at, retry_base,
-	resent_after_silence`
+	resent_after_silence, components`
 
 func scanRecipient(sc interface{ Scan(...any) error }) (store.Recipient, error) {
 	var r store.Recipient
-	var params string
+	var params, components string
 	var next, sent, delivered, read, updated int64
 	err := sc.Scan(&r.ID, &r.CampaignID, &r.Line, &r.Phone, &params, &r.State, &r.Attempts, &r.Deferrals, &next,
-		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence)
+		&r.LastCode, &r.LastError, &r.SkipReason, &r.WAMID, &sent, &r.Delivery, &delivered, &read, &updated, &r.RetryBase, &r.ResentAfterSilence, &components)
 	if err != nil {
 		return r, notFound(err)
 	}
 	_ = json.Unmarshal([]byte(params), &r.Params)
+	if components != "" {
+		r.Components = []byte(components)
+	}
 	r.NextAttemptAt, r.SentAt, r.DeliveredAt, r.ReadAt, r.UpdatedAt = tm(next), tm(sent), tm(delivered), tm(read), tm(updated)
 	return r, nil
 }
@@ -162,6 +165,13 @@ func (s *Store) RequeueUncertain(ctx context.Context, campaignID int64, now time
 // BeginAttempts implements store.Store: the checkpoint, committed with
 // synchronous=FULL before any request leaves.
 func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
+	return s.BeginAttemptsHolding(ctx, as, "", "")
+}
+
+// BeginAttemptsHolding implements store.Store; key "" checks no lease. The
+// write transaction is IMMEDIATE: no other process takes the lease between
+// the check and the commit.
+func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, key, owner string) error {
 	if len(as) == 0 {
 		return nil
 	}
@@ -173,6 +183,11 @@ func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
 		}
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if key != "" {
+			if err := holding(ctx, tx, key, owner); err != nil {
+				return err
+			}
+		}
 		ins, upd, win := tx.StmtContext(ctx, prep[0]), tx.StmtContext(ctx, prep[1]), tx.StmtContext(ctx, prep[2])
 		defer ins.Close()
 		defer upd.Close()
@@ -403,4 +418,14 @@ func (s *Store) LastSends(ctx context.Context, phoneNumberID string, since time.
 		out[p] = tm(at)
 	}
 	return out, rows.Err()
+}
+
+// holding returns an error matching store.ErrLeaseLost unless the lease on
+// key is owner's.
+func holding(ctx context.Context, tx *sql.Tx, key, owner string) error {
+	l, err := leaseIn(ctx, tx, key)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && l.Owner != owner) {
+		return fmt.Errorf("%w: %s is no longer held by this process", store.ErrLeaseLost, key)
+	}
+	return err
 }

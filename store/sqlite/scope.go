@@ -117,10 +117,10 @@ func (s *Store) AcquireLease(ctx context.Context, l store.Lease, p store.LeasePo
 		case cur.Owner != l.Owner && !p.Gone(cur, l.Heartbeat):
 			return &store.LeaseHeldError{Holder: cur}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO leases (key, owner, pid, started, host, heartbeat) VALUES (?,?,?,?,?,?)
+		_, err = tx.ExecContext(ctx, `INSERT INTO leases (key, owner, pid, started, host, heartbeat, expiry_ms) VALUES (?,?,?,?,?,?,?)
 			ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, started = excluded.started,
-			host = excluded.host, heartbeat = excluded.heartbeat`,
-			l.Key, l.Owner, l.PID, l.Started, l.Host, ts(l.Heartbeat))
+			host = excluded.host, heartbeat = excluded.heartbeat, expiry_ms = excluded.expiry_ms`,
+			l.Key, l.Owner, l.PID, l.Started, l.Host, ts(l.Heartbeat), l.Expiry.Milliseconds())
 		return err
 	})
 }
@@ -128,10 +128,11 @@ func (s *Store) AcquireLease(ctx context.Context, l store.Lease, p store.LeasePo
 // leaseIn reads the lease on key, or ErrNotFound.
 func leaseIn(ctx context.Context, q queryer, key string) (store.Lease, error) {
 	l := store.Lease{Key: key}
-	var hb int64
-	err := q.QueryRowContext(ctx, `SELECT owner, pid, started, host, heartbeat FROM leases WHERE key = ?`, key).
-		Scan(&l.Owner, &l.PID, &l.Started, &l.Host, &hb)
+	var hb, exp int64
+	err := q.QueryRowContext(ctx, `SELECT owner, pid, started, host, heartbeat, expiry_ms FROM leases WHERE key = ?`, key).
+		Scan(&l.Owner, &l.PID, &l.Started, &l.Host, &hb, &exp)
 	l.Heartbeat = tm(hb)
+	l.Expiry = time.Duration(exp) * time.Millisecond
 	return l, notFound(err)
 }
 
@@ -152,7 +153,7 @@ func (s *Store) BreakLease(ctx context.Context, key, owner string, now time.Time
 			return err
 		case owner != "" && cur.Owner != owner:
 			return store.ErrNotFound
-		case now.Sub(cur.Heartbeat) <= staleAfter:
+		case now.Sub(cur.Heartbeat) <= cur.StaleAfter(staleAfter):
 			return &store.LeaseHeldError{Holder: cur}
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM leases WHERE key = ? AND owner = ?`, key, cur.Owner)

@@ -55,6 +55,9 @@ type Store struct {
 // a transaction (the writer's one connection would be busy) and use the
 // statement in one through tx.StmtContext.
 func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s.readOnly {
+		return nil, errors.New("store opened read-only")
+	}
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()
 	if st, ok := s.stmts[query]; ok {

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeferralReopensFinished", testDeferralReopens},
 		{"Leases", testLeases},
 		{"BreakLease", testBreakLease},
+		{"CheckpointFencedByLease", testCheckpointFenced},
 		{"OptOuts", testOptOuts},
 		{"InboundIdentity", testInboundIdentity},
 		{"WebhookDedupe", testWebhookDedupe},
@@ -129,7 +130,8 @@ func testImportDuplicates(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "a", CSVHash: "h", Template: "t", Language: "en"})
 	must(t, err)
-	dups, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+1"}, {Line: 3, Phone: "+2"}, {Line: 4, Phone: "+1"}},
+	comps := []byte(`{"header":{"type":"image","link":"https://x.example/a.jpg"},"lang":"pt_BR"}`)
+	dups, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+1", Components: comps}, {Line: 3, Phone: "+2"}, {Line: 4, Phone: "+1"}},
 		[]store.SkippedRow{{Line: 5, Reason: "invalid_number", Raw: "abc", Params: []string{"Ana", "A-5"}}})
 	must(t, err)
 	if len(dups) != 1 || dups[0] != (store.Duplicate{Line: 4, Phone: "+1", FirstLine: 2}) {
@@ -145,6 +147,19 @@ func testImportDuplicates(t *testing.T, st store.Store) {
 	if len(sk) != 1 || sk[0].Line != 5 || sk[0].Raw != "abc" || !slices.Equal(sk[0].Params, []string{"Ana", "A-5"}) {
 		t.Errorf("skipped = %+v, want line 5 with its raw value and params", sk)
 	}
+	// A recipient's components come back as stored, read among the due or
+	// all; none stays none.
+	due, err := st.Due(ctx, id, time.Now(), 0, 10)
+	must(t, err)
+	if len(due) != 2 || due[0].Line != 2 || string(due[0].Components) != string(comps) || due[1].Components != nil {
+		t.Fatalf("due = %+v, want line 2 with its components and line 3 with none", due)
+	}
+	must(t, st.Recipients(ctx, id, func(r store.Recipient) error {
+		if r.Line == 2 && string(r.Components) != string(comps) {
+			t.Errorf("recipient components = %s, want %s", r.Components, comps)
+		}
+		return nil
+	}))
 }
 
 // callback is the biz_opaque_callback_data the engine sends.
@@ -403,6 +418,11 @@ func testLeases(t *testing.T, st store.Store) {
 		{"this host, stale, start time unknown", store.Lease{PID: 10, Host: "h1"}, 31 * time.Second, false},
 		{"other host, fresh", store.Lease{PID: 10, Started: 1000, Host: "h2"}, 30 * time.Second, true},
 		{"other host, stale", store.Lease{PID: 10, Started: 1000, Host: "h2"}, 31 * time.Second, false},
+		// The holder's own expiry decides, not the taker's StaleAfter.
+		{"other host, 3 s expiry, 3 s old", store.Lease{PID: 10, Host: "h2", Expiry: 3 * time.Second}, 3 * time.Second, true},
+		{"other host, 3 s expiry, 4 s old", store.Lease{PID: 10, Host: "h2", Expiry: 3 * time.Second}, 4 * time.Second, false},
+		{"other host, 1 h expiry, 31 s old", store.Lease{PID: 10, Host: "h2", Expiry: time.Hour}, 31 * time.Second, true},
+		{"this host, 3 s expiry, 4 s old, pid alive", store.Lease{PID: 10, Started: 1000, Host: "h1", Expiry: 3 * time.Second}, 4 * time.Second, false},
 	}
 	for i, c := range cases {
 		key := fmt.Sprintf("campaign:%d", i+1)
@@ -426,7 +446,7 @@ func testLeases(t *testing.T, st store.Store) {
 		}
 	}
 
-	l := store.Lease{Key: "phone:1", Owner: "o1", PID: 10, Started: 1000, Host: "h1", Heartbeat: t0}
+	l := store.Lease{Key: "phone:1", Owner: "o1", PID: 10, Started: 1000, Host: "h1", Heartbeat: t0, Expiry: 7500 * time.Millisecond}
 	must(t, st.AcquireLease(ctx, l, pol))
 	must(t, st.AcquireLease(ctx, l, pol)) // same owner renews
 	must(t, st.RenewLease(ctx, "phone:1", "o1", t0.Add(5*time.Second)))
@@ -463,6 +483,46 @@ func testBreakLease(t *testing.T, st store.Store) {
 	}
 	if _, err := st.BreakLease(ctx, l.Key, "", t0.Add(time.Hour), 30*time.Second); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("breaking no lease: %v, want ErrNotFound", err)
+	}
+
+	// A lease that records its holder's expiry is stale after that one.
+	l.Expiry = 3 * time.Second
+	must(t, st.AcquireLease(ctx, l, pol))
+	if _, err := st.BreakLease(ctx, l.Key, "", t0.Add(3*time.Second), 30*time.Second); err == nil {
+		t.Errorf("breaking a lease 3 s after its heartbeat with a 3 s expiry: removed, want it kept")
+	}
+	if got, err := st.BreakLease(ctx, l.Key, "", t0.Add(4*time.Second), 30*time.Second); err != nil || got != l {
+		t.Errorf("breaking a lease 4 s after its heartbeat with a 3 s expiry = %+v, %v; want %+v removed", got, err, l)
+	}
+}
+
+// testCheckpointFenced: BeginAttemptsHolding writes nothing when the lease
+// is another owner's or gone, and checkpoints as BeginAttempts when it is
+// the caller's.
+func testCheckpointFenced(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 1)
+	due, err := st.Due(ctx, c.ID, t0, 0, 10)
+	must(t, err)
+	a := attempt(c, due[0], 1, t0)
+	key := fmt.Sprintf("campaign:%d", c.ID)
+	pol := store.LeasePolicy{Host: "h1", StaleAfter: 30 * time.Second}
+	for _, owner := range []string{"nobody yet", "old"} {
+		if owner == "old" {
+			must(t, st.AcquireLease(ctx, store.Lease{Key: key, Owner: "new", PID: 20, Host: "h2", Heartbeat: t0}, pol))
+		}
+		if err := st.BeginAttemptsHolding(ctx, []store.Attempt{a}, key, owner); !errors.Is(err, store.ErrLeaseLost) {
+			t.Errorf("checkpoint by %s: %v, want ErrLeaseLost", owner, err)
+		}
+		counts, err := st.Counts(ctx, c.ID)
+		if err != nil || counts[store.StatePending] != 1 {
+			t.Errorf("after a fenced checkpoint by %s: counts %v, %v; want the recipient pending", owner, counts, err)
+		}
+	}
+	must(t, st.BeginAttemptsHolding(ctx, []store.Attempt{a}, key, "new"))
+	counts, err := st.Counts(ctx, c.ID)
+	if err != nil || counts[store.StateInFlight] != 1 {
+		t.Errorf("after the holder's checkpoint: counts %v, %v; want the recipient in flight", counts, err)
 	}
 }
 

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/whatsend/whatsend/campaign"
+	"github.com/whatsend/whatsend/store"
+)
+
+// DefaultPoll is how often resume --worker looks for work when it has none.
+const DefaultPoll = 5 * time.Second
+
+// workerBackoff is how long a worker leaves a campaign alone after an
+// unexpected error or a pause for an unreachable API, so that one campaign
+// cannot keep it busy failing.
+const workerBackoff = time.Minute
+
+// worker is resume --all --worker: one of several processes, on one machine
+// or several, sharing the campaigns of one database. It drives up to
+// --campaigns campaigns at once, any it can take the leases of (the
+// campaign's and its number's), each until it is finished, paused or
+// waiting, then looks again.
+type worker struct {
+	a     *app
+	cmd   *cobra.Command
+	st    store.Store
+	o     *resumeOptions
+	slots chan struct{} // one per campaign driven now
+	freed chan struct{} // a drive ended: look again without waiting --poll
+	runs  sync.WaitGroup
+
+	mu sync.Mutex // guards the maps, and newClient (the rehearsal state)
+	// notBefore is when a campaign is worth trying again: when its run said
+	// more can be sent, or after a backoff.
+	notBefore map[int64]time.Time
+	told      map[int64]string // the skip last printed per campaign
+	driving   map[int64]bool
+}
+
+// runWorker drives campaigns until a signal, then exits 0 once the
+// campaign in hand is handed over: its requests in flight answered or left
+// uncertain (--shutdown-wait), its leases released.
+func (a *app) runWorker(cmd *cobra.Command, st store.Store, o *resumeOptions) error {
+	ctx := cmd.Context()
+	a.endsOnSignal = true
+	w := &worker{
+		a: a, cmd: cmd, st: st, o: o,
+		slots: make(chan struct{}, o.campaigns), freed: make(chan struct{}, 1),
+		notBefore: map[int64]time.Time{}, told: map[int64]string{}, driving: map[int64]bool{},
+	}
+	fmt.Fprintf(a.out, "worker on %s: up to %d campaigns at once, looking for more every %s, lease expiry %s; SIGINT or SIGTERM stops it\n",
+		store.Redact(a.dbPath), o.campaigns, o.poll, o.exec.leaseExpiry)
+	for ctx.Err() == nil {
+		if err := w.round(ctx); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(a.errOut, "whatsend: worker: %v; trying again in %s\n", a.storeContext(err), o.poll)
+		}
+		t := time.NewTimer(o.poll)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-w.freed:
+		}
+		t.Stop()
+	}
+	w.runs.Wait() // each run ends on the signal: in flight settled, leases released
+	fmt.Fprintf(a.out, "worker stopped (%v): campaigns handed over\n", context.Cause(ctx))
+	return nil
+}
+
+// round starts driving, in creation order, the campaigns that have work and
+// whose leases are free, while this worker has a free slot.
+func (w *worker) round(ctx context.Context) error {
+	cs, err := w.st.Campaigns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if !w.wanted(c) {
+			continue
+		}
+		if h, held, err := campaign.Holder(ctx, w.st, c, w.o.exec.owner(), w.a.now()); err != nil {
+			return err
+		} else if held {
+			w.say(c, fmt.Sprintf("driven by pid %d on %s", h.PID, h.Host))
+			continue
+		}
+		select {
+		case w.slots <- struct{}{}:
+		default:
+			return nil // busy enough: the rest waits for a free slot
+		}
+		w.mu.Lock()
+		delete(w.told, c.ID)
+		w.driving[c.ID] = true
+		w.mu.Unlock()
+		w.runs.Go(func() {
+			res, err := w.drive(c)
+			if ctx.Err() == nil {
+				w.after(c, res, err)
+			}
+			w.mu.Lock()
+			delete(w.driving, c.ID)
+			w.mu.Unlock()
+			<-w.slots
+			select {
+			case w.freed <- struct{}{}:
+			default:
+			}
+		})
+	}
+	return nil
+}
+
+// wanted reports whether c may have work for this worker now.
+func (w *worker) wanted(c store.Campaign) bool {
+	now := w.a.now()
+	w.mu.Lock()
+	driving, notBefore := w.driving[c.ID], w.notBefore[c.ID]
+	w.mu.Unlock()
+	switch {
+	case driving:
+		return false
+	case c.State.Closed() || c.State == store.CampaignImporting:
+		return false
+	case now.Before(notBefore):
+		return false
+	case c.State == store.CampaignPaused && !campaign.PastNotAfter(c, now) && !campaign.RetriesItself(c):
+		// As resume --all: a person resumes it by name after fixing the cause.
+		w.say(c, fmt.Sprintf("paused, skipped: %s; after fixing the cause: whatsend resume %s", c.PauseReason, campaign.QuoteArg(c.Name)))
+		return false
+	}
+	if skip := w.a.otherNumber(c); skip != "" {
+		w.say(c, skip+", skipped")
+		return false
+	}
+	return true
+}
+
+// drive runs c once as resume does, retries due later than --poll ending
+// the run with work left rather than keeping the worker waiting.
+func (w *worker) drive(c store.Campaign) (campaign.Result, error) {
+	s, err := campaign.DecodeSettings(c.Settings)
+	if err != nil {
+		return campaign.Result{}, err
+	}
+	if err := campaign.CheckPhoneNumberID(c.Name, s, "WHATSEND_PHONE_NUMBER_ID", w.a.getenv("WHATSEND_PHONE_NUMBER_ID")); err != nil {
+		return campaign.Result{}, err
+	}
+	w.mu.Lock()
+	client, err := w.a.newClient(s, w.o.api)
+	w.mu.Unlock()
+	if err != nil {
+		return campaign.Result{}, err
+	}
+	e := w.o.exec
+	e.retryWait = w.o.poll
+	return w.a.driveResult(w.cmd, w.st, client, c, e)
+}
+
+// after records when c is worth trying again. A campaign finished is
+// closed from now on; one whose lease another worker took first
+// (ErrBusy) is looked at again at the next round.
+func (w *worker) after(c store.Campaign, res campaign.Result, err error) {
+	now := w.a.now()
+	var next time.Time
+	switch {
+	case err == nil, errors.Is(err, campaign.ErrBusy):
+		return
+	case errors.Is(err, campaign.ErrMoreWork):
+		next = now.Add(w.o.poll)
+		if res.NextAt.After(now) {
+			next = res.NextAt
+		}
+	case errors.Is(err, campaign.ErrPaused):
+		next = now.Add(workerBackoff) // a network pause is tried again then
+	default:
+		fmt.Fprintf(w.a.errOut, "whatsend: worker: campaign %s: %v; trying it again in %s\n", c.Name, err, workerBackoff)
+		next = now.Add(workerBackoff)
+	}
+	w.mu.Lock()
+	w.notBefore[c.ID] = next
+	w.mu.Unlock()
+}
+
+// say prints why c is left alone, once until the reason changes.
+func (w *worker) say(c store.Campaign, why string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.told[c.ID] == why {
+		return
+	}
+	w.told[c.ID] = why
+	fmt.Fprintf(w.a.out, "campaign %s (id %d): %s\n", c.Name, c.ID, why)
+}
