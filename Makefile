@@ -1,7 +1,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: build install test bench torture workers-30k demo fmt vet fuzz clean
+.PHONY: build install test bench bench-go torture workers-30k demo fmt vet fuzz clean
 
 # build and install stamp the module version and commit (whatsend version).
 build:
@@ -19,9 +19,16 @@ test: vet
 vet:
 	$(GO) vet $(PKGS)
 
-# bench: benchmarks only (no tests); slower, not run by CI. -p 1: one
-# package at a time, so benchmarks do not share the cores (README "Performance").
+# bench: issue 20's performance table, one line per figure, medians of 3
+# (internal/cmd/bench; about 30 minutes). BENCH_QUICK=1: small sizes, one
+# run each (a smoke test); BENCH_10M=1 adds the 10,000,000-row import;
+# BENCH_ONLY=import,report runs some rows. Not run by CI.
 bench:
+	$(GO) run ./internal/cmd/bench
+
+# bench-go: every Go benchmark once (no tests). -p 1: one package at a
+# time, so benchmarks do not share the cores (README "Performance").
+bench-go:
 	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS)
 
 # torture: SIGKILL at random moments while sending at 300 msg/s with faults,

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/whatsend/whatsend/campaign/csvimport"
@@ -19,7 +20,7 @@ import (
 )
 
 // DefaultImportBatch is how many rows one import transaction holds.
-const DefaultImportBatch = 50000
+const DefaultImportBatch = 25000
 
 // ImportConfig says what to import and how to name the campaign.
 type ImportConfig struct {
@@ -140,101 +141,143 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 }
 
 // importRows streams the file into the store in batches. It stops when ctx
-// is done, between two rows.
+// is done, between two rows. One goroutine writes a batch while the reader
+// fills the next, so the CSV's checks (phone normalisation, on every core)
+// and the store's inserts overlap; memory holds two batches at most.
 func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg ImportConfig) (csvimport.Result, int, int, error) {
 	size := cfg.BatchSize
 	if size <= 0 {
 		size = DefaultImportBatch
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	parts := make(chan importPart) // unbuffered: the writer holds one, the reader fills one
 	var (
-		rows       []store.Recipient
-		skips      []store.SkippedRow
 		dups, opts int
-		// values holds the batch's rows' component column values by
-		// line, for the export of a row skipped after the read.
-		values = map[int][]string{}
+		werr       error
+		wg         sync.WaitGroup
 	)
-	exported := func(r store.Recipient) []string {
-		if v := values[r.Line]; v != nil {
-			return append(slices.Clone(r.Params), v...)
+	wg.Go(func() {
+		for p := range parts {
+			if werr != nil {
+				continue // drain: the reader stops at its next row
+			}
+			d, o, err := p.write(ctx, st, id)
+			dups, opts = dups+d, opts+o
+			if err != nil {
+				werr = err
+				cancel(err)
+			}
 		}
-		return r.Params
-	}
-	flush := func() error {
-		if len(rows) == 0 && len(skips) == 0 {
+	})
+	p := importPart{values: map[int][]string{}}
+	hand := func() error {
+		if len(p.rows) == 0 && len(p.skips) == 0 {
 			return nil
 		}
-		phones := make([]string, len(rows))
-		for i, r := range rows {
-			phones[i] = r.Phone
+		select {
+		case parts <- p:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		out, err := st.OptedOut(ctx, phones)
-		if err != nil {
-			return err
-		}
-		keep := rows[:0]
-		for _, r := range rows {
-			if out[r.Phone] {
-				opts++
-				skips = append(skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone, Params: exported(r)})
-				continue
-			}
-			keep = append(keep, r)
-		}
-		d, err := st.ImportBatch(ctx, id, keep, skips)
-		if err != nil {
-			return err
-		}
-		if len(d) > 0 {
-			params := make(map[int][]string, len(d)) // by line
-			for _, x := range d {
-				params[x.Line] = nil
-			}
-			for _, r := range keep {
-				if _, ok := params[r.Line]; ok {
-					params[r.Line] = exported(r)
-				}
-			}
-			dupSkips := make([]store.SkippedRow, len(d))
-			for i, x := range d {
-				dupSkips[i] = store.SkippedRow{Line: x.Line, Reason: csvimport.ReasonDuplicate,
-					Detail: fmt.Sprintf("%s is the same number as line %d", x.Phone, x.FirstLine), Raw: x.Phone, Params: params[x.Line]}
-			}
-			if _, err := st.ImportBatch(ctx, id, nil, dupSkips); err != nil {
-				return err
-			}
-			dups += len(d)
-		}
-		rows, skips = rows[:0], skips[:0]
-		clear(values)
+		// The writer owns the handed batch now.
+		p = importPart{rows: make([]store.Recipient, 0, size), values: map[int][]string{}}
 		return nil
 	}
 	res, err := csvimport.Read(f, cfg.File, cfg.CSV, func(r csvimport.Row) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rows = append(rows, store.Recipient{Line: r.Line, Phone: r.Phone, Params: r.Params, Components: r.Components})
+		p.rows = append(p.rows, store.Recipient{Line: r.Line, Phone: r.Phone, Params: r.Params, Components: r.Components})
 		if r.Values != nil {
-			values[r.Line] = r.Values
+			p.values[r.Line] = r.Values
 		}
-		if len(rows)+len(skips) >= size {
-			return flush()
+		if len(p.rows)+len(p.skips) >= size {
+			return hand()
 		}
 		return nil
 	}, func(s csvimport.Skip) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		skips = append(skips, store.SkippedRow{Line: s.Line, Reason: s.Reason, Detail: s.Detail, Raw: s.Raw, Params: s.Params})
-		if len(rows)+len(skips) >= size {
-			return flush()
+		p.skips = append(p.skips, store.SkippedRow{Line: s.Line, Reason: s.Reason, Detail: s.Detail, Raw: s.Raw, Params: s.Params})
+		if len(p.rows)+len(p.skips) >= size {
+			return hand()
 		}
 		return nil
 	})
-	if err != nil {
-		return res, dups, opts, err
+	if err == nil {
+		err = hand()
 	}
-	return res, dups, opts, flush()
+	close(parts)
+	wg.Wait()
+	if werr != nil {
+		return res, dups, opts, werr
+	}
+	return res, dups, opts, err
+}
+
+// importPart is one batch of an import: its rows and skips, and the rows'
+// component column values by line, for the export of a row skipped after
+// the read.
+type importPart struct {
+	rows   []store.Recipient
+	skips  []store.SkippedRow
+	values map[int][]string
+}
+
+// exported is a row's values as a skip exports them.
+func (p importPart) exported(r store.Recipient) []string {
+	if v := p.values[r.Line]; v != nil {
+		return append(slices.Clone(r.Params), v...)
+	}
+	return r.Params
+}
+
+// write stores the batch: the opted-out rows become skips, and the numbers
+// already imported (earlier in this batch or an earlier one) are recorded
+// as duplicates of their first line. It returns the duplicates and
+// opted-out counts.
+func (p importPart) write(ctx context.Context, st store.Store, id int64) (dups, opts int, err error) {
+	phones := make([]string, len(p.rows))
+	for i, r := range p.rows {
+		phones[i] = r.Phone
+	}
+	out, err := st.OptedOut(ctx, phones)
+	if err != nil {
+		return 0, 0, err
+	}
+	keep, skips := p.rows[:0], p.skips
+	for _, r := range p.rows {
+		if out[r.Phone] {
+			opts++
+			skips = append(skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone, Params: p.exported(r)})
+			continue
+		}
+		keep = append(keep, r)
+	}
+	d, err := st.ImportBatch(ctx, id, keep, skips)
+	if err != nil || len(d) == 0 {
+		return 0, opts, err
+	}
+	params := make(map[int][]string, len(d)) // by line
+	for _, x := range d {
+		params[x.Line] = nil
+	}
+	for _, r := range keep {
+		if _, ok := params[r.Line]; ok {
+			params[r.Line] = p.exported(r)
+		}
+	}
+	dupSkips := make([]store.SkippedRow, len(d))
+	for i, x := range d {
+		dupSkips[i] = store.SkippedRow{Line: x.Line, Reason: csvimport.ReasonDuplicate,
+			Detail: fmt.Sprintf("%s is the same number as line %d", x.Phone, x.FirstLine), Raw: x.Phone, Params: params[x.Line]}
+	}
+	if _, err := st.ImportBatch(ctx, id, nil, dupSkips); err != nil {
+		return 0, opts, err
+	}
+	return len(d), opts, nil
 }
 
 // fileHash is the hex SHA-256 of the file's bytes. It stops when ctx is

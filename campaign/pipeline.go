@@ -103,8 +103,9 @@ func (r *runner) checkpointer(ctx, sendCtx context.Context, in <-chan dispatched
 		for _, d := range group {
 			sends.Go(func() {
 				defer func() { <-slots }()
+				start := time.Now()
 				acc, err := d.n.send.SendTemplate(sendCtx, r.message(d))
-				results <- sendResult{d: d, acc: acc, err: err}
+				results <- sendResult{d: d, acc: acc, err: err, took: time.Since(start)}
 			})
 		}
 	}
@@ -129,7 +130,9 @@ func (r *runner) recorder(ctx context.Context, in <-chan sendResult) {
 	group := make([]sendResult, 0, 256)
 	var lastProgress time.Time
 	for first := range in {
-		group = gather(in, append(group[:0], first), recordWait, nil)
+		// Wait no longer than a request takes: the outcomes a crash can
+		// lose are then at most about as many as the requests in flight.
+		group = gather(in, append(group[:0], first), min(recordWait, max(first.took, 0)), nil)
 		now := r.d.Now()
 		os := make([]store.Outcome, len(group))
 		for i, x := range group {
@@ -192,8 +195,11 @@ func (r *runner) flushCheckpoints(ctx context.Context) error {
 // most checkpointWait for more recipients (a request leaves only after its
 // checkpoint, so sends may leave up to that much later than paced; the pair
 // spacer adds it as a margin). Below it, a group is what is already queued,
-// so sends leave exactly as paced. The recorder waits at most recordWait (an
-// outcome lost in a crash leaves its recipient uncertain, never re-sent).
+// so sends leave exactly as paced. The recorder waits at most recordWait,
+// and no longer than the group's first request took (an outcome lost in a
+// crash leaves its recipient uncertain, never re-sent: with this bound a
+// kill loses about as many answered outcomes as there were requests in
+// flight, not 50 ms of answers).
 const (
 	groupingRate   = 200 // msg/s
 	checkpointWait = 5 * time.Millisecond

@@ -264,9 +264,10 @@ type dispatched struct {
 
 // sendResult is a request's answer.
 type sendResult struct {
-	d   dispatched
-	acc sender.Accepted
-	err error
+	d    dispatched
+	acc  sender.Accepted
+	err  error
+	took time.Duration // the request's round trip
 }
 
 func (r *runner) run(ctx context.Context) error {

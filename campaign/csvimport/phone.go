@@ -23,11 +23,20 @@ var mangledRE = regexp.MustCompile(`^[+]?[0-9]+([.,][0-9]+)?[eE][+]?[0-9]+$`)
 // Normalize turns a phone cell into E.164. It returns the number, or an
 // empty number with a skip reason and a human detail.
 func Normalize(raw, region string) (e164, reason, detail string) {
+	return normalize(raw, region, true)
+}
+
+// normalize is Normalize; fast takes the cleanBrazil shortcut (the tests
+// compare it with the path without).
+func normalize(raw, region string, fast bool) (e164, reason, detail string) {
 	s := strings.TrimSpace(raw)
 	s = strings.TrimPrefix(s, "'") // a spreadsheet's "text" marker
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", ReasonMissingNumber, "the phone number is empty"
+	}
+	if num, ok := cleanBrazil(s); fast && ok && phonenumbers.IsValidNumber(num) {
+		return s, "", ""
 	}
 	if mangledRE.MatchString(s) {
 		return "", ReasonMangledNumber, "a spreadsheet turned the number into " + s + ": format the column as text and export again"
@@ -77,4 +86,28 @@ func Region(e164 string) string {
 		return ""
 	}
 	return phonenumbers.GetRegionCodeForNumber(num)
+}
+
+// cleanBrazil is Normalize's shortcut for a cell already in clean E.164 of
+// Brazil: +55, an area code without a 0, and 8 or 9 more digits (what
+// most lists hold). libphonenumber's Parse of such a cell finds country
+// code 55 and keeps the national number as is (Brazil's national prefix,
+// 0 or 90, cannot start it), so the number is built here without Parse's
+// regular expressions, which are two thirds of the cost of a row; its
+// validity is still libphonenumber's, and its E.164 form is the cell.
+// TestCleanBrazilIsParse checks both against the slow path.
+func cleanBrazil(s string) (*phonenumbers.PhoneNumber, bool) {
+	if len(s) != 13 && len(s) != 14 || s[:3] != "+55" || s[3] == '0' || s[4] == '0' {
+		return nil, false
+	}
+	var n uint64
+	for i := 3; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return nil, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	cc := int32(55)
+	return &phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &n}, true
 }

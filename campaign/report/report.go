@@ -328,7 +328,7 @@ type Point struct {
 
 // add counts one attempt into the point; share is the guard's window share
 // after it, when it was answered (ok).
-func (p *Point) add(a store.AttemptRecord, share float64, ok bool) {
+func (p *Point) add(a store.AttemptMark, share float64, ok bool) {
 	p.Attempts++
 	switch a.State {
 	case store.StateSent:
@@ -375,7 +375,7 @@ type Store interface {
 	Retries(ctx context.Context, campaignID int64) ([]store.RetryRun, error)
 	Skipped(ctx context.Context, campaignID int64) ([]store.SkippedRow, error)
 	Recipients(ctx context.Context, campaignID int64, fn func(store.Recipient) error) error
-	Attempts(ctx context.Context, campaignID int64, fn func(store.AttemptRecord) error) error
+	AttemptMarks(ctx context.Context, campaignID int64, fn func(store.AttemptMark) error) error
 	Phone(ctx context.Context, phoneNumberID string) (store.PhoneRecord, error)
 }
 
@@ -618,7 +618,7 @@ func (r *Report) readAttempts(ctx context.Context, st Store, campaignID int64, s
 	fineOff := false
 	var prev time.Time
 	var active time.Duration
-	err := st.Attempts(ctx, campaignID, func(a store.AttemptRecord) error {
+	err := st.AttemptMarks(ctx, campaignID, func(a store.AttemptMark) error {
 		at := a.StartedAt.UTC()
 		if !prev.IsZero() {
 			if d := at.Sub(prev); d > 0 && d <= activeGap {

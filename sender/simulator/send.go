@@ -137,10 +137,13 @@ func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.latency > 0 {
+		s.waiting.Add(1)
 		t := time.NewTimer(d.latency)
 		select {
 		case <-t.C:
+			s.waiting.Add(-1)
 		case <-r.Context().Done():
+			s.waiting.Add(-1)
 			t.Stop()
 			return
 		}

@@ -81,6 +81,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/whatsend/whatsend/sender"
@@ -163,8 +164,11 @@ type Message struct {
 type Stats struct {
 	Accepted int            `json:"accepted"`
 	ByCode   map[string]int `json:"by_code"`
-	Uploads  int            `json:"uploads,omitempty"`  // media uploads answered with an id
-	Webhooks *WebhookStats  `json:"webhooks,omitempty"` // with webhooks only
+	Uploads  int            `json:"uploads,omitempty"` // media uploads answered with an id
+	// InFlight counts the sends waiting out their latency at this instant:
+	// the requests a client killed now would leave unanswered.
+	InFlight int           `json:"in_flight,omitempty"`
+	Webhooks *WebhookStats `json:"webhooks,omitempty"` // with webhooks only
 }
 
 // TemplateControl changes a template.
@@ -208,6 +212,7 @@ type Sim struct {
 	stats      Stats
 	recent     []bool // last answers: 131056 or not (quality model)
 	seq        uint64
+	waiting    atomic.Int64      // sends waiting out their latency (Stats.InFlight)
 	fault      share             // Fault131056's error diffusion
 	wh         *webhooks         // nil without webhooks
 	media      map[string]upload // uploaded media by id
@@ -316,7 +321,7 @@ func (s *Sim) Messages() []Message {
 func (s *Sim) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := Stats{Accepted: s.stats.Accepted, Uploads: s.stats.Uploads, ByCode: map[string]int{}}
+	out := Stats{Accepted: s.stats.Accepted, Uploads: s.stats.Uploads, ByCode: map[string]int{}, InFlight: int(s.waiting.Load())}
 	for k, v := range s.stats.ByCode {
 		out.ByCode[k] = v
 	}

@@ -744,3 +744,36 @@ func TestConcurrentSends(t *testing.T) {
 		t.Errorf("accepted %d, recorded %d, distinct wamids %d, want 400 each", st.Accepted, len(msgs), len(seen))
 	}
 }
+
+// TestStatsInFlight: /_sim/stats counts the sends waiting out their
+// latency (what a client killed at that instant leaves unanswered), and a
+// send whose client goes away leaves the count.
+func TestStatsInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := simulator.New(simulator.Config{Tier: -1, Latency: 100 * time.Millisecond})
+		var wg sync.WaitGroup
+		for i := range 3 {
+			wg.Go(func() { mustAccept(t, s, order(phone(i+1))) })
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		wg.Go(func() {
+			req := httptest.NewRequestWithContext(ctx, http.MethodPost, sendPath, strings.NewReader(order(phone(9)).json()))
+			req.Header.Set("Authorization", "Bearer "+simulator.DefaultToken)
+			s.ServeHTTP(httptest.NewRecorder(), req)
+		})
+		synctest.Wait()
+		if got := s.Stats().InFlight; got != 4 {
+			t.Errorf("in flight during the latency = %d, want 4", got)
+		}
+		cancel() // the client of the fourth send is gone
+		synctest.Wait()
+		if got := s.Stats().InFlight; got != 3 {
+			t.Errorf("in flight after a client left = %d, want 3", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+		wg.Wait()
+		if got, want := stats(t, s), `{"accepted":3,"by_code":{}}`; got != want {
+			t.Errorf("stats %s, want %s", got, want)
+		}
+	})
+}

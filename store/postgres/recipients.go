@@ -262,6 +262,17 @@ func (s *Store) Attempts(ctx context.Context, campaignID int64, fn func(store.At
 	return each(ctx, s, scanAttempt, fn, `SELECT `+attemptCols+` FROM attempts WHERE campaign_id = $1 ORDER BY started_at, seq`, campaignID)
 }
 
+// AttemptMarks implements store.Store, streaming in start order.
+func (s *Store) AttemptMarks(ctx context.Context, campaignID int64, fn func(store.AttemptMark) error) error {
+	return each(ctx, s, func(rows pgx.Row) (store.AttemptMark, error) {
+		var m store.AttemptMark
+		var started int64
+		err := rows.Scan(&started, &m.Batch, &m.State, &m.Code)
+		m.StartedAt = tm(started)
+		return m, err
+	}, fn, `SELECT started_at, batch, state, code FROM attempts WHERE campaign_id = $1 ORDER BY started_at, seq`, campaignID)
+}
+
 // RecentAttempts implements store.Store: the last n attempts by start
 // time, newest first (finished or not).
 func (s *Store) RecentAttempts(ctx context.Context, campaignID int64, n int) ([]store.AttemptRecord, error) {

@@ -76,9 +76,10 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 			var first *sql.Stmt
 			// In number order, so the unique (campaign, phone) index is
 			// walked forward instead of at random (users' lists are in no
-			// order); at equal numbers the earlier line comes first and wins.
+			// order); at equal numbers the earlier line comes first and wins
+			// (lines are unique: the order is total, no stable sort needed).
 			rs = slices.Clone(rs)
-			slices.SortStableFunc(rs, func(a, b store.Recipient) int {
+			slices.SortFunc(rs, func(a, b store.Recipient) int {
 				return cmp.Or(strings.Compare(a.Phone, b.Phone), cmp.Compare(a.Line, b.Line))
 			})
 			for _, r := range rs {

@@ -175,28 +175,22 @@ func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, ke
 	if len(as) == 0 {
 		return nil
 	}
+	var prep [3]*sql.Stmt
+	for i, q := range []string{beginAttemptSQL, beginRecipientSQL, beginWindowSQL} {
+		var err error
+		if prep[i], err = s.prepared(ctx, q); err != nil {
+			return err
+		}
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if key != "" {
 			if err := holding(ctx, tx, key, owner); err != nil {
 				return err
 			}
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at)
-			VALUES (?,?,?,?,?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
+		ins, upd, win := tx.StmtContext(ctx, prep[0]), tx.StmtContext(ctx, prep[1]), tx.StmtContext(ctx, prep[2])
 		defer ins.Close()
-		upd, err := tx.PrepareContext(ctx, `UPDATE recipients SET state = 'in_flight', attempts = ?, delivery = '', updated_at = ?, phone_number_id = ? WHERE id = ?`)
-		if err != nil {
-			return err
-		}
 		defer upd.Close()
-		win, err := tx.PrepareContext(ctx, `INSERT INTO window_log (scope, phone, sent_at, in_csw)
-			VALUES (?, ?, ?, EXISTS (SELECT 1 FROM contacts WHERE phone = ? AND last_reply_at > ?))`)
-		if err != nil {
-			return err
-		}
 		defer win.Close()
 		for _, a := range as {
 			at := ts(a.StartedAt)
@@ -218,6 +212,15 @@ func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, ke
 		return nil
 	})
 }
+
+// BeginAttempts' statements, prepared once per process (Store.prepared).
+const (
+	beginAttemptSQL = `INSERT INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at)
+			VALUES (?,?,?,?,?,?,?,?,?)`
+	beginRecipientSQL = `UPDATE recipients SET state = 'in_flight', attempts = ?, delivery = '', updated_at = ?, phone_number_id = ? WHERE id = ?`
+	beginWindowSQL    = `INSERT INTO window_log (scope, phone, sent_at, in_csw)
+			VALUES (?, ?, ?, EXISTS (SELECT 1 FROM contacts WHERE phone = ? AND last_reply_at > ?))`
+)
 
 // deferral is the one 131049 rule, for send answers and status webhooks
 // alike: a recipient deferred fewer times than its campaign's
@@ -351,6 +354,27 @@ func (s *Store) Attempts(ctx context.Context, campaignID int64, fn func(store.At
 			return err
 		}
 		if err := fn(a); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// AttemptMarks implements store.Store, streaming in start order.
+func (s *Store) AttemptMarks(ctx context.Context, campaignID int64, fn func(store.AttemptMark) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT started_at, batch, state, code FROM attempts WHERE campaign_id = ? ORDER BY started_at, rowid`, campaignID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m store.AttemptMark
+		var started int64
+		if err := rows.Scan(&started, &m.Batch, &m.State, &m.Code); err != nil {
+			return err
+		}
+		m.StartedAt = tm(started)
+		if err := fn(m); err != nil {
 			return err
 		}
 	}

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ImportDuplicates", testImportDuplicates},
 		{"DueOrder", testDueOrder},
 		{"CheckpointAndOutcomes", testCheckpointAndOutcomes},
+		{"AttemptMarks", testAttemptMarks},
 		{"UncertainAfterCrash", testUncertain},
 		{"Window", testWindow},
 		{"Warmup", testWarmup},
@@ -234,6 +235,41 @@ func testCheckpointAndOutcomes(t *testing.T, st store.Store) {
 	must(t, err)
 	if len(recent) != 1 || recent[0].Batch != 1 {
 		t.Errorf("RecentAttempts = %+v", recent)
+	}
+}
+
+// testAttemptMarks: AttemptMarks streams what Attempts does, in start
+// order (not insertion order), with the outcome of each attempt.
+func testAttemptMarks(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 3)
+	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	late, early, open := attempt(c, due[0], 1, t0.Add(2*time.Second)), attempt(c, due[1], 1, t0), attempt(c, due[2], 1, t0.Add(time.Second))
+	late.Batch, open.Batch = 2, 3
+	must(t, st.BeginAttempts(ctx, []store.Attempt{late, early, open}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{
+		{AttemptID: late.ID, RecipientID: due[0].ID, State: store.StateSent, WAMID: "wamid.1", FinishedAt: t0.Add(3 * time.Second)},
+		{AttemptID: early.ID, RecipientID: due[1].ID, State: store.StateRetry, Code: 131056, FinishedAt: t0.Add(time.Second)},
+	}))
+	var want, got []store.AttemptMark
+	must(t, st.Attempts(ctx, c.ID, func(a store.AttemptRecord) error {
+		want = append(want, store.AttemptMark{StartedAt: a.StartedAt, Batch: a.Batch, State: a.State, Code: a.Code})
+		return nil
+	}))
+	must(t, st.AttemptMarks(ctx, c.ID, func(m store.AttemptMark) error {
+		got = append(got, m)
+		return nil
+	}))
+	if len(want) != 3 || want[0].Code != 131056 || want[1].State != store.StateInFlight || want[2].Batch != 2 {
+		t.Fatalf("Attempts = %+v, want the 131056 retry, the open attempt, then batch 2's send", want)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("AttemptMarks = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if !got[i].StartedAt.Equal(want[i].StartedAt) || got[i].Batch != want[i].Batch || got[i].State != want[i].State || got[i].Code != want[i].Code {
+			t.Errorf("AttemptMarks[%d] = %+v, want %+v", i, got[i], want[i])
+		}
 	}
 }
 
