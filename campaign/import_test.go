@@ -136,7 +136,7 @@ func TestHalfImportWithAttemptsIsKept(t *testing.T) {
 	if _, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: phones(1, 0)[0]}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	due, err := st.Due(ctx, id, time.Now(), 0, 10)
+	due, err := st.Due(ctx, id, time.Now(), 10)
 	if err != nil || len(due) != 1 {
 		t.Fatalf("due = %v, %v", due, err)
 	}

@@ -230,7 +230,7 @@ func TestFencedAfterTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	fst := Fenced(st, me, c.ID)
-	due, err := st.Due(ctx, c.ID, t0, 0, 10)
+	due, err := st.Due(ctx, c.ID, t0, 10)
 	if err != nil || len(due) != 1 {
 		t.Fatalf("due = %v, %v", due, err)
 	}

@@ -102,7 +102,7 @@ func TestDeleteRefusesInFlightAndBusy(t *testing.T) {
 		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
 		c := e.campaign("c", phones(3, 0), campaign.Settings{Rate: 20})
 		ctx := t.Context()
-		due, err := e.st.Due(ctx, c.ID, time.Now(), 0, 10)
+		due, err := e.st.Due(ctx, c.ID, time.Now(), 10)
 		if err != nil {
 			t.Fatal(err)
 		}

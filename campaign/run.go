@@ -533,7 +533,7 @@ func (r *runner) fetch(ctx context.Context, now time.Time) ([]store.Recipient, e
 	// one recipient out of Due, so the loop ends.
 	for {
 		limit := r.s.BatchSize*len(r.nums) + len(r.waiting) + len(r.queued) + len(r.parked)
-		page, err := r.d.Store.Due(ctx, r.c.ID, now, 0, limit)
+		page, err := r.d.Store.Due(ctx, r.c.ID, now, limit)
 		if err != nil {
 			return nil, err
 		}

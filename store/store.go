@@ -470,8 +470,8 @@ type Store interface {
 	Skipped(ctx context.Context, campaignID int64) ([]SkippedRow, error)
 	// Due returns up to limit recipients ready to send at now: pending, or
 	// retry/deferred whose NextAttemptAt has come, ordered by NextAttemptAt
-	// then line, with id > afterID (for paging within one pass).
-	Due(ctx context.Context, campaignID int64, now time.Time, afterID int64, limit int) ([]Recipient, error)
+	// then line.
+	Due(ctx context.Context, campaignID int64, now time.Time, limit int) ([]Recipient, error)
 	// NextDue returns the earliest NextAttemptAt among retry and deferred
 	// recipients, or false when there is none.
 	NextDue(ctx context.Context, campaignID int64) (time.Time, bool, error)

@@ -62,7 +62,7 @@ func newWorld(t testing.TB, n int) *world {
 	if err := st.FinishImport(ctx, id, n); err != nil {
 		t.Fatal(err)
 	}
-	due, err := st.Due(ctx, id, t0, 0, n)
+	due, err := st.Due(ctx, id, t0, n)
 	if err != nil || len(due) != n {
 		t.Fatalf("due: %d, %v", len(due), err)
 	}

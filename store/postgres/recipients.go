@@ -34,18 +34,18 @@ func scanRecipient(sc pgx.Row) (store.Recipient, error) {
 }
 
 // Due implements store.Store.
-func (s *Store) Due(ctx context.Context, campaignID int64, now time.Time, afterID int64, limit int) ([]store.Recipient, error) {
+func (s *Store) Due(ctx context.Context, campaignID int64, now time.Time, limit int) ([]store.Recipient, error) {
 	var out []store.Recipient
 	err := each(ctx, s, scanRecipient, func(r store.Recipient) error {
 		out = append(out, r)
 		return nil
 	}, `SELECT `+recipientCols+` FROM recipients
-			WHERE campaign_id = $1 AND state = 'pending' AND next_attempt_at <= $3 AND id > $2
+			WHERE campaign_id = $1 AND state = 'pending' AND next_attempt_at <= $2
 		UNION ALL SELECT `+recipientCols+` FROM recipients
-			WHERE campaign_id = $1 AND state = 'retry' AND next_attempt_at <= $3 AND id > $2
+			WHERE campaign_id = $1 AND state = 'retry' AND next_attempt_at <= $2
 		UNION ALL SELECT `+recipientCols+` FROM recipients
-			WHERE campaign_id = $1 AND state = 'deferred' AND next_attempt_at <= $3 AND id > $2
-		ORDER BY next_attempt_at, line LIMIT $4`, campaignID, afterID, ts(now), limit)
+			WHERE campaign_id = $1 AND state = 'deferred' AND next_attempt_at <= $2
+		ORDER BY next_attempt_at, line LIMIT $3`, campaignID, ts(now), limit)
 	return out, err
 }
 

@@ -97,7 +97,7 @@ func BenchmarkDue1M(b *testing.B) {
 	now := time.Now()
 	for b.Loop() {
 		for range calls {
-			page, err := st.Due(ctx, id, now, 0, 100)
+			page, err := st.Due(ctx, id, now, 100)
 			if err != nil {
 				b.Fatal(err)
 			}

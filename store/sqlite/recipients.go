@@ -50,16 +50,16 @@ func (s *Store) queryRecipients(ctx context.Context, q string, args ...any) ([]s
 }
 
 // Due implements store.Store.
-func (s *Store) Due(ctx context.Context, campaignID int64, now time.Time, afterID int64, limit int) ([]store.Recipient, error) {
+func (s *Store) Due(ctx context.Context, campaignID int64, now time.Time, limit int) ([]store.Recipient, error) {
 	// One index range per state, merged by SQLite in index order: an OR over
 	// the states scanned and sorted the whole campaign on every page.
 	return s.queryRecipients(ctx, `SELECT `+recipientCols+` FROM recipients
-			WHERE campaign_id = ?1 AND state = 'pending' AND next_attempt_at <= ?3 AND id > ?2
+			WHERE campaign_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
 		UNION ALL SELECT `+recipientCols+` FROM recipients
-			WHERE campaign_id = ?1 AND state = 'retry' AND next_attempt_at <= ?3 AND id > ?2
+			WHERE campaign_id = ?1 AND state = 'retry' AND next_attempt_at <= ?2
 		UNION ALL SELECT `+recipientCols+` FROM recipients
-			WHERE campaign_id = ?1 AND state = 'deferred' AND next_attempt_at <= ?3 AND id > ?2
-		ORDER BY next_attempt_at, line LIMIT ?4`, campaignID, afterID, ts(now), limit)
+			WHERE campaign_id = ?1 AND state = 'deferred' AND next_attempt_at <= ?2
+		ORDER BY next_attempt_at, line LIMIT ?3`, campaignID, ts(now), limit)
 }
 
 // NextDue implements store.Store.

@@ -150,7 +150,7 @@ func testImportDuplicates(t *testing.T, st store.Store) {
 	}
 	// A recipient's components come back as stored, read among the due or
 	// all; none stays none.
-	due, err := st.Due(ctx, id, time.Now(), 0, 10)
+	due, err := st.Due(ctx, id, time.Now(), 10)
 	must(t, err)
 	if len(due) != 2 || due[0].Line != 2 || string(due[0].Components) != string(comps) || due[1].Components != nil {
 		t.Fatalf("due = %+v, want line 2 with its components and line 3 with none", due)
@@ -176,7 +176,7 @@ func attempt(c store.Campaign, r store.Recipient, n int, at time.Time) store.Att
 func testDueOrder(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 5)
-	due, err := st.Due(ctx, c.ID, t0, 0, 10)
+	due, err := st.Due(ctx, c.ID, t0, 10)
 	must(t, err)
 	if len(due) != 5 || due[0].Line != 2 || due[4].Line != 6 {
 		t.Fatalf("due = %d recipients starting at line %d", len(due), due[0].Line)
@@ -187,11 +187,11 @@ func testDueOrder(t *testing.T, st store.Store) {
 		{AttemptID: fmt.Sprintf("%d-%d-1", c.ID, due[0].ID), RecipientID: due[0].ID, State: store.StateRetry, Code: 131056, NextAttemptAt: t0.Add(time.Hour), FinishedAt: t0},
 		{AttemptID: fmt.Sprintf("%d-%d-1", c.ID, due[1].ID), RecipientID: due[1].ID, State: store.StateDeferred, Code: 131049, NextAttemptAt: t0.Add(24 * time.Hour), FinishedAt: t0},
 	}))
-	now, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	now, _ := st.Due(ctx, c.ID, t0, 10)
 	if len(now) != 3 || now[0].Line != 4 {
 		t.Errorf("due now = %d starting at line %d, want 3 from line 4", len(now), now[0].Line)
 	}
-	later, _ := st.Due(ctx, c.ID, t0.Add(2*time.Hour), 0, 10)
+	later, _ := st.Due(ctx, c.ID, t0.Add(2*time.Hour), 10)
 	if len(later) != 4 {
 		t.Errorf("due in 2 h = %d, want 4 (the retry came due)", len(later))
 	}
@@ -209,7 +209,7 @@ func testDueOrder(t *testing.T, st store.Store) {
 func testCheckpointAndOutcomes(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 2)
-	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
 	a := attempt(c, due[0], 1, t0)
 	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
 	r := Recipient(t, st, due[0].CampaignID, due[0].ID)
@@ -243,7 +243,7 @@ func testCheckpointAndOutcomes(t *testing.T, st store.Store) {
 func testAttemptMarks(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 3)
-	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
 	late, early, open := attempt(c, due[0], 1, t0.Add(2*time.Second)), attempt(c, due[1], 1, t0), attempt(c, due[2], 1, t0.Add(time.Second))
 	late.Batch, open.Batch = 2, 3
 	must(t, st.BeginAttempts(ctx, []store.Attempt{late, early, open}))
@@ -276,7 +276,7 @@ func testAttemptMarks(t *testing.T, st store.Store) {
 func testUncertain(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 3)
-	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
 	must(t, st.BeginAttempts(ctx, []store.Attempt{attempt(c, due[0], 1, t0), attempt(c, due[1], 1, t0)}))
 	n, err := st.MarkUncertain(ctx, c.ID, t0.Add(time.Minute))
 	must(t, err)
@@ -299,8 +299,8 @@ func testWindow(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	a := newCampaign(t, st, "a", 3)
 	b := newCampaign(t, st, "b", 3) // same numbers, same scope
-	ra, _ := st.Due(ctx, a.ID, t0, 0, 10)
-	rb, _ := st.Due(ctx, b.ID, t0, 0, 10)
+	ra, _ := st.Due(ctx, a.ID, t0, 10)
+	rb, _ := st.Due(ctx, b.ID, t0, 10)
 	// +1002 wrote to the business an hour ago: inside a customer-service window.
 	Inbound(t, st, store.Inbound{WAMID: "in1", From: "+1002", At: t0.Add(-time.Hour), Type: "text", Text: "hi"})
 	must(t, st.BeginAttempts(ctx, []store.Attempt{attempt(a, ra[0], 1, t0), attempt(a, ra[1], 1, t0.Add(time.Hour)), attempt(a, ra[2], 1, t0)}))
@@ -350,7 +350,7 @@ func testWarmup(t *testing.T, st store.Store) {
 func testNotSentReleases(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 3)
-	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
 	a0, a1 := attempt(c, due[0], 1, t0), attempt(c, due[1], 1, t0.Add(time.Second))
 	a0.StartsWarmup, a1.StartsWarmup = true, true
 	must(t, st.BeginAttempts(ctx, []store.Attempt{a0, a1}))
@@ -503,7 +503,7 @@ func testBreakLease(t *testing.T, st store.Store) {
 func testCheckpointFenced(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 1)
-	due, err := st.Due(ctx, c.ID, t0, 0, 10)
+	due, err := st.Due(ctx, c.ID, t0, 10)
 	must(t, err)
 	a := attempt(c, due[0], 1, t0)
 	key := fmt.Sprintf("campaign:%d", c.ID)
@@ -562,7 +562,7 @@ func testWebhookDedupe(t *testing.T, st store.Store) {
 func sentRecipient(t *testing.T, st store.Store, c store.Campaign, i int, wamid string) store.Recipient {
 	t.Helper()
 	ctx := t.Context()
-	due, _ := st.Due(ctx, c.ID, t0, 0, 100)
+	due, _ := st.Due(ctx, c.ID, t0, 100)
 	r := due[0]
 	for _, d := range due {
 		if d.Phone == fmt.Sprintf("+%d", 1000+i) {
@@ -619,7 +619,7 @@ func testStatusNeverBackwards(t *testing.T, st store.Store) {
 func testStatusSettlesUncertain(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 2)
-	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
 	as := []store.Attempt{attempt(c, due[0], 1, t0), attempt(c, due[1], 1, t0)}
 	must(t, st.BeginAttempts(ctx, as))
 	_, err := st.MarkUncertain(ctx, c.ID, t0)
@@ -660,7 +660,7 @@ func testSummary(t *testing.T, st store.Store) {
 	must(t, err)
 	r := sentRecipient(t, st, c, 0, "w0")
 	Status(t, st, store.StatusUpdate{WAMID: "w0", Status: store.DeliveryRead, At: t0})
-	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
 	a := attempt(c, due[0], 1, t0.Add(time.Second))
 	must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
 	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: due[0].ID, State: store.StateFailed, Code: 131026, FinishedAt: t0}}))
@@ -685,7 +685,7 @@ func testSummary(t *testing.T, st store.Store) {
 func testConcurrent(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 200)
-	due, _ := st.Due(ctx, c.ID, t0, 0, 200)
+	due, _ := st.Due(ctx, c.ID, t0, 200)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for w := range 4 {
@@ -777,7 +777,7 @@ func testNotifications(t *testing.T, st store.Store) {
 func testFailedStatusBeforeAnswer(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 2)
-	due, err := st.Due(ctx, c.ID, t0, 0, 10)
+	due, err := st.Due(ctx, c.ID, t0, 10)
 	must(t, err)
 	for i, code := range []int{131026, 131049} {
 		r := due[i]
@@ -852,7 +852,7 @@ func finish(t *testing.T, st store.Store, c store.Campaign, r store.Recipient, n
 func testCancel(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 6)
-	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
 	finish(t, st, c, due[0], 1, store.Outcome{State: store.StateSent, WAMID: "w0"})
 	finish(t, st, c, due[1], 1, store.Outcome{State: store.StateFailed, Code: 131026})
 	finish(t, st, c, due[2], 1, store.Outcome{State: store.StateRetry, Code: 131056, NextAttemptAt: t0.Add(time.Hour)})
@@ -879,7 +879,7 @@ func testCancel(t *testing.T, st store.Store) {
 	if ps, _ := st.Pauses(ctx, c.ID); len(ps) != 1 || ps[0].ResumedAt.IsZero() {
 		t.Errorf("pause history after cancel = %+v, want the pause ended", ps)
 	}
-	if d, _ := st.Due(ctx, c.ID, t0.Add(48*time.Hour), 0, 10); len(d) != 0 {
+	if d, _ := st.Due(ctx, c.ID, t0.Add(48*time.Hour), 10); len(d) != 0 {
 		t.Errorf("%d recipients due after cancel, want none", len(d))
 	}
 	// The crash's in-flight recipient settles as usual by webhook.
@@ -895,7 +895,7 @@ func testCancel(t *testing.T, st store.Store) {
 func testRequeueFailed(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 6)
-	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
 	finish(t, st, c, due[0], 1, store.Outcome{State: store.StateSent, WAMID: "w0"})
 	finish(t, st, c, due[1], 3, store.Outcome{State: store.StateFailed, Code: 131026})
 	finish(t, st, c, due[2], 1, store.Outcome{State: store.StateFailed, Code: 131000})
@@ -1003,7 +1003,7 @@ func testDeferralCap(t *testing.T, st store.Store) {
 	if c.MaxDeferrals != 2 {
 		t.Fatalf("MaxDeferrals = %d, want 2", c.MaxDeferrals)
 	}
-	due, _ := st.Due(ctx, c.ID, t0, 0, 1)
+	due, _ := st.Due(ctx, c.ID, t0, 1)
 	r := due[0]
 	at := t0
 	// 1: a send answered 131049.

@@ -12,10 +12,10 @@ import (
 func testHolds(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 3)
-	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
 	opens := t0.Add(5 * time.Hour)
 	must(t, st.HoldRecipients(ctx, []int64{due[0].ID, due[1].ID}, opens))
-	if now, _ := st.Due(ctx, c.ID, t0, 0, 10); len(now) != 1 || now[0].ID != due[2].ID {
+	if now, _ := st.Due(ctx, c.ID, t0, 10); len(now) != 1 || now[0].ID != due[2].ID {
 		t.Errorf("due while two are held = %d recipients, want only line %d", len(now), due[2].Line)
 	}
 	next, ok, err := st.NextDue(ctx, c.ID)
@@ -23,7 +23,7 @@ func testHolds(t *testing.T, st store.Store) {
 	if !ok || !next.Equal(opens) {
 		t.Errorf("NextDue = %v %v, want the hold %v", next, ok, opens)
 	}
-	if later, _ := st.Due(ctx, c.ID, opens, 0, 10); len(later) != 3 {
+	if later, _ := st.Due(ctx, c.ID, opens, 10); len(later) != 3 {
 		t.Errorf("due when the window opens = %d, want 3", len(later))
 	}
 	cn, _ := st.Counts(ctx, c.ID)
@@ -31,7 +31,7 @@ func testHolds(t *testing.T, st store.Store) {
 		t.Errorf("held recipients are %v, want still pending", cn)
 	}
 	must(t, st.ReleaseHolds(ctx, c.ID))
-	if now, _ := st.Due(ctx, c.ID, t0, 0, 10); len(now) != 3 {
+	if now, _ := st.Due(ctx, c.ID, t0, 10); len(now) != 3 {
 		t.Errorf("due after ReleaseHolds = %d, want 3", len(now))
 	}
 	if _, ok, _ := st.NextDue(ctx, c.ID); ok {
@@ -44,7 +44,7 @@ func testHolds(t *testing.T, st store.Store) {
 func testExpire(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 4)
-	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
 	sent := attempt(c, due[0], 1, t0)
 	retry := attempt(c, due[1], 1, t0)
 	must(t, st.BeginAttempts(ctx, []store.Attempt{sent, retry}))
@@ -58,7 +58,7 @@ func testExpire(t *testing.T, st store.Store) {
 	if n != 3 || cn[store.StateExpired] != 3 || cn[store.StateSent] != 1 || cn[store.StatePending]+cn[store.StateRetry] != 0 {
 		t.Errorf("ExpireRecipients = %d, counts %v; want 3 expired, 1 sent", n, cn)
 	}
-	if due, _ := st.Due(ctx, c.ID, t0.Add(48*time.Hour), 0, 10); len(due) != 0 {
+	if due, _ := st.Due(ctx, c.ID, t0.Add(48*time.Hour), 10); len(due) != 0 {
 		t.Errorf("%d expired recipients are due", len(due))
 	}
 }
@@ -69,7 +69,7 @@ func testExpire(t *testing.T, st store.Store) {
 func testResendSilent(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	c := newCampaign(t, st, "a", 3)
-	due, _ := st.Due(ctx, c.ID, t0, 0, 10)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
 	as := []store.Attempt{attempt(c, due[0], 1, t0), attempt(c, due[1], 1, t0), attempt(c, due[2], 1, t0)}
 	must(t, st.BeginAttempts(ctx, as))
 	_, err := st.MarkUncertain(ctx, c.ID, t0.Add(time.Minute))
