@@ -76,15 +76,7 @@ func poolKillNine(t *testing.T, dsn string) {
 	}
 	p.extra = []string{"WHATSEND_DB=" + dsn}
 	csv := writeCSV(t, p.dir, 3000, 0)
-	accepted := func() int {
-		n := 0
-		for _, s := range sims {
-			var st simStats
-			s.getJSON(t, "/_sim/stats", &st)
-			n += st.Accepted
-		}
-		return n
-	}
+	accepted := func() int { return acceptedBy(t, sims) }
 	for i, at := range []int{500, 1600} {
 		args := p.runArgs(csv, "--rate", "150", "--phone-number-id", strings.Join(ids, ","), "--business-id", "200000000000001")
 		if i > 0 {
@@ -170,4 +162,16 @@ func poolKillNine(t *testing.T, dsn string) {
 		t.Fatal(err)
 	}
 	t.Logf("states %v; accepted %d", counts, accepted())
+}
+
+// acceptedBy is the messages the simulators accepted, in all.
+func acceptedBy(t *testing.T, sims map[string]*simProc) int {
+	t.Helper()
+	n := 0
+	for _, s := range sims {
+		var st simStats
+		s.getJSON(t, "/_sim/stats", &st)
+		n += st.Accepted
+	}
+	return n
 }

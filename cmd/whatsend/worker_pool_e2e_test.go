@@ -58,15 +58,7 @@ func TestWorkersOnePooledCampaign(t *testing.T) {
 		"--rate", "1000", "--tier", fmt.Sprint(limit), "--warmup-days", "0", "--dry-run")...); code != 0 {
 		t.Fatalf("import exited %d\n%s%s", code, p.stdout.String(), p.stderr.String())
 	}
-	accepted := func() int {
-		total := 0
-		for _, s := range sims {
-			var st simStats
-			s.getJSON(t, "/_sim/stats", &st)
-			total += st.Accepted
-		}
-		return total
-	}
+	accepted := func() int { return acceptedBy(t, sims) }
 	q := pgQuery(t, dsn)
 	workerArgs := []string{"--poll", "200ms", "--lease-expiry", "3s", "--shutdown-wait", "2s"}
 	ws := startWorkers(t, p, dsn, 3, workerArgs...)
