@@ -37,18 +37,7 @@ func TestKillNineThenResumeSendsNothingTwice(t *testing.T) {
 		// most this kill can leave uncertain.
 		inFlightAtKills += count(`SELECT count(*) FROM recipients WHERE state = 'in_flight'`)
 	}
-	code := -1
-	for range 10 {
-		if code = p.exec("resume"); code == 0 {
-			break
-		}
-		if code != 10 {
-			t.Fatalf("resume exited %d, want 0 or 10\nstdout: %s\nstderr: %s", code, p.stdout.String(), p.stderr.String())
-		}
-	}
-	if code != 0 {
-		t.Fatalf("campaign not finished after 10 resumes (last exit %d)", code)
-	}
+	p.resumeUntilFinished(10)
 
 	accepted, uncertainAtKill := checkNothingSentTwice(t, sim, p)
 	// An uncertain recipient without an ambiguous answer was in flight at a

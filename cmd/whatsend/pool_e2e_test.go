@@ -90,18 +90,7 @@ func poolKillNine(t *testing.T, dsn string) {
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 	}
-	code := -1
-	for range 5 {
-		if code = p.exec("resume"); code == 0 {
-			break
-		}
-		if code != 10 {
-			t.Fatalf("resume exited %d, want 0 or 10\nstdout: %s\nstderr: %s", code, p.stdout.String(), p.stderr.String())
-		}
-	}
-	if code != 0 {
-		t.Fatalf("campaign not finished after 5 resumes (last exit %d)", code)
-	}
+	p.resumeUntilFinished(5)
 
 	by := map[string][]string{} // recipient phone → numbers that accepted it
 	for _, id := range ids {

@@ -248,3 +248,19 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// resumeUntilFinished runs resume until it exits 0, at most limit times;
+// any exit other than 0 or 10 (more work) fails the test.
+func (p *proc) resumeUntilFinished(limit int) {
+	p.t.Helper()
+	code := -1
+	for range limit {
+		if code = p.exec("resume"); code == 0 {
+			return
+		}
+		if code != exitMoreWork {
+			p.t.Fatalf("resume exited %d, want 0 or 10\nstdout: %s\nstderr: %s", code, p.stdout.String(), p.stderr.String())
+		}
+	}
+	p.t.Fatalf("campaign not finished after %d resumes (last exit %d)", limit, code)
+}

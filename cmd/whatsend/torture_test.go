@@ -55,18 +55,7 @@ func TestTorture(t *testing.T) {
 		inFlightAtKills += count(`SELECT count(*) FROM recipients WHERE state = 'in_flight'`)
 	}
 	killed := time.Since(start)
-	code := -1
-	for range 30 {
-		if code = p.exec("resume"); code == 0 {
-			break
-		}
-		if code != exitMoreWork {
-			t.Fatalf("resume exited %d, want 0 or 10\n%s%s", code, &p.stdout, &p.stderr)
-		}
-	}
-	if code != 0 {
-		t.Fatalf("campaign not finished after 30 resumes (last exit %d)", code)
-	}
+	p.resumeUntilFinished(30)
 	accepted, uncertain := checkNothingSentTwice(t, sim, p)
 	if uncertain > inFlightAtKills {
 		t.Errorf("%d recipients uncertain without an ambiguous answer, more than the %d in flight at the kills", uncertain, inFlightAtKills)

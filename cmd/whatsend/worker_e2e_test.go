@@ -213,15 +213,7 @@ func TestWorkersShareCampaignsAndSurviveKill(t *testing.T) {
 	campaignOf := func(id string) int64 { return q(`SELECT id FROM campaigns WHERE phone_number_id = $1`, id) }
 	key := fmt.Sprintf("campaign:%d", campaignOf(victim))
 	pid := q(`SELECT pid FROM leases WHERE key = $1`, key)
-	var killed *workerProc
-	for _, w := range ws {
-		if int64(w.cmd.Process.Pid) == pid {
-			killed = w
-		}
-	}
-	if killed == nil {
-		t.Fatalf("the lease of the second number's campaign names pid %d, no worker's", pid)
-	}
+	killed := workerWithPid(t, ws, pid, "the lease of the second number's campaign")
 	_ = killed.cmd.Process.Signal(syscall.SIGKILL)
 	<-killed.exited
 	killedAt := time.Now()
@@ -363,15 +355,7 @@ func TestStalledWorkerSendsNothingTwice(t *testing.T) {
 	}
 	waitFor(t, "1000 accepted", time.Minute, func() bool { return accepted() >= 1000 })
 	pid := q(`SELECT pid FROM leases WHERE key = 'campaign:1'`)
-	var stalled *workerProc
-	for _, w := range ws {
-		if int64(w.cmd.Process.Pid) == pid {
-			stalled = w
-		}
-	}
-	if stalled == nil {
-		t.Fatalf("the campaign's lease names pid %d, no worker's", pid)
-	}
+	stalled := workerWithPid(t, ws, pid, "the campaign's lease")
 	_ = stalled.cmd.Process.Signal(syscall.SIGSTOP)
 	waitFor(t, "the stalled worker's campaign taken over", time.Minute, func() bool {
 		p := q(`SELECT coalesce(max(pid), 0) FROM leases WHERE key = 'campaign:1'`)
@@ -399,4 +383,17 @@ func TestStalledWorkerSendsNothingTwice(t *testing.T) {
 func tailLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// workerWithPid is the worker of ws whose process is pid; the test fails
+// when none is (what names the pid: why).
+func workerWithPid(t *testing.T, ws []*workerProc, pid int64, what string) *workerProc {
+	t.Helper()
+	for _, w := range ws {
+		if int64(w.cmd.Process.Pid) == pid {
+			return w
+		}
+	}
+	t.Fatalf("%s names pid %d, no worker's", what, pid)
+	return nil
 }

@@ -64,15 +64,7 @@ func TestWorkersOnePooledCampaign(t *testing.T) {
 	ws := startWorkers(t, p, dsn, 3, workerArgs...)
 	waitFor(t, "a sixth accepted", wait, func() bool { return accepted() >= n/6 })
 	pid := q(`SELECT pid FROM leases WHERE key LIKE 'campaign:%'`)
-	var killed *workerProc
-	for _, w := range ws {
-		if int64(w.cmd.Process.Pid) == pid {
-			killed = w
-		}
-	}
-	if killed == nil {
-		t.Fatalf("the campaign's lease names pid %d, no worker's", pid)
-	}
+	killed := workerWithPid(t, ws, pid, "the campaign's lease")
 	_ = killed.cmd.Process.Signal(syscall.SIGKILL)
 	<-killed.exited
 	inFlightAtKill := q(`SELECT count(*) FROM recipients WHERE state IN ('in_flight', 'uncertain')`)
