@@ -128,7 +128,11 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 		// campaign importing, which the next run replaces). The campaign
 		// is this import's own: nothing can have been sent from it.
 		_ = st.DeleteCampaign(context.WithoutCancel(ctx), id)
-		if cause := context.Cause(ctx); cause != nil && errors.Is(err, ctx.Err()) {
+		// Once the import is cancelled (a signal), the store may report
+		// the cancellation in its own words ("statement is closed" from a
+		// statement the cancelled transaction closed): the cause is the
+		// signal.
+		if cause := context.Cause(ctx); cause != nil {
 			return res, cause
 		}
 		return res, err
