@@ -565,8 +565,35 @@ type Store interface {
 	// number that last sent to the same phone in a campaign of the same
 	// scope when it is in pool, otherwise the least-loaded number of pool
 	// at that moment (see AssignLeastLoaded). It returns how many it gave
-	// each number. Recipients already attempted keep their number.
+	// each number. Recipients already attempted keep their number. Several
+	// processes assigning one campaign at once take turns, each seeing the
+	// numbers the one before gave.
 	AssignNumbers(ctx context.Context, campaignID int64, pool []string) (map[string]int, error)
+	// Pair runs: one process sends the share of a campaign assigned to one
+	// phone number of its pool (see campaign.RunOptions.Number).
+
+	// DueFor is Due restricted to the recipients assigned to phoneNumberID.
+	DueFor(ctx context.Context, campaignID int64, phoneNumberID string, now time.Time, limit int) ([]Recipient, error)
+	// NextDueFor is NextDue restricted to the recipients assigned to
+	// phoneNumberID.
+	NextDueFor(ctx context.Context, campaignID int64, phoneNumberID string) (time.Time, bool, error)
+	// CountsFor is Counts restricted to the recipients assigned to
+	// phoneNumberID.
+	CountsFor(ctx context.Context, campaignID int64, phoneNumberID string) (map[State]int, error)
+	// MarkUncertainFor is MarkUncertain restricted to the in_flight
+	// recipients (and attempts) of phoneNumberID: the crash recovery of one
+	// number's pair run, which never touches the rows another live process
+	// has in flight from another number.
+	MarkUncertainFor(ctx context.Context, campaignID int64, phoneNumberID string, now time.Time) (int, error)
+	// PauseNumber records that a number of a campaign's pool is paused by
+	// its guard, so that every process driving the campaign knows it;
+	// a second pause of the same number replaces the first.
+	PauseNumber(ctx context.Context, campaignID int64, phoneNumberID, reason string, at time.Time) error
+	// ResumeNumber removes a number's pause; it is not an error when absent.
+	ResumeNumber(ctx context.Context, campaignID int64, phoneNumberID string) error
+	// NumberPauses returns a campaign's paused numbers, ordered by number.
+	NumberPauses(ctx context.Context, campaignID int64) ([]NumberPause, error)
+
 	// LastSends returns, for a sending phone number, the latest attempt start
 	// per recipient number since the given time (the pair interval across
 	// campaigns).
@@ -667,6 +694,16 @@ type Summary struct {
 	// ByNumber holds the figures of each sending phone number, for the
 	// recipients assigned to one.
 	ByNumber map[string]NumberFigures
+}
+
+// NumberPause is a phone number of a campaign's pool paused by its guard
+// (quality, status, its 131056 share) in a pair run: the other processes
+// driving the campaign do not send from it, and its recipients never
+// attempted go to the other numbers.
+type NumberPause struct {
+	PhoneNumberID string
+	Reason        string
+	At            time.Time
 }
 
 // NumberFigures are one sending phone number's figures in a campaign.

@@ -115,6 +115,7 @@ func (s *Store) DeleteCampaign(ctx context.Context, campaignID int64) error {
 			`DELETE FROM retries WHERE campaign_id = $1`,
 			`DELETE FROM skipped WHERE campaign_id = $1`,
 			`DELETE FROM pauses WHERE campaign_id = $1`,
+			`DELETE FROM number_pauses WHERE campaign_id = $1`,
 			`DELETE FROM recipients WHERE campaign_id = $1`,
 			`DELETE FROM campaigns WHERE id = $1`,
 		} {

@@ -67,6 +67,12 @@ func (s *Store) Recipients(ctx context.Context, campaignID int64, fn func(store.
 
 // Counts implements store.Store.
 func (s *Store) Counts(ctx context.Context, campaignID int64) (map[store.State]int, error) {
+	return s.counts(ctx, "", campaignID)
+}
+
+// counts counts a campaign's recipients by state, those matching and (an
+// extra condition on its further arguments) only.
+func (s *Store) counts(ctx context.Context, and string, args ...any) (map[store.State]int, error) {
 	out := map[store.State]int{}
 	err := s.query(ctx, func(rows pgx.Rows) error {
 		var st store.State
@@ -74,7 +80,7 @@ func (s *Store) Counts(ctx context.Context, campaignID int64) (map[store.State]i
 		err := rows.Scan(&st, &n)
 		out[st] = n
 		return err
-	}, `SELECT state, COUNT(*) FROM recipients WHERE campaign_id = $1 GROUP BY state`, campaignID)
+	}, `SELECT state, COUNT(*) FROM recipients WHERE campaign_id = $1`+and+` GROUP BY state`, args...)
 	return out, err
 }
 
@@ -89,14 +95,21 @@ func (s *Store) SkipRecipients(ctx context.Context, ids []int64, reason string, 
 
 // MarkUncertain implements store.Store.
 func (s *Store) MarkUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error) {
+	return s.markUncertain(ctx, "", ts(now), campaignID)
+}
+
+// markUncertain moves a campaign's in_flight recipients and attempts to
+// uncertain, those matching and (an extra condition on the arguments after
+// the time and the campaign) only.
+func (s *Store) markUncertain(ctx context.Context, and string, args ...any) (int, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE attempts SET state = 'uncertain', finished_at = $1
-			WHERE campaign_id = $2 AND state = 'in_flight'`, ts(now), campaignID); err != nil {
+			WHERE campaign_id = $2 AND state = 'in_flight'`+and, args...); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE recipients SET state = 'uncertain', updated_at = $1
-			WHERE campaign_id = $2 AND state = 'in_flight'`, ts(now), campaignID)
+			WHERE campaign_id = $2 AND state = 'in_flight'`+and, args...)
 		n = tag.RowsAffected()
 		return err
 	})
@@ -298,11 +311,21 @@ func (s *Store) LastSends(ctx context.Context, phoneNumberID string, since time.
 	return out, err
 }
 
+// assignLockKey is the first of the advisory lock keys AssignNumbers takes,
+// one per campaign (assignLockKey + the campaign's id).
+const assignLockKey = int64(0x77736e64) << 32
+
 // AssignNumbers implements store.Store.
 func (s *Store) AssignNumbers(ctx context.Context, campaignID int64, pool []string) (map[string]int, error) {
 	given := map[string]int{}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		clear(given)
+		// Assigners of one campaign take turns (the lock ends with the
+		// transaction): the loads read below include the numbers the one
+		// before gave.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, assignLockKey+campaignID); err != nil {
+			return err
+		}
 		loads := map[string]int{}
 		var k string
 		var n int

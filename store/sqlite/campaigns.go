@@ -141,6 +141,7 @@ func (s *Store) DeleteCampaign(ctx context.Context, campaignID int64) error {
 			`DELETE FROM retries WHERE campaign_id = ?`,
 			`DELETE FROM skipped WHERE campaign_id = ?`,
 			`DELETE FROM pauses WHERE campaign_id = ?`,
+			`DELETE FROM number_pauses WHERE campaign_id = ?`,
 			`DELETE FROM recipients WHERE campaign_id = ?`,
 			`DELETE FROM campaigns WHERE id = ?`,
 		} {

@@ -94,21 +94,24 @@ func (s *Store) Recipients(ctx context.Context, campaignID int64, fn func(store.
 
 // Counts implements store.Store.
 func (s *Store) Counts(ctx context.Context, campaignID int64) (map[store.State]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM recipients WHERE campaign_id = ? GROUP BY state`, campaignID)
+	return s.counts(ctx, "", campaignID)
+}
+
+// counts counts a campaign's recipients by state, those matching and (an
+// extra condition on its further arguments) only.
+func (s *Store) counts(ctx context.Context, and string, args ...any) (map[store.State]int, error) {
+	out := map[store.State]int{}
+	err := s.query(ctx, func(rows *sql.Rows) error {
+		var st store.State
+		var n int
+		err := rows.Scan(&st, &n)
+		out[st] = n
+		return err
+	}, `SELECT state, COUNT(*) FROM recipients WHERE campaign_id = ?`+and+` GROUP BY state`, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[store.State]int{}
-	for rows.Next() {
-		var st store.State
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[st] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SkipRecipients implements store.Store.
@@ -130,14 +133,21 @@ func (s *Store) SkipRecipients(ctx context.Context, ids []int64, reason string, 
 
 // MarkUncertain implements store.Store.
 func (s *Store) MarkUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error) {
+	return s.markUncertain(ctx, "", ts(now), campaignID)
+}
+
+// markUncertain moves a campaign's in_flight recipients and attempts to
+// uncertain, those matching and (an extra condition on the arguments after
+// the time and the campaign) only.
+func (s *Store) markUncertain(ctx context.Context, and string, args ...any) (int, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE attempts SET state = 'uncertain', finished_at = ?
-			WHERE campaign_id = ? AND state = 'in_flight'`, ts(now), campaignID); err != nil {
+			WHERE campaign_id = ? AND state = 'in_flight'`+and, args...); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE recipients SET state = 'uncertain', updated_at = ?
-			WHERE campaign_id = ? AND state = 'in_flight'`, ts(now), campaignID)
+			WHERE campaign_id = ? AND state = 'in_flight'`+and, args...)
 		if err != nil {
 			return err
 		}

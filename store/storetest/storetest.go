@@ -62,6 +62,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Phone", testPhone},
 		{"Close", testClose},
 		{"AssignNumbers", testAssignNumbers},
+		{"NumberShares", testNumberShares},
+		{"NumberPauses", testNumberPauses},
+		{"ConcurrentAssign", testConcurrentAssign},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -1,0 +1,11 @@
+-- whatsend schema, version 12: pair runs (one process per phone number of a
+-- campaign's pool). A number paused by its guard in one process is known to
+-- every other; the due recipients of one number are read by index.
+CREATE TABLE number_pauses (
+	campaign_id     INTEGER NOT NULL,
+	phone_number_id TEXT    NOT NULL,
+	reason          TEXT    NOT NULL,
+	paused_at       INTEGER NOT NULL,
+	PRIMARY KEY (campaign_id, phone_number_id)
+);
+CREATE INDEX recipients_number_due ON recipients (campaign_id, phone_number_id, state, next_attempt_at, line);
