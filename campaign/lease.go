@@ -55,6 +55,18 @@ func (o Owner) policy() store.LeasePolicy {
 }
 
 func campaignLeaseKey(id int64) string { return fmt.Sprintf("campaign:%d", id) }
+
+// pairLeaseKey is the lease of a pair run: the share of campaign id
+// assigned to one phone number of its pool. A whole run holds every pair
+// lease of its pool besides the campaign's, so a whole run and the pair
+// runs exclude each other while pair runs of different numbers run together.
+func pairLeaseKey(id int64, phoneNumberID string) string {
+	return fmt.Sprintf("campaign:%d:%s", id, phoneNumberID)
+}
+
+// PairLeasePrefix is how the pair leases of a campaign begin (status lists
+// who drives each number).
+func PairLeasePrefix(id int64) string { return fmt.Sprintf("campaign:%d:", id) }
 func phoneLeaseKey(phoneNumberID string) string {
 	return "phone:" + phoneNumberID
 }
@@ -126,33 +138,41 @@ type LeaseBreaker interface {
 	BreakLease(ctx context.Context, key, owner string, now time.Time, staleAfter time.Duration) (store.Lease, error)
 }
 
-// Unlock removes a campaign's lease whose holder stopped renewing it (no
-// heartbeat for its expiry, LeaseStale when the lease records none), with
-// the phone-number lease the same holder kept, and returns what it
-// removed: none when the campaign has no lease.
-// A lease with a fresh heartbeat is refused with an error matching ErrBusy
-// that names the holder and its heartbeat's age: its holder may be sending.
+// Unlock removes a campaign's leases whose holders stopped renewing them
+// (no heartbeat for their expiry, LeaseStale when a lease records none):
+// the campaign's lease with the pair and phone-number leases the same
+// holder kept (a whole run), then each pair lease with its phone-number
+// lease (a pair run), and returns what it removed: none when the campaign
+// has no lease. A lease with a fresh heartbeat is refused with an error
+// matching ErrBusy that names the holder and its heartbeat's age: its
+// holder may be sending.
 func Unlock(ctx context.Context, st LeaseBreaker, c store.Campaign, now time.Time) ([]store.Lease, error) {
+	groups := [][]string{leaseKeys(c)}
+	for _, id := range poolOf(c) {
+		groups = append(groups, []string{pairLeaseKey(c.ID, id), phoneLeaseKey(id)})
+	}
 	var removed []store.Lease
-	owner := ""
-	for _, key := range leaseKeys(c) {
-		l, err := st.BreakLease(ctx, key, owner, now, LeaseStale)
-		if held, ok := errors.AsType[*store.LeaseHeldError](err); ok {
-			h := held.Holder
-			return removed, fmt.Errorf("%w: %s is held by pid %d on %s, heartbeat %s ago (this lease is stale after %s without one): stop that process or wait",
-				ErrBusy, h.Key, h.PID, h.Host, now.Sub(h.Heartbeat).Round(time.Second), h.StaleAfter(LeaseStale))
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			if owner == "" {
-				return nil, nil // no campaign lease: nothing to unlock
+	for _, keys := range groups {
+		owner := ""
+		for _, key := range keys {
+			l, err := st.BreakLease(ctx, key, owner, now, LeaseStale)
+			if held, ok := errors.AsType[*store.LeaseHeldError](err); ok {
+				h := held.Holder
+				return removed, fmt.Errorf("%w: %s is held by pid %d on %s, heartbeat %s ago (this lease is stale after %s without one): stop that process or wait",
+					ErrBusy, h.Key, h.PID, h.Host, now.Sub(h.Heartbeat).Round(time.Second), h.StaleAfter(LeaseStale))
 			}
-			continue
+			if errors.Is(err, store.ErrNotFound) {
+				if owner == "" {
+					break // no lease heads this group: nothing to unlock
+				}
+				continue
+			}
+			if err != nil {
+				return removed, fmt.Errorf("unlock %s: %w", key, err)
+			}
+			removed = append(removed, l)
+			owner = l.Owner
 		}
-		if err != nil {
-			return removed, fmt.Errorf("unlock %s: %w", key, err)
-		}
-		removed = append(removed, l)
-		owner = l.Owner
 	}
 	return removed, nil
 }
@@ -176,15 +196,21 @@ func (l *leases) hold(ctx context.Context, keys ...string) (held context.Context
 }
 
 // Holder returns the live holder of a lease that keeps o from driving
-// campaign c now (its campaign's lease, or its number's) with held true,
-// or held false when o could take both: free, o's own, or their holder
-// gone. It only reads:
+// campaign c now with held true, or held false when o could take them all:
+// free, o's own, or their holder gone. With number "" it asks for a whole
+// run (the campaign's lease, each pair lease and each number's lease of its
+// pool), otherwise for the pair run of that number (the campaign's lease,
+// which a whole run holds, the pair's and the number's). It only reads:
 // Run takes the leases, and one taken meanwhile by another worker makes
 // Run return ErrBusy. resume --worker asks it before building a client for
-// a campaign another worker drives.
-func Holder(ctx context.Context, st store.Store, c store.Campaign, o Owner, now time.Time) (holder store.Lease, held bool, err error) {
+// a campaign or pair another worker drives.
+func Holder(ctx context.Context, st store.Store, c store.Campaign, number string, o Owner, now time.Time) (holder store.Lease, held bool, err error) {
 	pol := o.policy()
-	for _, key := range []string{campaignLeaseKey(c.ID), phoneLeaseKey(c.PhoneNumberID)} {
+	keys := leaseKeys(c)
+	if number != "" {
+		keys = []string{campaignLeaseKey(c.ID), pairLeaseKey(c.ID, number), phoneLeaseKey(number)}
+	}
+	for _, key := range keys {
 		l, err := st.Lease(ctx, key)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -199,15 +225,20 @@ func Holder(ctx context.Context, st store.Store, c store.Campaign, o Owner, now 
 }
 
 // Fenced returns st with the writes of a run of campaign campaignID fenced
-// by the campaign's lease as o holds it: a checkpoint (BeginAttempts)
+// by the lease the run holds as o holds it (the campaign's lease for a
+// whole run, number "", the pair's lease for the pair run of number): a checkpoint (BeginAttempts)
 // writes nothing once another process has taken the lease over, nor does a
 // pause, and both return an error matching ErrBusy and store.ErrLeaseLost.
 // A worker that stalled past its lease's expiry (a paused VM, a stopped
 // process) and wakes up then cannot send what the worker that took over
 // may send, and cannot pause the campaign under it. Give it as Deps.Store
 // with the same Owner as Deps.Owner.
-func Fenced(st store.Store, o Owner, campaignID int64) store.Store {
-	return &fenced{Store: st, key: campaignLeaseKey(campaignID), owner: o.ID}
+func Fenced(st store.Store, o Owner, campaignID int64, number string) store.Store {
+	key := campaignLeaseKey(campaignID)
+	if number != "" {
+		key = pairLeaseKey(campaignID, number)
+	}
+	return &fenced{Store: st, key: key, owner: o.ID}
 }
 
 type fenced struct {

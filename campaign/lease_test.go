@@ -184,24 +184,24 @@ func TestHolder(t *testing.T) {
 	st := openLeaseStore(t)
 	c := store.Campaign{ID: 1, PhoneNumberID: "100"}
 	me := Owner{ID: "me", PID: 10, Host: "h1", Alive: func(int) bool { return true }, Expiry: 3 * time.Second}
-	if _, held, err := Holder(ctx, st, c, me, t0); err != nil || held {
+	if _, held, err := Holder(ctx, st, c, "", me, t0); err != nil || held {
 		t.Errorf("no lease: held %v, %v; want free", held, err)
 	}
 	other := store.Lease{Key: "phone:100", Owner: "other", PID: 20, Host: "h2", Heartbeat: t0, Expiry: 3 * time.Second}
 	if err := st.AcquireLease(ctx, other, me.policy()); err != nil {
 		t.Fatal(err)
 	}
-	if h, held, err := Holder(ctx, st, c, me, t0.Add(3*time.Second)); err != nil || !held || h.Owner != "other" {
+	if h, held, err := Holder(ctx, st, c, "", me, t0.Add(3*time.Second)); err != nil || !held || h.Owner != "other" {
 		t.Errorf("number held by a live worker on h2: %+v, held %v, %v; want it named", h, held, err)
 	}
-	if _, held, err := Holder(ctx, st, c, me, t0.Add(4*time.Second)); err != nil || held {
+	if _, held, err := Holder(ctx, st, c, "", me, t0.Add(4*time.Second)); err != nil || held {
 		t.Errorf("number's holder silent for over its 3 s expiry: held %v, %v; want free", held, err)
 	}
 	mine := store.Lease{Key: "campaign:1", Owner: "me", PID: 10, Host: "h1", Heartbeat: t0.Add(5 * time.Second)}
 	if err := st.AcquireLease(ctx, mine, me.policy()); err != nil {
 		t.Fatal(err)
 	}
-	if _, held, err := Holder(ctx, st, c, me, t0.Add(6*time.Second)); err != nil || held {
+	if _, held, err := Holder(ctx, st, c, "", me, t0.Add(6*time.Second)); err != nil || held {
 		t.Errorf("campaign's lease is this owner's: held %v, %v; want free", held, err)
 	}
 }
@@ -229,7 +229,7 @@ func TestFencedAfterTakeover(t *testing.T) {
 	if err := ls.acquire(ctx, campaignLeaseKey(c.ID)); err != nil {
 		t.Fatal(err)
 	}
-	fst := Fenced(st, me, c.ID)
+	fst := Fenced(st, me, c.ID, "")
 	due, err := st.Due(ctx, c.ID, t0, 10)
 	if err != nil || len(due) != 1 {
 		t.Fatalf("due = %v, %v", due, err)
@@ -255,7 +255,7 @@ func TestFencedAfterTakeover(t *testing.T) {
 	}
 
 	// The holder's own checkpoint goes through.
-	if err := Fenced(st, Owner{ID: "taker"}, c.ID).BeginAttempts(ctx, []store.Attempt{a}); err != nil {
+	if err := Fenced(st, Owner{ID: "taker"}, c.ID, "").BeginAttempts(ctx, []store.Attempt{a}); err != nil {
 		t.Errorf("checkpoint by the lease's holder: %v", err)
 	}
 }

@@ -150,8 +150,8 @@ func Delete(ctx context.Context, d Deps, campaignID int64) error {
 	})
 }
 
-// underLease runs fn on the campaign while holding its lease, so no other
-// process drives it meanwhile. A live holder is refused with ErrBusy naming
+// underLease runs fn on the campaign while holding its lease and its pair
+// leases, so no other process drives it, nor a share of it, meanwhile. A live holder is refused with ErrBusy naming
 // it.
 func underLease(ctx context.Context, d Deps, campaignID int64, fn func(store.Campaign) error) error {
 	d.defaults()
@@ -160,7 +160,11 @@ func underLease(ctx context.Context, d Deps, campaignID int64, fn func(store.Cam
 		return fmt.Errorf("campaign %d: %w", campaignID, err)
 	}
 	ls := &leases{st: d.Store, owner: d.Owner, now: d.Now}
-	if err := ls.acquire(ctx, campaignLeaseKey(campaignID)); err != nil {
+	keys := []string{campaignLeaseKey(campaignID)}
+	for _, id := range poolOf(c) {
+		keys = append(keys, pairLeaseKey(campaignID, id)) // no pair run either
+	}
+	if err := ls.acquire(ctx, keys...); err != nil {
 		return fmt.Errorf("campaign %s: %w", c.Name, err)
 	}
 	defer ls.release()

@@ -46,10 +46,6 @@ func newNumber(id string, send Sender, s Settings, now func() time.Time) *number
 	return &number{id: id, send: send, g: newGuard(s, now)}
 }
 
-// leaseKey is the number's sending lease: one process sends from a number
-// at a time.
-func (n *number) leaseKey() string { return phoneLeaseKey(n.id) }
-
 // chooseRate reads the number's health (the pre-flight: nothing is sent
 // without it) and picks the send rate: the lowest of --rate and the
 // number's throughput from the API, and says why.

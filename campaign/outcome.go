@@ -165,9 +165,9 @@ func (r *runner) judge(num *number, code int) {
 	before := num.g.ratioFactor
 	if p := num.g.observe(code); p != nil {
 		switch {
-		case len(r.nums) > 1 && num.toPause == nil:
+		case !r.lone() && num.toPause == nil:
 			num.toPause = p // the dispatcher pauses this number only
-		case len(r.nums) == 1 && r.pause == nil:
+		case r.lone() && r.pause == nil:
 			r.pause = p
 		}
 	}

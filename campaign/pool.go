@@ -44,14 +44,14 @@ func (r *runner) active() []*number {
 // this run one of the sending numbers (a campaign with one number needs
 // none: its attempts write it).
 func (r *runner) assign(ctx context.Context) error {
-	if len(r.nums) == 1 {
+	if r.lone() {
 		return nil
 	}
-	act := r.active()
+	act := r.assignable()
 	if len(act) == 0 {
 		return nil
 	}
-	given, err := r.d.Store.AssignNumbers(ctx, r.c.ID, ids(act))
+	given, err := r.d.Store.AssignNumbers(ctx, r.c.ID, act)
 	if err != nil {
 		return fmt.Errorf("assign phone numbers: %w", err)
 	}
@@ -66,8 +66,11 @@ func (r *runner) assign(ctx context.Context) error {
 // uncertain, waiting to retry) keep it. The campaign pauses when it was
 // the last number sending (or the only one).
 func (r *runner) pauseNumber(ctx context.Context, n *number, p *pauseCause) error {
-	if len(r.nums) == 1 {
+	if r.lone() {
 		return r.pauseNow(ctx, p)
+	}
+	if r.pair {
+		return r.pausePair(n, p)
 	}
 	n.paused = p
 	for _, rc := range n.queue {
@@ -97,7 +100,7 @@ func (r *runner) pausedNumbers() string {
 
 // applyNumberPauses applies the pauses the recorder asked for.
 func (r *runner) applyNumberPauses(ctx context.Context) error {
-	if len(r.nums) == 1 {
+	if r.lone() {
 		return nil // a lone number's pause is the campaign's (judge)
 	}
 	for _, n := range r.nums {
@@ -245,10 +248,13 @@ func (r *runner) parkedStop(ctx context.Context, counts map[store.State]int) (st
 }
 
 // newNumbers builds the sending state of each number of the campaign's
-// pool, each with its client.
-func newNumbers(c store.Campaign, s Settings, d Deps) ([]*number, error) {
+// pool, each with its client; with only non-empty, of that one number.
+func newNumbers(c store.Campaign, s Settings, d Deps, only string) ([]*number, error) {
 	var out []*number
 	for _, id := range s.Numbers(c.PhoneNumberID) {
+		if only != "" && id != only {
+			continue
+		}
 		send := d.Sender
 		if d.SenderFor != nil {
 			var err error
@@ -281,13 +287,23 @@ func (r *runner) rates() (float64, string) {
 	return total, strings.Join(why, "; ")
 }
 
-// leaseKeys are the leases a run of the campaign holds: the campaign's,
-// then each of its numbers' (the numbers of the stored pool).
+// leaseKeys are the leases a whole run of the campaign holds: the
+// campaign's, each pair lease of its pool, then each of its numbers' (the
+// numbers of the stored pool).
 func leaseKeys(c store.Campaign) []string {
+	pool := poolOf(c)
 	keys := []string{campaignLeaseKey(c.ID)}
-	s, _ := DecodeSettings(c.Settings) // unreadable: the campaign's number
-	for _, id := range s.Numbers(c.PhoneNumberID) {
+	for _, id := range pool {
+		keys = append(keys, pairLeaseKey(c.ID, id))
+	}
+	for _, id := range pool {
 		keys = append(keys, phoneLeaseKey(id))
 	}
 	return keys
+}
+
+// poolOf is the campaign's stored pool of numbers.
+func poolOf(c store.Campaign) []string {
+	s, _ := DecodeSettings(c.Settings) // unreadable: the campaign's number
+	return s.Numbers(c.PhoneNumberID)
 }

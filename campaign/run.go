@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,6 +79,12 @@ type RunOptions struct {
 	// RetryWait is the longest the run waits in-process for a retry to come
 	// due; later retries (deferrals) end the run with work left.
 	RetryWait time.Duration
+	// Number, when set, makes this a pair run: it sends only the
+	// recipients of a pooled campaign assigned to that phone number of its
+	// pool, under the pair's lease and the number's, beside the pair runs
+	// of the other numbers (see pair.go). Empty: a whole run, which sends
+	// from every number and excludes the pair runs.
+	Number string
 	// ShutdownWait bounds how long an interrupted run waits for the
 	// requests already out (default DefaultShutdownWait). Those still
 	// unanswered then are abandoned: their in_flight checkpoint is in the
@@ -154,13 +162,17 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 		return res, &StateError{Campaign: c.Name, State: c.State, Action: "send", Hint: "delete it (whatsend campaign delete " + QuoteArg(c.Name) + ") to import its CSV again"}
 	}
 
-	nums, err := newNumbers(c, s, d)
+	pool := s.Numbers(c.PhoneNumberID)
+	keys := leaseKeys(c)
+	if o.Number != "" {
+		if !slices.Contains(pool, o.Number) {
+			return res, fmt.Errorf("%w: campaign %s: phone number %s is not in its pool (%s)", ErrRefused, c.Name, o.Number, strings.Join(pool, ","))
+		}
+		keys = []string{pairLeaseKey(c.ID, o.Number), phoneLeaseKey(o.Number)}
+	}
+	nums, err := newNumbers(c, s, d, o.Number)
 	if err != nil {
 		return res, err
-	}
-	keys := []string{campaignLeaseKey(c.ID)}
-	for _, n := range nums {
-		keys = append(keys, n.leaseKey())
 	}
 	ls := &leases{st: d.Store, owner: d.Owner, now: d.Now}
 	runCtx, stop, err := ls.hold(ctx, keys...)
@@ -169,7 +181,11 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 	}
 	defer stop()
 
-	r := &runner{d: d, c: c, s: s, o: o, start: d.Now(), nums: nums, byID: map[string]*number{}}
+	r := &runner{d: d, c: c, s: s, o: o, start: d.Now(), nums: nums, byID: map[string]*number{},
+		number: o.Number, pool: pool, pair: o.Number != "" && len(pool) > 1, whole: d.Store}
+	if r.pair {
+		r.d.Store = numberShare{Store: d.Store, id: o.Number}
+	}
 	for _, n := range nums {
 		r.byID[n.id] = n
 	}
@@ -180,6 +196,9 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 		return res, fmt.Errorf("%w: campaign %s: %w", ErrRefused, c.Name, err)
 	}
 	err = r.run(runCtx)
+	if r.pair {
+		err = r.endPair(ctx, err)
+	}
 	if errors.Is(err, errExpired) {
 		err = r.expire(context.WithoutCancel(ctx))
 	}
@@ -206,8 +225,18 @@ type runner struct {
 	s     Settings
 	o     RunOptions
 	start time.Time
-	nums  []*number // the campaign's pool, in --phone-number-id order
+	nums  []*number // the numbers sent from: the campaign's pool, in --phone-number-id order, or a pair run's number
 	byID  map[string]*number
+
+	number string   // a pair run's number (RunOptions.Number)
+	pool   []string // the campaign's pool
+	// pair: a pair run of a campaign of several numbers. Its d.Store reads
+	// its number's share (numberShare); whole is the store unrestricted.
+	pair         bool
+	whole        store.Store
+	othersPaused map[string]bool // a pair run: the pool's numbers paused by other processes
+	pairPause    *pauseCause     // a pair run: why its number paused
+	lastShared   time.Time       // a pair run: when pollShared last read
 
 	wait      waitQueue
 	waiting   map[int64]bool // recipients in wait, skipped when Due returns them again
@@ -279,6 +308,15 @@ func (r *runner) run(ctx context.Context) error {
 	if r.c.State == store.CampaignPaused && !r.pastExpiry(now) {
 		r.wasPaused = true
 		if err := r.recheckPause(ctx); err != nil {
+			return err
+		}
+	}
+	if r.pair {
+		if err := r.startPair(ctx); err != nil {
+			return err
+		}
+	} else if len(r.pool) > 1 {
+		if err := r.liftNumberPauses(ctx); err != nil {
 			return err
 		}
 	}
@@ -399,6 +437,9 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			return r.stop(ctx, sr)
 		}
 		if err := r.applyNumberPauses(ctx); err != nil {
+			return err
+		}
+		if err := r.pollShared(ctx, now, false); err != nil {
 			return err
 		}
 		for _, n := range r.nums {
@@ -621,6 +662,9 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 	if at, ok := r.wait.next(); ok {
 		return false, r.sleepUntil(ctx, at, deadline)
 	}
+	if err := r.pollShared(ctx, now, true); err != nil {
+		return true, err // before the counts: a paused number's recipients may come to this one
+	}
 	counts, err := r.d.Store.Counts(ctx, r.c.ID)
 	if err != nil {
 		return true, err
@@ -628,6 +672,13 @@ func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 	if toSettle(counts) == 0 {
 		if !r.settleAt.IsZero() {
 			return r.awaitSettle(ctx, counts, deadline)
+		}
+		if r.pair {
+			sr, err := r.shareDone(ctx, now)
+			if err != nil {
+				return true, err
+			}
+			return true, r.stop(ctx, sr)
 		}
 		return true, r.stop(ctx, stopReason{kind: stopFinished, at: now})
 	}

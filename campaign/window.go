@@ -300,7 +300,7 @@ func (r *runner) expire(ctx context.Context) error {
 	r.nextAt = time.Time{}
 	r.d.Logger.Warn("the campaign's --not-after passed: its unsent recipients expired", "campaign", r.c.Name,
 		"not_after", r.expiry.UTC().Format(time.RFC3339), "expired", r.expired)
-	counts, err := r.d.Store.Counts(ctx, r.c.ID)
+	counts, err := r.whole.Counts(ctx, r.c.ID) // a pair run: every number's
 	if err != nil {
 		return err
 	}

@@ -15,13 +15,14 @@ type resumeOptions struct {
 	all       bool
 	worker    bool
 	poll      time.Duration
-	campaigns int
+	pairs     int
+	campaigns int // deprecated alias of pairs; -1 when not given
 	api       apiOptions
 	exec      execOptions
 }
 
 func newResumeCmd(a *app) *cobra.Command {
-	o := &resumeOptions{}
+	o := &resumeOptions{campaigns: -1}
 	cmd := &cobra.Command{
 		Use:   "resume [CAMPAIGN]",
 		Short: "Continue a campaign after a pause, a crash or the next day",
@@ -45,14 +46,20 @@ one by name is refused (exit 2).
 
 --all --worker runs until SIGINT or SIGTERM, as one of several workers on
 one machine or several sharing a PostgreSQL database (--db postgres://...).
-It drives up to --campaigns campaigns at once (default 1), any whose lease
-and whose number's lease it can take, each until it is finished, paused or
-waiting (allowance, send window, retries due after --poll), then takes the
-next; with nothing to do it looks again every --poll. Each campaign is
-driven by one worker at a time. A worker that dies (kill -9, a machine lost) keeps its leases until
-its heartbeat is --lease-expiry old; then another worker takes its campaign
-over, and the recipients it had in flight become uncertain, as after any
-crash. On the same host a dead worker's leases are taken over at once (its
+It drives up to --pairs campaign/number pairs at once (default 1): the
+share of a campaign assigned to one phone number of its pool, any pair
+whose lease and whose number's lease it can take, each until that share is
+done, paused or waiting (allowance, send window, retries due after --poll),
+then takes the next; with nothing to do it looks again every --poll. Each
+pair is driven by one worker at a time, so three workers send a campaign of
+three numbers together, one number each; a plain resume of the campaign
+(all its numbers in one process) waits until no worker drives it, and the
+reverse. A number paused by its guard is paused for every worker until a
+person resumes the campaign by name. (--campaigns is the former name of
+--pairs.) A worker that dies (kill -9, a machine lost) keeps its leases until
+its heartbeat is --lease-expiry old; then another worker takes its pairs
+over, and the recipients it had in flight from their numbers become
+uncertain, as after any crash. On the same host a dead worker's leases are taken over at once (its
 pid is gone); leases name the host by WHATSEND_HOST, else the host name:
 give machines whose containers share a host name distinct WHATSEND_HOST
 values. On a signal it lets the requests in flight finish (--shutdown-wait),
@@ -75,7 +82,9 @@ error.`,
 	cmd.Flags().BoolVar(&o.all, "all", false, "resume every campaign that is not finished (for cron)")
 	cmd.Flags().BoolVar(&o.worker, "worker", false, "with --all: run until a signal, driving any campaign no other worker drives")
 	cmd.Flags().DurationVar(&o.poll, "poll", DefaultPoll, "with --worker: how often to look for work when there is none")
-	cmd.Flags().IntVar(&o.campaigns, "campaigns", 1, "with --worker: campaigns driven at once at most (each from its own number)")
+	cmd.Flags().IntVar(&o.pairs, "pairs", 1, "with --worker: campaign/number pairs driven at once at most")
+	cmd.Flags().IntVar(&o.campaigns, "campaigns", -1, "with --worker: the former name of --pairs")
+	_ = cmd.Flags().MarkDeprecated("campaigns", "use --pairs (a worker drives campaign/number pairs)")
 	cmd.Flags().StringVar(&o.api.tokenFile, "token-file", "", "read the access token from this file")
 	addExecFlags(cmd, &o.exec)
 	return cmd
@@ -93,8 +102,14 @@ func (o *resumeOptions) validate() error {
 	if o.poll <= 0 {
 		return usagef("--poll %s: want a positive duration", o.poll)
 	}
-	if o.campaigns < 1 {
-		return usagef("--campaigns %d: want at least 1", o.campaigns)
+	if o.campaigns != -1 {
+		if o.campaigns < 1 {
+			return usagef("--campaigns %d: want at least 1", o.campaigns)
+		}
+		o.pairs = o.campaigns
+	}
+	if o.pairs < 1 {
+		return usagef("--pairs %d: want at least 1", o.pairs)
 	}
 	return o.exec.validate()
 }

@@ -51,6 +51,7 @@ type execOptions struct {
 	skipLinkCheck   bool
 	leaseExpiry     time.Duration
 	retryWait       time.Duration // 0: campaign's default (resume --worker sets its --poll)
+	number          string        // a pair run's phone number (resume --worker); "": every number
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -389,11 +390,12 @@ func (a *app) driveResult(cmd *cobra.Command, st store.Store, client campaign.Se
 	prog := a.newProgress(c.Name)
 	own := e.owner()
 	res, err := campaign.Run(ctx, campaign.Deps{
-		Store: campaign.Fenced(st, own, c.ID), Sender: client, SenderFor: a.poolSenders(client, c), Logger: a.logger, Now: a.now, Progress: prog, Owner: own,
+		Store: campaign.Fenced(st, own, c.ID, e.number), Sender: client, SenderFor: a.poolSenders(client, c), Logger: a.logger, Now: a.now, Progress: prog, Owner: own,
 	}, c.ID, campaign.RunOptions{
 		MaxDuration: e.maxDuration, ShutdownWait: e.shutdownWait, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
 		SkipLinkCheck: e.skipLinkCheck,
 		RetryWait:     e.retryWait,
+		Number:        e.number,
 	})
 	prog.Finish()
 	if _, busy := errors.AsType[*store.LeaseHeldError](err); busy || errors.Is(err, campaign.ErrBusy) || errors.Is(err, campaign.ErrRefused) {

@@ -198,7 +198,7 @@ func TestWorkersShareCampaignsAndSurviveKill(t *testing.T) {
 	q := pgQuery(t, dsn)
 	// Two campaigns at most per worker: however the three are shared at
 	// the start, a survivor has a free slot for the killed worker's.
-	ws := startWorkers(t, p, dsn, 3, "--campaigns", "2", "--poll", "200ms", "--lease-expiry", "3s", "--shutdown-wait", "2s")
+	ws := startWorkers(t, p, dsn, 3, "--pairs", "2", "--poll", "200ms", "--lease-expiry", "3s", "--shutdown-wait", "2s")
 
 	waitFor(t, "three campaigns driven", time.Minute, func() bool {
 		return q(`SELECT count(*) FROM leases WHERE key LIKE 'campaign:%'`) == 3
@@ -320,6 +320,7 @@ func TestWorkerUsage(t *testing.T) {
 		{[]string{"resume", "--all", "--worker", "--wait"}, "--wait would hold one campaign"},
 		{[]string{"resume", "--all", "--worker", "--poll", "0s"}, "--poll 0s"},
 		{[]string{"resume", "--all", "--worker", "--campaigns", "0"}, "--campaigns 0"},
+		{[]string{"resume", "--all", "--worker", "--pairs", "0"}, "--pairs 0"},
 		{[]string{"resume", "--all", "--lease-expiry", "500ms"}, "--lease-expiry 500ms: want at least 1s"},
 	} {
 		if code := p.exec(c.args...); code != 2 || !strings.Contains(p.stderr.String(), c.want) {
