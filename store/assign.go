@@ -41,3 +41,10 @@ func AssignLeastLoaded(pool []string, loads map[string]int, cands []AssignCandid
 	}
 	return out
 }
+
+// Grant is the rule of ReserveAllowance, shared by the backends: n units
+// at most, no more than the limit leaves after the window's count (used)
+// and the other processes' reservations, never less than 0.
+func Grant(n, limit, used, others int) int {
+	return max(0, min(n, limit-used-others))
+}

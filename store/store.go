@@ -612,6 +612,20 @@ type Store interface {
 	// counted in the scope since the given time, oldest first (next-capacity
 	// computation).
 	WindowTimes(ctx context.Context, scope string, since time.Time) ([]time.Time, error)
+	// ReserveAllowance reserves for owner up to n units of the scope's
+	// messaging limit (limit unique recipients since the given time), in
+	// one transaction that processes reserving in the same scope take turns
+	// for: it drops the reservations lapsed at now and owner's own, counts
+	// the window (as WindowCount) and the others' reservations, and grants
+	// min(n, limit - window - others), never less than 0, reserved for
+	// owner until until. It returns what it granted and the window's
+	// count. The several processes sending in one scope thus never send
+	// more together than the limit: each sends only what it was granted,
+	// and reserves again, replacing its reservation, once its sends are in
+	// the window. A reservation of a process killed lapses at until.
+	ReserveAllowance(ctx context.Context, scope, owner string, n, limit int, since, now, until time.Time) (granted, used int, err error)
+	// ReleaseAllowance drops owner's reservation in the scope, if any.
+	ReleaseAllowance(ctx context.Context, scope, owner string) error
 	// WarmupStart returns the scope's warm-up start, or false when the scope
 	// never sent.
 	WarmupStart(ctx context.Context, scope string) (time.Time, bool, error)

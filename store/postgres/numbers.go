@@ -77,3 +77,39 @@ func (s *Store) NumberPauses(ctx context.Context, campaignID int64) ([]store.Num
 	}, `SELECT phone_number_id, reason, paused_at FROM number_pauses WHERE campaign_id = $1 ORDER BY phone_number_id`, campaignID)
 	return out, err
 }
+
+// allowanceLockKey is the first key of the advisory locks ReserveAllowance
+// takes, the second being the scope's hash: reservers of a scope take turns.
+const allowanceLockKey = int32(0x77736e64)
+
+// ReserveAllowance implements store.Store.
+func (s *Store) ReserveAllowance(ctx context.Context, scope, owner string, n, limit int, since, now, until time.Time) (granted, used int, err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		granted, used = 0, 0
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, allowanceLockKey, scope); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM allowance_reservations WHERE scope = $1 AND (until_at <= $2 OR owner = $3)`,
+			scope, ts(now), owner); err != nil {
+			return err
+		}
+		var others int
+		if err := tx.QueryRow(ctx, `SELECT (SELECT COUNT(DISTINCT phone) FROM window_log WHERE scope = $1 AND sent_at >= $2 AND NOT in_csw),
+			(SELECT COALESCE(SUM(units), 0)::bigint FROM allowance_reservations WHERE scope = $1)`, scope, ts(since)).Scan(&used, &others); err != nil {
+			return err
+		}
+		granted = store.Grant(n, limit, used, others)
+		if granted == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO allowance_reservations (scope, owner, units, until_at) VALUES ($1, $2, $3, $4)`,
+			scope, owner, granted, ts(until))
+		return err
+	})
+	return granted, used, err
+}
+
+// ReleaseAllowance implements store.Store.
+func (s *Store) ReleaseAllowance(ctx context.Context, scope, owner string) error {
+	return s.exec(ctx, `DELETE FROM allowance_reservations WHERE scope = $1 AND owner = $2`, scope, owner)
+}

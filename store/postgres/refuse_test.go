@@ -260,7 +260,7 @@ func TestMigratesOlderStore(t *testing.T) {
 		`ALTER TABLE campaigns DROP COLUMN max_deferrals`,
 		`ALTER TABLE recipients DROP COLUMN resent_after_silence`, `DROP TABLE status_seen`, `DROP INDEX attempts_recipient`,
 		`ALTER TABLE skipped DROP COLUMN params`, `ALTER TABLE recipients DROP COLUMN components`, `ALTER TABLE leases DROP COLUMN expiry_ms`,
-		`DROP TABLE number_pauses`, `DROP INDEX recipients_number_due`, `ALTER TABLE recipients DROP COLUMN phone_number_id`,
+		`DROP TABLE number_pauses`, `DROP TABLE allowance_reservations`, `DROP INDEX recipients_number_due`, `ALTER TABLE recipients DROP COLUMN phone_number_id`,
 		`INSERT INTO campaigns (name, csv_hash, template, language, state, created_at, updated_at) VALUES ('old', 'h', 't', 'en', 'ready', 1, 1)`)
 	st, err := postgres.Open(t.Context(), dsn)
 	if err != nil {

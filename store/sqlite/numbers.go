@@ -71,3 +71,32 @@ func (s *Store) NumberPauses(ctx context.Context, campaignID int64) ([]store.Num
 	}, `SELECT phone_number_id, reason, paused_at FROM number_pauses WHERE campaign_id = ? ORDER BY phone_number_id`, campaignID)
 	return out, err
 }
+
+// ReserveAllowance implements store.Store; the transaction takes the
+// database's write lock at BEGIN (_txlock=immediate): reservers take turns.
+func (s *Store) ReserveAllowance(ctx context.Context, scope, owner string, n, limit int, since, now, until time.Time) (granted, used int, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM allowance_reservations WHERE scope = ? AND (until_at <= ? OR owner = ?)`,
+			scope, ts(now), owner); err != nil {
+			return err
+		}
+		var others int
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM window_log WHERE scope = ?1 AND sent_at >= ?2 AND in_csw = 0 GROUP BY phone)),
+			(SELECT COALESCE(SUM(units), 0) FROM allowance_reservations WHERE scope = ?1)`, scope, ts(since)).Scan(&used, &others); err != nil {
+			return err
+		}
+		granted = store.Grant(n, limit, used, others)
+		if granted == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO allowance_reservations (scope, owner, units, until_at) VALUES (?, ?, ?, ?)`,
+			scope, owner, granted, ts(until))
+		return err
+	})
+	return granted, used, err
+}
+
+// ReleaseAllowance implements store.Store.
+func (s *Store) ReleaseAllowance(ctx context.Context, scope, owner string) error {
+	return s.exec(ctx, `DELETE FROM allowance_reservations WHERE scope = ? AND owner = ?`, scope, owner)
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"maps"
 	"sync"
 	"testing"
@@ -155,5 +156,59 @@ func testConcurrentAssign(t *testing.T, st store.Store) {
 		if counts[store.StatePending] != 100 {
 			t.Errorf("%s holds %v, want 100 pending", n, counts)
 		}
+	}
+}
+
+// testAllowanceReservations: reservations of a scope's allowance never
+// grant together more than the limit leaves after the window; an owner's
+// new reservation replaces its own; a lapsed or released one frees its
+// units; reservers at once each see the others'.
+func testAllowanceReservations(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "allowance", 3)
+	due, _ := st.Due(ctx, c.ID, t0, 3)
+	for _, r := range due {
+		finish(t, st, c, r, 1, store.Outcome{State: store.StateSent, WAMID: "w" + r.Phone})
+	}
+	since, until := t0.Add(-time.Hour), t0.Add(30*time.Second)
+	reserve := func(owner string, n int, now, until time.Time, want int) {
+		t.Helper()
+		got, used, err := st.ReserveAllowance(ctx, c.Scope, owner, n, 10, since, now, until)
+		must(t, err)
+		if got != want || used != 3 {
+			t.Fatalf("%s reserving %d at %s: granted %d of a window of %d, want %d of 3", owner, n, now.Format(time.TimeOnly), got, used, want)
+		}
+	}
+	reserve("a", 4, t0, until, 4)
+	reserve("b", 5, t0, until.Add(time.Minute), 3) // 10 - 3 sent - 4 of a
+	reserve("c", 2, t0, until, 0)
+	reserve("a", 4, t0, until, 4) // replaces its own 4
+	// a's reservation lapses at until; b's is still held.
+	reserve("c", 9, until, until.Add(time.Minute), 4)
+	must(t, st.ReleaseAllowance(ctx, c.Scope, "b"))
+	reserve("d", 9, until, until.Add(time.Minute), 3)
+	if got, _, err := st.ReserveAllowance(ctx, "another scope", "a", 5, 10, since, t0, until); err != nil || got != 5 {
+		t.Fatalf("another scope: granted %d, %v; want 5 (scopes are apart)", got, err)
+	}
+
+	// Eight reservers at once over a fresh scope's 50: 50 in all.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	for i := range 8 {
+		wg.Go(func() {
+			got, _, err := st.ReserveAllowance(ctx, "fresh", fmt.Sprint("w", i), 10, 50, since, t0, until)
+			if err != nil {
+				t.Errorf("reserve: %v", err)
+				return
+			}
+			mu.Lock()
+			total += got
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if total != 50 {
+		t.Fatalf("eight reservers at once were granted %d in all, want the 50 of the limit", total)
 	}
 }

@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"NumberShares", testNumberShares},
 		{"NumberPauses", testNumberPauses},
 		{"ConcurrentAssign", testConcurrentAssign},
+		{"AllowanceReservations", testAllowanceReservations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

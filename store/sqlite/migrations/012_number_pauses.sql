@@ -9,3 +9,12 @@ CREATE TABLE number_pauses (
 	PRIMARY KEY (campaign_id, phone_number_id)
 );
 CREATE INDEX recipients_number_due ON recipients (campaign_id, phone_number_id, state, next_attempt_at, line);
+-- The shared messaging limit: units of a scope's allowance reserved by a
+-- process about to send them, until they lapse.
+CREATE TABLE allowance_reservations (
+	scope    TEXT    NOT NULL,
+	owner    TEXT    NOT NULL,
+	units    INTEGER NOT NULL,
+	until_at INTEGER NOT NULL,
+	PRIMARY KEY (scope, owner)
+);
