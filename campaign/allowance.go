@@ -38,6 +38,14 @@ type allowance struct {
 	// store's window count includes them.
 	flush func(context.Context) error
 
+	// res, when set, reserves the units in the store before they are
+	// taken (several processes sending in the scope); owner names this
+	// run's reservation, chunk how many units it reserves at a time.
+	res     reserver
+	owner   string
+	chunk   int
+	granted int // units reserved and not taken yet
+
 	left     int
 	fresh    bool // left was computed and not used up since
 	allowed  int
@@ -105,8 +113,11 @@ func (a *allowance) take(ctx context.Context, phone string, now time.Time) (bool
 	if in[phone] {
 		return true, nil
 	}
-	if !a.fresh || a.left <= 0 {
+	if !a.fresh || a.left <= 0 || (a.res != nil && a.granted <= 0) {
 		if err := a.refresh(ctx, now); err != nil {
+			return false, err
+		}
+		if err := a.reserve(ctx, now); err != nil {
 			return false, err
 		}
 	}
@@ -115,6 +126,7 @@ func (a *allowance) take(ctx context.Context, phone string, now time.Time) (bool
 	}
 	a.left--
 	a.used++
+	a.granted--
 	return true, nil
 }
 
@@ -123,6 +135,52 @@ func (a *allowance) giveBack() {
 	if !a.unlimited() {
 		a.left++
 		a.used--
+		a.granted++
+	}
+}
+
+// reserver is what the allowance shared across processes needs of the
+// store.
+type reserver interface {
+	ReserveAllowance(ctx context.Context, scope, owner string, n, limit int, since, now, until time.Time) (granted, used int, err error)
+	ReleaseAllowance(ctx context.Context, scope, owner string) error
+}
+
+// ReservationLapse is how long a reservation of the scope's allowance is
+// held: a killed process's units are free again after it.
+const ReservationLapse = 30 * time.Second
+
+// maxReservation caps the units reserved at a time.
+const maxReservation = 250
+
+// reserveChunk is how many units a run reserves at a time: about a quarter
+// second of its sends at rate, capped, at least one.
+func reserveChunk(rate float64) int { return min(max(int(rate/4), 1), maxReservation) }
+
+// reserve, after a refresh, reserves the next chunk of what is left in the
+// store, so that the processes sending in the scope never send more
+// together than the limit. What others hold is not left for this run.
+func (a *allowance) reserve(ctx context.Context, now time.Time) error {
+	if a.res == nil || a.left <= 0 {
+		return nil
+	}
+	granted, used, err := a.res.ReserveAllowance(ctx, a.scope, a.owner, min(a.chunk, a.left), a.allowed, now.Add(-Window), now, now.Add(ReservationLapse))
+	if err != nil {
+		return err
+	}
+	a.used, a.granted = used, granted
+	a.left = granted
+	if granted == 0 && (a.nextFree.IsZero() || a.nextFree.After(now.Add(ReservationLapse))) {
+		// Other processes hold what is left: theirs is sent or lapses.
+		a.nextFree = now.Add(ReservationLapse)
+	}
+	return nil
+}
+
+// release gives back what this run reserved and did not take.
+func (a *allowance) release(ctx context.Context) {
+	if a.res != nil && !a.unlimited() {
+		_ = a.res.ReleaseAllowance(context.WithoutCancel(ctx), a.scope, a.owner) // it lapses anyway
 	}
 }
 
@@ -176,6 +234,9 @@ func (a *allowance) stopMessage() string {
 	pct := WarmupFraction(a.day, a.s.WarmupDays) * 100
 	msg := fmt.Sprintf("allowance used up: %d unique recipients in the last 24 h of %d allowed (limit %d from %s × warm-up day %d = %.0f%%)",
 		a.used, a.allowed, a.limit.Users, a.limit.Source, a.day, pct)
+	if a.res != nil && a.used < a.allowed {
+		msg += fmt.Sprintf("; the other %d are reserved by other runs sending in the scope", a.allowed-a.used)
+	}
 	if !a.nextFree.IsZero() {
 		msg += "; capacity frees at " + a.nextFree.UTC().Format(time.RFC3339)
 	}

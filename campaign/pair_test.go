@@ -296,3 +296,24 @@ func TestPairRunLeavesOthersInFlight(t *testing.T) {
 		}
 	})
 }
+
+// TestPairRunsShareTheAllowance: three pair runs at once draw from the
+// portfolio's one allowance (250 unique users per 24 h): 250 are sent in
+// all, not 250 each, and every run stops with work left.
+func TestPairRunsShareTheAllowance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newPoolEnv(t, func(string) simulator.Config { return simulator.Config{MPS: 1000, Tier: -1} })
+		nums := phones(600, 0)
+		c := e.poolCampaign("allow", nums, campaign.Settings{Rate: 100, Tier: "250", WarmupDays: -1})
+		got := e.runPairs(c, poolIDs...)
+		by := e.checkOnceByStored(c, nums)
+		if len(by) > 250 || len(by) < 240 {
+			t.Errorf("%d unique users messaged by three pair runs, want the shared allowance of 250 (not above)", len(by))
+		}
+		for _, n := range poolIDs {
+			if r := got[n]; !errors.Is(r.err, campaign.ErrMoreWork) || r.res.Sent == 0 {
+				t.Errorf("pair run of %s: %v, sent %d; want some sent, then work left", n, r.err, r.res.Sent)
+			}
+		}
+	})
+}

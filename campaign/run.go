@@ -389,7 +389,10 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	al.flush = r.flushCheckpoints
+	al.res, al.chunk = st, reserveChunk(total)
+	al.owner = fmt.Sprintf("%s/%d/%s", r.d.Owner.ID, r.c.ID, r.number)
 	r.allowance = al
+	defer al.release(ctx)
 	if al.unlimited() {
 		log.Info("messaging limit", "scope", r.c.Scope, "limit", "unlimited", "source", al.limit.Source)
 	} else {
