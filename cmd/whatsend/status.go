@@ -101,6 +101,7 @@ func writeStatus(ctx context.Context, w io.Writer, st report.Store, cs []store.C
 		case store.CampaignCancelled:
 			fmt.Fprintf(w, "    cancelled: nothing more is sent; whatsend campaign delete %s removes it\n", campaign.QuoteArg(c.Name))
 		}
+		writeDrivers(ctx, w, st, c, now)
 		if win := campaign.DescribeWindow(s); win != "" {
 			fmt.Fprintf(w, "    send window: %s\n", win)
 		}
