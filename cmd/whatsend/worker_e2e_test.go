@@ -211,7 +211,7 @@ func TestWorkersShareCampaignsAndSurviveKill(t *testing.T) {
 		return s.Accepted >= 500
 	})
 	campaignOf := func(id string) int64 { return q(`SELECT id FROM campaigns WHERE phone_number_id = $1`, id) }
-	key := fmt.Sprintf("campaign:%d", campaignOf(victim))
+	key := fmt.Sprintf("campaign:%d:%s", campaignOf(victim), victim) // the pair lease of its one number
 	pid := q(`SELECT pid FROM leases WHERE key = $1`, key)
 	killed := workerWithPid(t, ws, pid, "the lease of the second number's campaign")
 	_ = killed.cmd.Process.Signal(syscall.SIGKILL)
@@ -355,11 +355,11 @@ func TestStalledWorkerSendsNothingTwice(t *testing.T) {
 		return s.Accepted
 	}
 	waitFor(t, "1000 accepted", time.Minute, func() bool { return accepted() >= 1000 })
-	pid := q(`SELECT pid FROM leases WHERE key = 'campaign:1'`)
+	pid := q(`SELECT pid FROM leases WHERE key LIKE 'campaign:1:%'`)
 	stalled := workerWithPid(t, ws, pid, "the campaign's lease")
 	_ = stalled.cmd.Process.Signal(syscall.SIGSTOP)
 	waitFor(t, "the stalled worker's campaign taken over", time.Minute, func() bool {
-		p := q(`SELECT coalesce(max(pid), 0) FROM leases WHERE key = 'campaign:1'`)
+		p := q(`SELECT coalesce(max(pid), 0) FROM leases WHERE key LIKE 'campaign:1:%'`)
 		return p != 0 && p != pid
 	})
 	at := accepted()

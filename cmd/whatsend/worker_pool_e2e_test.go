@@ -17,18 +17,18 @@ import (
 // processes (resume --all --worker, each as on a host of its own), one
 // campaign of 30,000 recipients over three simulated numbers (one
 // simulator process each, behind one API address) with a shared messaging
-// limit of 20,000 unique users per 24 h. The worker driving the campaign
-// is kill -9ed mid-run; another takes it over after the lease expiry and
-// sends up to the shared limit. A day later (WHATSEND_NOW) the workers
-// send the rest. Then: no recipient accepted twice, by one number or by
-// two; every recipient sent by the number stored for it and every attempt
-// from that number; no number ever over its throughput (130429) or the
-// pair rate (131056); at most 20,000 unique users in the first 24 h over
-// all three numbers; and every recipient sent or uncertain, the uncertain
-// no more than were in flight at the kill.
-//
-// A campaign is driven by one worker at a time (with all its numbers):
-// the workers share campaigns, not the numbers of one campaign.
+// limit of 20,000 unique users per 24 h. The workers share the campaign:
+// each drives one campaign/number pair (its pair lease), three distinct
+// pids. One is kill -9ed mid-run; the two others send their numbers'
+// shares up to the shared limit, and one of them takes the killed
+// worker's number over once its lease expired (its in-flight recipients
+// become uncertain). A day later (WHATSEND_NOW) the workers send the rest.
+// Then: no recipient accepted twice, by one number or by two; every
+// recipient sent by the number stored for it and every attempt from that
+// number; no number ever over its throughput (130429) or the pair rate
+// (131056); at most 20,000 unique users in the first 24 h over all three
+// numbers and all three processes; and every recipient sent or uncertain,
+// the uncertain no more than the killed number had in flight at the kill.
 //
 // make test runs it with 3,000 recipients (a limit of 2,000);
 // WHATSEND_POOL_RECIPIENTS=30000 (make workers-30k) runs the full size.
@@ -63,19 +63,43 @@ func TestWorkersOnePooledCampaign(t *testing.T) {
 	workerArgs := []string{"--poll", "200ms", "--lease-expiry", "3s", "--shutdown-wait", "2s"}
 	ws := startWorkers(t, p, dsn, 3, workerArgs...)
 	waitFor(t, "a sixth accepted", wait, func() bool { return accepted() >= n/6 })
-	pid := q(`SELECT pid FROM leases WHERE key LIKE 'campaign:%'`)
-	killed := workerWithPid(t, ws, pid, "the campaign's lease")
+	// Each worker drives one number of the campaign: three pair leases,
+	// three pids.
+	if pairs, pids := q(`SELECT count(*) FROM leases WHERE key LIKE 'campaign:%:%'`),
+		q(`SELECT count(DISTINCT pid) FROM leases WHERE key LIKE 'campaign:%:%'`); pairs != 3 || pids != 3 {
+		t.Fatalf("%d pair leases held by %d pids, want the three numbers driven by three workers", pairs, pids)
+	}
+	if whole := q(`SELECT count(*) FROM leases WHERE key NOT LIKE 'campaign:%:%' AND key LIKE 'campaign:%'`); whole != 0 {
+		t.Fatalf("%d campaign leases held, want none: the workers drive pairs", whole)
+	}
+	victim := ids[0]
+	pairKey := "campaign:%:" + victim
+	pid := q(`SELECT pid FROM leases WHERE key LIKE $1`, pairKey)
+	killed := workerWithPid(t, ws, pid, "the pair lease of "+victim)
+	// Killed while its number has requests out, so that the takeover has
+	// something to settle.
+	waitFor(t, "requests in flight from "+victim, time.Minute, func() bool {
+		return q(`SELECT count(*) FROM recipients WHERE state = 'in_flight' AND phone_number_id = $1`, victim) > 0
+	})
 	_ = killed.cmd.Process.Signal(syscall.SIGKILL)
 	<-killed.exited
-	inFlightAtKill := q(`SELECT count(*) FROM recipients WHERE state IN ('in_flight', 'uncertain')`)
-	waitFor(t, "the campaign taken over", time.Minute, func() bool {
-		p := q(`SELECT coalesce(max(pid), 0) FROM leases WHERE key LIKE 'campaign:%'`)
-		return p != 0 && p != pid
+	// The most the kill can leave uncertain: what the killed worker had in
+	// flight from its number (no one else sends from it before the expiry).
+	inFlightAtKill := q(`SELECT count(*) FROM recipients WHERE state IN ('in_flight', 'uncertain') AND phone_number_id = $1`, victim)
+	// The survivors send up to the shared limit; the killed worker's
+	// number is taken over (its in-flight recipients become uncertain),
+	// then the workers wait for capacity.
+	waitFor(t, "the shared limit reached and the killed worker's number taken over", wait, func() bool {
+		return q(`SELECT (count(*) FILTER (WHERE state = 'pending') = $1 AND count(*) FILTER (WHERE state = 'in_flight') = 0)::int FROM recipients`, n-limit) == 1
 	})
-	// The survivors send up to the shared limit, then wait for capacity.
-	waitFor(t, "the shared limit reached", wait, func() bool {
-		return q(`SELECT count(*) FROM recipients WHERE state IN ('pending', 'in_flight')`) == int64(n-limit)
-	})
+	// Only a run of the killed worker's number marks its in-flight
+	// recipients uncertain: another worker took the number over.
+	if took := q(`SELECT count(*) FROM attempts WHERE phone_number_id = $1 AND state = 'uncertain'`, victim); took != inFlightAtKill {
+		t.Errorf("%d attempts of %s uncertain after the takeover, want the %d it had in flight at the kill", took, victim, inFlightAtKill)
+	}
+	if other := q(`SELECT count(*) FROM attempts WHERE phone_number_id <> $1 AND state = 'uncertain'`, victim); other != 0 {
+		t.Errorf("%d attempts of the live workers' numbers uncertain, want none", other)
+	}
 	for _, w := range ws {
 		if w != killed {
 			if code := w.stop(30 * time.Second); code != 0 {
