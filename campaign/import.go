@@ -20,7 +20,7 @@ import (
 )
 
 // DefaultImportBatch is how many rows one import transaction holds.
-const DefaultImportBatch = 12500
+const DefaultImportBatch = 25000
 
 // ImportConfig says what to import and how to name the campaign.
 type ImportConfig struct {

@@ -9,9 +9,11 @@ import (
 	"github.com/whatsend/whatsend/store"
 )
 
-// An import loads with a large page cache and unsynced commits; once it
-// is finished (or refused and deleted) the writer is back to synchronous
-// FULL, which every checkpoint relies on, and to the small cache.
+// An import loads with a large page cache, unsynced commits, the statement
+// journal in memory, rare checkpoints and no foreign key checks; once it
+// is finished (or refused or failed, and deleted) the writer is back to
+// synchronous FULL, which every checkpoint relies on, to the small cache,
+// the default checkpoints and foreign keys checked.
 func TestImportModeIsRestored(t *testing.T) {
 	ctx := t.Context()
 	st := openInternal(t)
@@ -28,7 +30,13 @@ func TestImportModeIsRestored(t *testing.T) {
 	// The statement journal's place and the checkpoint interval.
 	others := func(when string, temp, pages int) {
 		t.Helper()
-		var gt, gp int
+		var gt, gp, fk int
+		if err := st.w.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 1, false: 0}[temp == 0]; fk != want {
+			t.Errorf("%s: foreign_keys %d, want %d", when, fk, want)
+		}
 		if err := st.w.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&gt); err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,11 @@ import (
 // indexes: a small cache turns every insert into page reads), unsynced
 // commits, the statement journal in memory, and a checkpoint every
 // importCheckpointPages (128 MB) so the WAL is not copied back every few
-// thousand rows.
+// thousand rows. Foreign keys are not checked while loading (the import's
+// own campaign exists) and the INSERT is OR IGNORE: no row of a statement
+// can then abort it, so SQLite keeps no statement journal for the
+// statements of many rows (copying every page they touch cost more than
+// the inserts).
 const (
 	defaultCacheKiB        = 2000
 	importCacheKiB         = 48 << 10
@@ -43,12 +47,12 @@ func (s *Store) setBulk(ctx context.Context, on bool) error {
 	if s.bulk.Swap(on) == on {
 		return nil
 	}
-	kib, sync, temp, pages := defaultCacheKiB, "FULL", "DEFAULT", defaultCheckpointPages
+	kib, sync, temp, pages, fk := defaultCacheKiB, "FULL", "DEFAULT", defaultCheckpointPages, "ON"
 	if on {
-		kib, sync, temp, pages = importCacheKiB, "OFF", "MEMORY", importCheckpointPages
+		kib, sync, temp, pages, fk = importCacheKiB, "OFF", "MEMORY", importCheckpointPages, "OFF"
 	}
-	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d; PRAGMA synchronous = %s; PRAGMA temp_store = %s; PRAGMA wal_autocheckpoint = %d",
-		kib, sync, temp, pages))
+	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d; PRAGMA synchronous = %s; PRAGMA temp_store = %s; PRAGMA wal_autocheckpoint = %d; PRAGMA foreign_keys = %s",
+		kib, sync, temp, pages, fk))
 	if err != nil {
 		s.bulk.Store(!on) // not switched: the next call tries again
 	}
@@ -56,17 +60,17 @@ func (s *Store) setBulk(ctx context.Context, on bool) error {
 }
 
 // insertRecipientsSQL is the INSERT of n recipients; a number already in
-// the campaign is not inserted (the first line that holds it wins).
+// the campaign is not inserted (the first line that holds it wins: the
+// unique (campaign, phone) index is the only constraint a row can break).
 func insertRecipientsSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO recipients (campaign_id, line, phone, params, components) VALUES `)
+	b.WriteString(`INSERT OR IGNORE INTO recipients (campaign_id, line, phone, params, components) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString(`(?,?,?,?,?)`)
 	}
-	b.WriteString(` ON CONFLICT (campaign_id, phone) DO NOTHING`)
 	return b.String()
 }
 
@@ -90,15 +94,15 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 	// first is the line that holds each number of the batch; a later row
 	// with that number is a duplicate of it.
 	first := make(map[string]int, len(rs))
-	uniq := make([]store.Recipient, 0, len(rs))
+	uniq := make([]int32, 0, len(rs)) // the rows to insert, by index in rs
 	var inBatch []store.Duplicate
-	for _, r := range rs {
+	for i, r := range rs {
 		if l, ok := first[r.Phone]; ok {
 			inBatch = append(inBatch, store.Duplicate{Line: r.Line, Phone: r.Phone, FirstLine: l})
 			continue
 		}
 		first[r.Phone] = r.Line
-		uniq = append(uniq, r)
+		uniq = append(uniq, int32(i))
 	}
 	var dups []store.Duplicate
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -113,7 +117,8 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 		for start := 0; start < len(uniq); start += importRowsPerInsert {
 			part := uniq[start:min(start+importRowsPerInsert, len(uniq))]
 			args = args[:0]
-			for _, r := range part {
+			for _, i := range part {
+				r := &rs[i]
 				args = append(args, campaignID, r.Line, r.Phone, jsonStrings(r.Params), string(r.Components))
 			}
 			var res sql.Result
@@ -133,7 +138,8 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 				continue
 			}
 			// Some numbers were stored by an earlier batch: find them.
-			for _, r := range part {
+			for _, i := range part {
+				r := &rs[i]
 				var line int
 				if err := tx.QueryRowContext(ctx, `SELECT line FROM recipients WHERE campaign_id = ? AND phone = ?`, campaignID, r.Phone).Scan(&line); err != nil {
 					return err
