@@ -19,21 +19,7 @@ func TestSummaryUsesIndexes(t *testing.T) {
 		{"by number", summaryByNumberSQL, "COVERING INDEX recipients_by_number"},
 		{"replied", summaryRepliedSQL, "SCAN c"},
 	} {
-		rows, err := st.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+c.query, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		if p := strings.Join(plan, "; "); !strings.Contains(p, c.want) {
+		if p := queryPlan(t, st, c.query, 1); !strings.Contains(p, c.want) {
 			t.Errorf("%s: plan %q, want %q in it", c.name, p, c.want)
 		}
 	}
@@ -82,4 +68,37 @@ func TestSummaryFiguresFromIndexes(t *testing.T) {
 	if n1, n2 := sum.ByNumber["n1"], sum.ByNumber["n2"]; n1.Assigned != 2 || n1.Sent != 2 || n2.Assigned != 1 || n2.ToSend != 1 || len(sum.ByNumber) != 2 {
 		t.Errorf("by number %+v", sum.ByNumber)
 	}
+}
+
+// AssignNumbers finds a number's earlier sends with the partial index of
+// the numbers sent to (an import adds no entry to it), not by reading the
+// other campaigns' recipients.
+func TestAssignUsesSentIndex(t *testing.T) {
+	st := openInternal(t)
+	if p := queryPlan(t, st, assignSQL, 1, "[]"); !strings.Contains(p, "INDEX recipients_phone_sent (phone=?)") {
+		t.Errorf("plan %q: the earlier sends are not looked up in recipients_phone_sent", p)
+	}
+}
+
+// queryPlan is SQLite's plan for q, its steps joined by "; ".
+func queryPlan(t *testing.T, st *Store, q string, args ...any) string {
+	t.Helper()
+	rows, err := st.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "; ")
 }
