@@ -145,9 +145,11 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 }
 
 // importRows streams the file into the store in batches. It stops when ctx
-// is done, between two rows. One goroutine writes a batch while the reader
-// fills the next, so the CSV's checks (phone normalisation, on every core)
-// and the store's inserts overlap; memory holds two batches at most.
+// is done, between two rows. Three steps overlap, each in its own
+// goroutine: the reader fills a batch (the CSV's checks, phone
+// normalisation on every core, in file order), the next batch's numbers
+// are checked against the opt-out list (a read, beside the writer under
+// WAL), and the one before is written. Memory holds three batches at most.
 func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg ImportConfig) (csvimport.Result, int, int, error) {
 	size := cfg.BatchSize
 	if size <= 0 {
@@ -155,22 +157,43 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	parts := make(chan importPart) // unbuffered: the writer holds one, the reader fills one
+	parts := make(chan importPart)   // unbuffered: the opt-out step holds one, the reader fills one
+	checked := make(chan importPart) // unbuffered: the writer holds one
 	var (
 		dups, opts int
 		werr       error
+		errOnce    sync.Once
 		wg         sync.WaitGroup
 	)
+	fail := func(err error) {
+		errOnce.Do(func() { werr = err })
+		cancel(err)
+	}
 	wg.Go(func() {
+		defer close(checked)
 		for p := range parts {
-			if werr != nil {
+			if ctx.Err() != nil {
 				continue // drain: the reader stops at its next row
 			}
-			d, o, err := p.write(ctx, st, id)
-			dups, opts = dups+d, opts+o
+			if err := p.optOut(ctx, st); err != nil {
+				fail(err)
+				continue
+			}
+			select {
+			case checked <- p:
+			case <-ctx.Done():
+			}
+		}
+	})
+	wg.Go(func() {
+		for p := range checked {
+			if ctx.Err() != nil {
+				continue
+			}
+			d, err := p.write(ctx, st, id)
+			dups, opts = dups+d, opts+p.opts
 			if err != nil {
-				werr = err
-				cancel(err)
+				fail(err)
 			}
 		}
 	})
@@ -184,7 +207,7 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		// The writer owns the handed batch now.
+		// The next steps own the handed batch now.
 		p = importPart{rows: make([]store.Recipient, 0, size), values: map[int][]string{}}
 		return nil
 	}
@@ -218,16 +241,21 @@ func importRows(ctx context.Context, st store.Store, id int64, f io.Reader, cfg 
 	if werr != nil {
 		return res, dups, opts, werr
 	}
+	if err == nil {
+		// A step may have stopped on a cancellation the reader did not see.
+		err = context.Cause(ctx)
+	}
 	return res, dups, opts, err
 }
 
 // importPart is one batch of an import: its rows and skips, and the rows'
 // component column values by line, for the export of a row skipped after
-// the read.
+// the read; opts counts its rows found opted out.
 type importPart struct {
 	rows   []store.Recipient
 	skips  []store.SkippedRow
 	values map[int][]string
+	opts   int
 }
 
 // exported is a row's values as a skip exports them.
@@ -238,37 +266,46 @@ func (p importPart) exported(r store.Recipient) []string {
 	return r.Params
 }
 
-// write stores the batch: the opted-out rows become skips, and the numbers
-// already imported (earlier in this batch or an earlier one) are recorded
-// as duplicates of their first line. It returns the duplicates and
-// opted-out counts.
-func (p importPart) write(ctx context.Context, st store.Store, id int64) (dups, opts int, err error) {
+// optOut moves the batch's opted-out rows to its skips.
+func (p *importPart) optOut(ctx context.Context, st store.Store) error {
 	phones := make([]string, len(p.rows))
 	for i, r := range p.rows {
 		phones[i] = r.Phone
 	}
 	out, err := st.OptedOut(ctx, phones)
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
-	keep, skips := p.rows[:0], p.skips
+	if len(out) == 0 {
+		return nil
+	}
+	keep := p.rows[:0]
 	for _, r := range p.rows {
 		if out[r.Phone] {
-			opts++
-			skips = append(skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone, Params: p.exported(r)})
+			p.opts++
+			p.skips = append(p.skips, store.SkippedRow{Line: r.Line, Reason: csvimport.ReasonOptedOut, Detail: r.Phone + " is on the opt-out list", Raw: r.Phone, Params: p.exported(r)})
 			continue
 		}
 		keep = append(keep, r)
 	}
-	d, err := st.ImportBatch(ctx, id, keep, skips)
+	p.rows = keep
+	return nil
+}
+
+// write stores the batch, its opted-out rows already moved to its skips:
+// the numbers already imported (earlier in this batch or an earlier one)
+// are recorded as duplicates of their first line. It returns the
+// duplicates count.
+func (p importPart) write(ctx context.Context, st store.Store, id int64) (dups int, err error) {
+	d, err := st.ImportBatch(ctx, id, p.rows, p.skips)
 	if err != nil || len(d) == 0 {
-		return 0, opts, err
+		return 0, err
 	}
 	params := make(map[int][]string, len(d)) // by line
 	for _, x := range d {
 		params[x.Line] = nil
 	}
-	for _, r := range keep {
+	for _, r := range p.rows {
 		if _, ok := params[r.Line]; ok {
 			params[r.Line] = p.exported(r)
 		}
@@ -279,9 +316,9 @@ func (p importPart) write(ctx context.Context, st store.Store, id int64) (dups, 
 			Detail: fmt.Sprintf("%s is the same number as line %d", x.Phone, x.FirstLine), Raw: x.Phone, Params: params[x.Line]}
 	}
 	if _, err := st.ImportBatch(ctx, id, nil, dupSkips); err != nil {
-		return 0, opts, err
+		return 0, err
 	}
-	return len(d), opts, nil
+	return len(d), nil
 }
 
 // fileHash is the hex SHA-256 of the file's bytes. It stops when ctx is

@@ -5,8 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/whatsend/whatsend/store"
@@ -56,77 +54,6 @@ func (s *Store) CreateCampaign(ctx context.Context, c store.Campaign) (int64, er
 		return err
 	})
 	return id, err
-}
-
-// ImportBatch implements store.Store.
-func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Recipient, skipped []store.SkippedRow) ([]store.Duplicate, error) {
-	if err := s.setBulk(ctx, true); err != nil {
-		return nil, err
-	}
-	var dups []store.Duplicate
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		dups = dups[:0]
-		if len(rs) > 0 {
-			ins, err := tx.PrepareContext(ctx, `INSERT INTO recipients (campaign_id, line, phone, params, components) VALUES (?,?,?,?,?)
-				ON CONFLICT (campaign_id, phone) DO NOTHING`)
-			if err != nil {
-				return err
-			}
-			defer ins.Close()
-			var first *sql.Stmt
-			// In number order, so the unique (campaign, phone) index is
-			// walked forward instead of at random (users' lists are in no
-			// order); at equal numbers the earlier line comes first and wins
-			// (lines are unique: the order is total, no stable sort needed).
-			rs = slices.Clone(rs)
-			slices.SortFunc(rs, func(a, b store.Recipient) int {
-				return cmp.Or(strings.Compare(a.Phone, b.Phone), cmp.Compare(a.Line, b.Line))
-			})
-			for _, r := range rs {
-				res, err := ins.ExecContext(ctx, campaignID, r.Line, r.Phone, jsonStrings(r.Params), string(r.Components))
-				if err != nil {
-					return err
-				}
-				if n, _ := res.RowsAffected(); n == 1 {
-					continue
-				}
-				if first == nil {
-					if first, err = tx.PrepareContext(ctx, `SELECT line FROM recipients WHERE campaign_id = ? AND phone = ?`); err != nil {
-						return err
-					}
-					defer first.Close()
-				}
-				d := store.Duplicate{Line: r.Line, Phone: r.Phone}
-				if err := first.QueryRowContext(ctx, campaignID, r.Phone).Scan(&d.FirstLine); err != nil {
-					return err
-				}
-				dups = append(dups, d)
-			}
-		}
-		if len(skipped) > 0 {
-			ins, err := tx.PrepareContext(ctx, `INSERT INTO skipped (campaign_id, line, reason, detail, raw, params) VALUES (?,?,?,?,?,?)`)
-			if err != nil {
-				return err
-			}
-			defer ins.Close()
-			for _, k := range skipped {
-				if _, err := ins.ExecContext(ctx, campaignID, k.Line, k.Reason, k.Detail, k.Raw, jsonStrings(k.Params)); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	return dups, err
-}
-
-// FinishImport implements store.Store.
-func (s *Store) FinishImport(ctx context.Context, campaignID int64, rows int) error {
-	if err := s.setBulk(ctx, false); err != nil {
-		return err
-	}
-	return s.exec(ctx, `UPDATE campaigns SET state = ?, rows = ?, updated_at = ? WHERE id = ? AND state = ?`,
-		store.CampaignReady, rows, ts(time.Now()), campaignID, store.CampaignImporting)
 }
 
 // DeleteCampaign implements store.Store.

@@ -440,6 +440,20 @@ func holding(ctx context.Context, tx *sql.Tx, key, owner string) error {
 	return err
 }
 
+// assignSQL lists a campaign's recipients not yet attempted nor on a pool
+// number, each with the phone number that last sent to it in another
+// campaign of its scope (found with the partial index
+// recipients_phone_sent: TestAssignUsesSentIndex).
+const assignSQL = `SELECT r.id, r.phone_number_id, COALESCE((SELECT r2.phone_number_id
+				FROM recipients r2 JOIN campaigns c2 ON c2.id = r2.campaign_id
+				WHERE r2.phone = r.phone AND r2.campaign_id <> r.campaign_id AND c2.scope = c.scope
+					AND r2.attempts > 0 AND r2.phone_number_id <> ''
+				ORDER BY r2.updated_at DESC LIMIT 1), '')
+			FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
+			WHERE r.campaign_id = ? AND r.state = 'pending' AND r.attempts = 0
+				AND r.phone_number_id NOT IN (SELECT value FROM json_each(?))
+			ORDER BY r.line`
+
 // AssignNumbers implements store.Store.
 func (s *Store) AssignNumbers(ctx context.Context, campaignID int64, pool []string) (map[string]int, error) {
 	given := map[string]int{}
@@ -465,15 +479,7 @@ func (s *Store) AssignNumbers(ctx context.Context, campaignID int64, pool []stri
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT r.id, r.phone_number_id, COALESCE((SELECT r2.phone_number_id
-				FROM recipients r2 JOIN campaigns c2 ON c2.id = r2.campaign_id
-				WHERE r2.phone = r.phone AND r2.campaign_id <> r.campaign_id AND c2.scope = c.scope
-					AND r2.attempts > 0 AND r2.phone_number_id <> ''
-				ORDER BY r2.updated_at DESC LIMIT 1), '')
-			FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
-			WHERE r.campaign_id = ? AND r.state = 'pending' AND r.attempts = 0
-				AND r.phone_number_id NOT IN (SELECT value FROM json_each(?))
-			ORDER BY r.line`, campaignID, string(poolJSON))
+		rows, err = tx.QueryContext(ctx, assignSQL, campaignID, string(poolJSON))
 		if err != nil {
 			return err
 		}

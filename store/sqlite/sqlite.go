@@ -74,34 +74,6 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// The writer's page cache: SQLite's default (2 MiB) for sending, where
-// every transaction touches a few pages; importCacheKiB while an import
-// loads, where each row lands at a random place of the unique (campaign,
-// phone) index and a small cache turns every insert into disk reads.
-const (
-	defaultCacheKiB = 2000
-	importCacheKiB  = 64 << 10
-)
-
-// setBulk switches the writer to loading an import and back. While
-// loading, the page cache is importCacheKiB and commits are not synced:
-// a crash mid-import leaves the campaign importing, which the next run
-// replaces, so its batches need not survive one. FinishImport syncs (the
-// WAL is one file: syncing it at FinishImport's commit makes every batch
-// before it durable too) and restores the defaults. No send shares a
-// Store with an import in progress: run imports, then sends.
-func (s *Store) setBulk(ctx context.Context, on bool) error {
-	if s.bulk.Swap(on) == on {
-		return nil
-	}
-	kib, sync := defaultCacheKiB, "FULL"
-	if on {
-		kib, sync = importCacheKiB, "OFF"
-	}
-	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d; PRAGMA synchronous = %s", kib, sync))
-	return err
-}
-
 var _ store.Store = (*Store)(nil)
 
 // BusyTimeout is how long a writer waits for another process's write lock.
