@@ -191,8 +191,8 @@ func (s *Store) CommitAttemptsHolding(ctx context.Context, begins []store.Attemp
 	if len(begins) == 0 && len(outcomes) == 0 {
 		return nil
 	}
-	var prep [5]*sql.Stmt
-	for i, q := range []string{beginAttemptSQL, beginRecipientSQL, beginWindowSQL, finishAttemptSQL, finishRecipientSQL} {
+	var prep [6]*sql.Stmt
+	for i, q := range []string{beginAttemptSQL, beginRecipientSQL, beginWindowSQL, finishAttemptSQL, finishRecipientSQL, leaseOwnerSQL} {
 		var err error
 		if prep[i], err = s.prepared(ctx, q); err != nil {
 			return err
@@ -200,7 +200,7 @@ func (s *Store) CommitAttemptsHolding(ctx context.Context, begins []store.Attemp
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if key != "" && len(begins) > 0 {
-			if err := holding(ctx, tx, key, owner); err != nil {
+			if err := holding(ctx, tx.StmtContext(ctx, prep[5]), key, owner); err != nil {
 				return err
 			}
 		}
@@ -247,6 +247,7 @@ const (
 	beginAttemptSQL = `INSERT INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at)
 			VALUES (?,?,?,?,?,?,?,?,?)`
 	beginRecipientSQL = `UPDATE recipients SET state = 'in_flight', attempts = ?, delivery = '', updated_at = ?, phone_number_id = ? WHERE id = ?`
+	leaseOwnerSQL     = `SELECT owner FROM leases WHERE key = ?`
 	beginWindowSQL    = `INSERT INTO window_log (scope, phone, sent_at, in_csw)
 			VALUES (?, ?, ?, EXISTS (SELECT 1 FROM contacts WHERE phone = ? AND last_reply_at > ?))`
 )
@@ -446,9 +447,10 @@ func (s *Store) LastSends(ctx context.Context, phoneNumberID string, since time.
 
 // holding returns an error matching store.ErrLeaseLost unless the lease on
 // key is owner's.
-func holding(ctx context.Context, tx *sql.Tx, key, owner string) error {
-	l, err := leaseIn(ctx, tx, key)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && l.Owner != owner) {
+func holding(ctx context.Context, ownerStmt *sql.Stmt, key, owner string) error {
+	var cur string
+	err := ownerStmt.QueryRowContext(ctx, key).Scan(&cur)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && cur != owner) {
 		return fmt.Errorf("%w: %s is no longer held by this process", store.ErrLeaseLost, key)
 	}
 	return err
