@@ -250,6 +250,10 @@ func (f *fenced) BeginAttempts(ctx context.Context, as []store.Attempt) error {
 	return f.busy(f.Store.BeginAttemptsHolding(ctx, as, f.key, f.owner))
 }
 
+func (f *fenced) CommitAttempts(ctx context.Context, begins []store.Attempt, outcomes []store.Outcome) error {
+	return f.busy(f.Store.CommitAttemptsHolding(ctx, begins, outcomes, f.key, f.owner))
+}
+
 // SetCampaignState refuses a pause once the lease is another's. The check
 // and the write are two statements: the checkpoint's fence is the one that
 // must hold exactly, this one keeps a woken worker's pause off a campaign

@@ -144,17 +144,27 @@ func savePhone(ctx context.Context, st store.Store, phoneNumberID string, h send
 	})
 }
 
-// pace waits for the number's rate limiter's next slot.
-func (r *runner) pace(ctx context.Context, n *number) error {
+// pace takes the number's rate limiter's next slot and returns it: the
+// time the request leaves. It waits until the run's lead before the slot
+// (at high rates, the lead is 0: until the slot), and the slot is never
+// before the number's back-off ends.
+func (r *runner) pace(ctx context.Context, n *number) (time.Time, error) {
 	n.lim.SetLimit(rate.Limit(r.currentRate(n)))
 	res := n.lim.Reserve()
-	if d := res.Delay(); d > 0 {
+	now := r.d.Now()
+	r.mu.Lock()
+	slot := later(now.Add(res.Delay()), n.slowUntil)
+	r.mu.Unlock()
+	if d := slot.Sub(now) - r.lead; d > 0 {
 		if err := sleepCtx(ctx, d); err != nil {
 			res.Cancel()
-			return context.Cause(ctx)
+			return time.Time{}, context.Cause(ctx)
 		}
 	}
-	return nil
+	if r.lead == 0 {
+		return r.d.Now(), nil
+	}
+	return slot, nil
 }
 
 func (r *runner) currentRate(n *number) float64 {

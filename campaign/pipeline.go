@@ -11,9 +11,11 @@ import (
 	"github.com/whatsend/whatsend/store"
 )
 
-// A run is a pipeline of three goroutines: the dispatcher (runner.dispatch)
-// picks and paces recipients, the checkpointer commits them in_flight and
-// starts their requests, the recorder commits the answers.
+// A run is a pipeline: the dispatcher (runner.dispatch) picks and paces
+// recipients; ONE writer commits their checkpoints (in_flight) together
+// with the answers of the requests already out, one transaction and one
+// sync per group, and starts each request once its checkpoint is
+// committed; the requests hand their answers back to the writer.
 
 // loop runs the pipeline until the dispatcher stops, then drains it.
 func (r *runner) loop(ctx context.Context) error {
@@ -25,17 +27,16 @@ func (r *runner) loop(ctx context.Context) error {
 	// Requests already out finish on a signal, for at most ShutdownWait.
 	sendCtx, abandon := context.WithCancel(context.WithoutCancel(ctx))
 	defer abandon()
-	cpDone := make(chan error, 1)
-	go func() { cpDone <- r.checkpointer(ctx, sendCtx, toCommit, slots, results, &sends) }()
-	recDone := make(chan struct{})
-	go func() { r.recorder(ctx, results); close(recDone) }()
+	w := &writer{r: r, sendCtx: sendCtx, slots: slots, results: results, sends: &sends, drained: make(chan error, 1)}
+	done := make(chan struct{})
+	go func() { w.run(ctx, toCommit); close(done) }()
 
 	stopErr := r.dispatch(ctx, toCommit)
 	close(toCommit)
-	cpErr := <-cpDone
+	cpErr := <-w.drained // every checkpoint committed and its request started, or dropped
 	r.waitSends(ctx, &sends, abandon)
 	close(results)
-	<-recDone
+	<-done
 
 	r.mu.Lock()
 	fatalErr := r.fatalErr
@@ -68,48 +69,226 @@ func (r *runner) waitSends(ctx context.Context, sends *sync.WaitGroup, abandon c
 	<-done
 }
 
-// checkpointer commits dispatched recipients as in_flight in groups — the
-// checkpoint a crash relies on — and only then starts their requests.
-func (r *runner) checkpointer(ctx, sendCtx context.Context, in <-chan dispatched, slots chan struct{}, results chan<- sendResult, sends *sync.WaitGroup) error {
-	group := make([]dispatched, 0, 64)
-	for first := range in {
-		group = gather(in, append(group[:0], first), r.cpWait, r.flushing.Load)
-		// Slots are taken before the commit so that a committed recipient
-		// never waits in_flight for a free request.
-		for range group {
-			slots <- struct{}{}
+// writer is the run's one store writer for sending: it gathers dispatched
+// recipients (checkpoints) and answers (outcomes) and commits both in one
+// CommitAttempts, then starts the committed recipients' requests. A
+// checkpoint is committed by its deadline (checkpointBy); an answer within
+// the request's own latency (recordWait at most), so that a kill -9 loses
+// few answered outcomes.
+type writer struct {
+	r       *runner
+	sendCtx context.Context
+	slots   chan struct{}
+	results chan sendResult
+	sends   *sync.WaitGroup
+	drained chan error // the checkpoints are all committed (or dropped): the error of the first that failed
+
+	begins []dispatched
+	outs   []sendResult
+	// beginBy and outBy are when the gathered checkpoints and answers
+	// must be committed.
+	beginBy, outBy time.Time
+	failed         error // a checkpoint failed: nothing more leaves
+	lastProgress   time.Time
+}
+
+// The writer's group sizes: a commit holds at most this many checkpoints
+// and answers.
+const (
+	maxBegins   = 64
+	maxOutcomes = 256
+)
+
+func (w *writer) run(ctx context.Context, in <-chan dispatched) {
+	r := w.r
+	wctx := context.WithoutCancel(ctx)
+	results := (<-chan sendResult)(w.results)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for in != nil || results != nil {
+		now := r.d.Now()
+		full := len(w.begins) >= maxBegins || len(w.outs) >= maxOutcomes
+		due := (len(w.begins) > 0 && (!now.Before(w.beginBy) || r.flushing.Load())) ||
+			(len(w.outs) > 0 && !now.Before(w.outBy))
+		if full || due {
+			w.commit(wctx)
+			continue
 		}
-		as := make([]store.Attempt, len(group))
-		for i, d := range group {
-			as[i] = d.attempt
+		var wake <-chan time.Time
+		if at, ok := w.deadline(); ok {
+			timer.Reset(at.Sub(now))
+			wake = timer.C
 		}
-		err := r.d.Store.BeginAttempts(context.WithoutCancel(ctx), as)
-		r.uncommitted.Add(-int64(len(group)))
-		if err != nil {
-			for range group {
-				<-slots
+		select {
+		case d, ok := <-in:
+			if !ok {
+				in = nil
+				w.commit(wctx) // the last checkpoints: their requests leave now
+				w.drained <- w.failed
+				continue
 			}
-			r.inflight.Add(-int64(len(group)))
-			// Stop the dispatcher first, then drain: nothing else may leave.
-			r.mu.Lock()
-			r.pause = &pauseCause{Kind: "store", Reason: "the store could not record the checkpoint"}
-			r.mu.Unlock()
-			for range in {
-				r.inflight.Add(-1)
-				r.uncommitted.Add(-1)
+			w.addBegin(d, now)
+		case x, ok := <-results:
+			if !ok {
+				results = nil
+				w.commit(wctx)
+				continue
 			}
-			return fmt.Errorf("checkpoint: %w", err)
+			if len(w.outs) == 0 {
+				// Wait no longer than a request takes: the answers a
+				// crash can lose are then about as many as the requests
+				// in flight.
+				w.outBy = now.Add(min(recordWait, max(x.took, 0)))
+			}
+			w.outs = append(w.outs, x)
+		case <-r.flushReq:
+		case <-wake:
 		}
-		for _, d := range group {
-			sends.Go(func() {
-				defer func() { <-slots }()
-				start := time.Now()
-				acc, err := d.n.send.SendTemplate(sendCtx, r.message(d))
-				results <- sendResult{d: d, acc: acc, err: err, took: time.Since(start)}
-			})
+		if wake != nil && !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
 		}
 	}
-	return nil
+}
+
+// addBegin gathers a dispatched recipient. Its checkpoint is due by its
+// slot less the time a commit may take (checkpointMargin) when the
+// dispatcher hands recipients over ahead of their slot (low rates), or
+// within checkpointWait of the first of the group otherwise.
+func (w *writer) addBegin(d dispatched, now time.Time) {
+	r := w.r
+	if w.failed != nil {
+		// Nothing leaves after a failed checkpoint.
+		r.inflight.Add(-1)
+		r.uncommitted.Add(-1)
+		r.signalCommitted()
+		return
+	}
+	by := now.Add(r.cpWait)
+	if r.lead > 0 {
+		by = d.attempt.StartedAt.Add(-checkpointMargin)
+	}
+	if len(w.begins) == 0 || by.Before(w.beginBy) {
+		w.beginBy = by
+	}
+	w.begins = append(w.begins, d)
+}
+
+// deadline is the earliest commit deadline of what is gathered.
+func (w *writer) deadline() (time.Time, bool) {
+	switch {
+	case len(w.begins) > 0 && len(w.outs) > 0:
+		return earlier(w.beginBy, w.outBy), true
+	case len(w.begins) > 0:
+		return w.beginBy, true
+	case len(w.outs) > 0:
+		return w.outBy, true
+	}
+	return time.Time{}, false
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// commit writes the gathered checkpoints and answers in one transaction,
+// then starts the checkpointed requests and lets the dispatcher know.
+func (w *writer) commit(wctx context.Context) {
+	r := w.r
+	begins, outs := w.begins, w.outs
+	w.begins, w.outs = nil, nil
+	if len(begins) == 0 && len(outs) == 0 {
+		return
+	}
+	// Slots are taken before the commit so that a committed recipient
+	// never waits in_flight for a free request.
+	for range begins {
+		w.slots <- struct{}{}
+	}
+	now := r.d.Now()
+	as := make([]store.Attempt, len(begins))
+	for i, d := range begins {
+		as[i] = d.attempt
+	}
+	os := make([]store.Outcome, len(outs))
+	for i, x := range outs {
+		os[i] = r.outcome(x, now)
+	}
+	cctx, cancel := wctx, context.CancelFunc(func() {})
+	if len(as) == 0 {
+		cctx, cancel = context.WithTimeout(wctx, 30*time.Second)
+	}
+	err := r.d.Store.CommitAttempts(cctx, as, os)
+	cancel()
+	var cpErr, recErr error
+	if err != nil && len(as) > 0 && len(os) > 0 {
+		// Which failed? The answers alone need no lease: record them.
+		tctx, cancel := context.WithTimeout(wctx, 30*time.Second)
+		recErr = r.d.Store.CommitAttempts(tctx, nil, os)
+		cancel()
+		cpErr = err
+	} else if err != nil && len(as) > 0 {
+		cpErr = err
+	} else {
+		recErr = err
+	}
+	r.uncommitted.Add(-int64(len(begins)))
+	r.inflight.Add(-int64(len(outs)))
+	if recErr != nil {
+		r.mu.Lock()
+		r.fatalErr = errors.Join(r.fatalErr, fmt.Errorf("record outcomes: %w", recErr))
+		r.mu.Unlock()
+	}
+	if cpErr != nil {
+		for range begins {
+			<-w.slots
+		}
+		r.inflight.Add(-int64(len(begins)))
+		// Stop the dispatcher: nothing else may leave.
+		r.mu.Lock()
+		r.pause = &pauseCause{Kind: "store", Reason: "the store could not record the checkpoint"}
+		r.mu.Unlock()
+		if w.failed == nil {
+			w.failed = fmt.Errorf("checkpoint: %w", cpErr)
+		}
+		begins = nil
+	}
+	r.signalCommitted()
+	for _, d := range begins {
+		w.sends.Go(func() {
+			defer func() { <-w.slots }()
+			// Checkpointed ahead of its slot (low rates): leave on it.
+			if wait := d.attempt.StartedAt.Sub(r.d.Now()); wait > 0 {
+				time.Sleep(wait)
+			}
+			start := time.Now()
+			acc, err := d.n.send.SendTemplate(w.sendCtx, r.message(d))
+			w.results <- sendResult{d: d, acc: acc, err: err, took: time.Since(start)}
+		})
+	}
+	if len(outs) > 0 {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+		if r.d.Progress != nil && (now.Sub(w.lastProgress) >= 200*time.Millisecond || len(w.results) == 0) {
+			w.lastProgress = now
+			r.d.Progress.Update(r.progress())
+		}
+	}
+}
+
+// signalCommitted wakes a dispatcher waiting in flushCheckpoints.
+func (r *runner) signalCommitted() {
+	select {
+	case r.committed <- struct{}{}:
+	default:
+	}
 }
 
 func (r *runner) message(d dispatched) sender.Message {
@@ -122,40 +301,6 @@ func (r *runner) message(d dispatched) sender.Message {
 		Names:    r.s.ParamNames,
 		Callback: store.Callback(r.c.ID, d.r.ID, d.attempt.ID),
 	}, d.r.Components, r.s)
-}
-
-// recorder commits outcomes in groups and feeds the guard.
-func (r *runner) recorder(ctx context.Context, in <-chan sendResult) {
-	wctx := context.WithoutCancel(ctx)
-	group := make([]sendResult, 0, 256)
-	var lastProgress time.Time
-	for first := range in {
-		// Wait no longer than a request takes: the outcomes a crash can
-		// lose are then at most about as many as the requests in flight.
-		group = gather(in, append(group[:0], first), min(recordWait, max(first.took, 0)), nil)
-		now := r.d.Now()
-		os := make([]store.Outcome, len(group))
-		for i, x := range group {
-			os[i] = r.outcome(x, now)
-		}
-		tctx, cancel := context.WithTimeout(wctx, 30*time.Second)
-		err := r.d.Store.FinishAttempts(tctx, os)
-		cancel()
-		r.inflight.Add(-int64(len(group)))
-		if err != nil {
-			r.mu.Lock()
-			r.fatalErr = errors.Join(r.fatalErr, fmt.Errorf("record outcomes: %w", err))
-			r.mu.Unlock()
-		}
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
-		if r.d.Progress != nil && (now.Sub(lastProgress) >= 200*time.Millisecond || len(in) == 0) {
-			lastProgress = now
-			r.d.Progress.Update(r.progress())
-		}
-	}
 }
 
 func (r *runner) progress() ProgressInfo {
@@ -178,12 +323,19 @@ func (r *runner) progress() ProgressInfo {
 }
 
 // flushCheckpoints waits until every dispatched recipient's in_flight record
-// is committed, so counts read from the store include them.
+// is committed, so counts read from the store include them. The writer
+// commits at once when asked.
 func (r *runner) flushCheckpoints(ctx context.Context) error {
 	r.flushing.Store(true)
 	defer r.flushing.Store(false)
-	for i := 0; r.uncommitted.Load() > 0; i++ {
-		if err := sleepCtx(ctx, time.Millisecond); err != nil {
+	for r.uncommitted.Load() > 0 {
+		select {
+		case r.flushReq <- struct{}{}:
+		default:
+		}
+		select {
+		case <-r.committed:
+		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
 	}
@@ -191,55 +343,27 @@ func (r *runner) flushCheckpoints(ctx context.Context) error {
 }
 
 // Commits are grouped: one synced transaction per item would cost most of
-// the CPU at 1,000 msg/s. From groupingRate up, the checkpointer waits at
-// most checkpointWait for more recipients (a request leaves only after its
-// checkpoint, so sends may leave up to that much later than paced; the pair
-// spacer adds it as a margin). Below it, a group is what is already queued,
-// so sends leave exactly as paced. The recorder waits at most recordWait,
-// and no longer than the group's first request took (an outcome lost in a
-// crash leaves its recipient uncertain, never re-sent: with this bound a
-// kill loses about as many answered outcomes as there were requests in
-// flight, not 50 ms of answers).
+// the CPU. The writer commits the answers it holds with the next
+// checkpoints. From groupingRate up, it waits at most checkpointWait for
+// more recipients (a request leaves only after its checkpoint, so sends may
+// leave up to that much later than paced; the pair spacer adds it as a
+// margin). Below it, the dispatcher hands a recipient over checkpointLead
+// before its pace slot, the writer commits by checkpointMargin before the
+// slot what has gathered by then (about two recipients at 80 msg/s, with
+// the answers that came meanwhile), and the request leaves on its slot:
+// the process sleeps between sends, and a send leaves no later than paced.
+// The writer waits for answers at most recordWait, and no longer than the
+// group's first request took (an outcome lost in a crash leaves its
+// recipient uncertain, never re-sent: with this bound a kill loses about as
+// many answered outcomes as there were requests in flight, not 50 ms of
+// answers).
 const (
-	groupingRate   = 200 // msg/s
-	checkpointWait = 5 * time.Millisecond
-	recordWait     = 50 * time.Millisecond
+	groupingRate     = 200 // msg/s
+	checkpointWait   = 5 * time.Millisecond
+	checkpointLead   = 40 * time.Millisecond
+	checkpointMargin = 15 * time.Millisecond
+	recordWait       = 50 * time.Millisecond
 )
-
-// gather adds to group what arrives on in within wait, up to the group's
-// capacity, returning early when in is closed or cut reports true.
-func gather[T any](in <-chan T, group []T, wait time.Duration, cut func() bool) []T {
-	var timeout <-chan time.Time
-	for len(group) < cap(group) {
-		select {
-		case x, ok := <-in:
-			if !ok {
-				return group
-			}
-			group = append(group, x)
-			continue
-		default:
-		}
-		if cut != nil && cut() {
-			return group
-		}
-		if timeout == nil {
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			timeout = t.C
-		}
-		select {
-		case x, ok := <-in:
-			if !ok {
-				return group
-			}
-			group = append(group, x)
-		case <-timeout:
-			return group
-		}
-	}
-	return group
-}
 
 // qualityRank orders quality ratings from best to worst.
 func qualityRank(q string) int {

@@ -216,8 +216,8 @@ func Run(ctx context.Context, d Deps, campaignID int64, o RunOptions) (Result, e
 
 // runner is one invocation's state. The dispatcher (run) is the only
 // goroutine that reads the store for work and decides what leaves next; the
-// checkpointer commits in_flight records in groups and starts the requests;
-// the recorder commits outcomes in groups. What belongs to a phone number
+// writer commits in_flight records and outcomes together in groups and
+// starts the requests. What belongs to a phone number
 // sent from (its pace, guard, health, back-off and queue) is in nums.
 type runner struct {
 	d     Deps
@@ -255,7 +255,9 @@ type runner struct {
 	// yet committed.
 	uncommitted atomic.Int64
 	flushing    atomic.Bool   // the dispatcher waits for the checkpoints
-	cpWait      time.Duration // how long the checkpointer gathers a group
+	flushReq    chan struct{} // asks the writer to commit now
+	committed   chan struct{} // the writer committed a group
+	cpWait      time.Duration // how long the writer gathers checkpoints (high rates)
 	tpl         templateCheck
 	marketing   bool // the template is MARKETING: US recipients are skipped
 	win         *sendWindow
@@ -265,6 +267,11 @@ type runner struct {
 	settleAt    time.Time // when more uncertain recipients may be resent after silence
 	wasPaused   bool      // the run resumes a paused campaign
 	sentAny     atomic.Int64
+
+	// lead: how long before its pace slot a recipient is handed to the
+	// writer (low rates), so its checkpoint is committed with others and
+	// the request leaves on the slot.
+	lead time.Duration
 
 	// mu guards the fields below and the numbers' recorder fields, written
 	// by the recorder.
@@ -380,6 +387,8 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	if total >= groupingRate {
 		r.cpWait = checkpointWait
+	} else {
+		r.lead = checkpointLead
 	}
 	if err := r.preflightTemplate(ctx); err != nil {
 		return err
@@ -407,6 +416,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	r.waiting = map[int64]bool{}
 	r.wake = make(chan struct{}, 1)
+	r.flushReq, r.committed = make(chan struct{}, 1), make(chan struct{}, 1)
 	if last, err := st.RecentAttempts(ctx, r.c.ID, 1); err == nil && len(last) > 0 {
 		r.batch = last[0].Batch
 	}
@@ -473,9 +483,10 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			}
 			continue
 		}
-		if readyAt.After(now) {
-			// Sleep until the number's slot, unless a recipient waiting
-			// for its pair interval comes due first: then look again.
+		if readyAt = readyAt.Add(-r.lead); readyAt.After(now) {
+			// Sleep until the number's slot (less the lead), unless a
+			// recipient waiting for its pair interval comes due first:
+			// then look again.
 			at, ok := r.wait.next()
 			early := ok && at.Before(readyAt)
 			if !early {
@@ -511,11 +522,11 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			return r.stop(ctx, stopReason{kind: stopAllowance, msg: r.allowance.stopMessage(), nextAt: r.allowance.nextFree})
 		}
 
-		if err := r.pace(ctx, n); err != nil {
+		at, err := r.pace(ctx, n)
+		if err != nil {
 			r.allowance.giveBack()
 			return err
 		}
-		at := r.d.Now()
 		if r.pastExpiry(at) || !r.win.open(next.Phone, at) {
 			// The pace crossed --not-after or the end of the window.
 			r.allowance.giveBack()

@@ -550,6 +550,17 @@ type Store interface {
 	// sent is never moved back from sent. A NotSent outcome withdraws its
 	// attempt (see Outcome.NotSent).
 	FinishAttempts(ctx context.Context, os []Outcome) error
+	// CommitAttempts is FinishAttempts and BeginAttempts in ONE
+	// transaction, committed durably before it returns (one sync where
+	// there were two): the outcomes are recorded first, then the
+	// checkpoints. The engine's writer commits the answers it holds with
+	// the next checkpoints. Either may be empty.
+	CommitAttempts(ctx context.Context, begins []Attempt, outcomes []Outcome) error
+	// CommitAttemptsHolding is CommitAttempts fenced by a lease as
+	// BeginAttemptsHolding is: when begins is not empty and the lease on
+	// key is no longer owner's, it writes nothing (neither the checkpoints
+	// nor the outcomes) and returns an error matching ErrLeaseLost.
+	CommitAttemptsHolding(ctx context.Context, begins []Attempt, outcomes []Outcome, key, owner string) error
 	// Attempts returns a campaign's attempts in start order, streaming.
 	Attempts(ctx context.Context, campaignID int64, fn func(AttemptRecord) error) error
 	// AttemptMarks streams the same attempts, in the same order, as

@@ -29,6 +29,8 @@ func run() int {
 		}
 	}()
 
+	stopProfile := startProfile(os.Getenv)
+	defer stopProfile()
 	app := newApp(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	err := newRootCmd(app).ExecuteContext(ctx)
 	if err != nil && !app.ran {

@@ -89,6 +89,7 @@ type decision struct {
 }
 
 func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
+	received := s.Now()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	var req sendRequest
 	if err == nil {
@@ -145,6 +146,9 @@ func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			s.waiting.Add(-1)
 			t.Stop()
+			s.mu.Lock()
+			s.cut = append(s.cut, CutOff{To: req.To, Received: received, At: s.now()})
+			s.mu.Unlock()
 			return
 		}
 	}
@@ -152,7 +156,7 @@ func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, 131000, "injected server error (--fail-rate)")
 		return
 	}
-	m := s.accept(req, waID, params)
+	m := s.accept(req, waID, params, received)
 	if d.drop {
 		s.dropConnection(w, r)
 		return
@@ -391,7 +395,7 @@ func (s *Sim) observeQuality(hit bool) {
 }
 
 // accept records an accepted message.
-func (s *Sim) accept(req sendRequest, waID string, params []string) Message {
+func (s *Sim) accept(req sendRequest, waID string, params []string, received time.Time) Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
@@ -399,7 +403,7 @@ func (s *Sim) accept(req sendRequest, waID string, params []string) Message {
 	m := Message{
 		To: req.To, WAID: waID, Template: req.raw, Name: req.Template.Name, Language: req.Template.Language.Code, Params: params,
 		WAMID:    fmt.Sprintf("wamid.HBgN%s%010dFQIAERgS", waID, s.seq),
-		Callback: req.Callback, Time: s.now(),
+		Callback: req.Callback, Time: s.now(), Received: received,
 		Undeliverable: hashShare("undeliverable", waID) < s.cfg.UndeliverableRate,
 	}
 	m.MarketingLimited = t != nil && t.Category == "MARKETING" && hashShare("marketing", waID) < s.cfg.MarketingLimitRate

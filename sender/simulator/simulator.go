@@ -55,8 +55,11 @@
 //
 // Inspection and control, no token needed:
 //
-//	GET  /_sim/messages  {"messages":[{"to","template","name","params","wamid","callback","time"}]},
-//	                     "template" the request's template object as sent
+//	GET  /_sim/messages  {"messages":[{"to","template","name","params","wamid","callback","time","received"}],
+//	                     "cut_off":[{"to","received","at"}]}: "template" the request's
+//	                     template object as sent; "received" when the request arrived,
+//	                     "time" when it was accepted and answered; cut_off the sends
+//	                     whose client went away during their latency (never accepted)
 //	GET  /_sim/stats     {"accepted":N,"by_code":{"131056":N},"uploads":N,"webhooks":{"sent":N,"delivered":N,"read":N,
 //	                     "failed":N,"replied":N,"opted_out":N,...}}: what it notified, once each
 //	GET  /_sim/health    the phone-number fields
@@ -149,6 +152,7 @@ type Message struct {
 	WAMID            string          `json:"wamid"`
 	Callback         string          `json:"callback"`
 	Time             time.Time       `json:"time"`
+	Received         time.Time       `json:"received"` // when the request arrived; Time: when it was accepted and answered
 	Undeliverable    bool            `json:"undeliverable,omitempty"`
 	MarketingLimited bool            `json:"marketing_limited,omitempty"`
 	// With webhooks: whether the user reads it, and the reply, if any.
@@ -160,6 +164,15 @@ type Message struct {
 	UserID    string `json:"user_id,omitempty"`    // the business-scoped user id Meta shows, if any
 }
 
+// CutOff is a send whose client went away while it waited out its
+// latency (a process killed, a request cancelled): never accepted, never
+// answered. With a kill -9 these are the requests in flight at the kill.
+type CutOff struct {
+	To       string    `json:"to"`
+	Received time.Time `json:"received"`
+	At       time.Time `json:"at"` // when the connection ended
+}
+
 // Stats counts answers.
 type Stats struct {
 	Accepted int            `json:"accepted"`
@@ -168,6 +181,7 @@ type Stats struct {
 	// InFlight counts the sends waiting out their latency at this instant:
 	// the requests a client killed now would leave unanswered.
 	InFlight int           `json:"in_flight,omitempty"`
+	CutOff   int           `json:"cut_off,omitempty"`  // sends cut off during their latency (Sim.CutOffs)
 	Webhooks *WebhookStats `json:"webhooks,omitempty"` // with webhooks only
 }
 
@@ -209,6 +223,7 @@ type Sim struct {
 	lastSent   map[string]time.Time // latest send per recipient in the last 24 h (tier)
 	fifo       []sendEntry          // sends in order, for pruning the window
 	msgs       []Message
+	cut        []CutOff
 	stats      Stats
 	recent     []bool // last answers: 131056 or not (quality model)
 	seq        uint64
@@ -317,11 +332,18 @@ func (s *Sim) Messages() []Message {
 	return append([]Message(nil), s.msgs...)
 }
 
+// CutOffs returns the sends cut off during their latency, in order.
+func (s *Sim) CutOffs() []CutOff {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]CutOff(nil), s.cut...)
+}
+
 // Stats returns the answer counts.
 func (s *Sim) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := Stats{Accepted: s.stats.Accepted, Uploads: s.stats.Uploads, ByCode: map[string]int{}, InFlight: int(s.waiting.Load())}
+	out := Stats{Accepted: s.stats.Accepted, Uploads: s.stats.Uploads, ByCode: map[string]int{}, InFlight: int(s.waiting.Load()), CutOff: len(s.cut)}
 	for k, v := range s.stats.ByCode {
 		out.ByCode[k] = v
 	}
@@ -488,7 +510,11 @@ func (s *Sim) serveSim(w http.ResponseWriter, r *http.Request, what string) {
 		if msgs == nil {
 			msgs = []Message{}
 		}
-		writeJSON(w, map[string]any{"messages": msgs})
+		cut := s.CutOffs()
+		if cut == nil {
+			cut = []CutOff{}
+		}
+		writeJSON(w, map[string]any{"messages": msgs, "cut_off": cut})
 	case what == "stats" && r.Method == http.MethodGet:
 		writeJSON(w, s.Stats())
 	case what == "health" && r.Method == http.MethodGet:

@@ -393,7 +393,7 @@ func TestControl(t *testing.T) {
 func TestInspectionShapes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := simulator.New(simulator.Config{Latency: -1, PairBurst: 1})
-		if got := strings.TrimSpace(do(t, s, http.MethodGet, "/_sim/messages", "", "").Body.String()); got != `{"messages":[]}` {
+		if got := strings.TrimSpace(do(t, s, http.MethodGet, "/_sim/messages", "", "").Body.String()); got != `{"cut_off":[],"messages":[]}` {
 			t.Errorf("no messages: %s, want an empty list", got)
 		}
 		if got, want := stats(t, s), `{"accepted":0,"by_code":{}}`; got != want {
@@ -423,9 +423,9 @@ func TestInspectionShapes(t *testing.T) {
 		}
 		want := []map[string]any{
 			{"to": "+5511987654321", "wa_id": "5511987654321", "template": sent.Template, "name": "order_update", "language": "en_US", "params": []any{"Ana", "A-77120"},
-				"wamid": w1, "callback": "c=17;r=4821;a=1", "time": "2000-01-01T00:00:00Z"},
+				"wamid": w1, "callback": "c=17;r=4821;a=1", "time": "2000-01-01T00:00:00Z", "received": "2000-01-01T00:00:00Z"},
 			{"to": "+14155550123", "wa_id": "14155550123", "template": sent.Template, "name": "order_update", "language": "en_US", "params": []any{"Ana", "A-77120"},
-				"wamid": w2, "callback": "", "time": "2000-01-01T00:01:30Z"},
+				"wamid": w2, "callback": "", "time": "2000-01-01T00:01:30Z", "received": "2000-01-01T00:01:30Z"},
 		}
 		if !reflect.DeepEqual(got.Messages, want) {
 			t.Errorf("/_sim/messages\n got %v\nwant %v", got.Messages, want)
@@ -747,7 +747,9 @@ func TestConcurrentSends(t *testing.T) {
 
 // TestStatsInFlight: /_sim/stats counts the sends waiting out their
 // latency (what a client killed at that instant leaves unanswered), and a
-// send whose client goes away leaves the count.
+// send whose client goes away leaves the count and is recorded cut off,
+// with when it arrived; the accepted ones carry their arrival and answer
+// times.
 func TestStatsInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := simulator.New(simulator.Config{Tier: -1, Latency: 100 * time.Millisecond})
@@ -765,15 +767,25 @@ func TestStatsInFlight(t *testing.T) {
 		if got := s.Stats().InFlight; got != 4 {
 			t.Errorf("in flight during the latency = %d, want 4", got)
 		}
+		time.Sleep(30 * time.Millisecond)
+		cancelAt := time.Now()
 		cancel() // the client of the fourth send is gone
 		synctest.Wait()
 		if got := s.Stats().InFlight; got != 3 {
 			t.Errorf("in flight after a client left = %d, want 3", got)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(70 * time.Millisecond)
 		wg.Wait()
-		if got, want := stats(t, s), `{"accepted":3,"by_code":{}}`; got != want {
+		if got, want := stats(t, s), `{"accepted":3,"by_code":{},"cut_off":1}`; got != want {
 			t.Errorf("stats %s, want %s", got, want)
+		}
+		if cut := s.CutOffs(); len(cut) != 1 || cut[0].To != phone(9) || !cut[0].Received.Equal(cancelAt.Add(-30*time.Millisecond)) || !cut[0].At.Equal(cancelAt) {
+			t.Errorf("cut off = %+v, want %s received 30 ms before %v, cut off then", cut, phone(9), cancelAt)
+		}
+		for _, m := range s.Messages() {
+			if got := m.Time.Sub(m.Received); got != 100*time.Millisecond {
+				t.Errorf("%s answered %v after it arrived, want the 100 ms latency", m.To, got)
+			}
 		}
 	})
 }

@@ -132,19 +132,35 @@ func (s *Store) RequeueUncertain(ctx context.Context, campaignID int64, now time
 // synchronous_commit=on) before any request leaves. The statements of the
 // batch go to the server in one round trip.
 func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
-	return s.BeginAttemptsHolding(ctx, as, "", "")
+	return s.CommitAttemptsHolding(ctx, as, nil, "", "")
 }
 
-// BeginAttemptsHolding implements store.Store; key "" checks no lease. The
-// lease row is read FOR SHARE: a takeover (AcquireLease reads it FOR
-// UPDATE) waits for this checkpoint's commit, and then marks its
-// recipients uncertain.
+// BeginAttemptsHolding implements store.Store; key "" checks no lease.
 func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, key, owner string) error {
-	if len(as) == 0 {
+	return s.CommitAttemptsHolding(ctx, as, nil, key, owner)
+}
+
+// FinishAttempts implements store.Store.
+func (s *Store) FinishAttempts(ctx context.Context, os []store.Outcome) error {
+	return s.CommitAttemptsHolding(ctx, nil, os, "", "")
+}
+
+// CommitAttempts implements store.Store: outcomes and checkpoints in one
+// transaction, one commit.
+func (s *Store) CommitAttempts(ctx context.Context, begins []store.Attempt, outcomes []store.Outcome) error {
+	return s.CommitAttemptsHolding(ctx, begins, outcomes, "", "")
+}
+
+// CommitAttemptsHolding implements store.Store; key "" checks no lease, nor
+// does a commit without checkpoints. The lease row is read FOR SHARE: a
+// takeover (AcquireLease reads it FOR UPDATE) waits for this checkpoint's
+// commit, and then marks its recipients uncertain.
+func (s *Store) CommitAttemptsHolding(ctx context.Context, begins []store.Attempt, outcomes []store.Outcome, key, owner string) error {
+	if len(begins) == 0 && len(outcomes) == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if key != "" {
+		if key != "" && len(begins) > 0 {
 			l, err := leaseIn(ctx, tx, key, " FOR SHARE")
 			if errors.Is(err, store.ErrNotFound) || (err == nil && l.Owner != owner) {
 				return fmt.Errorf("%w: %s is no longer held by this process", store.ErrLeaseLost, key)
@@ -154,7 +170,10 @@ func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, ke
 			}
 		}
 		b := &pgx.Batch{}
-		for _, a := range as {
+		if err := queueOutcomes(ctx, tx, b, outcomes); err != nil {
+			return err
+		}
+		for _, a := range begins {
 			at := ts(a.StartedAt)
 			b.Queue(`INSERT INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at)
 				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, a.ID, a.CampaignID, a.RecipientID, a.Number, a.PhoneNumberID, a.To, a.Scope, a.Batch, at)
@@ -216,47 +235,42 @@ func withdrawAttempt(ctx context.Context, tx pgx.Tx, o store.Outcome) error {
 	return tx.SendBatch(ctx, b).Close()
 }
 
-// FinishAttempts implements store.Store.
-func (s *Store) FinishAttempts(ctx context.Context, os []store.Outcome) error {
-	if len(os) == 0 {
-		return nil
-	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, o := range os {
-			if o.NotSent {
-				if err := withdrawAttempt(ctx, tx, o); err != nil {
-					return err
-				}
-				continue
+// queueOutcomes queues the outcomes' writes on b; a withdrawal (NotSent)
+// and a deferral's count are read and written in tx at once.
+func queueOutcomes(ctx context.Context, tx pgx.Tx, b *pgx.Batch, os []store.Outcome) error {
+	for _, o := range os {
+		if o.NotSent {
+			if err := withdrawAttempt(ctx, tx, o); err != nil {
+				return err
 			}
-			if o.State == store.StateDeferred {
-				var err error
-				if o.State, o.NextAttemptAt, o.Error, err = deferral(ctx, tx, o.RecipientID, o.FinishedAt, o.Error); err != nil {
-					return err
-				}
-			}
-			at := ts(o.FinishedAt)
-			b.Queue(`UPDATE attempts SET state = $1, code = $2, message_status = $3, finished_at = $4 WHERE id = $5`,
-				o.State, o.Code, o.MessageStatus, at, o.AttemptID)
-			// A recipient already sent (a webhook settled it first) stays
-			// sent. A status webhook can arrive before the send's answer
-			// is recorded: a recipient already sent stays sent, and one a
-			// "failed" status settled keeps that state, code and schedule.
-			b.Queue(`UPDATE recipients SET
-				state = CASE WHEN state = 'sent' THEN 'sent' WHEN delivery = 'failed' THEN state ELSE $1::text END,
-				last_code = CASE WHEN delivery = 'failed' THEN last_code ELSE $2::bigint END,
-				last_error = CASE WHEN delivery = 'failed' THEN last_error ELSE $3::text END,
-				wamid = CASE WHEN $4::text <> '' THEN $4::text ELSE wamid END,
-				sent_at = CASE WHEN $1::text = 'sent' AND sent_at = 0 THEN $5::bigint ELSE sent_at END,
-				delivery = CASE WHEN $1::text = 'sent' AND delivery = '' THEN 'sent' ELSE delivery END,
-				next_attempt_at = CASE WHEN delivery = 'failed' THEN next_attempt_at ELSE $6::bigint END,
-				deferrals = deferrals + CASE WHEN $1::text = 'deferred' AND delivery <> 'failed' THEN 1 ELSE 0 END,
-				updated_at = $5::bigint
-				WHERE id = $7`, o.State, o.Code, o.Error, o.WAMID, at, ts(o.NextAttemptAt), o.RecipientID)
+			continue
 		}
-		return tx.SendBatch(ctx, b).Close()
-	})
+		if o.State == store.StateDeferred {
+			var err error
+			if o.State, o.NextAttemptAt, o.Error, err = deferral(ctx, tx, o.RecipientID, o.FinishedAt, o.Error); err != nil {
+				return err
+			}
+		}
+		at := ts(o.FinishedAt)
+		b.Queue(`UPDATE attempts SET state = $1, code = $2, message_status = $3, finished_at = $4 WHERE id = $5`,
+			o.State, o.Code, o.MessageStatus, at, o.AttemptID)
+		// A recipient already sent (a webhook settled it first) stays
+		// sent. A status webhook can arrive before the send's answer
+		// is recorded: a recipient already sent stays sent, and one a
+		// "failed" status settled keeps that state, code and schedule.
+		b.Queue(`UPDATE recipients SET
+			state = CASE WHEN state = 'sent' THEN 'sent' WHEN delivery = 'failed' THEN state ELSE $1::text END,
+			last_code = CASE WHEN delivery = 'failed' THEN last_code ELSE $2::bigint END,
+			last_error = CASE WHEN delivery = 'failed' THEN last_error ELSE $3::text END,
+			wamid = CASE WHEN $4::text <> '' THEN $4::text ELSE wamid END,
+			sent_at = CASE WHEN $1::text = 'sent' AND sent_at = 0 THEN $5::bigint ELSE sent_at END,
+			delivery = CASE WHEN $1::text = 'sent' AND delivery = '' THEN 'sent' ELSE delivery END,
+			next_attempt_at = CASE WHEN delivery = 'failed' THEN next_attempt_at ELSE $6::bigint END,
+			deferrals = deferrals + CASE WHEN $1::text = 'deferred' AND delivery <> 'failed' THEN 1 ELSE 0 END,
+			updated_at = $5::bigint
+			WHERE id = $7`, o.State, o.Code, o.Error, o.WAMID, at, ts(o.NextAttemptAt), o.RecipientID)
+	}
+	return nil
 }
 
 const attemptCols = `id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at, finished_at, state, code`

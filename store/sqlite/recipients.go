@@ -175,52 +175,81 @@ func (s *Store) RequeueUncertain(ctx context.Context, campaignID int64, now time
 // BeginAttempts implements store.Store: the checkpoint, committed with
 // synchronous=FULL before any request leaves.
 func (s *Store) BeginAttempts(ctx context.Context, as []store.Attempt) error {
-	return s.BeginAttemptsHolding(ctx, as, "", "")
+	return s.CommitAttemptsHolding(ctx, as, nil, "", "")
 }
 
-// BeginAttemptsHolding implements store.Store; key "" checks no lease. The
-// write transaction is IMMEDIATE: no other process takes the lease between
-// the check and the commit.
+// BeginAttemptsHolding implements store.Store; key "" checks no lease.
 func (s *Store) BeginAttemptsHolding(ctx context.Context, as []store.Attempt, key, owner string) error {
-	if len(as) == 0 {
+	return s.CommitAttemptsHolding(ctx, as, nil, key, owner)
+}
+
+// FinishAttempts implements store.Store.
+func (s *Store) FinishAttempts(ctx context.Context, os []store.Outcome) error {
+	return s.CommitAttemptsHolding(ctx, nil, os, "", "")
+}
+
+// CommitAttempts implements store.Store: outcomes and checkpoints in one
+// transaction, one sync.
+func (s *Store) CommitAttempts(ctx context.Context, begins []store.Attempt, outcomes []store.Outcome) error {
+	return s.CommitAttemptsHolding(ctx, begins, outcomes, "", "")
+}
+
+// CommitAttemptsHolding implements store.Store; key "" checks no lease, nor
+// does a commit without checkpoints. The write transaction is IMMEDIATE: no
+// other process takes the lease between the check and the commit.
+func (s *Store) CommitAttemptsHolding(ctx context.Context, begins []store.Attempt, outcomes []store.Outcome, key, owner string) error {
+	if len(begins) == 0 && len(outcomes) == 0 {
 		return nil
 	}
-	var prep [3]*sql.Stmt
-	for i, q := range []string{beginAttemptSQL, beginRecipientSQL, beginWindowSQL} {
+	var prep [6]*sql.Stmt
+	for i, q := range []string{beginAttemptSQL, beginRecipientSQL, beginWindowSQL, finishAttemptSQL, finishRecipientSQL, leaseOwnerSQL} {
 		var err error
 		if prep[i], err = s.prepared(ctx, q); err != nil {
 			return err
 		}
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if key != "" {
-			if err := holding(ctx, tx, key, owner); err != nil {
+		if key != "" && len(begins) > 0 {
+			if err := holding(ctx, tx.StmtContext(ctx, prep[5]), key, owner); err != nil {
 				return err
 			}
 		}
-		ins, upd, win := tx.StmtContext(ctx, prep[0]), tx.StmtContext(ctx, prep[1]), tx.StmtContext(ctx, prep[2])
-		defer ins.Close()
-		defer upd.Close()
-		defer win.Close()
-		for _, a := range as {
-			at := ts(a.StartedAt)
-			if _, err := ins.ExecContext(ctx, a.ID, a.CampaignID, a.RecipientID, a.Number, a.PhoneNumberID, a.To, a.Scope, a.Batch, at); err != nil {
+		if len(outcomes) > 0 {
+			if err := finishAttempts(ctx, tx, tx.StmtContext(ctx, prep[3]), tx.StmtContext(ctx, prep[4]), outcomes); err != nil {
 				return err
 			}
-			if _, err := upd.ExecContext(ctx, a.Number, at, a.PhoneNumberID, a.RecipientID); err != nil {
-				return err
-			}
-			if _, err := win.ExecContext(ctx, a.Scope, a.To, at, a.To, ts(a.StartedAt.Add(-24*time.Hour))); err != nil {
-				return err
-			}
-			if a.StartsWarmup {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO warmup (scope, start) VALUES (?, ?) ON CONFLICT (scope) DO NOTHING`, a.Scope, at); err != nil {
-					return err
-				}
-			}
+		}
+		if len(begins) > 0 {
+			return beginAttempts(ctx, tx, tx.StmtContext(ctx, prep[0]), tx.StmtContext(ctx, prep[1]), tx.StmtContext(ctx, prep[2]), begins)
 		}
 		return nil
 	})
+}
+
+// beginAttempts writes the checkpoints of as in tx with the transaction's
+// copies of BeginAttempts' statements, and closes them.
+func beginAttempts(ctx context.Context, tx *sql.Tx, ins, upd, win *sql.Stmt, as []store.Attempt) error {
+	defer ins.Close()
+	defer upd.Close()
+	defer win.Close()
+	for _, a := range as {
+		at := ts(a.StartedAt)
+		if _, err := ins.ExecContext(ctx, a.ID, a.CampaignID, a.RecipientID, a.Number, a.PhoneNumberID, a.To, a.Scope, a.Batch, at); err != nil {
+			return err
+		}
+		if _, err := upd.ExecContext(ctx, a.Number, at, a.PhoneNumberID, a.RecipientID); err != nil {
+			return err
+		}
+		if _, err := win.ExecContext(ctx, a.Scope, a.To, at, a.To, ts(a.StartedAt.Add(-24*time.Hour))); err != nil {
+			return err
+		}
+		if a.StartsWarmup {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO warmup (scope, start) VALUES (?, ?) ON CONFLICT (scope) DO NOTHING`, a.Scope, at); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // BeginAttempts' statements, prepared once per process (Store.prepared).
@@ -228,6 +257,7 @@ const (
 	beginAttemptSQL = `INSERT INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at)
 			VALUES (?,?,?,?,?,?,?,?,?)`
 	beginRecipientSQL = `UPDATE recipients SET state = 'in_flight', attempts = ?, delivery = '', updated_at = ?, phone_number_id = ? WHERE id = ?`
+	leaseOwnerSQL     = `SELECT owner FROM leases WHERE key = ?`
 	beginWindowSQL    = `INSERT INTO window_log (scope, phone, sent_at, in_csw)
 			VALUES (?, ?, ?, EXISTS (SELECT 1 FROM contacts WHERE phone = ? AND last_reply_at > ?))`
 )
@@ -286,22 +316,43 @@ func withdrawAttempt(ctx context.Context, tx *sql.Tx, o store.Outcome) error {
 	return nil
 }
 
-// FinishAttempts implements store.Store.
-func (s *Store) FinishAttempts(ctx context.Context, os []store.Outcome) error {
-	if len(os) == 0 {
-		return nil
-	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		att, err := tx.PrepareContext(ctx, `UPDATE attempts SET state = ?, code = ?, message_status = ?, finished_at = ? WHERE id = ?`)
-		if err != nil {
+// finishAttempts records outcomes in tx with the transaction's copies of
+// FinishAttempts' statements, and closes them.
+func finishAttempts(ctx context.Context, tx *sql.Tx, att, rec *sql.Stmt, os []store.Outcome) error {
+	defer att.Close()
+	defer rec.Close()
+	for _, o := range os {
+		if o.NotSent {
+			if err := withdrawAttempt(ctx, tx, o); err != nil {
+				return err
+			}
+			continue
+		}
+		if o.State == store.StateDeferred {
+			var err error
+			if o.State, o.NextAttemptAt, o.Error, err = deferral(ctx, tx, o.RecipientID, o.FinishedAt, o.Error); err != nil {
+				return err
+			}
+		}
+		at := ts(o.FinishedAt)
+		if _, err := att.ExecContext(ctx, o.State, o.Code, o.MessageStatus, at, o.AttemptID); err != nil {
 			return err
 		}
-		defer att.Close()
-		// A recipient already sent (a webhook settled it first) stays sent.
-		// A status webhook can arrive before the send's answer is recorded:
-		// a recipient already sent stays sent, and one a "failed" status
-		// settled keeps that state, code and schedule.
-		rec, err := tx.PrepareContext(ctx, `UPDATE recipients SET
+		if _, err := rec.ExecContext(ctx, o.State, o.Code, o.Error, o.WAMID, at, ts(o.NextAttemptAt), o.RecipientID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FinishAttempts' statements, prepared once per process. A recipient
+// already sent (a webhook settled it first) stays sent. A status webhook
+// can arrive before the send's answer is recorded: a recipient already sent
+// stays sent, and one a "failed" status settled keeps that state, code and
+// schedule.
+const (
+	finishAttemptSQL   = `UPDATE attempts SET state = ?, code = ?, message_status = ?, finished_at = ? WHERE id = ?`
+	finishRecipientSQL = `UPDATE recipients SET
 			state = CASE WHEN state = 'sent' THEN 'sent' WHEN delivery = 'failed' THEN state ELSE ?1 END,
 			last_code = CASE WHEN delivery = 'failed' THEN last_code ELSE ?2 END,
 			last_error = CASE WHEN delivery = 'failed' THEN last_error ELSE ?3 END,
@@ -311,34 +362,8 @@ func (s *Store) FinishAttempts(ctx context.Context, os []store.Outcome) error {
 			next_attempt_at = CASE WHEN delivery = 'failed' THEN next_attempt_at ELSE ?6 END,
 			deferrals = deferrals + CASE WHEN ?1 = 'deferred' AND delivery <> 'failed' THEN 1 ELSE 0 END,
 			updated_at = ?5
-			WHERE id = ?7`)
-		if err != nil {
-			return err
-		}
-		defer rec.Close()
-		for _, o := range os {
-			if o.NotSent {
-				if err := withdrawAttempt(ctx, tx, o); err != nil {
-					return err
-				}
-				continue
-			}
-			if o.State == store.StateDeferred {
-				if o.State, o.NextAttemptAt, o.Error, err = deferral(ctx, tx, o.RecipientID, o.FinishedAt, o.Error); err != nil {
-					return err
-				}
-			}
-			at := ts(o.FinishedAt)
-			if _, err := att.ExecContext(ctx, o.State, o.Code, o.MessageStatus, at, o.AttemptID); err != nil {
-				return err
-			}
-			if _, err := rec.ExecContext(ctx, o.State, o.Code, o.Error, o.WAMID, at, ts(o.NextAttemptAt), o.RecipientID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
+			WHERE id = ?7`
+)
 
 const attemptCols = `id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at, finished_at, state, code`
 
@@ -432,9 +457,10 @@ func (s *Store) LastSends(ctx context.Context, phoneNumberID string, since time.
 
 // holding returns an error matching store.ErrLeaseLost unless the lease on
 // key is owner's.
-func holding(ctx context.Context, tx *sql.Tx, key, owner string) error {
-	l, err := leaseIn(ctx, tx, key)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && l.Owner != owner) {
+func holding(ctx context.Context, ownerStmt *sql.Stmt, key, owner string) error {
+	var cur string
+	err := ownerStmt.QueryRowContext(ctx, key).Scan(&cur)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && cur != owner) {
 		return fmt.Errorf("%w: %s is no longer held by this process", store.ErrLeaseLost, key)
 	}
 	return err

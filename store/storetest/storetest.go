@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Leases", testLeases},
 		{"BreakLease", testBreakLease},
 		{"CheckpointFencedByLease", testCheckpointFenced},
+		{"CommitAttempts", testCommitAttempts},
 		{"OptOuts", testOptOuts},
 		{"InboundIdentity", testInboundIdentity},
 		{"WebhookDedupe", testWebhookDedupe},
@@ -529,6 +530,63 @@ func testCheckpointFenced(t *testing.T, st store.Store) {
 	if err != nil || counts[store.StateInFlight] != 1 {
 		t.Errorf("after the holder's checkpoint: counts %v, %v; want the recipient in flight", counts, err)
 	}
+}
+
+// testCommitAttempts: CommitAttempts records answers and new checkpoints
+// in one transaction; fenced by a lease that is no longer the caller's it
+// writes neither; with outcomes alone the lease is not checked.
+func testCommitAttempts(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 4)
+	due, err := st.Due(ctx, c.ID, t0, 10)
+	must(t, err)
+	a0, a1 := attempt(c, due[0], 1, t0), attempt(c, due[1], 1, t0)
+	must(t, st.CommitAttempts(ctx, []store.Attempt{a0, a1}, nil))
+	a2, a3 := attempt(c, due[2], 1, t0.Add(time.Second)), attempt(c, due[3], 1, t0.Add(time.Second))
+	sent := store.Outcome{AttemptID: a0.ID, RecipientID: due[0].ID, State: store.StateSent, WAMID: "wamid.0", FinishedAt: t0.Add(time.Second)}
+	retry := store.Outcome{AttemptID: a1.ID, RecipientID: due[1].ID, State: store.StateRetry, Code: 131056, NextAttemptAt: t0.Add(time.Hour), FinishedAt: t0.Add(time.Second)}
+
+	key := fmt.Sprintf("campaign:%d", c.ID)
+	must(t, st.AcquireLease(ctx, store.Lease{Key: key, Owner: "new", PID: 20, Host: "h2", Heartbeat: t0}, store.LeasePolicy{Host: "h1", StaleAfter: 30 * time.Second}))
+	if err := st.CommitAttemptsHolding(ctx, []store.Attempt{a2}, []store.Outcome{sent}, key, "old"); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("commit by a former holder: %v, want ErrLeaseLost", err)
+	}
+	if counts, err := st.Counts(ctx, c.ID); err != nil || counts[store.StateInFlight] != 2 || counts[store.StatePending] != 2 {
+		t.Errorf("after a fenced commit: counts %v, %v; want 2 in flight, 2 pending (nothing written)", counts, err)
+	}
+
+	must(t, st.CommitAttemptsHolding(ctx, []store.Attempt{a2, a3}, []store.Outcome{sent, retry}, key, "new"))
+	want := map[int64]store.State{due[0].ID: store.StateSent, due[1].ID: store.StateRetry, due[2].ID: store.StateInFlight, due[3].ID: store.StateInFlight}
+	for id, w := range want {
+		if r := Recipient(t, st, c.ID, id); r.State != w {
+			t.Errorf("recipient %d: %s, want %s", id, r.State, w)
+		}
+	}
+	if r := Recipient(t, st, c.ID, due[0].ID); r.WAMID != "wamid.0" || !r.SentAt.Equal(t0.Add(time.Second)) {
+		t.Errorf("sent recipient: %+v", r)
+	}
+	// Outcomes alone need no lease (answers to requests already out are
+	// recorded whoever holds it now).
+	done := []store.Outcome{
+		{AttemptID: a2.ID, RecipientID: due[2].ID, State: store.StateSent, WAMID: "wamid.2", FinishedAt: t0.Add(2 * time.Second)},
+		{AttemptID: a3.ID, RecipientID: due[3].ID, State: store.StateFailed, Code: 131026, FinishedAt: t0.Add(2 * time.Second)},
+	}
+	must(t, st.CommitAttemptsHolding(ctx, nil, done, key, "old"))
+	counts, err := st.Counts(ctx, c.ID)
+	if err != nil || counts[store.StateSent] != 2 || counts[store.StateFailed] != 1 || counts[store.StateRetry] != 1 {
+		t.Errorf("after the outcomes: counts %v, %v; want 2 sent, 1 failed, 1 retry", counts, err)
+	}
+	var finished int
+	must(t, st.Attempts(ctx, c.ID, func(a store.AttemptRecord) error {
+		if !a.FinishedAt.IsZero() {
+			finished++
+		}
+		return nil
+	}))
+	if finished != 4 {
+		t.Errorf("%d attempts finished, want 4", finished)
+	}
+	must(t, st.CommitAttempts(ctx, nil, nil))
 }
 
 func testOptOuts(t *testing.T, st store.Store) {

@@ -44,9 +44,10 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per row; the median is printed")
 	only := flag.String("only", os.Getenv("BENCH_ONLY"), "comma-separated rows: import, import10m, rate80, rate1000, big, kill, report (default all)")
 	keep := flag.Bool("keep", false, "keep the work directory")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of each measured `whatsend run` to this directory (the simulator's is not taken)")
 	bin := flag.String("bin", "", "measure this whatsend binary instead of building ./cmd/whatsend (e.g. another commit's, to compare)")
 	flag.Parse()
-	b := &bench{runs: *runs, quick: *quick}
+	b := &bench{runs: *runs, quick: *quick, profDir: *prof}
 	if *quick {
 		b.runs = 1
 	}
@@ -113,6 +114,9 @@ type bench struct {
 	quick bool
 	seq   int
 	bigDB string // the store of the big row's last run
+	// profDir: each `whatsend run` writes its CPU profile there
+	// (WHATSEND_CPUPROFILE), named after its work directory.
+	profDir string
 }
 
 // size is n, or n/q in quick mode.
@@ -162,6 +166,9 @@ func (b *bench) whatsend(dir string, args ...string) (usage, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, b.bin, args...)
 	cmd.Dir, cmd.Env = dir, env(dir)
+	if b.profDir != "" && len(args) > 0 && args[0] == "run" {
+		cmd.Env = append(cmd.Env, "WHATSEND_CPUPROFILE="+filepath.Join(b.profDir, filepath.Base(dir)+".pprof"))
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
