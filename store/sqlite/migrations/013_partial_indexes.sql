@@ -1,4 +1,4 @@
--- whatsend schema, version 12: partial indexes, holding only the
+-- whatsend schema, version 13: partial indexes, holding only the
 -- recipients that were sent or answered. A recipient just imported has
 -- no entry in any of them, so an import of a big list in no order pays
 -- for none (each entry of an index on the number lands at a random place
