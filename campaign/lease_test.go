@@ -174,6 +174,23 @@ func TestUnlock(t *testing.T) {
 	if l, err := st.Lease(ctx, "phone:100"); err != nil || l.Owner != "sender" {
 		t.Errorf("another owner's number lease: %+v, %v; want it kept", l, err)
 	}
+
+	// Pair runs of a pool: each pair lease with its number's lease, of
+	// another owner each; a live one is refused.
+	pooled := store.Campaign{ID: 2, PhoneNumberID: "100", Settings: Settings{PhoneNumberIDs: []string{"100", "200"}}.Encode()}
+	st = openLeaseStore(t)
+	take(st, "campaign:2:100", "w1", t0)
+	take(st, "phone:100", "w1", t0)
+	take(st, "campaign:2:200", "w2", t0.Add(time.Hour))
+	take(st, "phone:200", "w2", t0.Add(time.Hour))
+	removed, err = Unlock(ctx, st, pooled, t0.Add(time.Hour+10*time.Second))
+	if !errors.Is(err, ErrBusy) || len(removed) != 2 || removed[0].Key != "campaign:2:100" || removed[1].Key != "phone:100" {
+		t.Errorf("Unlock of a stale and a live pair = %+v, %v; want the stale pair's two leases removed, busy for the live one", removed, err)
+	}
+	removed, err = Unlock(ctx, st, pooled, t0.Add(3*time.Hour))
+	if err != nil || len(removed) != 2 || removed[0].Key != "campaign:2:200" || removed[1].Key != "phone:200" {
+		t.Errorf("Unlock of the other pair once stale = %+v, %v", removed, err)
+	}
 }
 
 // Holder names the live holder of a campaign's lease or of its number's,
