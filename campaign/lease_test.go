@@ -276,3 +276,30 @@ func TestFencedAfterTakeover(t *testing.T) {
 		t.Errorf("checkpoint by the lease's holder: %v", err)
 	}
 }
+
+// Holder of a pair: the pair's lease, its number's and the campaign's (a
+// whole run) keep a worker from it; another number's pair does not.
+func TestHolderOfAPair(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+	c := store.Campaign{ID: 3, PhoneNumberID: "100", Settings: Settings{PhoneNumberIDs: []string{"100", "200"}}.Encode()}
+	me := Owner{ID: "me", PID: 10, Host: "h1", Alive: func(int) bool { return true }, Expiry: 3 * time.Second}
+	for _, tc := range []struct {
+		key  string
+		held map[string]bool // by number asked, "" the whole run
+	}{
+		{"campaign:3:200", map[string]bool{"": true, "100": false, "200": true}},
+		{"phone:200", map[string]bool{"": true, "100": false, "200": true}},
+		{"campaign:3", map[string]bool{"": true, "100": true, "200": true}},
+	} {
+		st := openLeaseStore(t)
+		if err := st.AcquireLease(ctx, store.Lease{Key: tc.key, Owner: "other", PID: 20, Host: "h2", Heartbeat: t0, Expiry: 3 * time.Second}, me.policy()); err != nil {
+			t.Fatal(err)
+		}
+		for number, want := range tc.held {
+			if h, held, err := Holder(ctx, st, c, number, me, t0.Add(time.Second)); err != nil || held != want || (held && h.Key != tc.key) {
+				t.Errorf("%s held by another: Holder(number %q) = %+v, held %v, %v; want held %v", tc.key, number, h, held, err, want)
+			}
+		}
+	}
+}
