@@ -170,9 +170,9 @@ func (a *allowance) reserve(ctx context.Context, now time.Time) error {
 	}
 	a.used, a.granted = used, granted
 	a.left = granted
-	if granted == 0 && (a.nextFree.IsZero() || a.nextFree.After(now.Add(ReservationLapse))) {
+	if at := now.Add(ReservationLapse); granted == 0 && (!a.nextFree.After(now) || a.nextFree.After(at)) {
 		// Other processes hold what is left: theirs is sent or lapses.
-		a.nextFree = now.Add(ReservationLapse)
+		a.nextFree = at
 	}
 	return nil
 }

@@ -174,6 +174,23 @@ func TestUnlock(t *testing.T) {
 	if l, err := st.Lease(ctx, "phone:100"); err != nil || l.Owner != "sender" {
 		t.Errorf("another owner's number lease: %+v, %v; want it kept", l, err)
 	}
+
+	// Pair runs of a pool: each pair lease with its number's lease, of
+	// another owner each; a live one is refused.
+	pooled := store.Campaign{ID: 2, PhoneNumberID: "100", Settings: Settings{PhoneNumberIDs: []string{"100", "200"}}.Encode()}
+	st = openLeaseStore(t)
+	take(st, "campaign:2:100", "w1", t0)
+	take(st, "phone:100", "w1", t0)
+	take(st, "campaign:2:200", "w2", t0.Add(time.Hour))
+	take(st, "phone:200", "w2", t0.Add(time.Hour))
+	removed, err = Unlock(ctx, st, pooled, t0.Add(time.Hour+10*time.Second))
+	if !errors.Is(err, ErrBusy) || len(removed) != 2 || removed[0].Key != "campaign:2:100" || removed[1].Key != "phone:100" {
+		t.Errorf("Unlock of a stale and a live pair = %+v, %v; want the stale pair's two leases removed, busy for the live one", removed, err)
+	}
+	removed, err = Unlock(ctx, st, pooled, t0.Add(3*time.Hour))
+	if err != nil || len(removed) != 2 || removed[0].Key != "campaign:2:200" || removed[1].Key != "phone:200" {
+		t.Errorf("Unlock of the other pair once stale = %+v, %v", removed, err)
+	}
 }
 
 // Holder names the live holder of a campaign's lease or of its number's,
@@ -257,5 +274,32 @@ func TestFencedAfterTakeover(t *testing.T) {
 	// The holder's own checkpoint goes through.
 	if err := Fenced(st, Owner{ID: "taker"}, c.ID, "").BeginAttempts(ctx, []store.Attempt{a}); err != nil {
 		t.Errorf("checkpoint by the lease's holder: %v", err)
+	}
+}
+
+// Holder of a pair: the pair's lease, its number's and the campaign's (a
+// whole run) keep a worker from it; another number's pair does not.
+func TestHolderOfAPair(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+	c := store.Campaign{ID: 3, PhoneNumberID: "100", Settings: Settings{PhoneNumberIDs: []string{"100", "200"}}.Encode()}
+	me := Owner{ID: "me", PID: 10, Host: "h1", Alive: func(int) bool { return true }, Expiry: 3 * time.Second}
+	for _, tc := range []struct {
+		key  string
+		held map[string]bool // by number asked, "" the whole run
+	}{
+		{"campaign:3:200", map[string]bool{"": true, "100": false, "200": true}},
+		{"phone:200", map[string]bool{"": true, "100": false, "200": true}},
+		{"campaign:3", map[string]bool{"": true, "100": true, "200": true}},
+	} {
+		st := openLeaseStore(t)
+		if err := st.AcquireLease(ctx, store.Lease{Key: tc.key, Owner: "other", PID: 20, Host: "h2", Heartbeat: t0, Expiry: 3 * time.Second}, me.policy()); err != nil {
+			t.Fatal(err)
+		}
+		for number, want := range tc.held {
+			if h, held, err := Holder(ctx, st, c, number, me, t0.Add(time.Second)); err != nil || held != want || (held && h.Key != tc.key) {
+				t.Errorf("%s held by another: Holder(number %q) = %+v, held %v, %v; want held %v", tc.key, number, h, held, err, want)
+			}
+		}
 	}
 }

@@ -151,8 +151,8 @@ func Delete(ctx context.Context, d Deps, campaignID int64) error {
 }
 
 // underLease runs fn on the campaign while holding its lease and its pair
-// leases, so no other process drives it, nor a share of it, meanwhile. A live holder is refused with ErrBusy naming
-// it.
+// leases, so no other process drives it, nor a share of it, meanwhile. A
+// live holder is refused with ErrBusy naming it.
 func underLease(ctx context.Context, d Deps, campaignID int64, fn func(store.Campaign) error) error {
 	d.defaults()
 	c, err := d.Store.Campaign(ctx, campaignID)

@@ -181,7 +181,7 @@ func (r *runner) shareDone(ctx context.Context, now time.Time) (stopReason, erro
 		return stopReason{}, err
 	}
 	if left := toSettle(all); left > 0 {
-		return stopReason{kind: stopWaiting, nextAt: now.Add(sharedPoll),
+		return stopReason{kind: stopWaiting,
 			msg: fmt.Sprintf("nothing left for phone number %s; %d recipients left for the other numbers of the campaign", r.number, left)}, nil
 	}
 	return stopReason{kind: stopFinished, at: now}, nil

@@ -19,7 +19,7 @@ import (
 // poolFront serves one API address in front of one simulator process per
 // phone number: a request naming a number's id goes to its simulator,
 // any other (templates) to the first.
-func poolFront(t *testing.T, ids []string, sims map[string]*simProc) string {
+func poolFront(t testing.TB, ids []string, sims map[string]*simProc) string {
 	t.Helper()
 	proxies := map[string]*httputil.ReverseProxy{}
 	for id, s := range sims {

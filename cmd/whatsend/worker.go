@@ -109,9 +109,13 @@ func (w *worker) round(ctx context.Context) error {
 				paused[p.PhoneNumberID] = p.Reason
 			}
 		}
+		idle, err := w.idleShares(ctx, c, pool, len(paused) > 0)
+		if err != nil {
+			return err
+		}
 		for _, number := range pool {
 			k := pairKey{c.ID, number}
-			if !w.due(k) {
+			if !w.due(k) || idle[number] {
 				continue
 			}
 			if why := paused[number]; why != "" {
@@ -150,6 +154,38 @@ func (w *worker) round(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// idleShares returns the numbers of a pooled campaign with nothing to
+// send or settle: a pair run of one would only say so, after a pre-flight.
+// None is idle while recipients wait for a number (never assigned, or on a
+// paused number: a pair run gives them one) or when nothing is left at all
+// (the campaign is not finished yet: a pair run marks it).
+func (w *worker) idleShares(ctx context.Context, c store.Campaign, pool []string, anyPaused bool) (map[string]bool, error) {
+	idle := map[string]bool{}
+	if len(pool) < 2 || anyPaused {
+		return idle, nil
+	}
+	toSettle := func(number string) (int, error) {
+		m, err := w.st.CountsFor(ctx, c.ID, number)
+		return campaign.Remaining(m) + m[store.StateInFlight], err
+	}
+	if n, err := toSettle(""); err != nil || n > 0 {
+		return idle, err
+	}
+	left := 0
+	for _, number := range pool {
+		n, err := toSettle(number)
+		if err != nil {
+			return nil, err
+		}
+		idle[number] = n == 0
+		left += n
+	}
+	if left == 0 {
+		clear(idle)
+	}
+	return idle, nil
 }
 
 // wanted reports whether c may have work for this worker now.
