@@ -150,15 +150,14 @@ func savePhone(ctx context.Context, st store.Store, phoneNumberID string, h send
 
 // pace takes the number's rate limiter's next slot and returns it: the
 // time the request leaves. It waits until the run's lead before the slot
-// (at high rates, the lead is 0: until the slot), and the slot is never
-// before the number's back-off ends.
+// (at high rates, the lead is 0: until the slot). The dispatcher waits
+// for the number's back-off before (readyAt); pace does not wait for one
+// set meanwhile, so that a pause set with it stops the dispatcher at once.
 func (r *runner) pace(ctx context.Context, n *number) (time.Time, error) {
 	n.lim.SetLimit(rate.Limit(r.currentRate(n)))
 	res := n.lim.Reserve()
 	now := r.d.Now()
-	r.mu.Lock()
-	slot := later(now.Add(res.Delay()), n.slowUntil)
-	r.mu.Unlock()
+	slot := now.Add(res.Delay())
 	if d := slot.Sub(now) - r.lead; d > 0 {
 		if err := sleepCtx(ctx, d); err != nil {
 			res.Cancel()
