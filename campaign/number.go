@@ -33,6 +33,9 @@ type number struct {
 	slowUntil  time.Time // the whole number waits until then (130429, 131057, no network)
 	slowStreak int       // throughput answers in a row
 	netStreak  int       // sends in a row that could not leave (the API unreachable)
+	// throttledUntil: the number's throughput back-off (130429, 131057);
+	// requests checkpointed ahead of their slot wait for it too.
+	throttledUntil time.Time
 	// toPause is a pause the recorder asked for (the number's 131056
 	// share); the dispatcher applies it.
 	toPause *pauseCause
@@ -146,15 +149,15 @@ func savePhone(ctx context.Context, st store.Store, phoneNumberID string, h send
 
 // pace takes the number's rate limiter's next slot and returns it: the
 // time the request leaves. It waits until the run's lead before the slot
-// (at high rates, the lead is 0: until the slot), and the slot is never
-// before the number's back-off ends.
-func (r *runner) pace(ctx context.Context, n *number) (time.Time, error) {
+// (at high rates, the lead is 0: until the slot). The slot is not before
+// backoff, the number's back-off as the dispatcher read it with readyAt;
+// pace does not wait for one set since, so that a pause set with it stops
+// the dispatcher at once.
+func (r *runner) pace(ctx context.Context, n *number, backoff time.Time) (time.Time, error) {
 	n.lim.SetLimit(rate.Limit(r.currentRate(n)))
 	res := n.lim.Reserve()
 	now := r.d.Now()
-	r.mu.Lock()
-	slot := later(now.Add(res.Delay()), n.slowUntil)
-	r.mu.Unlock()
+	slot := later(now.Add(res.Delay()), backoff)
 	if d := slot.Sub(now) - r.lead; d > 0 {
 		if err := sleepCtx(ctx, d); err != nil {
 			res.Cancel()
@@ -171,6 +174,20 @@ func (r *runner) currentRate(n *number) float64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return max(n.baseRate*n.g.rateFactor(), 0.1)
+}
+
+// backoff is when the number's back-off ends (130429, 131057, no network).
+func (r *runner) backoff(n *number) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return n.slowUntil
+}
+
+// throttled is when the number's throughput back-off ends.
+func (r *runner) throttled(n *number) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return n.throttledUntil
 }
 
 // readyAt is when the number may send next: after its back-off and its

@@ -65,6 +65,7 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 			wait = max(wait, maintenanceWait)
 		}
 		num.slowUntil = later(num.slowUntil, now.Add(wait))
+		num.throttledUntil = num.slowUntil
 		num.g.slowDown(e.Code)
 		if n >= r.s.MaxAttempts {
 			o.State = store.StateFailed

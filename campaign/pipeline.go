@@ -262,9 +262,14 @@ func (w *writer) commit(wctx context.Context) {
 	for _, d := range begins {
 		w.sends.Go(func() {
 			defer func() { <-w.slots }()
-			// Checkpointed ahead of its slot (low rates): leave on it.
-			if wait := d.attempt.StartedAt.Sub(r.d.Now()); wait > 0 {
-				time.Sleep(wait)
+			// Checkpointed ahead of its slot (low rates): leave on it,
+			// or once a throughput back-off the number took meanwhile
+			// (130429, 131057) ends.
+			for {
+				wait := later(d.attempt.StartedAt, r.throttled(d.n)).Sub(r.d.Now())
+				if wait <= 0 || sleepCtx(w.sendCtx, wait) != nil {
+					break
+				}
 			}
 			start := time.Now()
 			acc, err := d.n.send.SendTemplate(w.sendCtx, r.message(d))

@@ -476,6 +476,10 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			}
 		}
 		n, readyAt := r.nextNumber(now)
+		var backoff time.Time
+		if n != nil {
+			backoff = r.backoff(n)
+		}
 		if n == nil {
 			done, err := r.idle(ctx, deadline)
 			if done || err != nil {
@@ -522,7 +526,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			return r.stop(ctx, stopReason{kind: stopAllowance, msg: r.allowance.stopMessage(), nextAt: r.allowance.nextFree})
 		}
 
-		at, err := r.pace(ctx, n)
+		at, err := r.pace(ctx, n, backoff)
 		if err != nil {
 			r.allowance.giveBack()
 			return err

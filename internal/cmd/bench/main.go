@@ -248,7 +248,6 @@ func (s *sim) getJSON(path string, v any) error {
 
 type simStats struct {
 	Accepted int `json:"accepted"`
-	InFlight int `json:"in_flight"`
 }
 
 // list writes a listgen CSV of n rows once and returns its path.
@@ -539,7 +538,7 @@ func (b *bench) kill() error {
 type killed struct {
 	uncertain int // recipients in flight in the store: the next run marks them uncertain
 	accepted  int // of them, accepted by the simulator: answered, the answer not committed
-	inFlight  int // requests the simulator was holding (its latency) just before the kill
+	inFlight  int // requests the simulator held at the kill: cut off, or answered after it
 }
 
 func (b *bench) killOnce(path string, at int) (killed, error) {
@@ -563,12 +562,12 @@ func (b *bench) killOnce(path string, at int) (killed, error) {
 			_ = cmd.Wait()
 			return k, err
 		}
-		k.inFlight = st.InFlight
 		if st.Accepted >= at || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+	kill := time.Now()
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
 	// The simulator drops the requests the kill cut off (their context
@@ -576,15 +575,24 @@ func (b *bench) killOnce(path string, at int) (killed, error) {
 	time.Sleep(200 * time.Millisecond)
 	var msgs struct {
 		Messages []struct {
-			To string `json:"to"`
+			To       string    `json:"to"`
+			Time     time.Time `json:"time"`
+			Received time.Time `json:"received"`
 		} `json:"messages"`
+		CutOff []struct{} `json:"cut_off"`
 	}
 	if err := s.getJSON("/_sim/messages", &msgs); err != nil {
 		return k, err
 	}
+	// In flight at the kill, as the simulator saw it: the sends it cut
+	// off, and those it answered after the kill.
+	k.inFlight = len(msgs.CutOff)
 	seen := map[string]bool{}
 	for _, m := range msgs.Messages {
 		seen[m.To] = true
+		if !m.Time.Before(kill) && m.Received.Before(kill) {
+			k.inFlight++
+		}
 	}
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "whatsend.db"))
