@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/whatsend/whatsend/store"
 )
