@@ -242,11 +242,11 @@ func (s *Store) phoneSet(ctx context.Context, q string, phones []string) (map[st
 // opt-out list: one read instead of a lookup per number.
 func (s *Store) OptedOut(ctx context.Context, phones []string) (map[string]bool, error) {
 	if len(phones) > 500 {
-		var any bool
-		if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM optouts)`).Scan(&any); err != nil {
+		var some bool
+		if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM optouts)`).Scan(&some); err != nil {
 			return nil, err
 		}
-		if !any {
+		if !some {
 			return map[string]bool{}, nil
 		}
 	}
