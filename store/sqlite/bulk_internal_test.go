@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/whatsend/whatsend/store"
 )
@@ -126,4 +127,34 @@ func openInternal(t *testing.T) *Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+// An import's batch (more numbers than one query takes) is checked
+// against the opt-out list whether the list is empty or not.
+func TestOptedOutBigBatch(t *testing.T) {
+	ctx := t.Context()
+	st := openInternal(t)
+	phones := make([]string, 1200)
+	for i := range phones {
+		phones[i] = fmt.Sprintf("+55119%08d", i)
+	}
+	for _, want := range [][]string{nil, {phones[3], phones[1100]}} {
+		for _, p := range want {
+			if err := st.AddOptOut(ctx, p, "manual", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := st.OptedOut(ctx, phones)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Errorf("opted out %v, want %v", got, want)
+		}
+		for _, p := range want {
+			if !got[p] {
+				t.Errorf("%s is opted out, not reported", p)
+			}
+		}
+	}
 }

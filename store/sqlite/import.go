@@ -25,7 +25,7 @@ import (
 // the inserts).
 const (
 	defaultCacheKiB        = 2000
-	importCacheKiB         = 48 << 10
+	importCacheKiB         = 32 << 10
 	defaultCheckpointPages = 1000
 	importCheckpointPages  = 32768
 )
