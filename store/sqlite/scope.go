@@ -564,7 +564,7 @@ const (
 	summaryRepliedSQL  = `SELECT COUNT(*) FROM contacts c WHERE EXISTS (SELECT 1 FROM recipients r WHERE r.campaign_id = ?1 AND r.phone = c.phone)`
 	summaryByNumberSQL = `SELECT phone_number_id, COUNT(*), SUM(state = 'sent'), SUM(state = 'failed'), SUM(state = 'uncertain'),
 			SUM(state IN ('pending', 'retry', 'deferred', 'in_flight'))
-			FROM recipients WHERE campaign_id = ? AND phone_number_id <> '' GROUP BY phone_number_id`
+			FROM recipients WHERE campaign_id = ? AND phone_number_id > '' GROUP BY phone_number_id`
 )
 
 // Summary implements store.Store with aggregate queries.
@@ -586,7 +586,8 @@ func (s *Store) Summary(ctx context.Context, campaignID int64) (store.Summary, e
 		// recipients_delivery (its WHERE repeated, so SQLite may use it):
 		// as many entries as the campaign has statuses, not one per row
 		// (a million rows: a scan of the table was most of a report). The
-		// figures by number below use recipients_by_number the same way.
+		// figures by number below read the range of recipients_number_due
+		// past the unassigned ones ('' sorts first).
 		{summaryDeliverySQL, func(r *sql.Rows) error {
 			var d store.DeliveryStatus
 			var resent bool

@@ -14,7 +14,5 @@ CREATE INDEX recipients_phone_sent ON recipients (phone) WHERE attempts > 0 AND 
 -- The delivery statuses and the resends after silence:
 CREATE INDEX recipients_delivery ON recipients (campaign_id, delivery, resent_after_silence)
 	WHERE delivery <> '' OR resent_after_silence = 1;
--- The recipients by sending phone number (given with the first attempt,
--- or by AssignNumbers for a campaign with several numbers):
-CREATE INDEX recipients_by_number ON recipients (campaign_id, phone_number_id, state)
-	WHERE phone_number_id <> '';
+-- The recipients by sending phone number are read through
+-- recipients_number_due (schema 12), whose first columns they are.
