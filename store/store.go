@@ -487,6 +487,9 @@ type Store interface {
 	// (after a crash: the request may or may not have reached Meta) and
 	// returns how many. Their attempts are finished as uncertain too.
 	MarkUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error)
+	// InFlight returns which of the given attempts are still in flight (a
+	// run recovering a dead run's send journal applies it to those only).
+	InFlight(ctx context.Context, attemptIDs []string) (map[string]bool, error)
 	// RequeueUncertain moves uncertain recipients back to pending (resume
 	// --resend-uncertain) and returns how many.
 	RequeueUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error)

@@ -116,6 +116,23 @@ func (s *Store) markUncertain(ctx context.Context, and string, args ...any) (int
 	return int(n), err
 }
 
+// InFlight implements store.Store.
+func (s *Store) InFlight(ctx context.Context, attemptIDs []string) (map[string]bool, error) {
+	in := map[string]bool{}
+	if len(attemptIDs) == 0 {
+		return in, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id FROM attempts WHERE state = 'in_flight' AND id = ANY ($1::text[])`, attemptIDs)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	for _, id := range ids {
+		in[id] = true
+	}
+	return in, err
+}
+
 // RequeueUncertain implements store.Store.
 func (s *Store) RequeueUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error) {
 	var n int64

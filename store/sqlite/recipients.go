@@ -157,6 +157,29 @@ func (s *Store) markUncertain(ctx context.Context, and string, args ...any) (int
 	return int(n), err
 }
 
+// InFlight implements store.Store.
+func (s *Store) InFlight(ctx context.Context, attemptIDs []string) (map[string]bool, error) {
+	in := map[string]bool{}
+	for _, part := range chunks(attemptIDs, 500) {
+		rows, err := s.r.QueryContext(ctx, `SELECT id FROM attempts WHERE state = 'in_flight' AND id IN (`+placeholders(len(part))+`)`, anys(part)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			in[id] = true
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
 // RequeueUncertain implements store.Store.
 func (s *Store) RequeueUncertain(ctx context.Context, campaignID int64, now time.Time) (int, error) {
 	var n int64

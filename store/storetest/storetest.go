@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CheckpointAndOutcomes", testCheckpointAndOutcomes},
 		{"AttemptMarks", testAttemptMarks},
 		{"UncertainAfterCrash", testUncertain},
+		{"InFlight", testInFlight},
 		{"Window", testWindow},
 		{"Warmup", testWarmup},
 		{"NotSentReleases", testNotSentReleases},
@@ -275,6 +276,29 @@ func testAttemptMarks(t *testing.T, st store.Store) {
 		if !got[i].StartedAt.Equal(want[i].StartedAt) || got[i].Batch != want[i].Batch || got[i].State != want[i].State || got[i].Code != want[i].Code {
 			t.Errorf("AttemptMarks[%d] = %+v, want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// testInFlight: of the attempts named, only the unfinished ones are in
+// flight; unknown ids are not.
+func testInFlight(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	c := newCampaign(t, st, "a", 3)
+	due, _ := st.Due(ctx, c.ID, t0, 10)
+	a, b := attempt(c, due[0], 1, t0), attempt(c, due[1], 1, t0)
+	must(t, st.BeginAttempts(ctx, []store.Attempt{a, b}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: due[0].ID, State: store.StateSent, WAMID: "wamid.a", FinishedAt: t0.Add(time.Second)}}))
+	ids := []string{a.ID, b.ID, "no-such-attempt"}
+	for i := range 600 { // more than one statement's worth of ids
+		ids = append(ids, fmt.Sprintf("missing-%d", i))
+	}
+	got, err := st.InFlight(ctx, ids)
+	must(t, err)
+	if len(got) != 1 || !got[b.ID] {
+		t.Errorf("InFlight = %v, want only %s", got, b.ID)
+	}
+	if got, err := st.InFlight(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("InFlight(nil) = %v, %v", got, err)
 	}
 }
 
