@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +22,15 @@ func (r *runner) outcome(x sendResult, now time.Time) store.Outcome {
 	num := x.d.n
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if x.withdrawn {
+		// Never left: the attempt is withdrawn, the recipient pending.
+		o.State, o.NotSent = store.StatePending, true
+		if x.err != nil && r.pause == nil {
+			r.pause = &pauseCause{Kind: "store", Reason: "the send journal could not note a request leaving"}
+			r.fatalErr = errors.Join(r.fatalErr, x.err)
+		}
+		return o
+	}
 	if x.err != nil && sender.Classify(x.err).Class == sender.ClassNotSent {
 		return r.notSent(x, o, now)
 	}

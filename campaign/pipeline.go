@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/whatsend/whatsend/journal"
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/store"
 )
@@ -32,6 +33,11 @@ func (r *runner) loop(ctx context.Context) error {
 	go func() { w.run(ctx, toCommit); close(done) }()
 
 	stopErr := r.dispatch(ctx, toCommit)
+	if ctx.Err() != nil || r.pausing() {
+		// Requests checkpointed ahead of their slot that have not left
+		// stay home: a signal or a pause stops what has not left.
+		close(r.halt)
+	}
 	close(toCommit)
 	cpErr := <-w.drained // every checkpoint committed and its request started, or dropped
 	r.waitSends(ctx, &sends, abandon)
@@ -84,19 +90,21 @@ type writer struct {
 	drained chan error // the checkpoints are all committed (or dropped): the error of the first that failed
 
 	begins []dispatched
-	outs   []sendResult
+	outs   []store.Outcome
+	segs   []*journal.Segment // the journal segment of each of outs' checkpoints
 	// beginBy and outBy are when the gathered checkpoints and answers
 	// must be committed.
 	beginBy, outBy time.Time
 	failed         error // a checkpoint failed: nothing more leaves
+	answerFailed   bool  // the journal failed to note an answer (logged once)
 	lastProgress   time.Time
 }
 
 // The writer's group sizes: a commit holds at most this many checkpoints
 // and answers.
 const (
-	maxBegins   = 64
-	maxOutcomes = 256
+	maxBegins   = 256
+	maxOutcomes = 512
 )
 
 func (w *writer) run(ctx context.Context, in <-chan dispatched) {
@@ -135,12 +143,16 @@ func (w *writer) run(ctx context.Context, in <-chan dispatched) {
 				continue
 			}
 			if len(w.outs) == 0 {
-				// Wait no longer than a request takes: the answers a
-				// crash can lose are then about as many as the requests
-				// in flight.
+				// Without a journal, wait no longer than a request
+				// takes: the answers a crash can lose are then about as
+				// many as the requests in flight. With one, the answers
+				// ride with the next checkpoints: a kill loses none.
 				w.outBy = now.Add(min(recordWait, max(x.took, 0)))
+				if r.jr != nil {
+					w.outBy = now.Add(journalHold)
+				}
 			}
-			w.outs = append(w.outs, x)
+			w.addOutcome(x, now)
 		case <-r.flushReq:
 		case <-wake:
 		}
@@ -151,6 +163,23 @@ func (w *writer) run(ctx context.Context, in <-chan dispatched) {
 			}
 		}
 	}
+}
+
+// addOutcome turns an answer into its outcome, notes it in the journal and
+// gathers it for the next commit.
+func (w *writer) addOutcome(x sendResult, now time.Time) {
+	r := w.r
+	o := r.outcome(x, now)
+	if r.jr != nil {
+		if err := r.jr.Answer(o); err != nil && !w.answerFailed {
+			// The answer is still committed below; until then a kill
+			// leaves its recipient uncertain, as without a journal.
+			w.answerFailed = true
+			r.d.Logger.Warn("the send journal could not note an answer", "err", err)
+		}
+	}
+	w.outs = append(w.outs, o)
+	w.segs = append(w.segs, x.d.seg)
 }
 
 // addBegin gathers a dispatched recipient. Its checkpoint is due by its
@@ -200,9 +229,9 @@ func earlier(a, b time.Time) time.Time {
 // then starts the checkpointed requests and lets the dispatcher know.
 func (w *writer) commit(wctx context.Context) {
 	r := w.r
-	begins, outs := w.begins, w.outs
-	w.begins, w.outs = nil, nil
-	if len(begins) == 0 && len(outs) == 0 {
+	begins, os, segs := w.begins, w.outs, w.segs
+	w.begins, w.outs, w.segs = nil, nil, nil
+	if len(begins) == 0 && len(os) == 0 {
 		return
 	}
 	// Slots are taken before the commit so that a committed recipient
@@ -215,9 +244,18 @@ func (w *writer) commit(wctx context.Context) {
 	for i, d := range begins {
 		as[i] = d.attempt
 	}
-	os := make([]store.Outcome, len(outs))
-	for i, x := range outs {
-		os[i] = r.outcome(x, now)
+	var cpErr, recErr error
+	if r.jr != nil && len(as) > 0 {
+		// Noted before committed: a checkpoint the journal does not hold
+		// would be uncertain after a kill, one it holds without its
+		// request leaving is pending again.
+		seg, err := r.jr.Begin(as)
+		if err != nil {
+			cpErr, as = err, nil
+		}
+		for i := range begins {
+			begins[i].seg = seg
+		}
 	}
 	cctx, cancel := wctx, context.CancelFunc(func() {})
 	if len(as) == 0 {
@@ -225,8 +263,9 @@ func (w *writer) commit(wctx context.Context) {
 	}
 	err := r.d.Store.CommitAttempts(cctx, as, os)
 	cancel()
-	var cpErr, recErr error
-	if err != nil && len(as) > 0 && len(os) > 0 {
+	if cpErr != nil {
+		recErr = err
+	} else if err != nil && len(as) > 0 && len(os) > 0 {
 		// Which failed? The answers alone need no lease: record them.
 		tctx, cancel := context.WithTimeout(wctx, 30*time.Second)
 		recErr = r.d.Store.CommitAttempts(tctx, nil, os)
@@ -238,8 +277,20 @@ func (w *writer) commit(wctx context.Context) {
 		recErr = err
 	}
 	r.uncommitted.Add(-int64(len(begins)))
-	r.inflight.Add(-int64(len(outs)))
+	r.inflight.Add(-int64(len(os)))
+	if recErr == nil && r.jr != nil {
+		for i, seg := range segs {
+			if i == 0 || seg != segs[i-1] {
+				n := 1
+				for n < len(segs)-i && segs[i+n] == seg {
+					n++
+				}
+				r.jr.Settled(seg, n)
+			}
+		}
+	}
 	if recErr != nil {
+		r.unsettled.Store(true)
 		r.mu.Lock()
 		r.fatalErr = errors.Join(r.fatalErr, fmt.Errorf("record outcomes: %w", recErr))
 		r.mu.Unlock()
@@ -256,19 +307,32 @@ func (w *writer) commit(wctx context.Context) {
 		if w.failed == nil {
 			w.failed = fmt.Errorf("checkpoint: %w", cpErr)
 		}
+		r.unsettled.Store(true)
 		begins = nil
 	}
 	r.signalCommitted()
 	for _, d := range begins {
 		w.sends.Go(func() {
 			defer func() { <-w.slots }()
-			// Checkpointed ahead of its slot (low rates): leave on it,
-			// or once a throughput back-off the number took meanwhile
-			// (130429, 131057) ends.
+			// Checkpointed ahead of its slot: leave on it, or once a
+			// throughput back-off the number took meanwhile (130429,
+			// 131057) ends; not at all once the run halts.
 			for {
 				wait := later(d.attempt.StartedAt, r.throttled(d.n)).Sub(r.d.Now())
-				if wait <= 0 || sleepCtx(w.sendCtx, wait) != nil {
+				if wait <= 0 {
 					break
+				}
+				if halted, err := sleepHalt(w.sendCtx, r.halt, wait); halted {
+					w.results <- sendResult{d: d, withdrawn: true}
+					return
+				} else if err != nil {
+					break
+				}
+			}
+			if r.jr != nil {
+				if err := r.jr.Leaving(d.attempt.ID); err != nil {
+					w.results <- sendResult{d: d, withdrawn: true, err: err}
+					return
 				}
 			}
 			start := time.Now()
@@ -276,7 +340,7 @@ func (w *writer) commit(wctx context.Context) {
 			w.results <- sendResult{d: d, acc: acc, err: err, took: time.Since(start)}
 		})
 	}
-	if len(outs) > 0 {
+	if len(os) > 0 {
 		select {
 		case r.wake <- struct{}{}:
 		default:
@@ -286,6 +350,28 @@ func (w *writer) commit(wctx context.Context) {
 			r.d.Progress.Update(r.progress())
 		}
 	}
+}
+
+// sleepHalt sleeps d unless ctx ends (its error) or halt closes first
+// (halted).
+func sleepHalt(ctx context.Context, halt <-chan struct{}, d time.Duration) (halted bool, err error) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-halt:
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	case <-t.C:
+		return false, nil
+	}
+}
+
+// pausing reports whether the run is pausing.
+func (r *runner) pausing() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pause != nil
 }
 
 // signalCommitted wakes a dispatcher waiting in flushCheckpoints.
@@ -368,6 +454,22 @@ const (
 	checkpointLead   = 40 * time.Millisecond
 	checkpointMargin = 15 * time.Millisecond
 	recordWait       = 50 * time.Millisecond
+)
+
+// With a send journal (Deps.Journal), a kill loses neither the answers
+// not yet committed nor the checkpoints whose requests never left: the
+// next run reads them in the journal. So at every rate the dispatcher
+// hands recipients over journalLead before their slot (at most
+// journalLeadSends of them: the requests waiting for their slot hold
+// request slots), one commit holds the checkpoints of about that long,
+// the answers ride with the next checkpoints (or wait journalHold), and
+// each request leaves on its slot. A machine that loses power recovers
+// from the store alone: then up to journalLead of checkpoints and answers
+// are uncertain.
+const (
+	journalLead      = 200 * time.Millisecond
+	journalLeadSends = 256
+	journalHold      = 250 * time.Millisecond
 )
 
 // qualityRank orders quality ratings from best to worst.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/whatsend/whatsend/campaign/csvimport"
+	"github.com/whatsend/whatsend/journal"
 	"github.com/whatsend/whatsend/sender"
 	"github.com/whatsend/whatsend/store"
 )
@@ -55,6 +56,9 @@ type Deps struct {
 	Owner     Owner             // lease identity
 	Rand      func(int64) int64 // jitter source, default math/rand/v2
 	Prober    LinkProber        // header links' pre-flight, default sender.Prober
+	// Journal is the directory of the runs' send journals (package
+	// journal), beside the store; "" runs without one.
+	Journal string
 }
 
 func (d *Deps) defaults() {
@@ -269,9 +273,17 @@ type runner struct {
 	sentAny     atomic.Int64
 
 	// lead: how long before its pace slot a recipient is handed to the
-	// writer (low rates), so its checkpoint is committed with others and
-	// the request leaves on the slot.
+	// writer (low rates, or any rate with a journal), so its checkpoint is
+	// committed with others and the request leaves on the slot.
 	lead time.Duration
+	// jr is the run's send journal (Deps.Journal), nil without one.
+	jr *journal.Journal
+	// unsettled: a commit failed, so the journal may hold what the store
+	// does not: it stays for the next run.
+	unsettled atomic.Bool
+	// halt closes when the dispatcher stops on a signal or a pause:
+	// requests waiting for their slot are withdrawn.
+	halt chan struct{}
 
 	// mu guards the fields below and the numbers' recorder fields, written
 	// by the recorder.
@@ -295,7 +307,8 @@ type dueRecipient struct {
 type dispatched struct {
 	r       store.Recipient
 	attempt store.Attempt
-	n       *number // sent from
+	n       *number          // sent from
+	seg     *journal.Segment // the journal file its checkpoint is noted in
 }
 
 // sendResult is a request's answer.
@@ -304,6 +317,9 @@ type sendResult struct {
 	acc  sender.Accepted
 	err  error
 	took time.Duration // the request's round trip
+	// withdrawn: the request never left (the run halted before its slot,
+	// or err: the journal could not note it leaving).
+	withdrawn bool
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -326,6 +342,9 @@ func (r *runner) run(ctx context.Context) error {
 		if err := r.liftNumberPauses(ctx); err != nil {
 			return err
 		}
+	}
+	if err := r.recoverJournal(ctx, now); err != nil {
+		return err
 	}
 	if n, err := st.MarkUncertain(ctx, r.c.ID, now); err != nil {
 		return err
@@ -385,9 +404,14 @@ func (r *runner) run(ctx context.Context) error {
 			total += n.baseRate
 		}
 	}
-	if total >= groupingRate {
+	r.openJournal()
+	defer r.closeJournal()
+	switch {
+	case r.jr != nil:
+		r.lead = min(journalLead, time.Duration(float64(time.Second)*journalLeadSends/max(total, 1)))
+	case total >= groupingRate:
 		r.cpWait = checkpointWait
-	} else {
+	default:
 		r.lead = checkpointLead
 	}
 	if err := r.preflightTemplate(ctx); err != nil {
@@ -416,6 +440,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	r.waiting = map[int64]bool{}
 	r.wake = make(chan struct{}, 1)
+	r.halt = make(chan struct{})
 	r.flushReq, r.committed = make(chan struct{}, 1), make(chan struct{}, 1)
 	if last, err := st.RecentAttempts(ctx, r.c.ID, 1); err == nil && len(last) > 0 {
 		r.batch = last[0].Batch

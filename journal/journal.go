@@ -45,10 +45,9 @@ var segmentBytes int64 = 4 << 20
 // A Journal is one run's send journal. Its methods may be called from
 // several goroutines.
 type Journal struct {
-	dir      string
-	campaign int64
-	number   string // "" for a whole run
-	boot     string
+	dir  string
+	key  Key
+	boot string
 
 	mu  sync.Mutex
 	cur *Segment
@@ -66,11 +65,25 @@ type Segment struct {
 	done bool
 }
 
-// Open starts the journal of a run of campaign campaignID (number: the
-// phone number of a pair run, "" for a whole run) in dir, creating dir.
-// It fails where the journal cannot be trusted on recovery (no boot id,
-// no file locks): the run then goes without one.
-func Open(dir string, campaignID int64, number string) (*Journal, error) {
+// Key names whose journal it is: a run of a campaign, whole or of one
+// phone number of its pool (a pair run).
+type Key struct {
+	Campaign int64
+	// Created is when the campaign was created: a campaign id used again
+	// after a deletion does not take the deleted campaign's journals.
+	Created time.Time
+	Number  string // a pair run's phone number; "" for a whole run
+}
+
+// head is the first line of a journal file.
+func (k Key) head(boot string) string {
+	return fmt.Sprintf("%s %s %d %d %s\n", magic, boot, k.Campaign, k.Created.UnixNano(), numberPart(k.Number))
+}
+
+// Open starts the journal of a run in dir, creating dir. It fails where
+// the journal cannot be trusted on recovery (no boot id, no file locks):
+// the run then goes without one.
+func Open(dir string, key Key) (*Journal, error) {
 	boot, err := bootID()
 	if err != nil {
 		return nil, fmt.Errorf("send journal: %w", err)
@@ -78,7 +91,7 @@ func Open(dir string, campaignID int64, number string) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("send journal: %w", err)
 	}
-	j := &Journal{dir: dir, campaign: campaignID, number: number, boot: boot}
+	j := &Journal{dir: dir, key: key, boot: boot}
 	s, err := j.newSegment()
 	if err != nil {
 		return nil, err
@@ -91,7 +104,7 @@ func Open(dir string, campaignID int64, number string) (*Journal, error) {
 // a campaign by creation.
 func (j *Journal) newSegment() (*Segment, error) {
 	now := time.Now()
-	name := fmt.Sprintf("%d-%s-%020d-%d.journal", j.campaign, numberPart(j.number), now.UnixNano(), os.Getpid())
+	name := fmt.Sprintf("%d-%s-%020d-%d.journal", j.key.Campaign, numberPart(j.key.Number), now.UnixNano(), os.Getpid())
 	path := filepath.Join(j.dir, name)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
@@ -102,7 +115,7 @@ func (j *Journal) newSegment() (*Segment, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("send journal %s: %w", path, err)
 	}
-	head := fmt.Sprintf("%s %s %d %s\n", magic, j.boot, j.campaign, numberPart(j.number))
+	head := j.key.head(j.boot)
 	if _, err := f.WriteString(head); err != nil {
 		f.Close()
 		os.Remove(path)

@@ -10,7 +10,11 @@ import (
 	"github.com/whatsend/whatsend/store"
 )
 
-var t0 = time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+var (
+	t0      = time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	created = time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	key7    = Key{Campaign: 7, Created: created}
+)
 
 func attempt(id string, rid int64) store.Attempt {
 	return store.Attempt{ID: id, RecipientID: rid, CampaignID: 7}
@@ -38,7 +42,7 @@ func must(t *testing.T, err error) {
 // does not say, which were in flight.
 func TestRecoverDeadRun(t *testing.T) {
 	dir := t.TempDir()
-	j, err := Open(dir, 7, "")
+	j, err := Open(dir, key7)
 	must(t, err)
 	_, err = j.Begin([]store.Attempt{attempt("7-1-1", 1), attempt("7-2-1", 2), attempt("7-3-1", 3)})
 	must(t, err)
@@ -48,7 +52,7 @@ func TestRecoverDeadRun(t *testing.T) {
 	must(t, j.Answer(sent))
 	must(t, j.Close(false)) // the run died: its lock is gone, its file stays
 
-	rec, err := Recover(dir, 7, "")
+	rec, err := Recover(dir, key7)
 	must(t, err)
 	answered, notLeft := rec.Outcomes(all)
 	if len(answered) != 1 || answered[0] != sent {
@@ -86,11 +90,11 @@ func files(t *testing.T, dir string) []string {
 // settled leaves no journal.
 func TestLiveJournalUntouched(t *testing.T) {
 	dir := t.TempDir()
-	live, err := Open(dir, 7, "")
+	live, err := Open(dir, key7)
 	must(t, err)
 	_, err = live.Begin([]store.Attempt{attempt("7-1-1", 1)})
 	must(t, err)
-	rec, err := Recover(dir, 7, "")
+	rec, err := Recover(dir, key7)
 	must(t, err)
 	if a, n := rec.Outcomes(all); len(a)+len(n) != 0 || rec.Trusted != 0 {
 		t.Errorf("a live run's journal was read: %+v %+v", a, n)
@@ -110,7 +114,7 @@ func TestLiveJournalUntouched(t *testing.T) {
 // torn answer is not recorded.
 func TestTornRecords(t *testing.T) {
 	dir := t.TempDir()
-	j, err := Open(dir, 7, "")
+	j, err := Open(dir, key7)
 	must(t, err)
 	_, err = j.Begin([]store.Attempt{attempt("7-1-1", 1), attempt("7-2-1", 2)})
 	must(t, err)
@@ -122,7 +126,7 @@ func TestTornRecords(t *testing.T) {
 	_, err = f.WriteString(`A {"a":"7-1-1","r":1,"s":"se`)
 	must(t, err)
 	f.Close()
-	rec, err := Recover(dir, 7, "")
+	rec, err := Recover(dir, key7)
 	must(t, err)
 	answered, notLeft := rec.Outcomes(all)
 	if len(answered) != 0 || !slices.Equal(ids(notLeft), []string{"7-2-1"}) {
@@ -136,8 +140,8 @@ func TestTornRecords(t *testing.T) {
 func TestOtherBootIgnored(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "7-all-00000000000000000001-99.journal")
-	must(t, os.WriteFile(path, []byte(magic+" 00000000-0000-0000-0000-000000000000 7 all\nB 7-1-1 1\n"), 0o600))
-	rec, err := Recover(dir, 7, "")
+	must(t, os.WriteFile(path, []byte(key7.head("00000000-0000-0000-0000-000000000000")+"B 7-1-1 1\n"), 0o600))
+	rec, err := Recover(dir, key7)
 	must(t, err)
 	if a, n := rec.Outcomes(all); len(a)+len(n) != 0 || rec.Ignored != 1 {
 		t.Errorf("another boot's journal was believed: %+v %+v (ignored %d)", a, n, rec.Ignored)
@@ -148,11 +152,28 @@ func TestOtherBootIgnored(t *testing.T) {
 	}
 }
 
+// A campaign id used again after a deletion does not take the deleted
+// campaign's journals.
+func TestDeletedCampaignIgnored(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Open(dir, key7)
+	must(t, err)
+	_, err = j.Begin([]store.Attempt{attempt("7-1-1", 1)})
+	must(t, err)
+	must(t, j.Close(false))
+	rec, err := Recover(dir, Key{Campaign: 7, Created: created.Add(time.Hour)})
+	must(t, err)
+	if a, n := rec.Outcomes(all); len(a)+len(n) != 0 || rec.Ignored != 1 {
+		t.Errorf("the deleted campaign's journal was believed: %+v %+v", a, n)
+	}
+	rec.Release()
+}
+
 // A withdrawn attempt's id comes back with the recipient's next attempt:
 // the later checkpoint starts it over, across files too.
 func TestReusedAttemptID(t *testing.T) {
 	dir := t.TempDir()
-	old, err := Open(dir, 7, "")
+	old, err := Open(dir, key7)
 	must(t, err)
 	_, err = old.Begin([]store.Attempt{attempt("7-1-1", 1)})
 	must(t, err)
@@ -160,12 +181,12 @@ func TestReusedAttemptID(t *testing.T) {
 	must(t, old.Answer(store.Outcome{AttemptID: "7-1-1", RecipientID: 1, NotSent: true, FinishedAt: t0}))
 	must(t, old.Close(false))
 	time.Sleep(time.Microsecond) // a later file name
-	j, err := Open(dir, 7, "")
+	j, err := Open(dir, key7)
 	must(t, err)
 	_, err = j.Begin([]store.Attempt{attempt("7-1-1", 1)})
 	must(t, err)
 	must(t, j.Close(false))
-	rec, err := Recover(dir, 7, "")
+	rec, err := Recover(dir, key7)
 	must(t, err)
 	answered, notLeft := rec.Outcomes(all)
 	if len(answered) != 0 || !slices.Equal(ids(notLeft), []string{"7-1-1"}) {
@@ -179,25 +200,25 @@ func TestReusedAttemptID(t *testing.T) {
 func TestRecoverByNumber(t *testing.T) {
 	dir := t.TempDir()
 	for _, n := range []string{"111", "222"} {
-		j, err := Open(dir, 7, n)
+		j, err := Open(dir, Key{Campaign: 7, Created: created, Number: n})
 		must(t, err)
 		_, err = j.Begin([]store.Attempt{attempt("7-"+n+"-1", 1)})
 		must(t, err)
 		must(t, j.Close(false))
 	}
-	other, err := Open(dir, 8, "")
+	other, err := Open(dir, Key{Campaign: 8, Created: created})
 	must(t, err)
 	_, err = other.Begin([]store.Attempt{attempt("8-1-1", 1)})
 	must(t, err)
 	must(t, other.Close(false))
 
-	rec, err := Recover(dir, 7, "111")
+	rec, err := Recover(dir, Key{Campaign: 7, Created: created, Number: "111"})
 	must(t, err)
 	if got := rec.Attempts(); !slices.Equal(got, []string{"7-111-1"}) {
 		t.Errorf("pair run of 111 read %v", got)
 	}
 	rec.Release()
-	rec, err = Recover(dir, 7, "")
+	rec, err = Recover(dir, key7)
 	must(t, err)
 	if got := rec.Attempts(); !slices.Equal(got, []string{"7-111-1", "7-222-1"}) {
 		t.Errorf("whole run read %v", got)
@@ -214,7 +235,7 @@ func TestSegmentsRemovedWhenSettled(t *testing.T) {
 	defer func(n int64) { segmentBytes = n }(segmentBytes)
 	segmentBytes = 1
 	dir := t.TempDir()
-	j, err := Open(dir, 7, "")
+	j, err := Open(dir, key7)
 	must(t, err)
 	s1, err := j.Begin([]store.Attempt{attempt("7-1-1", 1), attempt("7-2-1", 2)})
 	must(t, err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,12 +31,12 @@ type Recovered struct {
 	Trusted, Ignored int
 }
 
-// Recover reads the journals in dir of campaign campaignID left by runs
-// that are gone: for a pair run (number set) those of that number, for a
+// Recover reads the journals in dir of key's campaign left by runs that
+// are gone: for a pair run (key.Number set) those of that number, for a
 // whole run all of them. A journal whose writer still runs (its lock is
 // held) is left alone. The caller applies what it learnt, then calls Done,
 // which removes the journals; until then they stay locked.
-func Recover(dir string, campaignID int64, number string) (*Recovered, error) {
+func Recover(dir string, key Key) (*Recovered, error) {
 	rec := &Recovered{begun: map[string]int64{}, left: map[string]bool{}, answers: map[string]store.Outcome{}}
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -53,7 +54,7 @@ func Recover(dir string, campaignID int64, number string) (*Recovered, error) {
 		created int64
 	}
 	var files []file
-	prefix := strconv.FormatInt(campaignID, 10) + "-"
+	prefix := strconv.FormatInt(key.Campaign, 10) + "-"
 	for _, e := range entries {
 		name := e.Name()
 		if !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".journal") {
@@ -64,7 +65,7 @@ func Recover(dir string, campaignID int64, number string) (*Recovered, error) {
 		if len(parts) < 4 {
 			continue
 		}
-		if num := strings.Join(parts[1:len(parts)-2], "-"); number != "" && num != numberPart(number) {
+		if num := strings.Join(parts[1:len(parts)-2], "-"); key.Number != "" && num != numberPart(key.Number) {
 			continue
 		}
 		created, err := strconv.ParseInt(parts[len(parts)-2], 10, 64)
@@ -89,7 +90,7 @@ func Recover(dir string, campaignID int64, number string) (*Recovered, error) {
 			continue
 		}
 		rec.files, rec.paths = append(rec.files, f), append(rec.paths, path)
-		if err := rec.read(f, boot, campaignID); err != nil {
+		if err := rec.read(f, boot, key); err != nil {
 			rec.Ignored++
 			continue
 		}
@@ -98,20 +99,30 @@ func Recover(dir string, campaignID int64, number string) (*Recovered, error) {
 	return rec, nil
 }
 
-// errUntrusted: a journal of another boot or campaign; its file may be
-// half written and its absent records prove nothing.
+// errUntrusted: a journal of another boot, or of a deleted campaign whose
+// id was used again; what it lacks proves nothing.
 var errUntrusted = errors.New("journal of another boot")
 
 // read adds one journal's records. A torn last record (no newline, or an
 // answer that does not parse) is not counted: its write never returned.
-func (rec *Recovered) read(f *os.File, boot string, campaignID int64) error {
+func (rec *Recovered) read(f *os.File, boot string, key Key) error {
 	r := bufio.NewReaderSize(f, 64<<10)
 	head, err := r.ReadString('\n')
 	if err != nil {
 		return errUntrusted
 	}
-	fields := strings.Fields(head)
-	if len(fields) != 5 || fields[0]+" "+fields[1] != magic || fields[2] != boot || fields[3] != strconv.FormatInt(campaignID, 10) {
+	// The number is the file's own: a whole run reads every number's.
+	k := key
+	if fields := strings.Fields(head); len(fields) == 6 {
+		k.Number = fields[5]
+		if k.Number == numberPart("") {
+			k.Number = ""
+		}
+		if u, err := url.PathUnescape(k.Number); err == nil {
+			k.Number = u
+		}
+	}
+	if head != k.head(boot) {
 		return errUntrusted
 	}
 	for {

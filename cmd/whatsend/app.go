@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -73,6 +74,22 @@ func (a *app) reportDir() string {
 		return filepath.Join(filepath.Dir(sqlite.Path(a.dbPath)), "reports")
 	}
 	return "reports"
+}
+
+// journalDir is where runs keep their send journals: beside a SQLite
+// store, as <file>.sends. A database server's store goes without one (its
+// runs may be taken over from another machine, which cannot read them),
+// and so does an in-memory database.
+func (a *app) journalDir() string {
+	switch store.Scheme(a.dbPath) {
+	case "", "sqlite":
+		p, _, _ := strings.Cut(sqlite.Path(a.dbPath), "?")
+		if p == "" || strings.Contains(p, ":memory:") || strings.HasPrefix(p, "file:") {
+			return ""
+		}
+		return p + ".sends"
+	}
+	return ""
 }
 
 // errIsTerminal reports whether stderr is a terminal (progress bar or log lines).

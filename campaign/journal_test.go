@@ -1,0 +1,116 @@
+package campaign_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/whatsend/whatsend/campaign"
+	"github.com/whatsend/whatsend/journal"
+	"github.com/whatsend/whatsend/sender/simulator"
+	"github.com/whatsend/whatsend/store"
+	"github.com/whatsend/whatsend/store/storetest"
+)
+
+// A run that was killed left four recipients in flight; its send journal
+// says the first was answered, the next two left unanswered, the fourth
+// never left. The next run records the answer, re-sends only the one that
+// never left, and leaves uncertain only the two in flight at the kill.
+func TestRunRecoversDeadRunsJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		c := e.campaign("c", phones(5, 0), campaign.Settings{Rate: 20})
+		ctx := t.Context()
+		due, err := e.st.Due(ctx, c.ID, time.Now(), 10)
+		if err != nil || len(due) != 5 {
+			t.Fatalf("due = %d, %v", len(due), err)
+		}
+		dir := filepath.Join(e.dir, "whatsend.db.sends")
+		jr, err := journal.Open(dir, journal.Key{Campaign: c.ID, Created: c.CreatedAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var as []store.Attempt
+		for _, r := range due[:4] {
+			as = append(as, store.Attempt{ID: fmt.Sprintf("%d-%d-1", c.ID, r.ID), CampaignID: c.ID, RecipientID: r.ID, Number: 1,
+				PhoneNumberID: testPhoneID, To: r.Phone, Scope: c.Scope, Batch: 1, StartedAt: time.Now()})
+		}
+		if _, err := jr.Begin(as); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.st.BeginAttempts(ctx, as); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as[:3] {
+			if err := jr.Leaving(a.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := jr.Answer(store.Outcome{AttemptID: as[0].ID, RecipientID: as[0].RecipientID, State: store.StateSent,
+			WAMID: "wamid.before-the-kill", MessageStatus: "accepted", FinishedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := jr.Close(false); err != nil { // the process died: its lock is gone, its file stays
+			t.Fatal(err)
+		}
+
+		d := e.deps(nil)
+		d.Journal = dir
+		if _, err := campaign.Run(ctx, d, c.ID, campaign.RunOptions{}); err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		byPhone := map[string]int{}
+		for _, m := range e.sim.Messages() {
+			byPhone[m.To]++
+		}
+		want := []struct {
+			state store.State
+			sends int
+		}{{store.StateSent, 0}, {store.StateUncertain, 0}, {store.StateUncertain, 0}, {store.StateSent, 1}, {store.StateSent, 1}}
+		for i, w := range want {
+			r := storetest.Recipient(t, e.st, c.ID, due[i].ID)
+			if r.State != w.state || byPhone[r.Phone] != w.sends {
+				t.Errorf("recipient %d: %s, sent %d times by this run; want %s, %d", i+1, r.State, byPhone[r.Phone], w.state, w.sends)
+			}
+		}
+		if r := storetest.Recipient(t, e.st, c.ID, due[0].ID); r.WAMID != "wamid.before-the-kill" {
+			t.Errorf("the answered recipient's wamid = %q, want the journal's", r.WAMID)
+		}
+		if es, _ := os.ReadDir(dir); len(es) != 0 {
+			t.Errorf("journals left after a settled run: %v", es)
+		}
+	})
+}
+
+// A signal stops the requests checkpointed ahead of their slot that have
+// not left: none leaves after it, and their recipients are pending again,
+// neither in flight nor uncertain.
+func TestRunSignalWithdrawsRequestsNotLeft(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		c := e.campaign("c", phones(40, 0), campaign.Settings{Rate: 5})
+		d := e.deps(nil)
+		d.Journal = filepath.Join(e.dir, "whatsend.db.sends")
+		ctx, cancel := context.WithCancel(t.Context())
+		stopAt := time.Now().Add(2*time.Second + 50*time.Millisecond) // between two slots, within the lead of the next
+		time.AfterFunc(time.Until(stopAt), cancel)
+		_, _ = campaign.Run(ctx, d, c.ID, campaign.RunOptions{ShutdownWait: time.Second})
+		msgs := e.sim.Messages()
+		for _, m := range msgs {
+			if m.Received.After(stopAt) {
+				t.Errorf("a request left %v after the signal", m.Received.Sub(stopAt))
+			}
+		}
+		cn := e.counts(c)
+		if cn[store.StateSent] != len(msgs) || cn[store.StateInFlight] != 0 || cn[store.StateUncertain] != 0 || cn[store.StatePending] != 40-len(msgs) {
+			t.Errorf("counts %v after %d sends, want every other recipient pending", cn, len(msgs))
+		}
+		if len(msgs) < 5 {
+			t.Errorf("only %d sends before the signal", len(msgs))
+		}
+	})
+}
