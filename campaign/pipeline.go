@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/whatsend/whatsend/journal"
@@ -95,8 +96,8 @@ type writer struct {
 	// beginBy and outBy are when the gathered checkpoints and answers
 	// must be committed.
 	beginBy, outBy time.Time
-	failed         error // a checkpoint failed: nothing more leaves
-	answerFailed   bool  // the journal failed to note an answer (logged once)
+	failed         error       // a checkpoint failed: nothing more leaves
+	answerFailed   atomic.Bool // the journal failed to note an answer (logged once)
 	lastProgress   time.Time
 }
 
@@ -119,6 +120,12 @@ func (w *writer) run(ctx context.Context, in <-chan dispatched) {
 		due := (len(w.begins) > 0 && (!now.Before(w.beginBy) || r.flushing.Load())) ||
 			(len(w.outs) > 0 && !now.Before(w.outBy))
 		if full || due {
+			// What is already waiting goes in the same commit.
+			if closed := w.gather(&in, &results, now); closed {
+				w.commit(wctx)
+				w.drained <- w.failed
+				continue
+			}
 			w.commit(wctx)
 			continue
 		}
@@ -142,16 +149,6 @@ func (w *writer) run(ctx context.Context, in <-chan dispatched) {
 				w.commit(wctx)
 				continue
 			}
-			if len(w.outs) == 0 {
-				// Without a journal, wait no longer than a request
-				// takes: the answers a crash can lose are then about as
-				// many as the requests in flight. With one, the answers
-				// ride with the next checkpoints: a kill loses none.
-				w.outBy = now.Add(min(recordWait, max(x.took, 0)))
-				if r.jr != nil {
-					w.outBy = now.Add(journalHold)
-				}
-			}
 			w.addOutcome(x, now)
 		case <-r.flushReq:
 		case <-wake:
@@ -165,20 +162,61 @@ func (w *writer) run(ctx context.Context, in <-chan dispatched) {
 	}
 }
 
-// addOutcome turns an answer into its outcome, notes it in the journal and
-// gathers it for the next commit.
-func (w *writer) addOutcome(x sendResult, now time.Time) {
+// gather takes the checkpoints and answers already waiting, without
+// blocking, up to a group's size. closed: the dispatcher is done (in is
+// then nil).
+func (w *writer) gather(in *<-chan dispatched, results *<-chan sendResult, now time.Time) (closed bool) {
+	for len(w.begins) < maxBegins && len(w.outs) < maxOutcomes {
+		select {
+		case d, ok := <-*in:
+			if !ok {
+				*in = nil
+				return true
+			}
+			w.addBegin(d, now)
+		case x, ok := <-*results:
+			if !ok {
+				*results = nil
+				return false
+			}
+			w.addOutcome(x, now)
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// answer turns a request's answer into its outcome, notes it in the
+// journal at once (a kill then loses no answer, whatever the writer is
+// doing) and hands it to the writer.
+func (w *writer) answer(x sendResult) {
 	r := w.r
-	o := r.outcome(x, now)
+	x.o = r.outcome(x, r.d.Now())
 	if r.jr != nil {
-		if err := r.jr.Answer(o); err != nil && !w.answerFailed {
-			// The answer is still committed below; until then a kill
-			// leaves its recipient uncertain, as without a journal.
-			w.answerFailed = true
+		if err := r.jr.Answer(x.o); err != nil && !w.answerFailed.Swap(true) {
+			// The answer is still committed with the next group; until
+			// then a kill leaves its recipient uncertain, as without a
+			// journal.
 			r.d.Logger.Warn("the send journal could not note an answer", "err", err)
 		}
 	}
-	w.outs = append(w.outs, o)
+	w.results <- x
+}
+
+// addOutcome gathers an answer's outcome for the next commit.
+func (w *writer) addOutcome(x sendResult, now time.Time) {
+	if len(w.outs) == 0 {
+		// Without a journal, wait no longer than a request takes: the
+		// answers a crash can lose are then about as many as the
+		// requests in flight. With one, the answers ride with the next
+		// checkpoints: a kill loses none.
+		w.outBy = now.Add(min(recordWait, max(x.took, 0)))
+		if w.r.jr != nil {
+			w.outBy = now.Add(journalHold)
+		}
+	}
+	w.outs = append(w.outs, x.o)
 	w.segs = append(w.segs, x.d.seg)
 }
 
@@ -323,7 +361,7 @@ func (w *writer) commit(wctx context.Context) {
 					break
 				}
 				if halted, err := sleepHalt(w.sendCtx, r.halt, wait); halted {
-					w.results <- sendResult{d: d, withdrawn: true}
+					w.answer(sendResult{d: d, withdrawn: true})
 					return
 				} else if err != nil {
 					break
@@ -331,13 +369,13 @@ func (w *writer) commit(wctx context.Context) {
 			}
 			if r.jr != nil {
 				if err := r.jr.Leaving(d.attempt.ID); err != nil {
-					w.results <- sendResult{d: d, withdrawn: true, err: err}
+					w.answer(sendResult{d: d, withdrawn: true, err: err})
 					return
 				}
 			}
 			start := time.Now()
 			acc, err := d.n.send.SendTemplate(w.sendCtx, r.message(d))
-			w.results <- sendResult{d: d, acc: acc, err: err, took: time.Since(start)}
+			w.answer(sendResult{d: d, acc: acc, err: err, took: time.Since(start)})
 		})
 	}
 	if len(os) > 0 {

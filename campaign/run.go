@@ -320,6 +320,7 @@ type sendResult struct {
 	// withdrawn: the request never left (the run halted before its slot,
 	// or err: the journal could not note it leaving).
 	withdrawn bool
+	o         store.Outcome // what it means, for the store
 }
 
 func (r *runner) run(ctx context.Context) error {

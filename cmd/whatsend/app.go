@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -76,11 +78,16 @@ func (a *app) reportDir() string {
 	return "reports"
 }
 
-// journalDir is where runs keep their send journals: beside a SQLite
-// store, as <file>.sends. A database server's store goes without one (its
-// runs may be taken over from another machine, which cannot read them),
-// and so does an in-memory database.
+// journalDir is where runs keep their send journals (WHATSEND_JOURNAL_DIR
+// sets it): beside a SQLite store, as <file>.sends; for a database server,
+// in the user's cache folder, one folder per database. A run taken over
+// on another machine cannot read them: it leaves uncertain what the
+// killed run had in flight, as without a journal. An in-memory database
+// goes without one.
 func (a *app) journalDir() string {
+	if dir := a.getenv("WHATSEND_JOURNAL_DIR"); dir != "" {
+		return dir
+	}
 	switch store.Scheme(a.dbPath) {
 	case "", "sqlite":
 		p, _, _ := strings.Cut(sqlite.Path(a.dbPath), "?")
@@ -89,7 +96,12 @@ func (a *app) journalDir() string {
 		}
 		return p + ".sends"
 	}
-	return ""
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(store.Redact(a.dbPath)))
+	return filepath.Join(cache, "whatsend", "sends", hex.EncodeToString(sum[:8]))
 }
 
 // errIsTerminal reports whether stderr is a terminal (progress bar or log lines).

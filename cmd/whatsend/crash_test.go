@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -206,8 +207,14 @@ func TestSIGTERMWithHungRequests(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	count := storeCount(t, p)
+	// Hung at the simulator (recipients in flight in the store include
+	// those checkpointed ahead of their slot, which a signal withdraws).
 	waitFor(t, "requests in flight", time.Minute, func() bool {
-		return count(`SELECT count(*) FROM recipients WHERE state = 'in_flight'`) >= 3
+		var st struct {
+			InFlight int `json:"in_flight"`
+		}
+		sim.getJSON(t, "/_sim/stats", &st)
+		return st.InFlight >= 3
 	})
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -229,14 +236,16 @@ func TestSIGTERMWithHungRequests(t *testing.T) {
 }
 
 // killFigures is what one kill -9 left, measured by the simulator: each
-// recipient the store holds in flight after the kill (the next run marks
-// it uncertain) is one of inFlight (its request was at the simulator at
-// the kill: cut off during its latency, or answered after the kill),
-// answered (answered before the kill, the answer not yet committed) or
-// neverLeft (checkpointed, its request had not reached the simulator).
+// recipient the kill left uncertain (once the next run has read the dead
+// run's send journal) is one of inFlight (its request was at the
+// simulator at the kill: cut off during its latency, or answered after
+// the kill), answered (answered before the kill: an answer the journal
+// lost) or neverLeft (its request had not reached the simulator: the
+// journal noted it leaving, the kill came before it reached the socket).
 type killFigures struct {
 	uncertain, inFlight, answered, neverLeft int
 	simInFlight                              int // every request the simulator held at the kill, uncertain or not
+	storeInFlight                            int // recipients in flight in the store after the kill, before the next run
 }
 
 // TestKillNineUncertainBoundedByInFlight kills whatsend with SIGKILL three
@@ -244,13 +253,14 @@ type killFigures struct {
 // (±10 ms) on loopback, and checks what each kill left uncertain against
 // the requests the simulator ACTUALLY held at the kill: those it cut off
 // when the connection died during their latency, and those it answered
-// after the kill instant. The bound: the recipients left uncertain are the
-// requests in flight at the kill, plus the answers that arrived and were
-// not yet committed (the writer commits answers with the next checkpoint
-// group, within the request's latency), plus the checkpoints whose
-// requests had not left yet; the last two together stay under the requests
-// in flight, so a kill leaves at most about twice the requests in flight,
-// and the answers lost never outnumber them. Nothing is sent twice.
+// after the kill instant. The store holds many more in flight after a
+// kill (the checkpoints committed ahead of their slot, the answers not
+// yet committed); the next run reads the dead run's send journal, records
+// the answers, makes pending again what never left, and leaves uncertain
+// only the requests in flight at the kill. The bound: the recipients left
+// uncertain are no more than the requests in flight, but for a request
+// caught between its journal record and the socket. Nothing is sent
+// twice.
 func TestKillNineUncertainBoundedByInFlight(t *testing.T) {
 	sim := startSim(t, "--mps", "1000", "--tier", "unlimited", "--latency", "20ms",
 		"--pair-burst", "1000000", "--throughput", "HIGH")
@@ -258,7 +268,12 @@ func TestKillNineUncertainBoundedByInFlight(t *testing.T) {
 	csv := writeCSV(t, p.dir, 4000, 0)
 	count := storeCount(t, p)
 
-	var all killFigures
+	kills := make([]killFigures, 3)
+	type cause struct {
+		kill  int
+		class string
+	}
+	left := map[string]cause{} // in flight in the store after a kill: the last kill's account of it
 	seenCut := 0
 	for i, at := range []int{600, 1600, 2600} {
 		kill := p.killAt(sim, csv, i, at, "--rate", "1000")
@@ -290,7 +305,7 @@ func TestKillNineUncertainBoundedByInFlight(t *testing.T) {
 				class[m.To] = "in flight"
 			}
 		}
-		var k killFigures
+		k := &kills[i]
 		for _, c := range msgs.CutOff[seenCut:] {
 			class[c.To] = "in flight"
 			k.simInFlight++
@@ -302,42 +317,64 @@ func TestKillNineUncertainBoundedByInFlight(t *testing.T) {
 			}
 		}
 		p.recipients(func(r store.Recipient) {
-			if r.State != store.StateInFlight {
-				return
-			}
-			k.uncertain++
-			switch class[r.Phone] {
-			case "in flight":
-				k.inFlight++
-			case "answered":
-				k.answered++
-			default:
-				k.neverLeft++
+			if r.State == store.StateInFlight {
+				k.storeInFlight++
+				left[r.Phone] = cause{i, cmp.Or(class[r.Phone], "never left")}
 			}
 		})
-		t.Logf("kill %d: %d uncertain = %d in flight at the simulator + %d answered, not committed + %d checkpointed, not sent; the simulator held %d requests at the kill",
-			i+1, k.uncertain, k.inFlight, k.answered, k.neverLeft, k.simInFlight)
+		if n := count(`SELECT count(*) FROM recipients WHERE state = 'in_flight'`); n != k.storeInFlight {
+			t.Fatalf("store holds %d in flight, read %d", n, k.storeInFlight)
+		}
+	}
+	p.resumeUntilFinished(10)
+	_, uncertainAtKills := checkNothingSentTwice(t, sim, p)
+	p.recipients(func(r store.Recipient) {
+		if r.State != store.StateUncertain {
+			return
+		}
+		c, ok := left[r.Phone]
+		if !ok {
+			t.Errorf("line %d is uncertain but was not in flight after any kill", r.Line)
+			return
+		}
+		k := &kills[c.kill]
+		k.uncertain++
+		switch c.class {
+		case "in flight":
+			k.inFlight++
+		case "answered":
+			k.answered++
+		default:
+			k.neverLeft++
+		}
+	})
+	var all killFigures
+	for i, k := range kills {
+		t.Logf("kill %d: %d uncertain = %d in flight at the simulator + %d answered before the kill + %d never reached it; the simulator held %d requests at the kill; the store held %d in flight",
+			i+1, k.uncertain, k.inFlight, k.answered, k.neverLeft, k.simInFlight, k.storeInFlight)
 		all.uncertain += k.uncertain
 		all.inFlight += k.inFlight
 		all.answered += k.answered
 		all.neverLeft += k.neverLeft
 		all.simInFlight += k.simInFlight
-		if n := count(`SELECT count(*) FROM recipients WHERE state = 'in_flight'`); n != k.uncertain {
-			t.Fatalf("store holds %d in flight, read %d", n, k.uncertain)
-		}
+		all.storeInFlight += k.storeInFlight
 	}
-	p.resumeUntilFinished(10)
-	_, uncertainAtKills := checkNothingSentTwice(t, sim, p)
 	if uncertainAtKills != all.uncertain {
-		t.Errorf("%d recipients uncertain from the kills, %d were in flight in the store after them", uncertainAtKills, all.uncertain)
+		t.Errorf("%d recipients uncertain from the kills, %d counted", uncertainAtKills, all.uncertain)
 	}
-	t.Logf("3 kills: %d uncertain, the simulator held %d requests at the kills; %d answered, not committed; %d checkpointed, not sent",
-		all.uncertain, all.simInFlight, all.answered, all.neverLeft)
+	t.Logf("3 kills: %d uncertain, the simulator held %d requests at the kills (%d answered before the kill, %d never reached it); the store held %d in flight",
+		all.uncertain, all.simInFlight, all.answered, all.neverLeft, all.storeInFlight)
 	if all.inFlight > all.simInFlight {
 		t.Errorf("%d uncertain recipients in flight at the simulator, more than the %d requests it held", all.inFlight, all.simInFlight)
 	}
-	if lost := all.answered + all.neverLeft; lost > all.simInFlight {
-		t.Errorf("%d uncertain recipients whose requests were not in flight at the kill (%d answered, not committed; %d checkpointed, not sent), more than the %d requests in flight",
-			lost, all.answered, all.neverLeft, all.simInFlight)
+	// A request caught between its journal record and the simulator, or
+	// an answer read and not yet noted, is uncertain too: a few in three
+	// kills at 1,000 msg/s.
+	if extra := all.answered + all.neverLeft; extra > 3 {
+		t.Errorf("%d uncertain recipients whose requests were not in flight at the kill (%d answered before it, %d never reached the simulator)",
+			extra, all.answered, all.neverLeft)
+	}
+	if all.uncertain > all.simInFlight+3 {
+		t.Errorf("%d uncertain after three kills, more than the %d requests in flight at them", all.uncertain, all.simInFlight)
 	}
 }

@@ -161,6 +161,9 @@ func (p *proc) command(args ...string) *exec.Cmd {
 		"WHATSEND_DB="+filepath.Join(p.dir, "whatsend.db"),
 		"WHATSEND_TOKEN=sim-token",
 		"WHATSEND_PHONE_NUMBER_ID=100000000000001",
+		// A PostgreSQL store's send journals go to the user's cache
+		// folder: the test's own.
+		"XDG_CACHE_HOME="+filepath.Join(p.dir, "cache"),
 	)
 	cmd.Env = append(cmd.Env, p.extra...)
 	return cmd

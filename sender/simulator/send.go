@@ -134,7 +134,9 @@ func (s *Sim) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.hang {
+		s.waiting.Add(1)
 		<-r.Context().Done()
+		s.waiting.Add(-1)
 		return
 	}
 	if d.latency > 0 {

@@ -178,7 +178,7 @@ type Stats struct {
 	Accepted int            `json:"accepted"`
 	ByCode   map[string]int `json:"by_code"`
 	Uploads  int            `json:"uploads,omitempty"` // media uploads answered with an id
-	// InFlight counts the sends waiting out their latency at this instant:
+	// InFlight counts the sends waiting out their latency (or hung) at this instant:
 	// the requests a client killed now would leave unanswered.
 	InFlight int           `json:"in_flight,omitempty"`
 	CutOff   int           `json:"cut_off,omitempty"`  // sends cut off during their latency (Sim.CutOffs)
