@@ -26,13 +26,16 @@ func TestSettleAfterKillNine(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Every recipient is out: the dropped ones recorded uncertain (their
-	// statuses come 3 s later), the hung ones still in flight.
+	// Every request is out: the dropped ones recorded uncertain (their
+	// statuses come 3 s later), the hung ones held by the simulator.
 	var accepted int
 	waitFor(t, "all 20 sends to be out", time.Minute, func() bool {
 		accepted = len(w.messages(t))
-		return count(`SELECT count(*) FROM recipients WHERE state = 'uncertain'`) == accepted &&
-			count(`SELECT count(*) FROM recipients WHERE state IN ('uncertain', 'in_flight')`) == 20
+		var st struct {
+			InFlight int `json:"in_flight"`
+		}
+		w.sim.getJSON(t, "/_sim/stats", &st)
+		return count(`SELECT count(*) FROM recipients WHERE state = 'uncertain'`) == accepted && accepted+st.InFlight == 20
 	})
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()

@@ -521,24 +521,27 @@ func (b *bench) kill() error {
 	if err != nil {
 		return err
 	}
-	var unc, acc, inflight []float64
+	var unc, acc, inflight, stored []float64
 	for range b.runs {
 		k, err := b.killOnce(path, at)
 		if err != nil {
 			return err
 		}
 		unc, acc, inflight = append(unc, float64(k.uncertain)), append(acc, float64(k.accepted)), append(inflight, float64(k.inFlight))
+		stored = append(stored, float64(k.stored))
 	}
 	row("uncertain after kill -9 at 1,000 msg/s, 20 ms latency", fmt.Sprintf("%.0f (%.0f in flight at the kill)", median(unc), median(inflight)),
-		"<= in flight", "uncertain: "+fmtAll(unc, 0)+"; in flight at the sim: "+fmtAll(inflight, 0)+"; uncertain the sim accepted: "+fmtAll(acc, 0))
+		"<= in flight", "uncertain: "+fmtAll(unc, 0)+"; in flight at the sim: "+fmtAll(inflight, 0)+"; uncertain the sim accepted: "+fmtAll(acc, 0)+
+			"; in flight in the store after the kill: "+fmtAll(stored, 0))
 	return nil
 }
 
 // killed is what one kill left.
 type killed struct {
-	uncertain int // recipients in flight in the store: the next run marks them uncertain
-	accepted  int // of them, accepted by the simulator: answered, the answer not committed
+	uncertain int // recipients the next run left uncertain, once it read the killed run's send journal
+	accepted  int // of them, accepted by the simulator (before or after the kill)
 	inFlight  int // requests the simulator held at the kill: cut off, or answered after it
+	stored    int // recipients in flight in the store after the kill, before the next run
 }
 
 func (b *bench) killOnce(path string, at int) (killed, error) {
@@ -594,26 +597,57 @@ func (b *bench) killOnce(path string, at int) (killed, error) {
 			k.inFlight++
 		}
 	}
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "whatsend.db"))
+	// The recipients the kill left in flight in the store; the next run
+	// reads the killed run's send journal and leaves uncertain those
+	// whose requests were out at the kill.
+	left := map[string]bool{}
+	err = recipients(dir, func(r store.Recipient) {
+		if r.State == store.StateInFlight {
+			left[r.Phone] = true
+		}
+	})
 	if err != nil {
 		return k, err
 	}
-	defer st.Close()
-	cs, err := st.Campaigns(ctx)
-	if err != nil || len(cs) != 1 {
-		return k, fmt.Errorf("campaigns: %d, %v", len(cs), err)
+	k.stored = len(left)
+	next := exec.Command(b.bin, "resume", "--max-duration", "1ms")
+	next.Dir, next.Env = dir, env(dir)
+	if out, err := next.CombinedOutput(); err != nil && exitCode(err) != 10 {
+		return k, fmt.Errorf("resume after the kill: %v\n%s", err, out)
 	}
-	err = st.Recipients(ctx, cs[0].ID, func(r store.Recipient) error {
-		if r.State == store.StateInFlight {
+	err = recipients(dir, func(r store.Recipient) {
+		if r.State == store.StateUncertain && left[r.Phone] {
 			k.uncertain++
 			if seen[r.Phone] {
 				k.accepted++
 			}
 		}
-		return nil
 	})
 	return k, err
+}
+
+// recipients calls fn with each recipient of the one campaign of the
+// SQLite store in dir.
+func recipients(dir string, fn func(store.Recipient)) error {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "whatsend.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cs, err := st.Campaigns(ctx)
+	if err != nil || len(cs) != 1 {
+		return fmt.Errorf("campaigns: %d, %v", len(cs), err)
+	}
+	return st.Recipients(ctx, cs[0].ID, func(r store.Recipient) error { fn(r); return nil })
+}
+
+// exitCode is a finished command's exit status, -1 when it did not run.
+func exitCode(err error) int {
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		return ee.ExitCode()
+	}
+	return -1
 }
 
 // report times `whatsend report --format json` and `--format html` on the
