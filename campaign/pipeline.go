@@ -367,6 +367,12 @@ func (w *writer) commit(wctx context.Context) {
 					break
 				}
 			}
+			if r.pausing() {
+				// Paused (the guard, quality, a fatal answer) while it
+				// waited for its slot: it stays home.
+				w.answer(sendResult{d: d, withdrawn: true})
+				return
+			}
 			if r.jr != nil {
 				if err := r.jr.Leaving(d.attempt.ID); err != nil {
 					w.answer(sendResult{d: d, withdrawn: true, err: err})
