@@ -237,6 +237,32 @@ func (s *sim) stop() time.Duration {
 	return cpu
 }
 
+// pace is the rate at which requests reached the simulator: the messages
+// it accepted over the span from the first arrival to the last.
+func (s *sim) pace() (float64, error) {
+	var msgs struct {
+		Messages []struct {
+			Received time.Time `json:"received"`
+		} `json:"messages"`
+	}
+	if err := s.getJSON("/_sim/messages", &msgs); err != nil {
+		return 0, err
+	}
+	if len(msgs.Messages) < 2 {
+		return 0, nil
+	}
+	first, last := msgs.Messages[0].Received, msgs.Messages[0].Received
+	for _, m := range msgs.Messages {
+		if m.Received.Before(first) {
+			first = m.Received
+		}
+		if m.Received.After(last) {
+			last = m.Received
+		}
+	}
+	return float64(len(msgs.Messages)-1) / last.Sub(first).Seconds(), nil
+}
+
 func (s *sim) getJSON(path string, v any) error {
 	resp, err := http.Get(s.url + path)
 	if err != nil {
@@ -346,7 +372,8 @@ func (b *bench) import10M() error {
 // sendRun is one measured campaign against a separate simulator.
 type sendRun struct {
 	sent      int
-	achieved  float64
+	achieved  float64 // the summary's: sends over the whole invocation
+	pace      float64 // at the simulator: sends over the span from the first request's arrival to the last's
 	cpu, sim  time.Duration
 	inProcess bool
 }
@@ -385,6 +412,10 @@ func (b *bench) send(n int, rate, latency string) (sendRun, error) {
 	}
 	u, err := b.whatsend(b.newDir(), append(append([]string{"run", path}, campaignArgs...),
 		"--api-url", s.url, "--tier", "unlimited", "--rate", rate)...)
+	var pace float64
+	if err == nil {
+		pace, err = s.pace()
+	}
 	simCPU := s.stop()
 	if err != nil {
 		return sendRun{}, err
@@ -396,7 +427,7 @@ func (b *bench) send(n int, rate, latency string) (sendRun, error) {
 	if sent != n {
 		return sendRun{}, fmt.Errorf("sent %d of %d", sent, n)
 	}
-	return sendRun{sent: sent, achieved: achieved, cpu: u.cpu, sim: simCPU}, nil
+	return sendRun{sent: sent, achieved: achieved, pace: pace, cpu: u.cpu, sim: simCPU}, nil
 }
 
 // sendInProcess runs the same campaign with --simulate: the built-in
@@ -424,7 +455,7 @@ func per1000(d time.Duration, n int) float64 { return d.Seconds() / float64(n) *
 // both, and with inProcess the --simulate variant (the built-in simulator
 // allows 80 msg/s, so only the 80 msg/s row has one).
 func (b *bench) engineRow(name, goal string, n int, rate, latency string, rateGoal float64, inProcess bool) error {
-	var alone, both, simOnly, achieved []float64
+	var alone, both, simOnly, achieved, pace []float64
 	for range b.runs {
 		r, err := b.send(n, rate, latency)
 		if err != nil {
@@ -434,12 +465,16 @@ func (b *bench) engineRow(name, goal string, n int, rate, latency string, rateGo
 		simOnly = append(simOnly, per1000(r.sim, r.sent))
 		both = append(both, per1000(r.cpu+r.sim, r.sent))
 		achieved = append(achieved, r.achieved)
+		pace = append(pace, r.pace)
 	}
 	rateNote := ""
 	if rateGoal > 0 {
 		rateNote = fmt.Sprintf(", %.1f msg/s", median(achieved))
 	}
 	row(name, fmt.Sprintf("%.3f CPU-s/1000%s", median(alone), rateNote), goal, "whatsend alone: "+fmtAll(alone, 3)+"; msg/s: "+fmtAll(achieved, 1))
+	if rateGoal > 0 {
+		row("  the pace at the simulator (first to last arrival)", fmt.Sprintf("%.1f msg/s", median(pace)), "-", fmtAll(pace, 1))
+	}
 	row("  the separate simulator's CPU, and both processes", fmt.Sprintf("%.3f sim, %.3f both", median(simOnly), median(both)), "-", fmtAll(both, 3))
 	if !inProcess {
 		return nil
