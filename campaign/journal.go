@@ -25,7 +25,8 @@ func (r *runner) recoverJournal(ctx context.Context, now time.Time) error {
 	}
 	ids := rec.Attempts()
 	if len(ids) == 0 {
-		return r.journalDone(rec)
+		r.journalDone(rec)
+		return nil
 	}
 	in, err := r.d.Store.InFlight(ctx, ids)
 	if err != nil {
@@ -44,10 +45,12 @@ func (r *runner) recoverJournal(ctx context.Context, now time.Time) error {
 		log.Info("recovered from the send journal of an earlier run: answers recorded, and requests that never left are pending again",
 			"campaign", r.c.Name, "answers", len(answered), "never_left", len(notLeft))
 	}
-	return r.journalDone(rec)
+	r.journalDone(rec)
+	return nil
 }
 
-func (r *runner) journalDone(rec *journal.Recovered) error {
+// journalDone removes the journals read; what they said is committed.
+func (r *runner) journalDone(rec *journal.Recovered) {
 	if rec.Ignored > 0 {
 		r.d.Logger.Warn("send journals of an earlier boot are ignored: their recipients in flight are uncertain",
 			"campaign", r.c.Name, "journals", rec.Ignored)
@@ -55,7 +58,6 @@ func (r *runner) journalDone(rec *journal.Recovered) error {
 	if err := rec.Done(); err != nil {
 		r.d.Logger.Warn("a send journal could not be removed", "err", err)
 	}
-	return nil
 }
 
 // openJournal starts this run's send journal; without one (none asked,

@@ -159,25 +159,9 @@ func (s *Store) markUncertain(ctx context.Context, and string, args ...any) (int
 
 // InFlight implements store.Store.
 func (s *Store) InFlight(ctx context.Context, attemptIDs []string) (map[string]bool, error) {
-	in := map[string]bool{}
-	for _, part := range chunks(attemptIDs, 500) {
-		rows, err := s.r.QueryContext(ctx, `SELECT id FROM attempts WHERE state = 'in_flight' AND id IN (`+placeholders(len(part))+`)`, anys(part)...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			in[id] = true
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, err
-		}
-	}
-	return in, nil
+	return s.stringSet(ctx, attemptIDs, func(in string) string {
+		return `SELECT id FROM attempts WHERE state = 'in_flight' AND id IN (` + in + `)`
+	})
 }
 
 // RequeueUncertain implements store.Store.

@@ -25,23 +25,30 @@ func (s *Store) WindowCount(ctx context.Context, scope string, since time.Time) 
 
 // WindowContains implements store.Store.
 func (s *Store) WindowContains(ctx context.Context, scope string, since time.Time, phones []string) (map[string]bool, error) {
+	return s.stringSet(ctx, phones, func(in string) string {
+		return `SELECT DISTINCT phone FROM window_log WHERE scope = ? AND sent_at >= ? AND in_csw = 0 AND phone IN (` + in + `)`
+	}, scope, ts(since))
+}
+
+// stringSet runs the query query(in) for each chunk of keys (in: the
+// chunk's placeholders, after the arguments lead) and returns the strings
+// its rows hold.
+func (s *Store) stringSet(ctx context.Context, keys []string, query func(in string) string, lead ...any) (map[string]bool, error) {
 	out := map[string]bool{}
-	for _, part := range chunks(phones, 500) {
-		args := append([]any{scope, ts(since)}, anys(part)...)
-		rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT phone FROM window_log WHERE scope = ? AND sent_at >= ? AND in_csw = 0
-			AND phone IN (`+placeholders(len(part))+`)`, args...)
+	for _, part := range chunks(keys, 500) {
+		rows, err := s.r.QueryContext(ctx, query(placeholders(len(part))), append(slices.Clone(lead), anys(part)...)...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var p string
-			if err := rows.Scan(&p); err != nil {
+			var k string
+			if err := rows.Scan(&k); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[p] = true
+			out[k] = true
 		}
-		if err := rows.Close(); err != nil {
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return nil, err
 		}
 	}
