@@ -6,6 +6,10 @@
 //	go run ./internal/cmd/bench -10m           # adds the 10,000,000-row import
 //	go run ./internal/cmd/bench -only import,report
 //
+// Under each rate row, two floor rows show what this machine charges for
+// the pacing and the HTTP alone (floor.go): a rate row's figure is read
+// against them.
+//
 // Every figure comes from whole processes of the built binary, measured the
 // same way: wall time, and CPU (user + system) and peak RSS from the
 // kernel's rusage of each child. When a row uses `whatsend sim`, the
@@ -39,6 +43,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == floorArg {
+		floorChild(os.Args[2:])
+		return
+	}
 	quick := flag.Bool("quick", os.Getenv("BENCH_QUICK") != "", "small sizes and one run per row (env BENCH_QUICK)")
 	ten := flag.Bool("10m", os.Getenv("BENCH_10M") != "", "also import 10,000,000 rows (env BENCH_10M; several minutes)")
 	runs := flag.Int("runs", 3, "runs per row; the median is printed")
@@ -476,6 +484,9 @@ func (b *bench) engineRow(name, goal string, n int, rate, latency string, rateGo
 		row("  the pace at the simulator (first to last arrival)", fmt.Sprintf("%.1f msg/s", median(pace)), "-", fmtAll(pace, 1))
 	}
 	row("  the separate simulator's CPU, and both processes", fmt.Sprintf("%.3f sim, %.3f both", median(simOnly), median(both)), "-", fmtAll(both, 3))
+	if err := b.floorRows(n, rate, latency); err != nil {
+		return err
+	}
 	if !inProcess {
 		return nil
 	}
