@@ -1,7 +1,7 @@
 // Command bench measures the rows of issue 20's performance table on this
 // machine and prints each with its figure; `make bench` runs it.
 //
-//	go run ./internal/cmd/bench                # every row, medians of 3 (about 25 minutes)
+//	go run ./internal/cmd/bench                # every row, medians of 3 (about 40 minutes)
 //	go run ./internal/cmd/bench -quick         # small sizes, one run each: a smoke test
 //	go run ./internal/cmd/bench -10m           # adds the 10,000,000-row import
 //	go run ./internal/cmd/bench -only import,report
