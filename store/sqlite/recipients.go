@@ -273,7 +273,7 @@ const (
 // alike: a recipient deferred fewer times than its campaign's
 // max_deferrals is deferred again until at + DeferInterval; one that
 // reached it fails, saying so in its error.
-func deferral(ctx context.Context, tx *sql.Tx, recipientID int64, at time.Time, detail string) (store.State, time.Time, string, error) {
+func deferral(ctx context.Context, tx txRunner, recipientID int64, at time.Time, detail string) (store.State, time.Time, string, error) {
 	var n, limit int
 	err := tx.QueryRowContext(ctx, `SELECT r.deferrals, c.max_deferrals FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
 		WHERE r.id = ?`, recipientID).Scan(&n, &limit)

@@ -74,6 +74,58 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// preparedSet prepares each of queries (Store.prepared); call it outside a
+// transaction, and use the set in one through withStmts.
+func (s *Store) preparedSet(ctx context.Context, queries []string) (map[string]*sql.Stmt, error) {
+	set := make(map[string]*sql.Stmt, len(queries))
+	for _, q := range queries {
+		st, err := s.prepared(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		set[q] = st
+	}
+	return set, nil
+}
+
+// txRunner is what the helpers shared by several transactions run their
+// statements on: a *sql.Tx, or a stmtTx that runs the prepared ones.
+type txRunner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// stmtTx is a transaction that runs the queries of a prepared set through
+// the transaction's copies of their statements (closed with it), and any
+// other query as *sql.Tx does.
+type stmtTx struct {
+	*sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+// withStmts binds a prepared set (Store.preparedSet) to tx.
+func withStmts(ctx context.Context, tx *sql.Tx, set map[string]*sql.Stmt) *stmtTx {
+	t := &stmtTx{Tx: tx, stmts: make(map[string]*sql.Stmt, len(set))}
+	for q, st := range set {
+		t.stmts[q] = tx.StmtContext(ctx, st)
+	}
+	return t
+}
+
+func (t *stmtTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st, ok := t.stmts[query]; ok {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+func (t *stmtTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, ok := t.stmts[query]; ok {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
 var _ store.Store = (*Store)(nil)
 
 // BusyTimeout is how long a writer waits for another process's write lock.

@@ -87,10 +87,12 @@ func (s *Store) ResendSilent(ctx context.Context, campaignID int64, phoneNumberI
 // statusSeen records that the webhook receiver applied a status, received
 // at at, to recipient id: evidence that it is up for the recipient's
 // sending phone number.
-func statusSeen(ctx context.Context, tx *sql.Tx, id int64, at time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO status_seen (phone_number_id, last_at)
-		SELECT CASE WHEN r.phone_number_id <> '' THEN r.phone_number_id ELSE c.phone_number_id END, ?
-		FROM recipients r JOIN campaigns c ON c.id = r.campaign_id WHERE r.id = ?
-		ON CONFLICT (phone_number_id) DO UPDATE SET last_at = MAX(last_at, excluded.last_at)`, ts(at), id)
+func statusSeen(ctx context.Context, tx txRunner, id int64, at time.Time) error {
+	_, err := tx.ExecContext(ctx, statusSeenSQL, ts(at), id)
 	return err
 }
+
+const statusSeenSQL = `INSERT INTO status_seen (phone_number_id, last_at)
+		SELECT CASE WHEN r.phone_number_id <> '' THEN r.phone_number_id ELSE c.phone_number_id END, ?
+		FROM recipients r JOIN campaigns c ON c.id = r.campaign_id WHERE r.id = ?
+		ON CONFLICT (phone_number_id) DO UPDATE SET last_at = MAX(last_at, excluded.last_at)`
