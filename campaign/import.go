@@ -119,6 +119,11 @@ func Import(ctx context.Context, st store.Store, cfg ImportConfig) (ImportResult
 		return res, &ImportError{File: cfg.File, Err: err}
 	}
 	rr, dups, opted, err := importRows(ctx, st, id, f, cfg)
+	if err == nil {
+		var late int
+		late, err = importDuplicates(ctx, st, id)
+		dups += late
+	}
 	res.Result, res.Duplicates, res.OptedOut = rr, dups, opted
 	if err == nil && rr.Valid-dups-opted <= 0 {
 		err = &ImportError{File: cfg.File, Err: fmt.Errorf("no valid row among %d rows (duplicates or opted out)", rr.Rows)}
@@ -293,8 +298,9 @@ func (p *importPart) optOut(ctx context.Context, st store.Store) error {
 }
 
 // write stores the batch, its opted-out rows already moved to its skips:
-// the numbers already imported (earlier in this batch or an earlier one)
-// are recorded as duplicates of their first line. It returns the
+// the numbers the store refused (earlier in this batch, or in an earlier
+// one for a store that checks that now) are recorded as duplicates of
+// their first line. It returns the
 // duplicates count.
 func (p importPart) write(ctx context.Context, st store.Store, id int64) (dups int, err error) {
 	d, err := st.ImportBatch(ctx, id, p.rows, p.skips)
@@ -312,13 +318,37 @@ func (p importPart) write(ctx context.Context, st store.Store, id int64) (dups i
 	}
 	dupSkips := make([]store.SkippedRow, len(d))
 	for i, x := range d {
-		dupSkips[i] = store.SkippedRow{Line: x.Line, Reason: csvimport.ReasonDuplicate,
-			Detail: fmt.Sprintf("%s is the same number as line %d", x.Phone, x.FirstLine), Raw: x.Phone, Params: params[x.Line]}
+		dupSkips[i] = duplicateSkip(x, params[x.Line])
 	}
 	if _, err := st.ImportBatch(ctx, id, nil, dupSkips); err != nil {
 		return 0, err
 	}
 	return len(d), nil
+}
+
+// importDuplicates records as skipped the rows whose number an earlier
+// batch holds that the store found only once every batch was in
+// (Store.ImportDuplicates): they are exported with their stored
+// parameters (the values of a component column are not stored). It
+// returns their count.
+func importDuplicates(ctx context.Context, st store.Store, id int64) (int, error) {
+	n := 0
+	err := st.ImportDuplicates(ctx, id, func(ds []store.Duplicate) error {
+		skips := make([]store.SkippedRow, len(ds))
+		for i, x := range ds {
+			skips[i] = duplicateSkip(x, x.Params)
+		}
+		n += len(ds)
+		_, err := st.ImportBatch(ctx, id, nil, skips)
+		return err
+	})
+	return n, err
+}
+
+// duplicateSkip is the skipped row of a duplicate, exported with params.
+func duplicateSkip(x store.Duplicate, params []string) store.SkippedRow {
+	return store.SkippedRow{Line: x.Line, Reason: csvimport.ReasonDuplicate,
+		Detail: fmt.Sprintf("%s is the same number as line %d", x.Phone, x.FirstLine), Raw: x.Phone, Params: params}
 }
 
 // fileHash is the hex SHA-256 of the file's bytes. It stops when ctx is

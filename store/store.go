@@ -440,11 +440,21 @@ type Store interface {
 	// clock); otherwise now.
 	CreateCampaign(ctx context.Context, c Campaign) (int64, error)
 	// ImportBatch adds recipients and skipped rows to an importing campaign in
-	// one transaction. A recipient whose phone is already in the campaign
-	// (earlier in this batch or in an earlier one) is not inserted; it is
-	// returned as a Duplicate so the caller can record it as skipped.
+	// one transaction. A recipient whose phone an earlier line holds (in
+	// this batch or an earlier one) is either refused here and returned as
+	// a Duplicate, or stored and later removed by ImportDuplicates, which
+	// hands it over then: each backend checks the numbers when it is
+	// cheapest for it (PostgreSQL here, SQLite once, at the end).
 	ImportBatch(ctx context.Context, campaignID int64, rs []Recipient, skipped []SkippedRow) ([]Duplicate, error)
-	// FinishImport marks an importing campaign ready and records its row count.
+	// ImportDuplicates runs once every batch of an import is in: it removes
+	// each recipient whose phone an earlier line holds that ImportBatch
+	// did not refuse, and hands them to fn in line order, a chunk at a
+	// time (fn may write to the store), with their stored Params. A
+	// backend that refused them all in ImportBatch calls fn never.
+	ImportDuplicates(ctx context.Context, campaignID int64, fn func([]Duplicate) error) error
+	// FinishImport marks an importing campaign ready and records its row
+	// count. It refuses a campaign where two recipients hold one phone
+	// (ImportDuplicates was not run).
 	FinishImport(ctx context.Context, campaignID int64, rows int) error
 	// DeleteCampaign removes a campaign and everything that belongs to it.
 	DeleteCampaign(ctx context.Context, campaignID int64) error
@@ -760,12 +770,13 @@ type RetryRun struct {
 	Outcome map[State]int
 }
 
-// Duplicate is a recipient refused by ImportBatch because its number is
-// already in the campaign.
+// Duplicate is a recipient refused by ImportBatch or removed by
+// ImportDuplicates because its number is already in the campaign.
 type Duplicate struct {
 	Line      int
 	Phone     string
-	FirstLine int // the line that holds the number
+	FirstLine int      // the line that holds the number
+	Params    []string // the row's parameters as stored: set by ImportDuplicates
 }
 
 // OptOut is one entry of the opt-out list.

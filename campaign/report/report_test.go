@@ -165,7 +165,7 @@ func randomCampaign(t *testing.T, st store.Store, name string, seed uint64, fini
 		case 0:
 			skipped = append(skipped, store.SkippedRow{Line: line, Reason: "invalid_number", Raw: "x"})
 		case 1:
-			// A duplicate number: ImportBatch refuses it; the importer records it skipped.
+			// A duplicate number: the store refuses or removes it; the importer records it skipped.
 			rs = append(rs, store.Recipient{Line: line, Phone: "+5511900000002", Params: []string{"dup"}})
 		default:
 			rs = append(rs, store.Recipient{Line: line, Phone: fmt.Sprintf("+55119%08d", line), Params: []string{fmt.Sprint("n", line)}})
@@ -173,6 +173,13 @@ func randomCampaign(t *testing.T, st store.Store, name string, seed uint64, fini
 	}
 	dups, err := st.ImportBatch(ctx, id, rs, skipped)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The store refuses it now or removes it once the batches are in.
+	if err := st.ImportDuplicates(ctx, id, func(ds []store.Duplicate) error {
+		dups = append(dups, ds...)
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	var dupSkips []store.SkippedRow

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -79,42 +80,107 @@ func TestImportModeIsRestored(t *testing.T) {
 	}
 }
 
-// A batch's duplicates come back in the batch's order, each naming the
-// line that holds its number: a number an earlier batch stored, and a
-// repeat of it later in the same batch, both name the earlier batch's
-// line; the batch's own first occurrence of a new number wins.
-func TestImportBatchDuplicatesAcrossBatches(t *testing.T) {
+// The repeated numbers are found once every batch is in: each row after
+// the first of its number is removed and handed over in line order, a
+// chunk at a time, naming the first line and with its stored params;
+// campaign_numbers then holds each number once with its first line, and
+// no temporary table stays behind.
+func TestImportDuplicatesInChunks(t *testing.T) {
 	ctx := t.Context()
 	st := openInternal(t)
 	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "d", CSVHash: "d", Template: "t", Language: "en"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+9"}, {Line: 3, Phone: "+8"}}, nil); err != nil {
+	n := importDupChunk + 5
+	var first, again []store.Recipient
+	for i := range n {
+		first = append(first, store.Recipient{Line: 2 + i, Phone: fmt.Sprintf("+55119%08d", i*7919%n)})
+	}
+	// The same numbers again, in another order and with a repeat inside
+	// the batch.
+	for i := range n {
+		again = append(again, store.Recipient{Line: 2 + n + i, Phone: first[n-1-i].Phone, Params: []string{fmt.Sprint("p", i)}})
+	}
+	again = append(again, store.Recipient{Line: 2 + 2*n, Phone: first[0].Phone})
+	for _, b := range [][]store.Recipient{first, again} {
+		if d, err := st.ImportBatch(ctx, id, b, nil); err != nil || len(d) != 0 {
+			t.Fatalf("ImportBatch = %v, %v; want no duplicates yet", d, err)
+		}
+	}
+	if err := st.FinishImport(ctx, id, 2*n+1); err == nil {
+		t.Fatal("FinishImport with repeated numbers not removed: no error")
+	}
+	var got []store.Duplicate
+	var chunks []int
+	if err := st.ImportDuplicates(ctx, id, func(ds []store.Duplicate) error {
+		chunks = append(chunks, len(ds))
+		got = append(got, ds...)
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	// More than one INSERT's worth, so the repeats fall in two statements.
-	rs := []store.Recipient{{Line: 4, Phone: "+7"}, {Line: 5, Phone: "+8"}}
-	for i := range importRowsPerInsert {
-		rs = append(rs, store.Recipient{Line: 6 + i, Phone: fmt.Sprintf("+1%04d", i)})
+	if !slices.Equal(chunks, []int{importDupChunk, 6}) {
+		t.Errorf("chunks of %v duplicates, want %d and 6", chunks, importDupChunk)
 	}
-	n := 6 + importRowsPerInsert
-	rs = append(rs, store.Recipient{Line: n, Phone: "+7"}, store.Recipient{Line: n + 1, Phone: "+8"}, store.Recipient{Line: n + 2, Phone: "+9"})
-	dups, err := st.ImportBatch(ctx, id, rs, nil)
+	lineOf := map[string]int{}
+	for _, r := range first {
+		lineOf[r.Phone] = r.Line
+	}
+	for i, d := range got {
+		r := append(again, store.Recipient{})[i]
+		if d.Line != r.Line || d.Phone != r.Phone || d.FirstLine != lineOf[r.Phone] || !slices.Equal(d.Params, r.Params) {
+			t.Fatalf("duplicate %d = %+v, want line %d, %s, first line %d, params %v", i, d, r.Line, r.Phone, lineOf[r.Phone], r.Params)
+		}
+	}
+	var rows, numbers, temps int
+	if err := st.w.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM recipients WHERE campaign_id = ?1), (SELECT COUNT(*) FROM campaign_numbers n
+		JOIN recipients r ON r.campaign_id = n.campaign_id AND r.line = n.line AND r.phone = n.phone WHERE n.campaign_id = ?1),
+		(SELECT COUNT(*) FROM temp.sqlite_master)`, id).Scan(&rows, &numbers, &temps); err != nil {
+		t.Fatal(err)
+	}
+	if rows != n || numbers != n || temps != 0 {
+		t.Errorf("%d recipients, %d numbers matching them, %d temporary tables; want %d, %d, 0", rows, numbers, temps, n, n)
+	}
+	if err := st.FinishImport(ctx, id, 2*n+1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A failing fn stops ImportDuplicates with its error and leaves no
+// temporary table; a campaign without repeats has its numbers settled by
+// FinishImport alone.
+func TestImportDuplicatesStops(t *testing.T) {
+	ctx := t.Context()
+	st := openInternal(t)
+	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "d", CSVHash: "d", Template: "t", Language: "en"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []store.Duplicate{{Line: 5, Phone: "+8", FirstLine: 3}, {Line: n, Phone: "+7", FirstLine: 4},
-		{Line: n + 1, Phone: "+8", FirstLine: 3}, {Line: n + 2, Phone: "+9", FirstLine: 2}}
-	if !slices.Equal(dups, want) {
-		t.Errorf("duplicates %+v, want %+v", dups, want)
-	}
-	var count int
-	if err := st.w.QueryRowContext(ctx, "SELECT COUNT(*) FROM recipients WHERE campaign_id = ?", id).Scan(&count); err != nil {
+	if _, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+9"}, {Line: 3, Phone: "+9"}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if want := 3 + importRowsPerInsert; count != want {
-		t.Errorf("%d recipients stored, want %d", count, want)
+	boom := errors.New("boom")
+	if err := st.ImportDuplicates(ctx, id, func([]store.Duplicate) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("ImportDuplicates = %v, want fn's error", err)
+	}
+	var temps int
+	if err := st.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM temp.sqlite_master`).Scan(&temps); err != nil || temps != 0 {
+		t.Errorf("%d temporary tables (%v), want 0", temps, err)
+	}
+	other, err := st.CreateCampaign(ctx, store.Campaign{Name: "e", CSVHash: "e", Template: "t", Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportBatch(ctx, other, []store.Recipient{{Line: 2, Phone: "+9"}, {Line: 3, Phone: "+8"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishImport(ctx, other, 2); err != nil {
+		t.Fatal(err)
+	}
+	var numbers int
+	if err := st.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM campaign_numbers WHERE campaign_id = ?`, other).Scan(&numbers); err != nil || numbers != 2 {
+		t.Errorf("%d numbers settled (%v), want 2", numbers, err)
 	}
 }
 

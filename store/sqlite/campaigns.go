@@ -70,6 +70,7 @@ func (s *Store) DeleteCampaign(ctx context.Context, campaignID int64) error {
 			`DELETE FROM pauses WHERE campaign_id = ?`,
 			`DELETE FROM number_pauses WHERE campaign_id = ?`,
 			`DELETE FROM recipients WHERE campaign_id = ?`,
+			`DELETE FROM campaign_numbers WHERE campaign_id = ?`,
 			`DELETE FROM campaigns WHERE id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, campaignID); err != nil {

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -59,22 +61,19 @@ func (s *Store) setBulk(ctx context.Context, on bool) error {
 	return err
 }
 
-// insertRecipientsSQL is the INSERT of n recipients; a number already in
-// the campaign is not inserted (the first line that holds it wins: the
-// unique (campaign, phone) index is the only constraint a row can break).
+// insertRecipientsSQL is the INSERT of n recipients. Rows go in line
+// order and SQLite picks their ids, so the table and its line-keyed
+// indexes are appended to. No constraint of recipients can refuse a row
+// (a campaign's numbers are checked once its rows are in: settleNumbers);
+// the OR IGNORE only spares SQLite a statement journal for a statement of
+// many rows, and a row it did ignore would fail the batch.
 //
-// Rows go in line order and SQLite picks their ids. Two other shapes were
-// measured and are slower. An explicit id column (to insert a batch in
-// number order and still have ids follow lines) makes SQLite keep a
-// statement journal for every INSERT of several rows, since a value that
-// is not an integer would abort it halfway: 1.4 to 1.5 times the time of
-// a scattered import of 1M or 3M rows (2026-12-05, machine under load). Inserting a batch in number order
-// walks the unique index in order, but turns the appends to the table and
-// to the three line-keyed indexes into inserts all over the batch's range
-// (page splits): about 7 µs more per row, while the unique index gains
-// nothing as long as a transaction holds fewer rows than that index has
-// leaf pages (6,434 at 1M rows, so some 65,000 at 10M); a transaction
-// that large would not fit the memory an import may take.
+// Two other shapes were measured, when a unique (campaign, phone) index
+// still took each row (schema 13), and were slower: an explicit id column
+// (SQLite then keeps a statement journal: 1.4 to 1.5 times the time of a
+// scattered import of 1M or 3M rows), and batches in number order (the
+// appends to the table and the line-keyed indexes became inserts all
+// over the batch's range, about 7 µs more per row).
 func insertRecipientsSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT OR IGNORE INTO recipients (campaign_id, line, phone, params, components) VALUES `)
@@ -89,10 +88,10 @@ func insertRecipientsSQL(n int) string {
 
 // ImportBatch implements store.Store. The recipients are stored in the
 // order given (the CSV's line order: ids follow lines), many per
-// statement. A number repeated within the batch is found in memory, one
-// already stored by an earlier batch by the unique (campaign, phone)
-// index; either way the first line keeps it and the later ones come back
-// as duplicates, in the order given.
+// statement, and none is refused: ImportDuplicates finds the repeated
+// numbers once every batch is in, each naming the first line of the file
+// that holds it (a repeat within a batch included), so ImportBatch
+// returns no duplicates.
 func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Recipient, skipped []store.SkippedRow) ([]store.Duplicate, error) {
 	if err := s.setBulk(ctx, true); err != nil {
 		return nil, err
@@ -104,34 +103,18 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 			return nil, err
 		}
 	}
-	// first is the line that holds each number of the batch; a later row
-	// with that number is a duplicate of it.
-	first := make(map[string]int, len(rs))
-	uniq := make([]int32, 0, len(rs)) // the rows to insert, by index in rs
-	var inBatch []store.Duplicate
-	for i, r := range rs {
-		if l, ok := first[r.Phone]; ok {
-			inBatch = append(inBatch, store.Duplicate{Line: r.Line, Phone: r.Phone, FirstLine: l})
-			continue
-		}
-		first[r.Phone] = r.Line
-		uniq = append(uniq, int32(i))
-	}
-	var dups []store.Duplicate
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		dups = dups[:0]
-		earlier := map[string]int{} // numbers an earlier batch holds: their line
 		args := make([]any, 0, 5*importRowsPerInsert)
 		var ins *sql.Stmt
 		if full != nil {
 			ins = tx.StmtContext(ctx, full)
 			defer ins.Close()
 		}
-		for start := 0; start < len(uniq); start += importRowsPerInsert {
-			part := uniq[start:min(start+importRowsPerInsert, len(uniq))]
+		for start := 0; start < len(rs); start += importRowsPerInsert {
+			part := rs[start:min(start+importRowsPerInsert, len(rs))]
 			args = args[:0]
-			for _, i := range part {
-				r := &rs[i]
+			for i := range part {
+				r := &part[i]
 				args = append(args, campaignID, r.Line, r.Phone, jsonStrings(r.Params), string(r.Components))
 			}
 			var res sql.Result
@@ -144,26 +127,10 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 			if err != nil {
 				return err
 			}
-			if n, err := res.RowsAffected(); err != nil || int(n) == len(part) {
-				if err != nil {
-					return err
-				}
-				continue
-			}
-			// Some numbers were stored by an earlier batch: find them.
-			for _, i := range part {
-				r := &rs[i]
-				var line int
-				if err := tx.QueryRowContext(ctx, `SELECT line FROM recipients WHERE campaign_id = ? AND phone = ?`, campaignID, r.Phone).Scan(&line); err != nil {
-					return err
-				}
-				if line != r.Line {
-					earlier[r.Phone] = line
-				}
+			if n, err := res.RowsAffected(); err != nil || int(n) != len(part) {
+				return errors.Join(err, fmt.Errorf("import: %d of %d rows stored", n, len(part)))
 			}
 		}
-		// In the order given: each refused row after the row it repeats.
-		dups = mergeDuplicates(rs, first, earlier, inBatch, dups)
 		if len(skipped) > 0 {
 			ins, err := tx.PrepareContext(ctx, `INSERT INTO skipped (campaign_id, line, reason, detail, raw, params) VALUES (?,?,?,?,?,?)`)
 			if err != nil {
@@ -178,38 +145,157 @@ func (s *Store) ImportBatch(ctx context.Context, campaignID int64, rs []store.Re
 		}
 		return nil
 	})
-	return dups, err
+	return nil, err
 }
 
-// mergeDuplicates lists the duplicates of a batch in the order of rs:
-// the rows whose number an earlier batch holds (earlier: number -> its
-// line) and the rows repeating a number earlier in the batch (inBatch, in
-// order), whose first line is the earlier batch's when that row was
-// refused too.
-func mergeDuplicates(rs []store.Recipient, first, earlier map[string]int, inBatch, out []store.Duplicate) []store.Duplicate {
-	if len(earlier) == 0 {
-		return append(out, inBatch...)
+// settleTemp readies the writer for settleNumbers: SQLite's temporary
+// files (a sort's runs, the temporary tables) on disk, where a sort of ten
+// million numbers in memory (temp_store MEMORY while loading) would take
+// the memory of the file, and a page cache of settleCacheKiB, which also
+// bounds the memory of each sorted run (SQLite sizes them by the cache):
+// the sort reads the rows once and the numbers are appended, so a large
+// cache buys nothing and its runs would add 50 MB to a 1M import's peak.
+// setBulk sets both back.
+func (s *Store) settleTemp(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, fmt.Sprintf(`PRAGMA temp_store = FILE; PRAGMA cache_size = -%d`, settleCacheKiB))
+	return err
+}
+
+// settleCacheKiB is the writer's page cache while settleNumbers sorts.
+const settleCacheKiB = 8 << 10
+
+// importDupChunk is how many duplicates ImportDuplicates hands over at a
+// time: memory holds one chunk, whatever the file repeats.
+const importDupChunk = 10000
+
+// ImportDuplicates implements store.Store: it fills campaign_numbers from
+// the campaign's rows (settleNumbers), then, if some number is held by
+// more than one row, removes every row after the first of its number and
+// hands them over in line order, importDupChunk at a time, each with its
+// stored parameters. The rows found are kept in a temporary table of the
+// writer's connection (the only one it has) between two chunks, so fn may
+// write to the store.
+func (s *Store) ImportDuplicates(ctx context.Context, campaignID int64, fn func([]store.Duplicate) error) error {
+	if err := s.setBulk(ctx, true); err != nil {
+		return err
 	}
-	i := 0
-	for _, r := range rs {
-		if i < len(inBatch) && inBatch[i].Line == r.Line {
-			d := inBatch[i]
-			if l, ok := earlier[r.Phone]; ok {
-				d.FirstLine = l
+	if err := s.settleTemp(ctx); err != nil {
+		return err
+	}
+	defer s.w.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.import_dups; DROP TABLE IF EXISTS temp.import_dup_numbers`)
+	var found bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		dup, err := settleNumbers(ctx, tx, campaignID)
+		if err != nil || !dup {
+			return err
+		}
+		found = true
+		return moveDuplicates(ctx, tx, campaignID)
+	})
+	if err != nil || !found {
+		return err
+	}
+	for after := int64(0); ; {
+		rows, err := s.w.QueryContext(ctx, `SELECT rowid, line, phone, first, params FROM temp.import_dups WHERE rowid > ? ORDER BY rowid LIMIT ?`, after, importDupChunk)
+		if err != nil {
+			return err
+		}
+		var chunk []store.Duplicate
+		for rows.Next() {
+			var d store.Duplicate
+			var params string
+			if err := rows.Scan(&after, &d.Line, &d.Phone, &d.FirstLine, &params); err != nil {
+				rows.Close()
+				return err
 			}
-			out = append(out, d)
-			i++
-			continue
+			_ = json.Unmarshal([]byte(params), &d.Params) // written by jsonStrings
+			chunk = append(chunk, d)
 		}
-		if l, ok := earlier[r.Phone]; ok && first[r.Phone] == r.Line {
-			out = append(out, store.Duplicate{Line: r.Line, Phone: r.Phone, FirstLine: l})
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		if len(chunk) == 0 {
+			return nil
+		}
+		if err := fn(chunk); err != nil {
+			return err
 		}
 	}
-	return out
 }
 
-// FinishImport implements store.Store.
+// settleNumbers fills campaign_numbers with each number of the campaign
+// and the first line that holds it, unless that is done, and reports
+// whether some number is held by more than one row. It is one statement:
+// SQLite sorts the rows by number and appends to the table in that order.
+// The caller sets temp_store (settleTemp) before the transaction: SQLite
+// refuses to change it within one.
+func settleNumbers(ctx context.Context, tx *sql.Tx, campaignID int64) (dup bool, err error) {
+	var done bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM campaign_numbers WHERE campaign_id = ?)`, campaignID).Scan(&done); err != nil || done {
+		return false, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO campaign_numbers (campaign_id, phone, line)
+		SELECT ?1, phone, MIN(line) FROM recipients WHERE campaign_id = ?1 GROUP BY phone ORDER BY phone`, campaignID)
+	if err != nil {
+		return false, err
+	}
+	numbers, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	var rows int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM recipients WHERE campaign_id = ?`, campaignID).Scan(&rows); err != nil {
+		return false, err
+	}
+	return rows > numbers, nil
+}
+
+// moveDuplicates copies the rows whose number an earlier line holds to
+// temp.import_dups (in line order) and deletes them from recipients. The
+// numbers held more than once are few: they go to a small table first,
+// looked up from one pass over the campaign's rows.
+func moveDuplicates(ctx context.Context, tx *sql.Tx, campaignID int64) error {
+	for _, q := range []string{
+		`DROP TABLE IF EXISTS temp.import_dups`,
+		`DROP TABLE IF EXISTS temp.import_dup_numbers`,
+		`CREATE TEMP TABLE import_dup_numbers (phone TEXT PRIMARY KEY, first INTEGER NOT NULL) WITHOUT ROWID`,
+		`INSERT INTO temp.import_dup_numbers (phone, first)
+			SELECT phone, MIN(line) FROM recipients WHERE campaign_id = ?1 GROUP BY phone HAVING COUNT(*) > 1`,
+		// CROSS JOIN: the campaign's rows outside, each looked up in the
+		// small table (recipients has no index on a campaign's numbers).
+		`CREATE TEMP TABLE import_dups AS SELECT r.line AS line, r.phone AS phone, d.first AS first, r.params AS params
+			FROM recipients r CROSS JOIN temp.import_dup_numbers d
+			WHERE r.campaign_id = ?1 AND d.phone = r.phone AND r.line <> d.first ORDER BY r.line`,
+		`DELETE FROM recipients WHERE campaign_id = ?1 AND line IN (SELECT line FROM temp.import_dups)`,
+	} {
+		var args []any
+		if strings.Contains(q, "?1") {
+			args = []any{campaignID}
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FinishImport implements store.Store. A campaign whose numbers
+// ImportDuplicates did not settle is settled here, and refused if two of
+// its rows hold one number.
 func (s *Store) FinishImport(ctx context.Context, campaignID int64, rows int) error {
+	if err := s.settleTemp(ctx); err != nil {
+		return err
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		dup, err := settleNumbers(ctx, tx, campaignID)
+		if err == nil && dup {
+			err = fmt.Errorf("campaign %d: a number is held by more than one row (ImportDuplicates removes the later ones)", campaignID)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
 	if err := s.setBulk(ctx, false); err != nil {
 		return err
 	}

@@ -166,6 +166,64 @@ func TestMigratesSchema1Leases(t *testing.T) {
 	}
 }
 
+// A store of schema 13 (a unique (campaign, phone) index on recipients)
+// is migrated to schema 14: its recipients keep their ids and columns,
+// campaign_numbers holds each campaign's numbers with their lines, and no
+// unique index is left on recipients.
+func TestMigratesSchema13Recipients(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v13.db")
+	files, err := filepath.Glob("migrations/0*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := `PRAGMA journal_mode=WAL; CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);`
+	for _, f := range files {
+		var v int
+		if _, err := fmt.Sscanf(filepath.Base(f), "%03d_", &v); err != nil || v > 13 {
+			continue
+		}
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q += string(body) + fmt.Sprintf(";\nINSERT INTO schema_version VALUES (%d, 1);\n", v)
+	}
+	execSQL(t, path, q+`
+		INSERT INTO campaigns (id, name, csv_hash, template, language, state, created_at, updated_at) VALUES (7, 'old', 'h', 't', 'en', 'ready', 1, 1);
+		INSERT INTO recipients (id, campaign_id, line, phone, params, state, attempts, wamid, phone_number_id, components)
+			VALUES (40, 7, 2, '+5511900000002', '["Ana"]', 'sent', 1, 'wamid.A', 'pn1', '{"lang":"pt_BR"}'),
+			       (41, 7, 3, '+5511900000001', '["Bia"]', 'pending', 0, '', '', '');`)
+	st, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("open a schema 13 store: %v", err)
+	}
+	defer st.Close()
+	var got []string
+	if err := st.Recipients(t.Context(), 7, func(r store.Recipient) error {
+		got = append(got, fmt.Sprintf("%d %d %s %v %s %s %s", r.ID, r.Line, r.Phone, r.Params, r.State, r.WAMID, r.Components))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`40 2 +5511900000002 [Ana] sent wamid.A {"lang":"pt_BR"}`, `41 3 +5511900000001 [Bia] pending  `}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("recipients after migration = %q, want %q", got, want)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var numbers, unique int
+	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM campaign_numbers WHERE campaign_id = 7 AND ((phone = '+5511900000002' AND line = 2) OR (phone = '+5511900000001' AND line = 3))),
+		(SELECT COUNT(*) FROM pragma_index_list('recipients') WHERE "unique")`).Scan(&numbers, &unique); err != nil {
+		t.Fatal(err)
+	}
+	if numbers != 2 || unique != 0 {
+		t.Errorf("campaign_numbers holds %d of the 2 numbers; %d unique indexes left on recipients, want 0", numbers, unique)
+	}
+}
+
 // Two opens of one new store at once (two processes starting together)
 // both succeed: neither takes the other's half-made store for another
 // application's database, nor fails on the switch to WAL.

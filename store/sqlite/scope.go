@@ -588,7 +588,7 @@ func matchRecipient(ctx context.Context, tx txRunner, u store.StatusUpdate) (int
 const (
 	summaryDeliverySQL = `SELECT delivery, resent_after_silence, COUNT(*) FROM recipients
 			WHERE campaign_id = ? AND (delivery <> '' OR resent_after_silence = 1) GROUP BY delivery, resent_after_silence`
-	summaryRepliedSQL  = `SELECT COUNT(*) FROM contacts c WHERE EXISTS (SELECT 1 FROM recipients r WHERE r.campaign_id = ?1 AND r.phone = c.phone)`
+	summaryRepliedSQL  = `SELECT COUNT(*) FROM contacts c WHERE EXISTS (SELECT 1 FROM campaign_numbers n WHERE n.campaign_id = ?1 AND n.phone = c.phone)`
 	summaryByNumberSQL = `SELECT phone_number_id, COUNT(*), SUM(state = 'sent'), SUM(state = 'failed'), SUM(state = 'uncertain'),
 			SUM(state IN ('pending', 'retry', 'deferred', 'in_flight'))
 			FROM recipients WHERE campaign_id = ? AND phone_number_id > '' GROUP BY phone_number_id`

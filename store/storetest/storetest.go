@@ -138,28 +138,58 @@ func testImportDuplicates(t *testing.T, st store.Store) {
 	id, err := st.CreateCampaign(ctx, store.Campaign{Name: "a", CSVHash: "h", Template: "t", Language: "en"})
 	must(t, err)
 	comps := []byte(`{"header":{"type":"image","link":"https://x.example/a.jpg"},"lang":"pt_BR"}`)
-	dups, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+1", Components: comps}, {Line: 3, Phone: "+2"}, {Line: 4, Phone: "+1"}},
+	// A backend refuses a repeated number in ImportBatch or removes it in
+	// ImportDuplicates: together, each later line once, naming the file's
+	// first line that holds the number.
+	across, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 2, Phone: "+1", Components: comps}, {Line: 3, Phone: "+2"}, {Line: 4, Phone: "+1"}},
 		[]store.SkippedRow{{Line: 5, Reason: "invalid_number", Raw: "abc", Params: []string{"Ana", "A-5"}}})
 	must(t, err)
-	if len(dups) != 1 || dups[0] != (store.Duplicate{Line: 4, Phone: "+1", FirstLine: 2}) {
-		t.Errorf("duplicates in one batch = %+v", dups)
-	}
-	dups, err = st.ImportBatch(ctx, id, []store.Recipient{{Line: 6, Phone: "+2"}}, nil)
+	more, err := st.ImportBatch(ctx, id, []store.Recipient{{Line: 6, Phone: "+2", Params: []string{"Bia"}}, {Line: 7, Phone: "+3"}, {Line: 8, Phone: "+2"}}, nil)
 	must(t, err)
-	if len(dups) != 1 || dups[0].FirstLine != 3 {
-		t.Errorf("duplicates across batches = %+v", dups)
+	across = append(across, more...)
+	more, err = st.ImportBatch(ctx, id, []store.Recipient{{Line: 9, Phone: "+1", Params: []string{"Caio"}}, {Line: 10, Phone: "+3"}}, nil)
+	must(t, err)
+	across = append(across, more...)
+	calls := 0
+	must(t, st.ImportDuplicates(ctx, id, func(ds []store.Duplicate) error {
+		calls++
+		for _, d := range ds {
+			if d.Line == 6 && !slices.Equal(d.Params, []string{"Bia"}) {
+				t.Errorf("duplicate found at the end = %+v, want its stored params", d)
+			}
+		}
+		across = append(across, ds...)
+		// fn may write to the store: the import records them as skipped.
+		_, err := st.ImportBatch(ctx, id, nil, []store.SkippedRow{{Line: ds[0].Line, Reason: "duplicate"}})
+		return err
+	}))
+	slices.SortFunc(across, func(a, b store.Duplicate) int { return a.Line - b.Line })
+	var got []string
+	for _, d := range across {
+		got = append(got, fmt.Sprintf("%d %s %d", d.Line, d.Phone, d.FirstLine))
+	}
+	if want := []string{"4 +1 2", "6 +2 3", "8 +2 3", "9 +1 2", "10 +3 7"}; !slices.Equal(got, want) {
+		t.Errorf("duplicates = %q, want %q", got, want)
+	}
+	if calls > 1 {
+		t.Errorf("ImportDuplicates called fn %d times for 5 duplicates, want one chunk", calls)
 	}
 	sk, err := st.Skipped(ctx, id)
 	must(t, err)
-	if len(sk) != 1 || sk[0].Line != 5 || sk[0].Raw != "abc" || !slices.Equal(sk[0].Params, []string{"Ana", "A-5"}) {
+	i := slices.IndexFunc(sk, func(k store.SkippedRow) bool { return k.Line == 5 })
+	if i < 0 || sk[i].Raw != "abc" || !slices.Equal(sk[i].Params, []string{"Ana", "A-5"}) {
 		t.Errorf("skipped = %+v, want line 5 with its raw value and params", sk)
 	}
+	if len(sk) != 1+calls {
+		t.Errorf("skipped = %+v, want line 5 and the skip written by fn", sk)
+	}
+	must(t, st.FinishImport(ctx, id, 8))
 	// A recipient's components come back as stored, read among the due or
 	// all; none stays none.
 	due, err := st.Due(ctx, id, time.Now(), 10)
 	must(t, err)
-	if len(due) != 2 || due[0].Line != 2 || string(due[0].Components) != string(comps) || due[1].Components != nil {
-		t.Fatalf("due = %+v, want line 2 with its components and line 3 with none", due)
+	if len(due) != 3 || due[0].Line != 2 || due[1].Line != 3 || due[2].Line != 7 || string(due[0].Components) != string(comps) || due[1].Components != nil {
+		t.Fatalf("due = %+v, want lines 2 (with its components), 3 (with none) and 7: no duplicate", due)
 	}
 	must(t, st.Recipients(ctx, id, func(r store.Recipient) error {
 		if r.Line == 2 && string(r.Components) != string(comps) {
