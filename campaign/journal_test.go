@@ -114,3 +114,41 @@ func TestRunSignalWithdrawsRequestsNotLeft(t *testing.T) {
 		}
 	})
 }
+
+// slowSummary is a store whose Summary takes a second, as on a campaign
+// of millions.
+type slowSummary struct{ store.Store }
+
+func (s slowSummary) Summary(ctx context.Context, id int64) (store.Summary, error) {
+	time.Sleep(time.Second)
+	return s.Store.Summary(ctx, id)
+}
+
+// With a journal, answers ride with the next checkpoints, but once the
+// last request is out none are coming: the run's last answers are
+// committed as they arrive, so the run ends one latency after its last
+// slot (not journalHold later) and its achieved rate is its pace: the
+// campaign's figures read after it are not in its time.
+func TestRunEndsOneLatencyAfterLastSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, rate, latency = 200, 80, 100 * time.Millisecond // 80: the simulator's default throughput
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1, Latency: latency})
+		c := e.campaign("c", phones(n, 0), campaign.Settings{Rate: rate})
+		d := e.deps(nil)
+		d.Journal = filepath.Join(e.dir, "whatsend.db.sends")
+		d.Store = slowSummary{d.Store} // the figures read after the sending are not in its time
+		res, err := campaign.Run(t.Context(), d, c.ID, campaign.RunOptions{})
+		if err != nil || res.Sent != n {
+			t.Fatalf("run: sent %d, %v", res.Sent, err)
+		}
+		// The last of n slots at rate/s (the first ones are a burst),
+		// then its answer.
+		lastSlot := time.Duration(n-1) * time.Second / rate
+		if max := lastSlot + latency + 20*time.Millisecond; res.Elapsed > max {
+			t.Errorf("elapsed %v, want at most %v (last slot %v + latency %v)", res.Elapsed, max, lastSlot, latency)
+		}
+		if got := e.counts(c)[store.StateSent]; got != n {
+			t.Errorf("sent in the store %d, want %d", got, n)
+		}
+	})
+}

@@ -118,7 +118,7 @@ func (w *writer) run(ctx context.Context, in <-chan dispatched) {
 		now := r.d.Now()
 		full := len(w.begins) >= maxBegins || len(w.outs) >= maxOutcomes
 		due := (len(w.begins) > 0 && (!now.Before(w.beginBy) || r.flushing.Load())) ||
-			(len(w.outs) > 0 && !now.Before(w.outBy))
+			(len(w.outs) > 0 && (!now.Before(w.outBy) || r.tail.Load()))
 		if full || due {
 			// What is already waiting goes in the same commit.
 			if closed := w.gather(&in, &results, now); closed {
@@ -464,10 +464,7 @@ func (r *runner) flushCheckpoints(ctx context.Context) error {
 	r.flushing.Store(true)
 	defer r.flushing.Store(false)
 	for r.uncommitted.Load() > 0 {
-		select {
-		case r.flushReq <- struct{}{}:
-		default:
-		}
+		r.askFlush()
 		select {
 		case <-r.committed:
 		case <-ctx.Done():
@@ -475,6 +472,15 @@ func (r *runner) flushCheckpoints(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// askFlush wakes the writer to look at what it holds again (flushing,
+// tail).
+func (r *runner) askFlush() {
+	select {
+	case r.flushReq <- struct{}{}:
+	default:
+	}
 }
 
 // Commits are grouped: one synced transaction per item would cost most of

@@ -272,6 +272,10 @@ type runner struct {
 	wasPaused   bool      // the run resumes a paused campaign
 	sentAny     atomic.Int64
 
+	// tail: the dispatcher has nothing to send and waits for the answers
+	// of the requests out: the writer commits them at once.
+	tail atomic.Bool
+
 	// lead: how long before its pace slot a recipient is handed to the
 	// writer (low rates, or any rate with a journal), so its checkpoint is
 	// committed with others and the request leaves on the slot.
@@ -530,6 +534,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			}
 			now = r.d.Now()
 		}
+		r.tail.Store(false)
 		next := n.queue[0]
 		n.queue = n.queue[1:]
 		delete(r.queued, next.ID)
@@ -692,7 +697,11 @@ func (r *runner) skipBlocked(ctx context.Context, page []store.Recipient, now ti
 func (r *runner) idle(ctx context.Context, deadline time.Time) (bool, error) {
 	now := r.d.Now()
 	if r.inflight.Load() > 0 {
-		// Outcomes may bring retries: wait for the recorder.
+		// Outcomes may bring retries: wait for the recorder, who commits
+		// them as they come (tail) instead of holding them for
+		// checkpoints that are not coming.
+		r.tail.Store(true)
+		r.askFlush()
 		timer := time.NewTimer(time.Second)
 		defer timer.Stop()
 		select {
@@ -817,12 +826,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // result fills the invocation's figures.
 func (r *runner) result(ctx context.Context, res Result) Result {
+	// The sending ends here: reading the campaign's figures (a second on a
+	// campaign of millions) is not part of its rate.
+	res.Elapsed = r.d.Now().Sub(r.start)
 	res.Summary, res.SummaryErr = r.d.Store.Summary(context.WithoutCancel(ctx), r.c.ID)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res.Sent, res.Failed, res.Deferred = r.stats.sent, r.stats.failed, r.stats.deferred
 	res.Uncertain, res.Attempts = r.stats.uncertain, r.stats.attempts
-	res.Elapsed = r.d.Now().Sub(r.start)
 	res.Rate, res.RateReason = r.rates()
 	res.Stop, res.NextAt = r.stopMsg, r.nextAt
 	res.Expired, res.ResentAfterSilence = r.expired, r.resent
