@@ -451,12 +451,25 @@ func (r *runner) run(ctx context.Context) error {
 		r.batch = last[0].Batch
 	}
 	r.batch++
-	counts, err := st.Counts(ctx, r.c.ID)
-	if err != nil {
-		return err
-	}
-	r.stats.total = toSettle(counts)
-
+	// The progress's total is counted beside the sending: on a campaign
+	// of a million recipients the count takes a tenth of a second, which
+	// the first sends need not wait for. Until it is known the progress
+	// shows no total. Its read starts before the first request leaves, so
+	// it sees no answer of this run (checkpoints are in_flight, which the
+	// total counts).
+	counted := make(chan struct{})
+	defer func() { <-counted }()
+	go func() {
+		defer close(counted)
+		counts, err := st.Counts(ctx, r.c.ID)
+		if err != nil {
+			log.Warn("could not count the campaign's recipients for the progress", "campaign", r.c.Name, "err", err)
+			return
+		}
+		r.mu.Lock()
+		r.stats.total = toSettle(counts)
+		r.mu.Unlock()
+	}()
 	return r.loop(ctx)
 }
 
