@@ -796,6 +796,22 @@ func testSummary(t *testing.T, st store.Store) {
 		t.Errorf("attempts %d first %v last %v", sum.Attempts, sum.FirstSend, sum.LastSend)
 	}
 	_ = r
+
+	// An attempt from another number, earlier and answered 131056: the
+	// campaign's figures add the numbers' up.
+	b := attempt(c, due[2], 1, t0.Add(-time.Minute))
+	b.PhoneNumberID = "pn-other"
+	must(t, st.BeginAttempts(ctx, []store.Attempt{b}))
+	must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: b.ID, RecipientID: due[2].ID, State: store.StateRetry, Code: 131056, FinishedAt: t0}}))
+	sum, err = st.Summary(ctx, c.ID)
+	must(t, err)
+	if sum.Attempts != 3 || sum.RateLimited != 1 || !sum.FirstSend.Equal(t0.Add(-time.Minute)) || !sum.LastSend.Equal(t0.Add(time.Second)) {
+		t.Errorf("attempts %d, 131056 %d, first %v, last %v; want 3, 1, %v, %v", sum.Attempts, sum.RateLimited, sum.FirstSend, sum.LastSend,
+			t0.Add(-time.Minute), t0.Add(time.Second))
+	}
+	if o, own := sum.ByNumber["pn-other"], sum.ByNumber[c.PhoneNumberID]; o.Attempts != 1 || o.RateLimited != 1 || own.Attempts != 2 || own.RateLimited != 0 {
+		t.Errorf("by number: pn-other %+v, %s %+v", o, c.PhoneNumberID, own)
+	}
 }
 
 func testConcurrent(t *testing.T, st store.Store) {
