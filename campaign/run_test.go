@@ -483,3 +483,43 @@ func TestRunWaitSleepsUntilCapacity(t *testing.T) {
 		}
 	})
 }
+
+// A run paced below LowRateBelow asks for one core (Deps.LowRate) before
+// its first send and gives it back when it ends; a faster one does not.
+func TestRunLowRateHoldsOneCoreWhileSending(t *testing.T) {
+	for _, tc := range []struct {
+		rate float64
+		want bool
+	}{{80, true}, {campaign.LowRateBelow - 1, true}, {campaign.LowRateBelow, false}, {1000, false}} {
+		t.Run(fmt.Sprint(tc.rate), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1, PairBurst: 1000, ThroughputLevel: "HIGH"})
+				c := e.campaign("c", phones(30, 0), campaign.Settings{Rate: tc.rate})
+				var calls, restored, sentAtCall int
+				d := e.deps(nil)
+				d.LowRate = func() func() {
+					calls++
+					sentAtCall = len(e.sim.Messages())
+					return func() { restored++ }
+				}
+				res, err := campaign.Run(t.Context(), d, c.ID, campaign.RunOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := len(e.sim.Messages()); got != 30 || res.Summary.ByState[store.StateSent] != 30 {
+					t.Fatalf("simulator accepted %d, store has %d sent, want 30", got, res.Summary.ByState[store.StateSent])
+				}
+				want := 0
+				if tc.want {
+					want = 1
+				}
+				if calls != want || restored != want {
+					t.Errorf("at %v msg/s LowRate called %d times, restored %d, want %d and %d", tc.rate, calls, restored, want, want)
+				}
+				if sentAtCall != 0 {
+					t.Errorf("LowRate called after %d sends, want before the first", sentAtCall)
+				}
+			})
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/whatsend/whatsend/campaign"
 	"github.com/whatsend/whatsend/internal/listgen"
 )
 
@@ -101,29 +102,39 @@ func floorSend(c *http.Client, url, to string) error {
 }
 
 // floorRows prints, under a rate row, the timer-only and net/http-only
-// processes' CPU per 1,000 at the same rate and latency.
+// processes' CPU per 1,000 at the same rate and latency. Below
+// campaign.LowRateBelow, where whatsend sends on one core, the net/http
+// floor is also measured on one core (GOMAXPROCS=1).
 func (b *bench) floorRows(n int, rate, latency string) error {
-	for _, mode := range []string{"timer", "http"} {
+	type floor struct {
+		name, mode string
+		env        []string
+	}
+	floors := []floor{
+		{"  floor: a timer per slot, nothing sent", "timer", nil},
+		{"  floor: net/http sends alone (no store, no journal)", "http", nil},
+	}
+	if r, err := strconv.ParseFloat(rate, 64); err == nil && r < campaign.LowRateBelow {
+		floors = append(floors, floor{"  floor: the same on one core (GOMAXPROCS=1, as whatsend here)", "http", []string{"GOMAXPROCS=1"}})
+	}
+	for _, f := range floors {
 		var per []float64
 		for range b.runs {
 			s, err := b.startSim(engineSim(latency)...)
 			if err != nil {
 				return err
 			}
-			cmd := exec.Command(os.Args[0], floorArg, mode, s.url, strconv.Itoa(n), rate)
+			cmd := exec.Command(os.Args[0], floorArg, f.mode, s.url, strconv.Itoa(n), rate)
+			cmd.Env = append(os.Environ(), f.env...)
 			out, err := cmd.CombinedOutput()
 			s.stop()
 			if err != nil {
-				return fmt.Errorf("floor %s: %v\n%s", mode, err, tail(string(out), 2000))
+				return fmt.Errorf("floor %s: %v\n%s", f.mode, err, tail(string(out), 2000))
 			}
 			cpu, _ := rusageOf(cmd.ProcessState)
 			per = append(per, per1000(cpu, n))
 		}
-		name := "  floor: a timer per slot, nothing sent"
-		if mode == "http" {
-			name = "  floor: net/http sends alone (no store, no journal)"
-		}
-		row(name, fmt.Sprintf("%.3f CPU-s/1000", median(per)), "-", fmtAll(per, 3))
+		row(f.name, fmt.Sprintf("%.3f CPU-s/1000", median(per)), "-", fmtAll(per, 3))
 	}
 	return nil
 }
