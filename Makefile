@@ -20,7 +20,7 @@ vet:
 	$(GO) vet $(PKGS)
 
 # bench: issue 20's performance table, one line per figure, medians of 3
-# (internal/cmd/bench; about 25 minutes with BENCH_10M=1). BENCH_QUICK=1: small sizes, one
+# (internal/cmd/bench; 26 minutes on 2026-12-06, about 30 with BENCH_10M=1). BENCH_QUICK=1: small sizes, one
 # run each (a smoke test); BENCH_10M=1 adds the 10,000,000-row import;
 # BENCH_ONLY=import,report runs some rows. Not run by CI.
 bench:
