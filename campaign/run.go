@@ -70,9 +70,10 @@ type Deps struct {
 // which a run calls Deps.LowRate. Below it a run needs a few hundredths
 // of a core, and each request is a handful of goroutine hand-offs, each
 // of which, with a second core, wakes a thread that then spins a while
-// looking for work: on this project's 2-core machine one core saves about
-// a fifth of the CPU at 80 msg/s. From the grouping rate up, the
-// dispatcher, the writer and the requests keep two cores busy enough.
+// looking for work: on this project's 2-core machine one core saved about
+// a seventh of the CPU at 80 msg/s (README, "Performance"). From the
+// grouping rate up, the dispatcher, the writer and the requests keep two
+// cores busy enough (at 1,000 msg/s one core cost more).
 const LowRateBelow = groupingRate
 
 func (d *Deps) defaults() {
