@@ -371,11 +371,13 @@ func (s *Store) AssignNumbers(ctx context.Context, campaignID int64, pool []stri
 		}
 		// The recipients are locked: two workers assigning at once take
 		// turns, and the second sees the first's numbers.
-		rows, err = tx.Query(ctx, `SELECT r.id, r.phone_number_id, COALESCE((SELECT r2.phone_number_id
-				FROM recipients r2 JOIN campaigns c2 ON c2.id = r2.campaign_id
-				WHERE r2.phone = r.phone AND r2.campaign_id <> r.campaign_id AND c2.scope = c.scope
-					AND r2.attempts > 0 AND r2.phone_number_id <> ''
-				ORDER BY r2.updated_at DESC LIMIT 1), '')
+		// Each with the phone number of its latest attempt in another
+		// campaign of its scope (the index of the attempts by number).
+		rows, err = tx.Query(ctx, `SELECT r.id, r.phone_number_id, COALESCE((SELECT a.phone_number_id
+				FROM attempts a JOIN campaigns c2 ON c2.id = a.campaign_id
+				WHERE a.to_phone = r.phone AND a.campaign_id <> r.campaign_id AND c2.scope = c.scope
+					AND a.phone_number_id <> ''
+				ORDER BY a.started_at DESC LIMIT 1), '')
 			FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
 			WHERE r.campaign_id = $1 AND r.state = 'pending' AND r.attempts = 0
 				AND r.phone_number_id <> ALL ($2::text[])

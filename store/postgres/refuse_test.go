@@ -261,6 +261,7 @@ func TestMigratesOlderStore(t *testing.T) {
 		`ALTER TABLE recipients DROP COLUMN resent_after_silence`, `DROP TABLE status_seen`, `DROP INDEX attempts_recipient`,
 		`ALTER TABLE skipped DROP COLUMN params`, `ALTER TABLE recipients DROP COLUMN components`, `ALTER TABLE leases DROP COLUMN expiry_ms`,
 		`DROP TABLE number_pauses`, `DROP TABLE allowance_reservations`, `DROP INDEX recipients_number_due`, `ALTER TABLE recipients DROP COLUMN phone_number_id`,
+		`DROP INDEX attempts_to_phone`, `CREATE INDEX attempts_to ON attempts (to_phone, state)`,
 		`INSERT INTO campaigns (name, csv_hash, template, language, state, created_at, updated_at) VALUES ('old', 'h', 't', 'en', 'ready', 1, 1)`)
 	st, err := postgres.Open(t.Context(), dsn)
 	if err != nil {

@@ -475,13 +475,13 @@ func holding(ctx context.Context, ownerStmt *sql.Stmt, key, owner string) error 
 
 // assignSQL lists a campaign's recipients not yet attempted nor on a pool
 // number, each with the phone number that last sent to it in another
-// campaign of its scope (found with the partial index
-// recipients_phone_sent: TestAssignUsesSentIndex).
-const assignSQL = `SELECT r.id, r.phone_number_id, COALESCE((SELECT r2.phone_number_id
-				FROM recipients r2 JOIN campaigns c2 ON c2.id = r2.campaign_id
-				WHERE r2.phone = r.phone AND r2.campaign_id <> r.campaign_id AND c2.scope = c.scope
-					AND r2.attempts > 0 AND r2.phone_number_id <> ''
-				ORDER BY r2.updated_at DESC LIMIT 1), '')
+// campaign of its scope (its latest attempt there, found with the index
+// of the attempts by number: TestAssignUsesAttemptsByNumber).
+const assignSQL = `SELECT r.id, r.phone_number_id, COALESCE((SELECT a.phone_number_id
+				FROM attempts a JOIN campaigns c2 ON c2.id = a.campaign_id
+				WHERE a.to_phone = r.phone AND a.campaign_id <> r.campaign_id AND c2.scope = c.scope
+					AND a.phone_number_id <> ''
+				ORDER BY a.started_at DESC LIMIT 1), '')
 			FROM recipients r JOIN campaigns c ON c.id = r.campaign_id
 			WHERE r.campaign_id = ? AND r.state = 'pending' AND r.attempts = 0
 				AND r.phone_number_id NOT IN (SELECT value FROM json_each(?))

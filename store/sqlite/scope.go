@@ -260,13 +260,19 @@ func (s *Store) OptedOut(ctx context.Context, phones []string) (map[string]bool,
 	return s.phoneSet(ctx, `SELECT phone FROM optouts WHERE phone IN (?)`, phones)
 }
 
+// unansweredSQL counts the sent attempts of n numbers since each one's
+// last reply.
+func unansweredSQL(n int) string {
+	return `SELECT a.to_phone, COUNT(*) FROM attempts a LEFT JOIN contacts c ON c.phone = a.to_phone
+			WHERE a.state = 'sent' AND a.to_phone IN (` + placeholders(n) + `)
+			AND a.started_at > COALESCE(c.last_reply_at, 0) GROUP BY a.to_phone`
+}
+
 // Unanswered implements store.Store.
 func (s *Store) Unanswered(ctx context.Context, phones []string) (map[string]int, error) {
 	out := map[string]int{}
 	for _, part := range chunks(phones, 500) {
-		rows, err := s.r.QueryContext(ctx, `SELECT a.to_phone, COUNT(*) FROM attempts a LEFT JOIN contacts c ON c.phone = a.to_phone
-			WHERE a.state = 'sent' AND a.to_phone IN (`+placeholders(len(part))+`)
-			AND a.started_at > COALESCE(c.last_reply_at, 0) GROUP BY a.to_phone`, anys(part)...)
+		rows, err := s.r.QueryContext(ctx, unansweredSQL(len(part)), anys(part)...)
 		if err != nil {
 			return nil, err
 		}

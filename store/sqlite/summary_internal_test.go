@@ -70,13 +70,17 @@ func TestSummaryFiguresFromIndexes(t *testing.T) {
 	}
 }
 
-// AssignNumbers finds a number's earlier sends with the partial index of
-// the numbers sent to (an import adds no entry to it), not by reading the
-// other campaigns' recipients.
-func TestAssignUsesSentIndex(t *testing.T) {
+// AssignNumbers finds a number's earlier sends with the index of the
+// attempts by number (an import adds no entry to it), not by reading the
+// other campaigns' recipients or attempts; Unanswered reads the same
+// index.
+func TestAssignUsesAttemptsByNumber(t *testing.T) {
 	st := openInternal(t)
-	if p := queryPlan(t, st, assignSQL, 1, "[]"); !strings.Contains(p, "INDEX recipients_phone_sent (phone=?)") {
-		t.Errorf("plan %q: the earlier sends are not looked up in recipients_phone_sent", p)
+	if p := queryPlan(t, st, assignSQL, 1, "[]"); !strings.Contains(p, "INDEX attempts_to_phone (to_phone=?)") {
+		t.Errorf("plan %q: the earlier sends are not looked up in attempts_to_phone", p)
+	}
+	if p := queryPlan(t, st, unansweredSQL(2), "+1", "+2"); !strings.Contains(p, "INDEX attempts_to_phone (to_phone=?)") {
+		t.Errorf("plan %q: the unanswered sends are not looked up in attempts_to_phone", p)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/whatsend/whatsend/store"
 )
@@ -71,7 +72,28 @@ func testAssignNumbers(t *testing.T, st store.Store) {
 	c2 := newCampaign(t, st, "pool2", 3)
 	_, err = st.AssignNumbers(ctx, c2.ID, []string{"n3", "n1"})
 	must(t, err)
-	if _, ns = numbersByLine(t, st, c2); !slices.Equal(ns, []string{"n1", "n3", "n3"}) {
+	rs2, ns := numbersByLine(t, st, c2)
+	if !slices.Equal(ns, []string{"n1", "n3", "n3"}) {
 		t.Fatalf("numbers of the second campaign %v, want [n1 n3 n3]", ns)
+	}
+
+	// +1001 was sent from n2 in the first campaign, then from n3 in the
+	// second: a third campaign gives it n3, the number that sent last.
+	from2, from3 := c, c2
+	from2.PhoneNumberID, from3.PhoneNumberID = "n2", "n3"
+	for _, s := range []struct {
+		c  store.Campaign
+		r  store.Recipient
+		at time.Time
+	}{{from2, rs[1], t0}, {from3, rs2[1], t0.Add(time.Hour)}} {
+		a := attempt(s.c, s.r, 1, s.at)
+		must(t, st.BeginAttempts(ctx, []store.Attempt{a}))
+		must(t, st.FinishAttempts(ctx, []store.Outcome{{AttemptID: a.ID, RecipientID: s.r.ID, State: store.StateSent, WAMID: "wamid." + a.ID, FinishedAt: s.at}}))
+	}
+	c3 := newCampaign(t, st, "pool3", 3)
+	_, err = st.AssignNumbers(ctx, c3.ID, []string{"n2", "n3"})
+	must(t, err)
+	if _, ns = numbersByLine(t, st, c3); ns[1] != "n3" {
+		t.Fatalf("numbers of the third campaign %v, want n3 on line 2 (+1001)", ns)
 	}
 }
