@@ -157,7 +157,7 @@ func (r *runner) pace(ctx context.Context, n *number, backoff time.Time) (time.T
 	n.lim.SetLimit(rate.Limit(r.currentRate(n)))
 	res := n.lim.Reserve()
 	now := r.d.Now()
-	slot := later(now.Add(res.Delay()), backoff)
+	slot := onGrid(later(now.Add(res.Delay()), backoff))
 	if d := slot.Sub(now) - r.lead; d > 0 {
 		if err := sleepCtx(ctx, d); err != nil {
 			res.Cancel()
@@ -256,4 +256,12 @@ func (r *runner) readHealth(ctx context.Context, n *number) error {
 		return r.pauseNumber(ctx, n, p)
 	}
 	return nil
+}
+
+// onGrid returns t rounded up to the next multiple of SendGrid.
+func onGrid(t time.Time) time.Time {
+	if u := t.Truncate(SendGrid); u.Before(t) {
+		return u.Add(SendGrid)
+	}
+	return t
 }

@@ -548,7 +548,7 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 			}
 			continue
 		}
-		if readyAt = readyAt.Add(-r.lead); readyAt.After(now) {
+		if readyAt = onGrid(readyAt).Add(-r.lead); readyAt.After(now) {
 			// Sleep until the number's slot (less the lead), unless a
 			// recipient waiting for its pair interval comes due first:
 			// then look again.

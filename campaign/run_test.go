@@ -177,6 +177,52 @@ func TestRunPacesRateAndPairInterval(t *testing.T) {
 	})
 }
 
+// At 80 msg/s, requests leave four together every 50 ms (one wake-up of
+// the process each, not four), on the wall clock's 50 ms steps, and each
+// wall-clock second still holds no more than the rate allows.
+func TestRunSendsOnTheGridKeepingEachSecondsRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1})
+		c := e.campaign("c", phones(400, 0), campaign.Settings{Rate: 80})
+		if _, err := e.run(c, nil, campaign.RunOptions{}); err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		msgs := e.sim.Messages()
+		if len(msgs) != 400 {
+			t.Fatalf("simulator accepted %d messages, want 400", len(msgs))
+		}
+		steps := map[time.Time]int{}
+		seconds := map[time.Time]int{}
+		var times []time.Time
+		for _, m := range msgs {
+			if off := m.Time.Sub(m.Time.Truncate(50 * time.Millisecond)); off != 0 {
+				t.Fatalf("a message left %v after a 50 ms step (at %v), want on a step", off, m.Time)
+			}
+			steps[m.Time]++
+			seconds[m.Time.Truncate(time.Second)]++
+			times = append(times, m.Time)
+		}
+		// 400 at four a step: 100 steps, and one more for the limiter's
+		// burst of one at the start.
+		if len(steps) < 100 || len(steps) > 102 {
+			t.Errorf("the messages left in %d steps of 50 ms, want about 100 (four a step)", len(steps))
+		}
+		for s, n := range steps {
+			if n > 5 {
+				t.Errorf("%d messages left together at %v, want at most 5 (a step's 4 and the burst)", n, s)
+			}
+		}
+		for s, n := range seconds {
+			if n > 81 {
+				t.Errorf("%d messages in the wall-clock second from %v, want at most 81 (rate 80, burst 1)", n, s)
+			}
+		}
+		if got := maxInWindow(times, time.Second); got > 85 {
+			t.Errorf("%d messages in one 1 s window, want at most 85 (a step more than the rate and burst)", got)
+		}
+	})
+}
+
 // scripted wraps the client and answers some sends with a chosen error.
 type scripted struct {
 	inner campaign.Sender

@@ -18,9 +18,9 @@ import (
 
 // The floor rows measure what the machine charges for pacing and HTTP
 // alone, so a rate row's figure can be read against it: a process that
-// only wakes at each slot (timer), and one that also sends each request
-// with net/http (the client whatsend uses) and decodes its answer, with no
-// store and no journal. Both run as a child of the bench (floorArg), so
+// only wakes at each step of the send grid (timer), and one that also
+// sends the step's requests with net/http (the client whatsend uses) and
+// decodes their answers, with no store and no journal. Both run as a child of the bench (floorArg), so
 // their CPU comes from rusage like every other row's.
 const floorArg = "-floor-child"
 
@@ -42,22 +42,27 @@ func floorChild(args []string) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var failed int
-	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	// The slots are those whatsend paces: on campaign.SendGrid's steps,
+	// each step sending the requests the rate allows in it.
+	tick := time.NewTicker(campaign.SendGrid)
 	defer tick.Stop()
-	for i := range n {
+	perStep := rate * campaign.SendGrid.Seconds()
+	for step, i := 1, 0; i < n; step++ {
 		<-tick.C
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if mode == "timer" {
-				return
-			}
-			if err := floorSend(client, url, listgen.Phone(i)); err != nil {
-				mu.Lock()
-				failed++
-				mu.Unlock()
-			}
-		}()
+		for ; i < n && float64(i) < float64(step)*perStep; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if mode == "timer" {
+					return
+				}
+				if err := floorSend(client, url, listgen.Phone(i)); err != nil {
+					mu.Lock()
+					failed++
+					mu.Unlock()
+				}
+			}()
+		}
 	}
 	wg.Wait()
 	if failed > 0 {
@@ -111,7 +116,7 @@ func (b *bench) floorRows(n int, rate, latency string) error {
 		env        []string
 	}
 	floors := []floor{
-		{"  floor: a timer per slot, nothing sent", "timer", nil},
+		{"  floor: a timer per step of the send grid, nothing sent", "timer", nil},
 		{"  floor: net/http sends alone (no store, no journal)", "http", nil},
 	}
 	if r, err := strconv.ParseFloat(rate, 64); err == nil && r < campaign.LowRateBelow {
