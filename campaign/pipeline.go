@@ -509,14 +509,15 @@ const (
 // SendGrid: requests leave on the multiples of it (wall-clock time), each
 // with the others the rate limiter paced inside the same step: at 80 msg/s,
 // four every 50 ms instead of one every 12.5 ms. Each step costs the process
-// one wake-up for its timers, its checkpoints and, mostly, its answers,
-// instead of one per send. That is most of what a send costs at low rates
-// on a machine that idles between sends. The grid divides a second, so
-// each wall-clock second holds what the limiter paced in one second (at
-// most the rate and its burst, as without the grid); a window of one second
-// that starts between two steps may hold up to a step's worth (5 % of the
-// rate) more. A request leaves at most one step later than its limiter slot,
-// and the pair spacer records the step, the time it leaves.
+// one wake-up for its timers and one for its answers, which come back
+// together, instead of one each per send: on a machine that idles between
+// sends, a third of the CPU at 80 msg/s (README "Performance"). The grid
+// divides a second, so each wall-clock second holds what the limiter paced
+// in one second (at most the rate and its burst, as without the grid); a
+// window of one second that starts between two steps may hold up to a
+// step's worth (5 % of the rate) more. A request leaves at most one step
+// later than its limiter slot, and the pair spacer records the step, the
+// time it leaves.
 const SendGrid = 50 * time.Millisecond
 
 // With a send journal (Deps.Journal), a kill loses neither the answers

@@ -20,8 +20,9 @@ import (
 // alone, so a rate row's figure can be read against it: a process that
 // only wakes at each step of the send grid (timer), and one that also
 // sends the step's requests with net/http (the client whatsend uses) and
-// decodes their answers, with no store and no journal. Both run as a child of the bench (floorArg), so
-// their CPU comes from rusage like every other row's.
+// decodes their answers, with no store and no journal. Both run as a
+// child of the bench (floorArg), so their CPU comes from rusage like every
+// other row's.
 const floorArg = "-floor-child"
 
 // floorChild is the child's body: args are mode (timer or http), the
