@@ -262,6 +262,7 @@ type runner struct {
 	queued    map[int64]bool // recipients on a number's queue
 	parked    map[int64]bool // recipients whose number is not sending this run
 	lastFetch time.Time
+	page      int // recipients read per page of Due (fetchPage)
 	batch     int
 	inBatch   int
 	allowance *allowance
@@ -424,6 +425,7 @@ func (r *runner) run(ctx context.Context) error {
 			total += n.baseRate
 		}
 	}
+	r.page = fetchPage(r.s.BatchSize*len(r.nums), total)
 	r.openJournal()
 	defer r.closeJournal()
 	switch {
@@ -653,7 +655,7 @@ func (r *runner) fetch(ctx context.Context, now time.Time) ([]store.Recipient, e
 	// window) is no longer due: read the next one. Each pass takes at least
 	// one recipient out of Due, so the loop ends.
 	for {
-		limit := r.s.BatchSize*len(r.nums) + len(r.waiting) + len(r.queued) + len(r.parked)
+		limit := r.page + len(r.waiting) + len(r.queued) + len(r.parked)
 		page, err := r.d.Store.Due(ctx, r.c.ID, now, limit)
 		if err != nil {
 			return nil, err
