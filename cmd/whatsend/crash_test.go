@@ -244,7 +244,7 @@ func TestSIGTERMWithHungRequests(t *testing.T) {
 // journal noted it leaving, the kill came before it reached the socket).
 type killFigures struct {
 	uncertain, inFlight, answered, neverLeft int
-	simInFlight                              int // every request the simulator held at the kill, uncertain or not
+	simInFlight                              int // every request in flight at the kill by the simulator's record (cut off, or answered after the kill), uncertain or not
 	storeInFlight                            int // recipients in flight in the store after the kill, before the next run
 }
 
@@ -257,7 +257,9 @@ const onTheWire = 5 * time.Millisecond
 // (±10 ms) on loopback, and checks what each kill left uncertain against
 // the requests the simulator ACTUALLY held at the kill: those it cut off
 // when the connection died during their latency, and those it answered
-// after the kill instant (or less than onTheWire before it). The store holds many more in flight after a
+// after the kill instant (or less than onTheWire before it), also when it
+// read them after the kill (written before it, they waited in the
+// socket). The store holds many more in flight after a
 // kill (the checkpoints committed ahead of their slot, the answers not
 // yet committed); the next run reads the dead run's send journal, records
 // the answers, makes pending again what never left, and leaves uncertain
