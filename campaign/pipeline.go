@@ -373,15 +373,33 @@ func (w *writer) commit(wctx context.Context) {
 				w.answer(sendResult{d: d, withdrawn: true})
 				return
 			}
+			m := r.message(d)
+			refused := make(chan error, 1)
 			if r.jr != nil {
-				if err := r.jr.Leaving(d.attempt.ID); err != nil {
-					w.answer(sendResult{d: d, withdrawn: true, err: err})
-					return
+				// Noted as the client writes the request, not before it
+				// waits for its connection: a kill leaves uncertain the
+				// requests on their way, not a step's worth still in the
+				// client's hands.
+				m.Leaving = func() error {
+					err := r.jr.Leaving(d.attempt.ID)
+					if err != nil {
+						select {
+						case refused <- err:
+						default:
+						}
+					}
+					return err
 				}
 			}
 			start := time.Now()
-			acc, err := d.n.send.SendTemplate(w.sendCtx, r.message(d))
-			w.answer(sendResult{d: d, acc: acc, err: err, took: time.Since(start)})
+			acc, err := d.n.send.SendTemplate(w.sendCtx, m)
+			select {
+			case err := <-refused:
+				// The journal could not note it: it did not leave.
+				w.answer(sendResult{d: d, withdrawn: true, err: err})
+			default:
+				w.answer(sendResult{d: d, acc: acc, err: err, took: time.Since(start)})
+			}
 		})
 	}
 	if len(os) > 0 {

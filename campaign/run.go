@@ -22,6 +22,8 @@ import (
 // Sender is what the engine needs from the Cloud API client.
 // *sender.Client satisfies it.
 type Sender interface {
+	// SendTemplate calls m.Leaving, when set, before the request can
+	// reach the API, and sends nothing when it fails (sender.Client does).
 	SendTemplate(ctx context.Context, m sender.Message) (sender.Accepted, error)
 	PhoneHealth(ctx context.Context) (sender.Health, error)
 }

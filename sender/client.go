@@ -356,7 +356,7 @@ func (c *Client) SendTemplate(ctx context.Context, m Message) (Accepted, error) 
 			Status string `json:"message_status"`
 		} `json:"messages"`
 	}
-	if err := c.do(ctx, "send", http.MethodPost, c.base+"/"+url.PathEscape(c.cfg.PhoneNumberID)+"/messages", body, &out); err != nil {
+	if err := c.doType(ctx, "send", http.MethodPost, c.base+"/"+url.PathEscape(c.cfg.PhoneNumberID)+"/messages", body, "application/json", m.Leaving, &out); err != nil {
 		return Accepted{}, err
 	}
 	if len(out.Messages) == 0 || out.Messages[0].ID == "" {
@@ -571,11 +571,11 @@ func countPlaceholders(text string, f ParamFormat) (int, []string) {
 // do performs one request and decodes a success into out. Failures are an
 // *APIError (Meta answered with a Graph error) or a *TransportError.
 func (c *Client) do(ctx context.Context, op, method, u string, body []byte, out any) error {
-	return c.doType(ctx, op, method, u, body, "application/json", out)
+	return c.doType(ctx, op, method, u, body, "application/json", nil, out)
 }
 
 // doType is do with the body's content type (a media upload is multipart).
-func (c *Client) doType(ctx context.Context, op, method, u string, body []byte, contentType string, out any) error {
+func (c *Client) doType(ctx context.Context, op, method, u string, body []byte, contentType string, leaving func() error, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	var wrote atomic.Bool
@@ -590,12 +590,23 @@ func (c *Client) doType(ctx context.Context, op, method, u string, body []byte, 
 	if err != nil {
 		return &TransportError{Op: op, Err: errors.New("bad request URL")}
 	}
+	var l *leavingBody
+	if body != nil && leaving != nil {
+		l = &leavingBody{body: body, leaving: leaving}
+		req.Body, _ = l.open()
+		req.GetBody = l.open
+	}
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if l != nil && l.refused != nil {
+			// Its headers may have gone, its body did not: no request
+			// the API could take.
+			return &TransportError{Op: op, Err: l.refused}
+		}
 		return transportError(ctx, op, wrote.Load(), err)
 	}
 	defer resp.Body.Close()
@@ -673,6 +684,37 @@ func location(resp *http.Response) string {
 
 // transportError classifies a failed round trip. The request URL (which
 // holds no secret) is dropped from the message all the same.
+// leavingBody makes the bodies of one request (the first, and one per
+// write again) that call leaving before their first byte is read; once it
+// refused, every later body fails without asking again.
+type leavingBody struct {
+	body    []byte
+	leaving func() error
+	refused error
+}
+
+func (l *leavingBody) open() (io.ReadCloser, error) {
+	return io.NopCloser(&leavingReader{l: l}), nil
+}
+
+type leavingReader struct {
+	l *leavingBody
+	r *bytes.Reader
+}
+
+func (r *leavingReader) Read(p []byte) (int, error) {
+	if r.r == nil {
+		if r.l.refused == nil {
+			r.l.refused = r.l.leaving()
+		}
+		if r.l.refused != nil {
+			return 0, r.l.refused
+		}
+		r.r = bytes.NewReader(r.l.body)
+	}
+	return r.r.Read(p)
+}
+
 func transportError(ctx context.Context, op string, wrote bool, err error) error {
 	if !wrote && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return ctx.Err() // cancelled by the caller before anything left

@@ -1148,3 +1148,53 @@ func TestGoldenBodiesAcceptedBySimulator(t *testing.T) {
 		})
 	}
 }
+
+// Leaving is called once the client holds a connection, before the API has
+// the request: the send journal notes a request leaving then, not while it
+// still waits for a connection. A request it refuses never reaches the API
+// and is not sent; a dial that fails never calls it.
+func TestSendTemplateLeaving(t *testing.T) {
+	sim, ts := simServer(t, simulator.Config{})
+	c := newClient(t, ts.URL)
+	calls := 0
+	m := orderUpdate("+5511987654321")
+	m.Leaving = func() error {
+		calls++
+		if n := len(sim.Messages()); n != 0 {
+			t.Errorf("Leaving called after the API had the request (%d messages)", n)
+		}
+		return nil
+	}
+	if _, err := c.SendTemplate(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || len(sim.Messages()) != 1 {
+		t.Fatalf("Leaving called %d times, %d messages at the API; want 1 and 1", calls, len(sim.Messages()))
+	}
+
+	refusal := errors.New("journal full")
+	m = orderUpdate("+5511987654322")
+	m.Leaving = func() error { return refusal }
+	_, err := c.SendTemplate(t.Context(), m)
+	if !errors.Is(err, refusal) {
+		t.Fatalf("SendTemplate = %v, want the refusal", err)
+	}
+	if te := transportError(t, err); te.MayHaveReached {
+		t.Errorf("refused request: %+v, want not reached", te)
+	}
+	if n := len(sim.Messages()); n != 1 {
+		t.Errorf("the API had %d messages after a refused request, want still 1", n)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	m = orderUpdate("+5511987654323")
+	m.Leaving = func() error { t.Error("Leaving called for a request that found no connection"); return nil }
+	if _, err := newClient(t, "http://"+addr).SendTemplate(t.Context(), m); err == nil {
+		t.Error("send to a closed port: no error")
+	}
+}

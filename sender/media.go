@@ -127,7 +127,7 @@ func (c *Client) UploadMedia(ctx context.Context, name, contentType string, data
 		ID string `json:"id"`
 	}
 	u := c.base + "/" + url.PathEscape(c.cfg.PhoneNumberID) + "/media"
-	if err := c.doType(ctx, "upload", http.MethodPost, u, buf.Bytes(), w.FormDataContentType(), &out); err != nil {
+	if err := c.doType(ctx, "upload", http.MethodPost, u, buf.Bytes(), w.FormDataContentType(), nil, &out); err != nil {
 		return "", err
 	}
 	if out.ID == "" {

@@ -55,6 +55,14 @@ type Message struct {
 	// Body, when not nil, replaces Params/Names: typed body parameters
 	// (currency, date_time beside text), in order.
 	Body []Param
+	// Leaving, when set, is called as the request is about to reach the
+	// API: when the HTTP client reads its body, which it does once it
+	// holds a connection and before any of the body is written, so no
+	// complete request leaves before it returns. A request it refuses
+	// (an error) does not leave: SendTemplate returns the error, wrapped.
+	// A request the client writes again (a header media re-upload, a
+	// reused connection found closed) calls it again.
+	Leaving func() error
 }
 
 // Parameter types (the "type" of a template parameter, cloud-api.md §1).
