@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -602,10 +603,10 @@ func (c *Client) doType(ctx context.Context, op, method, u string, body []byte, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if l != nil && l.refused != nil {
+		if refused := l.refusal(); refused != nil {
 			// Its headers may have gone, its body did not: no request
 			// the API could take.
-			return &TransportError{Op: op, Err: l.refused}
+			return &TransportError{Op: op, Err: refused}
 		}
 		return transportError(ctx, op, wrote.Load(), err)
 	}
@@ -686,15 +687,38 @@ func location(resp *http.Response) string {
 // holds no secret) is dropped from the message all the same.
 // leavingBody makes the bodies of one request (the first, and one per
 // write again) that call leaving before their first byte is read; once it
-// refused, every later body fails without asking again.
+// refused, every later body fails without asking again. The transport
+// reads bodies on its own goroutines, and may still be writing when the
+// request's round trip has ended: hence the lock.
 type leavingBody struct {
 	body    []byte
 	leaving func() error
+	mu      sync.Mutex
 	refused error
 }
 
 func (l *leavingBody) open() (io.ReadCloser, error) {
 	return io.NopCloser(&leavingReader{l: l}), nil
+}
+
+// note calls leaving unless it refused before, and returns its refusal.
+func (l *leavingBody) note() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.refused == nil {
+		l.refused = l.leaving()
+	}
+	return l.refused
+}
+
+// refusal is leaving's refusal; nil for a request without a hook.
+func (l *leavingBody) refusal() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refused
 }
 
 type leavingReader struct {
@@ -704,11 +728,8 @@ type leavingReader struct {
 
 func (r *leavingReader) Read(p []byte) (int, error) {
 	if r.r == nil {
-		if r.l.refused == nil {
-			r.l.refused = r.l.leaving()
-		}
-		if r.l.refused != nil {
-			return 0, r.l.refused
+		if err := r.l.note(); err != nil {
+			return 0, err
 		}
 		r.r = bytes.NewReader(r.l.body)
 	}
