@@ -683,8 +683,6 @@ func location(resp *http.Response) string {
 	return resp.Header.Get("Location")
 }
 
-// transportError classifies a failed round trip. The request URL (which
-// holds no secret) is dropped from the message all the same.
 // leavingBody makes the bodies of one request (the first, and one per
 // write again) that call leaving before their first byte is read; once it
 // refused, every later body fails without asking again. The transport
@@ -736,6 +734,8 @@ func (r *leavingReader) Read(p []byte) (int, error) {
 	return r.r.Read(p)
 }
 
+// transportError classifies a failed round trip. The request URL (which
+// holds no secret) is dropped from the message all the same.
 func transportError(ctx context.Context, op string, wrote bool, err error) error {
 	if !wrote && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return ctx.Err() // cancelled by the caller before anything left
