@@ -182,6 +182,23 @@ func (g *groupSizes) note(begins []store.Attempt) {
 	}
 }
 
+// runJournalGrouped sends n recipients at rate with a journal (fake time,
+// a simulator answering in 150 ms) and returns the run's commits.
+func runJournalGrouped(t *testing.T, n int, rate float64, level string) *groupSizes {
+	t.Helper()
+	e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1, Latency: 150 * time.Millisecond, ThroughputLevel: level})
+	c := e.campaign("c", phones(n, 0), campaign.Settings{Rate: rate})
+	d := e.deps(nil)
+	d.Journal = filepath.Join(e.dir, "whatsend.db.sends")
+	g := &groupSizes{Store: d.Store}
+	d.Store = g
+	res, err := campaign.Run(t.Context(), d, c.ID, campaign.RunOptions{})
+	if err != nil || res.Sent != n {
+		t.Fatalf("run: sent %d, %v", res.Sent, err)
+	}
+	return g
+}
+
 // At the default 80 msg/s with a journal, a commit holds about a second of
 // checkpoints (the lead) with the answers that came meanwhile, and the
 // answers of the last second, when no checkpoints are coming, are
@@ -191,16 +208,7 @@ func (g *groupSizes) note(begins []store.Attempt) {
 func TestRunJournalCommitsAtLowRateHoldASecond(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 800
-		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1, Latency: 150 * time.Millisecond})
-		c := e.campaign("c", phones(n, 0), campaign.Settings{Rate: 80})
-		d := e.deps(nil)
-		d.Journal = filepath.Join(e.dir, "whatsend.db.sends")
-		g := &groupSizes{Store: d.Store}
-		d.Store = g
-		res, err := campaign.Run(t.Context(), d, c.ID, campaign.RunOptions{})
-		if err != nil || res.Sent != n {
-			t.Fatalf("run: sent %d, %v", res.Sent, err)
-		}
+		g := runJournalGrouped(t, n, 80, "")
 		// 10 s of sends: a commit a second, and one more at each page
 		// read (a page of 100 commits what was dispatched before it);
 		// 200 ms groups made it 50.
@@ -216,22 +224,13 @@ func TestRunJournalCommitsAtLowRateHoldASecond(t *testing.T) {
 }
 
 // At 1,000 msg/s with a journal, a commit holds the checkpoints of the
-// lead (256 sends: journalLeadSends), as the per-send store figures of make bench
-// assume: reading the next page of recipients, which first commits what
-// was dispatched, does not cut the groups to a batch of 100.
+// lead (journalLeadSends, 256), as the per-send store figures of make
+// bench assume: reading the next page of recipients, which first commits
+// what was dispatched, does not cut the groups to a batch of 100.
 func TestRunJournalCommitsAtHighRateHoldTheLead(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 3000
-		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1, Latency: 150 * time.Millisecond, ThroughputLevel: "HIGH"})
-		c := e.campaign("c", phones(n, 0), campaign.Settings{Rate: 1000})
-		d := e.deps(nil)
-		d.Journal = filepath.Join(e.dir, "whatsend.db.sends")
-		g := &groupSizes{Store: d.Store}
-		d.Store = g
-		res, err := campaign.Run(t.Context(), d, c.ID, campaign.RunOptions{})
-		if err != nil || res.Sent != n {
-			t.Fatalf("run: sent %d, %v", res.Sent, err)
-		}
+		g := runJournalGrouped(t, n, 1000, "HIGH")
 		// 3,000 at 1,000 msg/s in groups of 256: 12, and a few more
 		// at the start and the end; pages of 100 made it 30.
 		if len(g.groups) > 17 {
