@@ -2,6 +2,7 @@ package campaign_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -235,6 +236,38 @@ func TestRunJournalCommitsAtHighRateHoldTheLead(t *testing.T) {
 		// at the start and the end; pages of 100 made it 30.
 		if len(g.groups) > 17 {
 			t.Errorf("%d commits of checkpoints for %d sends, want about 12 (256 sends each): %v", len(g.groups), n, g.groups)
+		}
+	})
+}
+
+// --max-duration stops the sending at the deadline: the requests already
+// checkpointed ahead of their slot (a second of them with the journal)
+// are withdrawn, pending again for the next run, not sent past it.
+func TestRunJournalDeadlineWithdrawsTheLead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, maxDur, latency = 1000, 3 * time.Second, 150 * time.Millisecond
+		e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1, Latency: latency})
+		c := e.campaign("c", phones(n, 0), campaign.Settings{Rate: 80})
+		d := e.deps(nil)
+		d.Journal = filepath.Join(e.dir, "whatsend.db.sends")
+		start := time.Now()
+		res, err := campaign.Run(t.Context(), d, c.ID, campaign.RunOptions{MaxDuration: maxDur})
+		if !errors.Is(err, campaign.ErrMoreWork) {
+			t.Fatalf("run: %v, want ErrMoreWork", err)
+		}
+		deadline := start.Add(maxDur)
+		msgs := e.sim.Messages()
+		for _, m := range msgs {
+			if m.Received.After(deadline.Add(campaign.SendGrid)) {
+				t.Fatalf("a request reached the API %v after the --max-duration deadline, want none past it", m.Received.Sub(deadline))
+			}
+		}
+		counts := e.counts(c)
+		if counts[store.StateSent] != len(msgs) || counts[store.StateSent]+counts[store.StatePending] != n {
+			t.Errorf("counts %v with %d accepted: want every recipient sent or pending again", counts, len(msgs))
+		}
+		if max := maxDur + latency + 100*time.Millisecond; res.Elapsed > max {
+			t.Errorf("elapsed %v, want at most %v", res.Elapsed, max)
 		}
 	})
 }

@@ -34,9 +34,11 @@ func (r *runner) loop(ctx context.Context) error {
 	go func() { w.run(ctx, toCommit); close(done) }()
 
 	stopErr := r.dispatch(ctx, toCommit)
-	if ctx.Err() != nil || r.pausing() {
+	if ctx.Err() != nil || r.pausing() || r.pastDeadline {
 		// Requests checkpointed ahead of their slot that have not left
-		// stay home: a signal or a pause stops what has not left.
+		// stay home: a signal, a pause or --max-duration stops what has
+		// not left (with the journal's second of lead, a deadline would
+		// otherwise send up to a second past it).
 		close(r.halt)
 	}
 	close(toCommit)

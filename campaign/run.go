@@ -303,9 +303,11 @@ type runner struct {
 	// unsettled: a commit failed, so the journal may hold what the store
 	// does not: it stays for the next run.
 	unsettled atomic.Bool
-	// halt closes when the dispatcher stops on a signal or a pause:
-	// requests waiting for their slot are withdrawn.
+	// halt closes when the dispatcher stops on a signal, a pause or
+	// --max-duration: requests waiting for their slot are withdrawn.
 	halt chan struct{}
+	// pastDeadline: the dispatcher stopped at --max-duration.
+	pastDeadline bool
 
 	// mu guards the fields below and the numbers' recorder fields, written
 	// by the recorder.

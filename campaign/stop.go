@@ -78,6 +78,7 @@ func (r *runner) stop(ctx context.Context, sr stopReason) error {
 		return r.d.Store.SetCampaignState(ctx, r.c.ID, store.CampaignFinished, "", nil, sr.at)
 	}
 	r.stopMsg, r.nextAt = sr.msg, sr.nextAt
+	r.pastDeadline = sr.kind == stopDeadline
 	return ErrMoreWork
 }
 
