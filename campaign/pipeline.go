@@ -121,7 +121,7 @@ func (w *writer) run(ctx context.Context, in <-chan dispatched) {
 		now := r.d.Now()
 		full := len(w.begins) >= maxBegins || len(w.outs) >= maxOutcomes
 		due := (len(w.begins) > 0 && (!now.Before(w.beginBy) || r.flushing.Load())) ||
-			(len(w.outs) > 0 && (!now.Before(w.outBy) || w.tailDue(now)))
+			(len(w.outs) > 0 && (!now.Before(w.answersBy()) || w.allAnswered()))
 		if full || due {
 			// What is already waiting goes in the same commit.
 			if closed := w.gather(&in, &results, now); closed {
@@ -134,9 +134,6 @@ func (w *writer) run(ctx context.Context, in <-chan dispatched) {
 		}
 		var wake <-chan time.Time
 		if at, ok := w.deadline(); ok {
-			if len(w.outs) > 0 && r.tail.Load() {
-				at = earlier(at, w.outFirst.Add(tailHold))
-			}
 			timer.Reset(at.Sub(now))
 			wake = timer.C
 		}
@@ -168,13 +165,21 @@ func (w *writer) run(ctx context.Context, in <-chan dispatched) {
 	}
 }
 
-// tailDue reports whether the gathered answers are due because the
-// dispatcher has nothing more to send (runner.tail): once every request
-// out has answered, or tailHold after the first of them came. Committing
-// each answer of the tail on its own cost a transaction and a dispatcher
-// round per request of the last lead.
-func (w *writer) tailDue(now time.Time) bool {
-	return w.r.tail.Load() && (int64(len(w.outs)) >= w.r.inflight.Load() || !now.Before(w.outFirst.Add(tailHold)))
+// answersBy is when the gathered answers must be committed: outBy, or,
+// once the dispatcher has nothing more to send (runner.tail), tailHold
+// after the first of them came. Committing each answer of the tail on its
+// own cost a transaction and a dispatcher round per request of the lead.
+func (w *writer) answersBy() time.Time {
+	if w.r.tail.Load() {
+		return earlier(w.outBy, w.outFirst.Add(tailHold))
+	}
+	return w.outBy
+}
+
+// allAnswered reports whether, in the tail, every request out has
+// answered: nothing more is coming for the gathered answers to wait for.
+func (w *writer) allAnswered() bool {
+	return w.r.tail.Load() && int64(len(w.outs)) >= w.r.inflight.Load()
 }
 
 // gather takes the checkpoints and answers already waiting, without
@@ -263,11 +268,11 @@ func (w *writer) addBegin(d dispatched, now time.Time) {
 func (w *writer) deadline() (time.Time, bool) {
 	switch {
 	case len(w.begins) > 0 && len(w.outs) > 0:
-		return earlier(w.beginBy, w.outBy), true
+		return earlier(w.beginBy, w.answersBy()), true
 	case len(w.begins) > 0:
 		return w.beginBy, true
 	case len(w.outs) > 0:
-		return w.outBy, true
+		return w.answersBy(), true
 	}
 	return time.Time{}, false
 }
