@@ -61,16 +61,17 @@ type Deps struct {
 	// Journal is the directory of the runs' send journals (package
 	// journal), beside the store; "" runs without one.
 	Journal string
-	// LowRate, when set, is called before the first send of a run paced
-	// below LowRateBelow msg/s (over all its numbers), and the function it
-	// returns once the run ends. The command limits the process to one
-	// core there (GOMAXPROCS 1).
-	LowRate func() (restore func())
+	// Sending, when set, is called before the first send of a run with
+	// its paced rate (msg/s, over all its numbers), and the function it
+	// returns once the run ends. The command tunes the Go runtime for
+	// sending there: one core below LowRateBelow, a sparser garbage
+	// collection at every rate (README, "Performance").
+	Sending func(rate float64) (restore func())
 }
 
 // LowRateBelow is the send rate (msg/s, a run's numbers together) under
-// which a run calls Deps.LowRate. Below it a run needs a few hundredths
-// of a core, and each request is a handful of goroutine hand-offs, each
+// which the command sends on one core (Deps.Sending). Below it a run
+// needs a few hundredths of a core, and each request is a handful of goroutine hand-offs, each
 // of which, with a second core, wakes a thread that then spins a while
 // looking for work: on this project's 2-core machine one core saved about
 // a seventh of the CPU at 80 msg/s (README, "Performance"). From the
@@ -440,8 +441,8 @@ func (r *runner) run(ctx context.Context) error {
 	default:
 		r.lead = checkpointLead
 	}
-	if r.d.LowRate != nil && total > 0 && total < LowRateBelow {
-		defer r.d.LowRate()()
+	if r.d.Sending != nil && total > 0 {
+		defer r.d.Sending(total)()
 	}
 	if err := r.preflightTemplate(ctx); err != nil {
 		return err

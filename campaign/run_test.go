@@ -530,21 +530,23 @@ func TestRunWaitSleepsUntilCapacity(t *testing.T) {
 	})
 }
 
-// A run paced below LowRateBelow asks for one core (Deps.LowRate) before
-// its first send and gives it back when it ends; a faster one does not.
-func TestRunLowRateHoldsOneCoreWhileSending(t *testing.T) {
+// A run calls Deps.Sending with its paced rate before its first send and
+// the function it returned once, when it ends: the command tunes the
+// runtime for sending there and gives the process back its settings.
+func TestRunSendingHookWrapsTheSends(t *testing.T) {
 	for _, tc := range []struct {
 		rate float64
-		want bool
-	}{{80, true}, {campaign.LowRateBelow - 1, true}, {campaign.LowRateBelow, false}, {1000, false}} {
+	}{{80}, {campaign.LowRateBelow}, {1000}} {
 		t.Run(fmt.Sprint(tc.rate), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newEnv(t, simulator.Config{MPS: 1000, Tier: -1, PairBurst: 1000, ThroughputLevel: "HIGH"})
 				c := e.campaign("c", phones(30, 0), campaign.Settings{Rate: tc.rate})
 				var calls, restored, sentAtCall int
+				var rate float64
 				d := e.deps(nil)
-				d.LowRate = func() func() {
+				d.Sending = func(r float64) func() {
 					calls++
+					rate = r
 					sentAtCall = len(e.sim.Messages())
 					return func() { restored++ }
 				}
@@ -555,15 +557,14 @@ func TestRunLowRateHoldsOneCoreWhileSending(t *testing.T) {
 				if got := len(e.sim.Messages()); got != 30 || res.Summary.ByState[store.StateSent] != 30 {
 					t.Fatalf("simulator accepted %d, store has %d sent, want 30", got, res.Summary.ByState[store.StateSent])
 				}
-				want := 0
-				if tc.want {
-					want = 1
+				if calls != 1 || restored != 1 {
+					t.Errorf("at %v msg/s Sending called %d times, restored %d, want 1 and 1", tc.rate, calls, restored)
 				}
-				if calls != want || restored != want {
-					t.Errorf("at %v msg/s LowRate called %d times, restored %d, want %d and %d", tc.rate, calls, restored, want, want)
+				if rate != tc.rate {
+					t.Errorf("Sending told %v msg/s, want the run's %v", rate, tc.rate)
 				}
 				if sentAtCall != 0 {
-					t.Errorf("LowRate called after %d sends, want before the first", sentAtCall)
+					t.Errorf("Sending called after %d sends, want before the first", sentAtCall)
 				}
 			})
 		})

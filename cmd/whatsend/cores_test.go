@@ -2,48 +2,79 @@ package main
 
 import (
 	"runtime"
+	"runtime/debug"
 	"testing"
+
+	"github.com/whatsend/whatsend/campaign"
 )
 
-// Two runs holding one core in one process: the process keeps one core
-// until the last ends, then gets its cores back; a restore called twice
-// does not give back another run's hold.
-func TestOneCoreHeldUntilTheLastRunEnds(t *testing.T) {
+// gcPercent reads the garbage collector's target.
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+// Two slow runs sending in one process: the process keeps one core and
+// the sparser collection until the last ends, then gets its settings
+// back; a restore called twice does not give back another run's hold.
+func TestSendingHoldsUntilTheLastRunEnds(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	if before < 2 {
 		runtime.GOMAXPROCS(2)
 		t.Cleanup(func() { runtime.GOMAXPROCS(before) })
 	}
-	want := runtime.GOMAXPROCS(0)
+	wantProcs, wantGC := runtime.GOMAXPROCS(0), gcPercent()
 	a := newApp(nil, nil, nil, func(string) string { return "" })
-	first := a.oneCore()
-	second := a.oneCore()
+	first := a.sending(80)
+	second := a.sending(80)
+	t.Cleanup(func() { first(); second() })
 	if got := runtime.GOMAXPROCS(0); got != 1 {
-		t.Fatalf("GOMAXPROCS %d while runs hold one core, want 1", got)
+		t.Fatalf("GOMAXPROCS %d while runs send at 80 msg/s, want 1", got)
+	}
+	if got := gcPercent(); got != sendingGCPercent {
+		t.Fatalf("GC percent %d while runs send, want %d", got, sendingGCPercent)
 	}
 	first()
 	first()
-	if got := runtime.GOMAXPROCS(0); got != 1 {
-		t.Fatalf("GOMAXPROCS %d after the first run ended (twice), want 1 while the second runs", got)
+	if got, gc := runtime.GOMAXPROCS(0), gcPercent(); got != 1 || gc != sendingGCPercent {
+		t.Fatalf("GOMAXPROCS %d, GC percent %d after the first run ended (twice), want 1 and %d while the second sends", got, gc, sendingGCPercent)
 	}
 	second()
-	if got := runtime.GOMAXPROCS(0); got != want {
-		t.Fatalf("GOMAXPROCS %d after both ended, want %d back", got, want)
+	if got, gc := runtime.GOMAXPROCS(0), gcPercent(); got != wantProcs || gc != wantGC {
+		t.Fatalf("GOMAXPROCS %d, GC percent %d after both ended, want %d and %d back", got, gc, wantProcs, wantGC)
 	}
 }
 
-// An operator's GOMAXPROCS stands.
-func TestOneCoreKeepsTheOperatorsGOMAXPROCS(t *testing.T) {
-	want := runtime.GOMAXPROCS(0)
+// A run from LowRateBelow up keeps the cores and collects less often.
+func TestSendingFastKeepsTheCores(t *testing.T) {
+	wantProcs, wantGC := runtime.GOMAXPROCS(0), gcPercent()
+	a := newApp(nil, nil, nil, func(string) string { return "" })
+	restore := a.sending(campaign.LowRateBelow)
+	if got, gc := runtime.GOMAXPROCS(0), gcPercent(); got != wantProcs || gc != sendingGCPercent {
+		t.Errorf("at %d msg/s: GOMAXPROCS %d, GC percent %d; want %d and %d", campaign.LowRateBelow, got, gc, wantProcs, sendingGCPercent)
+	}
+	restore()
+	if gc := gcPercent(); gc != wantGC {
+		t.Errorf("GC percent %d after the run, want %d back", gc, wantGC)
+	}
+}
+
+// An operator's GOMAXPROCS and GOGC stand.
+func TestSendingKeepsTheOperatorsSettings(t *testing.T) {
+	wantProcs, wantGC := runtime.GOMAXPROCS(0), gcPercent()
 	a := newApp(nil, nil, nil, func(k string) string {
-		if k == "GOMAXPROCS" {
+		switch k {
+		case "GOMAXPROCS":
 			return "2"
+		case "GOGC":
+			return "100"
 		}
 		return ""
 	})
-	restore := a.oneCore()
-	if got := runtime.GOMAXPROCS(0); got != want {
-		t.Errorf("GOMAXPROCS %d with the operator's set, want %d untouched", got, want)
+	restore := a.sending(80)
+	if got, gc := runtime.GOMAXPROCS(0), gcPercent(); got != wantProcs || gc != wantGC {
+		t.Errorf("GOMAXPROCS %d, GC percent %d with the operator's set, want %d and %d untouched", got, gc, wantProcs, wantGC)
 	}
 	restore()
 }

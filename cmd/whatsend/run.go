@@ -391,7 +391,7 @@ func (a *app) driveResult(cmd *cobra.Command, st store.Store, client campaign.Se
 	own := e.owner()
 	res, err := campaign.Run(ctx, campaign.Deps{
 		Store: campaign.Fenced(st, own, c.ID, e.number), Sender: client, SenderFor: a.poolSenders(client, c), Logger: a.logger, Now: a.now, Progress: prog, Owner: own,
-		Journal: a.journalDir(), LowRate: a.oneCore,
+		Journal: a.journalDir(), Sending: a.sending,
 	}, c.ID, campaign.RunOptions{
 		MaxDuration: e.maxDuration, ShutdownWait: e.shutdownWait, ResendUncertain: e.resendUncertain, Force: e.force, Wait: e.wait,
 		SkipLinkCheck: e.skipLinkCheck,
