@@ -208,50 +208,61 @@ func (s *Store) CommitAttemptsHolding(ctx context.Context, begins []store.Attemp
 	if len(begins) == 0 && len(outcomes) == 0 {
 		return nil
 	}
-	var prep [6]*sql.Stmt
-	for i, q := range []string{beginAttemptSQL, beginRecipientSQL, beginWindowSQL, finishAttemptSQL, finishRecipientSQL, leaseOwnerSQL} {
+	var w [5]rowsWriter
+	for i, q := range []rowsSQL{beginAttemptSQL, beginRecipientSQL, beginWindowSQL, finishAttemptSQL, finishRecipientSQL} {
 		var err error
-		if prep[i], err = s.prepared(ctx, q); err != nil {
+		if w[i], err = s.prepareRows(ctx, q); err != nil {
 			return err
 		}
 	}
+	lease, err := s.prepared(ctx, leaseOwnerSQL)
+	if err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if key != "" && len(begins) > 0 {
-			if err := holding(ctx, tx.StmtContext(ctx, prep[5]), key, owner); err != nil {
+			st := tx.StmtContext(ctx, lease)
+			defer st.Close()
+			if err := holding(ctx, st, key, owner); err != nil {
 				return err
 			}
 		}
 		if len(outcomes) > 0 {
-			if err := finishAttempts(ctx, tx, tx.StmtContext(ctx, prep[3]), tx.StmtContext(ctx, prep[4]), outcomes); err != nil {
+			if err := finishAttempts(ctx, tx, w[3], w[4], outcomes); err != nil {
 				return err
 			}
 		}
 		if len(begins) > 0 {
-			return beginAttempts(ctx, tx, tx.StmtContext(ctx, prep[0]), tx.StmtContext(ctx, prep[1]), tx.StmtContext(ctx, prep[2]), begins)
+			return beginAttempts(ctx, tx, w[0], w[1], w[2], begins)
 		}
 		return nil
 	})
 }
 
-// beginAttempts writes the checkpoints of as in tx with the transaction's
-// copies of BeginAttempts' statements, and closes them.
-func beginAttempts(ctx context.Context, tx *sql.Tx, ins, upd, win *sql.Stmt, as []store.Attempt) error {
-	defer ins.Close()
-	defer upd.Close()
-	defer win.Close()
+// beginAttempts writes the checkpoints of as in tx: their attempts, their
+// recipients in flight and their window rows.
+func beginAttempts(ctx context.Context, tx *sql.Tx, ins, upd, win rowsWriter, as []store.Attempt) error {
+	if err := ins.exec(ctx, tx, len(as), func(i int) []any {
+		a := as[i]
+		return []any{a.ID, a.CampaignID, a.RecipientID, a.Number, a.PhoneNumberID, a.To, a.Scope, a.Batch, ts(a.StartedAt)}
+	}); err != nil {
+		return err
+	}
+	if err := upd.exec(ctx, tx, len(as), func(i int) []any {
+		a := as[i]
+		return []any{a.RecipientID, a.Number, ts(a.StartedAt), a.PhoneNumberID}
+	}); err != nil {
+		return err
+	}
+	if err := win.exec(ctx, tx, len(as), func(i int) []any {
+		a := as[i]
+		return []any{a.Scope, a.To, ts(a.StartedAt), ts(a.StartedAt.Add(-24 * time.Hour))}
+	}); err != nil {
+		return err
+	}
 	for _, a := range as {
-		at := ts(a.StartedAt)
-		if _, err := ins.ExecContext(ctx, a.ID, a.CampaignID, a.RecipientID, a.Number, a.PhoneNumberID, a.To, a.Scope, a.Batch, at); err != nil {
-			return err
-		}
-		if _, err := upd.ExecContext(ctx, a.Number, at, a.PhoneNumberID, a.RecipientID); err != nil {
-			return err
-		}
-		if _, err := win.ExecContext(ctx, a.Scope, a.To, at, a.To, ts(a.StartedAt.Add(-24*time.Hour))); err != nil {
-			return err
-		}
 		if a.StartsWarmup {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO warmup (scope, start) VALUES (?, ?) ON CONFLICT (scope) DO NOTHING`, a.Scope, at); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO warmup (scope, start) VALUES (?, ?) ON CONFLICT (scope) DO NOTHING`, a.Scope, ts(a.StartedAt)); err != nil {
 				return err
 			}
 		}
@@ -259,15 +270,33 @@ func beginAttempts(ctx context.Context, tx *sql.Tx, ins, upd, win *sql.Stmt, as 
 	return nil
 }
 
-// BeginAttempts' statements, prepared once per process (Store.prepared).
-const (
-	beginAttemptSQL = `INSERT INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at)
-			VALUES (?,?,?,?,?,?,?,?,?)`
-	beginRecipientSQL = `UPDATE recipients SET state = 'in_flight', attempts = ?, delivery = '', updated_at = ?, phone_number_id = ? WHERE id = ?`
-	leaseOwnerSQL     = `SELECT owner FROM leases WHERE key = ?`
-	beginWindowSQL    = `INSERT INTO window_log (scope, phone, sent_at, in_csw)
-			VALUES (?, ?, ?, EXISTS (SELECT 1 FROM contacts WHERE phone = ? AND last_reply_at > ?))`
+// BeginAttempts' statements (rowsSQL: several rows each, prepared once per
+// process). A recipient's row is found by its id (v.column1); an update
+// of a recipient that is gone changes nothing, as it did one row at a
+// time.
+var (
+	beginAttemptSQL = rowsSQL{
+		head: `INSERT OR IGNORE INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at) VALUES `,
+		row:  `(?,?,?,?,?,?,?,?,?)`,
+		all:  "attempts", ignored: "an attempt id is already recorded",
+	}
+	beginRecipientSQL = rowsSQL{
+		head: `UPDATE OR IGNORE recipients SET state = 'in_flight', attempts = v.column2, delivery = '', updated_at = v.column3, phone_number_id = v.column4
+			FROM (VALUES `,
+		row:  `(?,?,?,?)`,
+		tail: `) AS v WHERE recipients.id = v.column1`,
+	}
+	beginWindowSQL = rowsSQL{
+		head: `INSERT OR IGNORE INTO window_log (scope, phone, sent_at, in_csw)
+			SELECT v.column1, v.column2, v.column3, EXISTS (SELECT 1 FROM contacts WHERE phone = v.column2 AND last_reply_at > v.column4)
+			FROM (VALUES `,
+		row:  `(?,?,?,?)`,
+		tail: `) AS v`,
+		all:  "window rows", ignored: "a value was NULL",
+	}
 )
+
+const leaseOwnerSQL = `SELECT owner FROM leases WHERE key = ?`
 
 // deferral is the one 131049 rule, for send answers and status webhooks
 // alike: a recipient deferred fewer times than its campaign's
@@ -323,11 +352,11 @@ func withdrawAttempt(ctx context.Context, tx *sql.Tx, o store.Outcome) error {
 	return nil
 }
 
-// finishAttempts records outcomes in tx with the transaction's copies of
-// FinishAttempts' statements, and closes them.
-func finishAttempts(ctx context.Context, tx *sql.Tx, att, rec *sql.Stmt, os []store.Outcome) error {
-	defer att.Close()
-	defer rec.Close()
+// finishAttempts records outcomes in tx: those whose request never left
+// are withdrawn, the deferred get their next attempt or fail, then each
+// attempt and its recipient take the answer.
+func finishAttempts(ctx context.Context, tx *sql.Tx, att, rec rowsWriter, os []store.Outcome) error {
+	answered := make([]store.Outcome, 0, len(os))
 	for _, o := range os {
 		if o.NotSent {
 			if err := withdrawAttempt(ctx, tx, o); err != nil {
@@ -341,35 +370,48 @@ func finishAttempts(ctx context.Context, tx *sql.Tx, att, rec *sql.Stmt, os []st
 				return err
 			}
 		}
-		at := ts(o.FinishedAt)
-		if _, err := att.ExecContext(ctx, o.State, o.Code, o.MessageStatus, at, o.AttemptID); err != nil {
-			return err
-		}
-		if _, err := rec.ExecContext(ctx, o.State, o.Code, o.Error, o.WAMID, at, ts(o.NextAttemptAt), o.RecipientID); err != nil {
-			return err
-		}
+		answered = append(answered, o)
 	}
-	return nil
+	if err := att.exec(ctx, tx, len(answered), func(i int) []any {
+		o := answered[i]
+		return []any{o.AttemptID, o.State, o.Code, o.MessageStatus, ts(o.FinishedAt)}
+	}); err != nil {
+		return err
+	}
+	return rec.exec(ctx, tx, len(answered), func(i int) []any {
+		o := answered[i]
+		return []any{o.RecipientID, o.State, o.Code, o.Error, o.WAMID, ts(o.FinishedAt), ts(o.NextAttemptAt)}
+	})
 }
 
-// FinishAttempts' statements, prepared once per process. A recipient
-// already sent (a webhook settled it first) stays sent. A status webhook
-// can arrive before the send's answer is recorded: a recipient already sent
-// stays sent, and one a "failed" status settled keeps that state, code and
-// schedule.
-const (
-	finishAttemptSQL   = `UPDATE attempts SET state = ?, code = ?, message_status = ?, finished_at = ? WHERE id = ?`
-	finishRecipientSQL = `UPDATE recipients SET
-			state = CASE WHEN state = 'sent' THEN 'sent' WHEN delivery = 'failed' THEN state ELSE ?1 END,
-			last_code = CASE WHEN delivery = 'failed' THEN last_code ELSE ?2 END,
-			last_error = CASE WHEN delivery = 'failed' THEN last_error ELSE ?3 END,
-			wamid = CASE WHEN ?4 <> '' THEN ?4 ELSE wamid END,
-			sent_at = CASE WHEN ?1 = 'sent' AND sent_at = 0 THEN ?5 ELSE sent_at END,
-			delivery = CASE WHEN ?1 = 'sent' AND delivery = '' THEN 'sent' ELSE delivery END,
-			next_attempt_at = CASE WHEN delivery = 'failed' THEN next_attempt_at ELSE ?6 END,
-			deferrals = deferrals + CASE WHEN ?1 = 'deferred' AND delivery <> 'failed' THEN 1 ELSE 0 END,
-			updated_at = ?5
-			WHERE id = ?7`
+// FinishAttempts' statements (rowsSQL). A recipient already sent (a
+// webhook settled it first) stays sent. A status webhook can arrive
+// before the send's answer is recorded: a recipient already sent stays
+// sent, and one a "failed" status settled keeps that state, code and
+// schedule. The row's values: v.column1 the id, then the state, code,
+// error, wamid, time and next attempt.
+var (
+	finishAttemptSQL = rowsSQL{
+		head: `UPDATE OR IGNORE attempts SET state = v.column2, code = v.column3, message_status = v.column4, finished_at = v.column5
+			FROM (VALUES `,
+		row:  `(?,?,?,?,?)`,
+		tail: `) AS v WHERE attempts.id = v.column1`,
+	}
+	finishRecipientSQL = rowsSQL{
+		head: `UPDATE OR IGNORE recipients SET
+			state = CASE WHEN state = 'sent' THEN 'sent' WHEN delivery = 'failed' THEN state ELSE v.column2 END,
+			last_code = CASE WHEN delivery = 'failed' THEN last_code ELSE v.column3 END,
+			last_error = CASE WHEN delivery = 'failed' THEN last_error ELSE v.column4 END,
+			wamid = CASE WHEN v.column5 <> '' THEN v.column5 ELSE wamid END,
+			sent_at = CASE WHEN v.column2 = 'sent' AND sent_at = 0 THEN v.column6 ELSE sent_at END,
+			delivery = CASE WHEN v.column2 = 'sent' AND delivery = '' THEN 'sent' ELSE delivery END,
+			next_attempt_at = CASE WHEN delivery = 'failed' THEN next_attempt_at ELSE v.column7 END,
+			deferrals = deferrals + CASE WHEN v.column2 = 'deferred' AND delivery <> 'failed' THEN 1 ELSE 0 END,
+			updated_at = v.column6
+			FROM (VALUES `,
+		row:  `(?,?,?,?,?,?,?)`,
+		tail: `) AS v WHERE recipients.id = v.column1`,
+	}
 )
 
 const attemptCols = `id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at, finished_at, state, code`

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BreakLease", testBreakLease},
 		{"CheckpointFencedByLease", testCheckpointFenced},
 		{"CommitAttempts", testCommitAttempts},
+		{"CommitManyAttempts", testCommitManyAttempts},
 		{"OptOuts", testOptOuts},
 		{"InboundIdentity", testInboundIdentity},
 		{"WebhookDedupe", testWebhookDedupe},
@@ -641,6 +642,107 @@ func testCommitAttempts(t *testing.T, st store.Store) {
 		t.Errorf("%d attempts finished, want 4", finished)
 	}
 	must(t, st.CommitAttempts(ctx, nil, nil))
+}
+
+// A commit of many checkpoints, then one of as many answers of every
+// kind, writes each row its own values (the SQLite store writes them
+// several to a statement, in pieces of different sizes); a commit with
+// an attempt id already recorded writes nothing.
+func testCommitManyAttempts(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	const n = 150
+	c := newCampaign(t, st, "many", n)
+	due, err := st.Due(ctx, c.ID, t0, n)
+	must(t, err)
+	if len(due) != n {
+		t.Fatalf("%d due, want %d", len(due), n)
+	}
+	as := make([]store.Attempt, n)
+	for i, r := range due {
+		as[i] = attempt(c, r, 1+i%3, t0.Add(time.Duration(i)*time.Second))
+	}
+	must(t, st.CommitAttempts(ctx, as, nil))
+	for i, r := range due {
+		if got := Recipient(t, st, c.ID, r.ID); got.State != store.StateInFlight || got.Attempts != 1+i%3 || got.PhoneNumberID != c.PhoneNumberID {
+			t.Fatalf("recipient %d after its checkpoint: %s, attempt %d, number %q; want in_flight, %d, %q",
+				i, got.State, got.Attempts, got.PhoneNumberID, 1+i%3, c.PhoneNumberID)
+		}
+	}
+	if used, err := st.WindowCount(ctx, c.Scope, t0.Add(-time.Hour)); err != nil || used != n {
+		t.Fatalf("window holds %d, %v; want %d", used, err, n)
+	}
+
+	os := make([]store.Outcome, n)
+	want := make([]store.Recipient, n)
+	for i, r := range due {
+		at := t0.Add(time.Hour + time.Duration(i)*time.Second)
+		o := store.Outcome{AttemptID: as[i].ID, RecipientID: r.ID, FinishedAt: at}
+		w := store.Recipient{}
+		switch i % 5 {
+		case 0:
+			o.NotSent, o.State = true, store.StatePending
+			w.State = store.StatePending
+		case 1:
+			o.State, o.Code, o.Error = store.StateDeferred, 131049, "deferred"
+			w.State, w.LastCode, w.LastError, w.NextAttemptAt = store.StateDeferred, 131049, o.Error, at.Add(store.DeferInterval)
+		case 2:
+			o.State, o.Code, o.Error = store.StateFailed, 131026, fmt.Sprint("undeliverable ", i)
+			w.State, w.LastCode, w.LastError = store.StateFailed, 131026, o.Error
+		default:
+			o.State, o.WAMID, o.MessageStatus = store.StateSent, fmt.Sprint("wamid.", i), "accepted"
+			w.State, w.WAMID, w.SentAt = store.StateSent, o.WAMID, at
+		}
+		os[i], want[i] = o, w
+	}
+	must(t, st.CommitAttempts(ctx, nil, os))
+	for i, r := range due {
+		got, w := Recipient(t, st, c.ID, r.ID), want[i]
+		if got.State != w.State || got.LastCode != w.LastCode || got.LastError != w.LastError || got.WAMID != w.WAMID ||
+			!got.SentAt.Equal(w.SentAt) || !got.NextAttemptAt.Equal(w.NextAttemptAt) {
+			t.Errorf("recipient %d: %s code %d %q wamid %q sent %v next %v; want %s code %d %q wamid %q sent %v next %v", i,
+				got.State, got.LastCode, got.LastError, got.WAMID, got.SentAt, got.NextAttemptAt,
+				w.State, w.LastCode, w.LastError, w.WAMID, w.SentAt, w.NextAttemptAt)
+		}
+	}
+	// The requests that never left are out of the window and their
+	// attempts are gone; every other attempt is finished.
+	if used, err := st.WindowCount(ctx, c.Scope, t0.Add(-time.Hour)); err != nil || used != n-n/5 {
+		t.Errorf("window holds %d, %v; want %d", used, err, n-n/5)
+	}
+	var attempts, finished int
+	must(t, st.Attempts(ctx, c.ID, func(a store.AttemptRecord) error {
+		attempts++
+		if !a.FinishedAt.IsZero() && a.State != store.StateInFlight {
+			finished++
+		}
+		return nil
+	}))
+	if attempts != n-n/5 || finished != attempts {
+		t.Errorf("%d attempts, %d finished; want %d, all finished", attempts, finished, n-n/5)
+	}
+
+	// The recipients given back are due again; a commit of them and an
+	// attempt id already recorded fails and writes none.
+	again, err := st.Due(ctx, c.ID, t0.Add(time.Hour), n)
+	must(t, err)
+	if len(again) != n/5 {
+		t.Fatalf("%d due again, want the %d never sent", len(again), n/5)
+	}
+	before, err := st.Counts(ctx, c.ID)
+	must(t, err)
+	var retry []store.Attempt
+	for _, r := range again {
+		retry = append(retry, attempt(c, r, 1, t0.Add(2*time.Hour)))
+	}
+	retry = append(retry, as[1]) // answered above: its id is taken
+	if err := st.CommitAttempts(ctx, retry, nil); err == nil {
+		t.Fatal("a commit with an attempt id already recorded succeeded")
+	}
+	after, err := st.Counts(ctx, c.ID)
+	must(t, err)
+	if !maps.Equal(before, after) {
+		t.Errorf("counts %v after the failed commit, want %v: nothing written", after, before)
+	}
 }
 
 func testOptOuts(t *testing.T, st store.Store) {
