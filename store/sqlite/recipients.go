@@ -279,6 +279,7 @@ var (
 		head: `INSERT OR IGNORE INTO attempts (id, campaign_id, recipient_id, number, phone_number_id, to_phone, scope, batch, started_at) VALUES `,
 		row:  `(?,?,?,?,?,?,?,?,?)`,
 		all:  "attempts", ignored: "an attempt id is already recorded",
+		single: true,
 	}
 	beginRecipientSQL = rowsSQL{
 		head: `UPDATE OR IGNORE recipients SET state = 'in_flight', attempts = v.column2, delivery = '', updated_at = v.column3, phone_number_id = v.column4
