@@ -15,6 +15,9 @@ func gcPercent() int {
 	return p
 }
 
+// softLimit reads the soft memory limit.
+func softLimit() int64 { return debug.SetMemoryLimit(-1) }
+
 // Two slow runs sending in one process: the process keeps one core and
 // the sparser collection until the last ends, then gets its settings
 // back; a restore called twice does not give back another run's hold.
@@ -24,7 +27,7 @@ func TestSendingHoldsUntilTheLastRunEnds(t *testing.T) {
 		runtime.GOMAXPROCS(2)
 		t.Cleanup(func() { runtime.GOMAXPROCS(before) })
 	}
-	wantProcs, wantGC := runtime.GOMAXPROCS(0), gcPercent()
+	wantProcs, wantGC, wantLimit := runtime.GOMAXPROCS(0), gcPercent(), softLimit()
 	a := newApp(nil, nil, nil, func(string) string { return "" })
 	first := a.sending(80)
 	second := a.sending(80)
@@ -35,14 +38,17 @@ func TestSendingHoldsUntilTheLastRunEnds(t *testing.T) {
 	if got := gcPercent(); got != sendingGCPercent {
 		t.Fatalf("GC percent %d while runs send, want %d", got, sendingGCPercent)
 	}
+	if got := softLimit(); got != sendingMemoryLimit {
+		t.Fatalf("memory limit %d while runs send, want %d", got, sendingMemoryLimit)
+	}
 	first()
 	first()
 	if got, gc := runtime.GOMAXPROCS(0), gcPercent(); got != 1 || gc != sendingGCPercent {
 		t.Fatalf("GOMAXPROCS %d, GC percent %d after the first run ended (twice), want 1 and %d while the second sends", got, gc, sendingGCPercent)
 	}
 	second()
-	if got, gc := runtime.GOMAXPROCS(0), gcPercent(); got != wantProcs || gc != wantGC {
-		t.Fatalf("GOMAXPROCS %d, GC percent %d after both ended, want %d and %d back", got, gc, wantProcs, wantGC)
+	if got, gc, limit := runtime.GOMAXPROCS(0), gcPercent(), softLimit(); got != wantProcs || gc != wantGC || limit != wantLimit {
+		t.Fatalf("GOMAXPROCS %d, GC percent %d, memory limit %d after both ended, want %d, %d and %d back", got, gc, limit, wantProcs, wantGC, wantLimit)
 	}
 }
 
@@ -60,21 +66,23 @@ func TestSendingFastKeepsTheCores(t *testing.T) {
 	}
 }
 
-// An operator's GOMAXPROCS and GOGC stand.
+// An operator's GOMAXPROCS, GOGC and GOMEMLIMIT stand.
 func TestSendingKeepsTheOperatorsSettings(t *testing.T) {
-	wantProcs, wantGC := runtime.GOMAXPROCS(0), gcPercent()
+	wantProcs, wantGC, wantLimit := runtime.GOMAXPROCS(0), gcPercent(), softLimit()
 	a := newApp(nil, nil, nil, func(k string) string {
 		switch k {
 		case "GOMAXPROCS":
 			return "2"
 		case "GOGC":
 			return "100"
+		case "GOMEMLIMIT":
+			return "1GiB"
 		}
 		return ""
 	})
 	restore := a.sending(80)
-	if got, gc := runtime.GOMAXPROCS(0), gcPercent(); got != wantProcs || gc != wantGC {
-		t.Errorf("GOMAXPROCS %d, GC percent %d with the operator's set, want %d and %d untouched", got, gc, wantProcs, wantGC)
+	if got, gc, limit := runtime.GOMAXPROCS(0), gcPercent(), softLimit(); got != wantProcs || gc != wantGC || limit != wantLimit {
+		t.Errorf("GOMAXPROCS %d, GC percent %d, memory limit %d with the operator's set, want %d, %d and %d untouched", got, gc, limit, wantProcs, wantGC, wantLimit)
 	}
 	restore()
 }
