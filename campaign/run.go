@@ -71,9 +71,9 @@ type Deps struct {
 
 // LowRateBelow is the send rate (msg/s, a run's numbers together) under
 // which the command sends on one core (Deps.Sending). Below it a run
-// needs a few hundredths of a core, and each request is a handful of goroutine hand-offs, each
-// of which, with a second core, wakes a thread that then spins a while
-// looking for work: on this project's 2-core machine one core saved about
+// needs a few hundredths of a core, and each request is a handful of
+// goroutine hand-offs, each of which, with a second core, wakes a thread
+// that then spins a while looking for work: on this project's 2-core machine one core saved about
 // a seventh of the CPU at 80 msg/s (README, "Performance"). From the
 // grouping rate up, the dispatcher, the writer and the requests keep two
 // cores busy enough (at 1,000 msg/s one core cost more).
@@ -277,12 +277,6 @@ type runner struct {
 	// uncommitted counts dispatched recipients whose in_flight record is not
 	// yet committed.
 	uncommitted atomic.Int64
-	// handed: the dispatcher's list of the recipients it handed to the
-	// writer, in order, from the first whose checkpoint may not be
-	// committed yet (the writer commits in that order); handedN counts
-	// all it handed.
-	handed  []int64
-	handedN int64
 	flushing    atomic.Bool   // the dispatcher waits for the checkpoints
 	flushReq    chan struct{} // asks the writer to commit now
 	committed   chan struct{} // the writer committed a group
@@ -296,6 +290,11 @@ type runner struct {
 	settleAt    time.Time // when more uncertain recipients may be resent after silence
 	wasPaused   bool      // the run resumes a paused campaign
 	sentAny     atomic.Int64
+
+	// handed: the dispatcher's list of the recipients it handed to the
+	// writer, in order, from the first whose checkpoint may not be
+	// committed yet (the writer commits in that order).
+	handed []int64
 
 	// tail: the dispatcher has nothing to send and waits for the answers
 	// of the requests out: the writer commits them at once.
@@ -618,7 +617,6 @@ func (r *runner) dispatch(ctx context.Context, out chan<- dispatched) error {
 		r.sentAny.Add(1)
 		r.uncommitted.Add(1)
 		r.handed = append(r.handed, next.ID)
-		r.handedN++
 		out <- dispatched{r: next, n: n, attempt: store.Attempt{
 			ID:            fmt.Sprintf("%d-%d-%d", r.c.ID, next.ID, a),
 			CampaignID:    r.c.ID,
@@ -695,11 +693,10 @@ func (r *runner) fetch(ctx context.Context, now time.Time) ([]store.Recipient, e
 // uncommittedIDs returns the recipients handed to the writer whose
 // checkpoint may not be committed yet: a few more than there are, never
 // fewer. The writer commits checkpoints in the order they were handed
-// and only then lowers uncommitted, so the first handedN - uncommitted
-// are committed; those are dropped from the list.
+// and only then lowers uncommitted, so all but the last uncommitted of
+// the list are committed; those are dropped from it.
 func (r *runner) uncommittedIDs() map[int64]bool {
-	done := r.handedN - r.uncommitted.Load()
-	if drop := len(r.handed) - int(r.handedN-done); drop > 0 {
+	if drop := len(r.handed) - int(r.uncommitted.Load()); drop > 0 {
 		r.handed = slices.Delete(r.handed, 0, drop)
 	}
 	out := make(map[int64]bool, len(r.handed))
