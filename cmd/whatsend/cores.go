@@ -27,9 +27,8 @@ const (
 // sendingMemoryLimit) and, below campaign.LowRateBelow msg/s, runs on one
 // core (GOMAXPROCS 1); the function it returns gives the settings back.
 // A GOGC, GOMEMLIMIT or GOMAXPROCS the operator set in the environment is
-// kept as it is. Runs that overlap in
-// one process (the tests run several) share the settings: the last to
-// end restores them.
+// kept as it is. Runs that overlap in one process (the tests run several)
+// share the settings: the last to end restores them.
 func (a *app) sending(rate float64) (restore func()) {
 	var undo []func()
 	if rate < campaign.LowRateBelow && a.getenv("GOMAXPROCS") == "" {

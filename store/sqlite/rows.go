@@ -97,17 +97,26 @@ func (s *Store) prepareRows(ctx context.Context, q rowsSQL) (rowsWriter, error) 
 }
 
 // exec writes rows in tx: args(i) are row i's values, in the order of the
-// row's placeholders.
+// row's placeholders. Each size's statement is bound to tx once.
 func (w rowsWriter) exec(ctx context.Context, tx *sql.Tx, n int, args func(i int) []any) error {
+	inTx := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range inTx {
+			st.Close()
+		}
+	}()
 	i := 0
 	for _, size := range w.q.pieces(n) {
-		st := tx.StmtContext(ctx, w.stmts[size])
+		st := inTx[size]
+		if st == nil {
+			st = tx.StmtContext(ctx, w.stmts[size])
+			inTx[size] = st
+		}
 		var vals []any
 		for j := i; j < i+size; j++ {
 			vals = append(vals, args(j)...)
 		}
 		res, err := st.ExecContext(ctx, vals...)
-		st.Close()
 		if err != nil {
 			return err
 		}
