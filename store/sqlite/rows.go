@@ -81,10 +81,14 @@ type rowsWriter struct {
 	stmts map[int]*sql.Stmt
 }
 
-// prepareRows prepares q for every piece size, outside a transaction
-// (Store.prepared caches them for the process): how many rows a commit
-// writes is known only inside it.
+// prepareRows prepares q for every piece size, outside a transaction,
+// once per Store (how many rows a commit writes is known only inside it).
 func (s *Store) prepareRows(ctx context.Context, q rowsSQL) (rowsWriter, error) {
+	s.rowsMu.Lock()
+	defer s.rowsMu.Unlock()
+	if w, ok := s.rowsW[q.head]; ok {
+		return w, nil
+	}
 	w := rowsWriter{q: q, stmts: map[int]*sql.Stmt{}}
 	for size := 1; size <= maxRows && (size == 1 || !q.single); size *= 2 {
 		st, err := s.prepared(ctx, q.query(size))
@@ -93,6 +97,10 @@ func (s *Store) prepareRows(ctx context.Context, q rowsSQL) (rowsWriter, error) 
 		}
 		w.stmts[size] = st
 	}
+	if s.rowsW == nil {
+		s.rowsW = map[string]rowsWriter{}
+	}
+	s.rowsW[q.head] = w
 	return w, nil
 }
 

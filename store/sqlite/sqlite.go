@@ -47,6 +47,8 @@ type Store struct {
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // the writer's statements of the send path, prepared once
+	rowsMu sync.Mutex
+	rowsW  map[string]rowsWriter // the commit's statements of several rows (prepareRows), by head
 }
 
 // prepared returns query prepared on the writer, once per process instead
@@ -465,6 +467,9 @@ func (s *Store) Close() error {
 	}
 	s.stmts = nil
 	s.stmtMu.Unlock()
+	s.rowsMu.Lock()
+	s.rowsW = nil
+	s.rowsMu.Unlock()
 	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
 }
 
